@@ -1,0 +1,531 @@
+//! Intuit's qbXML schema as generated tables, and the content-model automata
+//! the validator and the builders walk.
+//!
+//! Two table sets are compiled in: 13.0 (validates declared versions 1.0 to
+//! 13.0, with each element's "introduced in" version from Intuit's annotated
+//! ops file) and 16.0 (validates 14.0 to 16.0). See `docs/QBXML.md` for what is
+//! approximate.
+//!
+//! Every element particle of a content model is a [`Position`]; a model is a
+//! Glushkov automaton whose states are "before anything" and "just after
+//! position p". XSD's Unique Particle Attribution rule makes it deterministic,
+//! so a state and a child name give at most one next position (the generator
+//! checks this).
+
+mod tables;
+
+#[rustfmt::skip]
+mod gen_v13;
+#[rustfmt::skip]
+mod gen_v16;
+
+pub(crate) use tables::name_hash;
+pub use tables::Kind;
+use tables::Tables;
+
+use crate::version::Version;
+
+/// The model state before the first child.
+pub(crate) const START: u32 = u32::MAX;
+
+/// The schema tables for one qbXML version range.
+#[derive(Clone, Copy)]
+pub struct Schema {
+    t: &'static Tables,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Schema({})", self.version())
+    }
+}
+
+impl Schema {
+    /// The tables that validate `version`: 13.0's for 13.0 and older, 16.0's
+    /// for newer ones.
+    pub fn for_version(version: Version) -> Schema {
+        if version <= Version::V13_0 {
+            Schema {
+                t: &gen_v13::TABLES,
+            }
+        } else {
+            Schema {
+                t: &gen_v16::TABLES,
+            }
+        }
+    }
+
+    /// The XSD version the tables were generated from (13.0 or 16.0).
+    pub fn version(&self) -> Version {
+        Version::from_code(self.t.version)
+    }
+
+    /// The `QBXML` element.
+    pub fn root(&self) -> Decl {
+        Decl {
+            t: self.t,
+            id: self.t.root,
+        }
+    }
+
+    /// The `QBXMLMsgsRq` element (the request message set).
+    pub fn requests(&self) -> Option<Decl> {
+        self.root().child("QBXMLMsgsRq").map(|p| p.decl())
+    }
+
+    /// The `QBXMLMsgsRs` element (the response message set).
+    pub fn responses(&self) -> Option<Decl> {
+        self.root().child("QBXMLMsgsRs").map(|p| p.decl())
+    }
+
+    /// A request type (`CustomerAddRq`) of the request message set, or of the
+    /// subscription message set.
+    pub fn request(&self, name: &str) -> Option<Position> {
+        ["QBXMLMsgsRq", "QBXMLSubscriptionMsgsRq"]
+            .iter()
+            .filter_map(|set| self.root().child(set))
+            .find_map(|set| set.decl().child(name))
+    }
+
+    /// A response type (`CustomerAddRs`).
+    pub fn response(&self, name: &str) -> Option<Position> {
+        ["QBXMLMsgsRs", "QBXMLSubscriptionMsgsRs"]
+            .iter()
+            .filter_map(|set| self.root().child(set))
+            .find_map(|set| set.decl().child(name))
+    }
+
+    /// All request types of `QBXMLMsgsRq` with the version that introduced
+    /// each, in schema order.
+    pub fn request_types(&self) -> impl Iterator<Item = Position> {
+        self.requests().into_iter().flat_map(|d| d.children())
+    }
+}
+
+/// What an element may contain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentKind {
+    Empty,
+    Simple,
+    Complex,
+    /// Text with attributes (e.g. `<TxnID useMacro="…">`).
+    SimpleWithAttributes,
+}
+
+/// An element declaration.
+#[derive(Clone, Copy)]
+pub struct Decl {
+    t: &'static Tables,
+    id: u32,
+}
+
+impl PartialEq for Decl {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.t, other.t) && self.id == other.id
+    }
+}
+
+impl std::fmt::Debug for Decl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Decl({})", self.name())
+    }
+}
+
+impl Decl {
+    fn d(&self) -> &'static tables::D {
+        &self.t.decls[self.id as usize]
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.t.names[self.d().0 as usize]
+    }
+
+    pub fn content(&self) -> ContentKind {
+        match self.d().1 {
+            0 => ContentKind::Empty,
+            1 => ContentKind::Simple,
+            2 => ContentKind::Complex,
+            _ => ContentKind::SimpleWithAttributes,
+        }
+    }
+
+    /// The text type, for simple elements.
+    pub fn simple_type(&self) -> Option<SimpleType> {
+        match self.content() {
+            ContentKind::Simple | ContentKind::SimpleWithAttributes => Some(SimpleType {
+                t: self.t,
+                id: self.d().2,
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn attributes(&self) -> impl Iterator<Item = AttrDecl> + '_ {
+        let d = self.d();
+        (d.3..d.3 + d.4).map(move |id| AttrDecl { t: self.t, id })
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<AttrDecl> {
+        self.attributes().find(|a| a.name() == name)
+    }
+
+    /// The content model that validates `version`.
+    pub(crate) fn model_for(&self, version: Version) -> Option<Model> {
+        let d = self.d();
+        if d.6 == 0 {
+            return None;
+        }
+        let variants = &self.t.variants[d.5 as usize..(d.5 + d.6) as usize];
+        let v = variants
+            .iter()
+            .rev()
+            .find(|v| v.0 <= version.code())
+            .or(variants.first())?;
+        Some(Model { t: self.t, id: v.1 })
+    }
+
+    /// The content model of the newest version (all positions).
+    pub(crate) fn full_model(&self) -> Option<Model> {
+        let d = self.d();
+        if d.6 == 0 {
+            return None;
+        }
+        let v = &self.t.variants[(d.5 + d.6 - 1) as usize];
+        Some(Model { t: self.t, id: v.1 })
+    }
+
+    /// The child positions in schema order.
+    pub fn children(&self) -> impl Iterator<Item = Position> {
+        self.full_model().into_iter().flat_map(|m| m.positions())
+    }
+
+    /// The first child position with this name.
+    pub fn child(&self, name: &str) -> Option<Position> {
+        self.children().find(|p| p.name() == name)
+    }
+}
+
+/// A simple (text) type with its facets.
+#[derive(Clone, Copy)]
+pub struct SimpleType {
+    t: &'static Tables,
+    id: u32,
+}
+
+impl SimpleType {
+    fn s(&self) -> &'static tables::S {
+        &self.t.simples[self.id as usize]
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.s().0
+    }
+
+    /// The XSD's maxLength (IDTYPE: 36).
+    pub fn max_len(&self) -> Option<u32> {
+        Some(self.s().1).filter(|&n| n > 0)
+    }
+
+    pub fn min(&self) -> Option<i64> {
+        self.s().2
+    }
+
+    pub fn max(&self) -> Option<i64> {
+        self.s().3
+    }
+
+    /// Allowed values of an enumeration (empty: any text).
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &'static str> + Clone {
+        let s = self.s();
+        let t = self.t;
+        t.enum_pool[s.4 as usize..(s.4 + s.5) as usize]
+            .iter()
+            .map(move |&i| t.strings[i as usize])
+    }
+}
+
+/// An attribute declaration.
+#[derive(Clone, Copy)]
+pub struct AttrDecl {
+    t: &'static Tables,
+    id: u32,
+}
+
+impl AttrDecl {
+    fn a(&self) -> &'static tables::A {
+        &self.t.attrs[self.id as usize]
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.t.names[self.a().0 as usize]
+    }
+
+    pub fn simple_type(&self) -> SimpleType {
+        SimpleType {
+            t: self.t,
+            id: self.a().1,
+        }
+    }
+
+    pub fn required(&self) -> bool {
+        self.a().2
+    }
+
+    pub fn default(&self) -> Option<&'static str> {
+        Some(self.a().3)
+            .filter(|&i| i != 0)
+            .map(|i| self.t.strings[i as usize])
+    }
+}
+
+/// One element particle of a content model: the child's declaration plus
+/// what Intuit's ops file says of it in this place.
+#[derive(Clone, Copy)]
+pub struct Position {
+    t: &'static Tables,
+    id: u32,
+}
+
+impl PartialEq for Position {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.t, other.t) && self.id == other.id
+    }
+}
+
+impl std::fmt::Debug for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Position({})", self.name())
+    }
+}
+
+impl Position {
+    fn p(&self) -> &'static tables::P {
+        &self.t.positions[self.id as usize]
+    }
+
+    pub(crate) fn from_id(schema: Schema, id: u32) -> Position {
+        Position { t: schema.t, id }
+    }
+
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.t.names[self.p().0 as usize]
+    }
+
+    pub fn decl(&self) -> Decl {
+        Decl {
+            t: self.t,
+            id: self.p().1,
+        }
+    }
+
+    /// The qbXML version that introduced the element here (1.0 when the ops
+    /// file says nothing; 14.0 for what the 16.0 XSD added over 13.0).
+    pub fn introduced(&self) -> Version {
+        Version::from_code(self.p().2)
+    }
+
+    /// Intuit marks the field "not in QBD": valid qbXML that QuickBooks
+    /// Desktop does not support (it belongs to the Online/UK/CA editions).
+    pub fn not_in_desktop(&self) -> bool {
+        self.p().3 & 1 != 0
+    }
+
+    pub(crate) fn is_last(&self) -> bool {
+        self.p().3 & 2 != 0
+    }
+
+    /// QuickBooks Desktop's maximum length here, or the XSD's.
+    pub fn max_len(&self) -> Option<u32> {
+        Some(self.p().4)
+            .filter(|&n| n > 0)
+            .or_else(|| self.decl().simple_type().and_then(|s| s.max_len()))
+    }
+
+    /// For bounded repeats (`maxOccurs="50"`): the bound.
+    pub fn max_occurs(&self) -> Option<u32> {
+        Some(self.p().5).filter(|&n| n > 0)
+    }
+
+    /// Children are emitted sorted by this key (stable); members of a
+    /// repeating group share a key so their order is kept.
+    pub fn sort_key(&self) -> u32 {
+        self.p().6
+    }
+
+    /// The default value QuickBooks applies when the element is absent
+    /// (from the ops file's `[DEFAULT]` marks), e.g. ActiveStatus → ActiveOnly.
+    pub fn default_value(&self) -> Option<&'static str> {
+        Some(self.p().9)
+            .filter(|&i| i != 0)
+            .map(|i| self.t.strings[i as usize])
+    }
+
+    /// Inclusive value range from the ops file ("min value = 1").
+    pub fn value_range(&self) -> (Option<f64>, Option<f64>) {
+        self.t.value_ranges[self.p().10 as usize]
+    }
+
+    fn follow(&self) -> &'static [tables::F] {
+        let p = self.p();
+        &self.t.follows[p.7 as usize..(p.7 + p.8) as usize]
+    }
+}
+
+/// A content-model automaton (one version variant).
+#[derive(Clone, Copy)]
+pub(crate) struct Model {
+    t: &'static Tables,
+    id: u32,
+}
+
+impl Model {
+    fn m(&self) -> &'static tables::M {
+        &self.t.models[self.id as usize]
+    }
+
+    pub(crate) fn positions(self) -> impl Iterator<Item = Position> {
+        let m = self.m();
+        let t = self.t;
+        (m.3..m.3 + m.4).map(move |id| Position { t, id })
+    }
+
+    pub(crate) fn position(self, local: u32) -> Position {
+        Position {
+            t: self.t,
+            id: self.m().3 + local,
+        }
+    }
+
+    fn edges(self, state: u32) -> &'static [tables::F] {
+        if state == START {
+            let m = self.m();
+            &self.t.follows[m.1 as usize..(m.1 + m.2) as usize]
+        } else {
+            self.position(state).follow()
+        }
+    }
+
+    /// The next state on a child named `name` (with `hash = name_hash(name)`).
+    #[inline]
+    pub(crate) fn step(self, state: u32, name: &str, hash: u32) -> Option<u32> {
+        let base = self.m().3;
+        for f in self.edges(state) {
+            if f.0 == hash
+                && self.t.names[self.t.positions[(base + f.1) as usize].0 as usize] == name
+            {
+                return Some(f.1);
+            }
+        }
+        None
+    }
+
+    /// The positions that may come next.
+    pub(crate) fn expected(self, state: u32) -> impl Iterator<Item = Position> {
+        let base = self.m().3;
+        let t = self.t;
+        self.edges(state)
+            .iter()
+            .map(move |f| Position { t, id: base + f.1 })
+    }
+
+    /// May the element end in this state?
+    pub(crate) fn accepts_end(self, state: u32) -> bool {
+        if state == START {
+            self.m().0
+        } else {
+            self.position(state).is_last()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every index in the generated tables is in bounds, so no lookup
+    /// driven by input can panic.
+    #[test]
+    fn tables_are_consistent() {
+        for t in [&gen_v13::TABLES, &gen_v16::TABLES] {
+            assert!((t.root as usize) < t.decls.len());
+            for d in t.decls {
+                assert!((d.0 as usize) < t.names.len());
+                assert!((d.2 as usize) < t.simples.len());
+                assert!(((d.3 + d.4) as usize) <= t.attrs.len());
+                assert!(((d.5 + d.6) as usize) <= t.variants.len());
+                if d.1 == 2 {
+                    assert!(d.6 > 0 || d.4 > 0);
+                }
+            }
+            for v in t.variants {
+                assert!((v.1 as usize) < t.models.len());
+            }
+            for m in t.models {
+                assert!(((m.1 + m.2) as usize) <= t.follows.len());
+                assert!(((m.3 + m.4) as usize) <= t.positions.len());
+                for f in &t.follows[m.1 as usize..(m.1 + m.2) as usize] {
+                    assert!(f.1 < m.4);
+                }
+                for p in &t.positions[m.3 as usize..(m.3 + m.4) as usize] {
+                    assert!(((p.7 + p.8) as usize) <= t.follows.len());
+                    for f in &t.follows[p.7 as usize..(p.7 + p.8) as usize] {
+                        assert!(f.1 < m.4, "follow entry outside its model");
+                        let target = &t.positions[(m.3 + f.1) as usize];
+                        assert_eq!(f.0, name_hash(t.names[target.0 as usize]));
+                    }
+                }
+            }
+            for p in t.positions {
+                assert!((p.0 as usize) < t.names.len());
+                assert!((p.1 as usize) < t.decls.len());
+                assert!((p.9 as usize) < t.strings.len());
+                assert!((p.10 as usize) < t.value_ranges.len());
+            }
+            for s in t.simples {
+                assert!(((s.4 + s.5) as usize) <= t.enum_pool.len());
+            }
+            for &e in t.enum_pool {
+                assert!((e as usize) < t.strings.len());
+            }
+            for a in t.attrs {
+                assert!((a.0 as usize) < t.names.len());
+                assert!((a.1 as usize) < t.simples.len());
+                assert!((a.3 as usize) < t.strings.len());
+            }
+        }
+    }
+
+    #[test]
+    fn customer_add_facts() {
+        let s = Schema::for_version(Version::V13_0);
+        let add = s.request("CustomerAddRq").map(|p| p.decl());
+        let cust = add.and_then(|d| d.child("CustomerAdd")).map(|p| p.decl());
+        let Some(cust) = cust else {
+            panic!("CustomerAdd missing")
+        };
+        let name = cust.child("Name");
+        assert_eq!(name.and_then(|p| p.max_len()), Some(41));
+        let job_title = cust.child("JobTitle");
+        assert_eq!(job_title.map(|p| p.introduced()), Version::new(12, 0));
+        let sales_rep = cust.child("SalesRepRef").map(|p| p.decl());
+        let rep_name = sales_rep.and_then(|d| d.child("FullName"));
+        assert_eq!(
+            rep_name.and_then(|p| p.max_len()),
+            Some(5),
+            "sales rep initials"
+        );
+        let print_as = cust.child("PrintAs");
+        assert!(print_as.is_some_and(|p| p.not_in_desktop()));
+        let job_status = cust.child("JobStatus");
+        assert_eq!(job_status.and_then(|p| p.default_value()), Some("None"));
+        assert!(s.request("CustomerQueryRq").is_some());
+        assert!(s.request("NoSuchRq").is_none());
+        let n13 = s.request_types().count();
+        let n16 = Schema::for_version(Version::V16_0).request_types().count();
+        assert!(n13 > 200 && n16 > n13, "{n13} {n16}");
+    }
+}

@@ -1,0 +1,116 @@
+//! The shape of the generated tables (`gen_v13.rs`, `gen_v16.rs`).
+//!
+//! Written by `cargo xtask gen-schema` (see `xtask/src/emit.rs`); tuple structs
+//! keep the generated files compact. Indices are `u32` into the sibling
+//! arrays; `0` in `strings` / `names` means "none".
+
+/// The simple (text) types of qbXML, from `qbxmltypes*.xsd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// STRTYPE: any text, limited by a maximum length.
+    Str,
+    /// IDTYPE: a ListID / TxnID, at most 36 characters.
+    Id,
+    /// BOOLTYPE: `true`, `false`, `1`, `0` (or empty).
+    Bool,
+    /// DATETYPE: `YYYY-MM-DD`.
+    Date,
+    /// DATETIMETYPE: `YYYY-MM-DDThh:mm:ss[±hh:mm]` (parts optional).
+    DateTime,
+    /// TIMEINTERVALTYPE: `PT1H2M3S`.
+    TimeInterval,
+    /// AMTTYPE: money, up to 13 digits and exactly 2 decimals.
+    Amt,
+    /// PRICETYPE: up to 10 digits and 5 decimals.
+    Price,
+    /// QUANTYPE: up to 10 digits and 5 decimals.
+    Quan,
+    /// PERCENTTYPE: up to 10 digits and 5 decimals.
+    Percent,
+    /// INTTYPE: an integer, possibly range-limited.
+    Int,
+    /// GUIDTYPE: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}` or `0`.
+    Guid,
+    /// UUIDTYPE: free text.
+    Uuid,
+    /// MACROTYPE: free text naming a macro.
+    Macro,
+    /// FLOATTYPE: a decimal number.
+    Float,
+    /// ENUMTYPE: one of a fixed list (any text when the list is empty).
+    Enum,
+}
+
+pub(crate) struct Tables {
+    pub version: u8,
+    pub root: u32,
+    pub names: &'static [&'static str],
+    pub strings: &'static [&'static str],
+    pub simples: &'static [S],
+    pub enum_pool: &'static [u32],
+    pub value_ranges: &'static [(Option<f64>, Option<f64>)],
+    pub decls: &'static [D],
+    pub variants: &'static [V],
+    pub models: &'static [M],
+    pub positions: &'static [P],
+    pub follows: &'static [F],
+    pub attrs: &'static [A],
+}
+
+/// Simple type: kind, max length (0 = none), min, max, enum values (start, len).
+pub(crate) struct S(
+    pub Kind,
+    pub u32,
+    pub Option<i64>,
+    pub Option<i64>,
+    pub u32,
+    pub u32,
+);
+
+/// Element declaration: name, content (0 empty, 1 simple, 2 complex,
+/// 3 simple content with attributes), simple type, attributes (start, len),
+/// model variants (start, len).
+pub(crate) struct D(pub u32, pub u8, pub u32, pub u32, pub u32, pub u32, pub u32);
+
+/// Model variant: the lowest qbXML version it applies to, and the model.
+pub(crate) struct V(pub u8, pub u32);
+
+/// Content model automaton: nullable, first set (start, len into `follows`),
+/// positions (start, len).
+pub(crate) struct M(pub bool, pub u32, pub u32, pub u32, pub u32);
+
+/// Position (an element particle of a content model): name, decl, version
+/// that introduced it, flags (1 = not in QuickBooks Desktop, 2 = may end the
+/// model), QuickBooks Desktop max length (0 = none), max occurrences counted
+/// (0 = not counted), sort key, follow set (start, len), default value
+/// (`strings` index), value range (`value_ranges` index).
+pub(crate) struct P(
+    pub u32,
+    pub u32,
+    pub u8,
+    pub u8,
+    pub u32,
+    pub u32,
+    pub u32,
+    pub u32,
+    pub u32,
+    pub u32,
+    pub u32,
+);
+
+/// Follow-set entry: FNV-1a hash of the element name, position (model-local).
+pub(crate) struct F(pub u32, pub u32);
+
+/// Attribute: name, simple type, required, default (`strings` index).
+pub(crate) struct A(pub u32, pub u32, pub bool, pub u32);
+
+/// FNV-1a, 32 bit: the same function the generator used for `F.0`.
+#[inline]
+pub(crate) fn name_hash(s: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
