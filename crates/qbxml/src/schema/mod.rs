@@ -184,6 +184,12 @@ impl Decl {
         Some(Model { t: self.t, id: v.1 })
     }
 
+    /// The content model for `version` (complex elements only).
+    pub fn content_model(&self, version: Version) -> Option<ContentModel> {
+        self.model_for(version)
+            .map(|model| ContentModel { model, version })
+    }
+
     /// The content model of the newest version (all positions).
     pub(crate) fn full_model(&self) -> Option<Model> {
         let d = self.d();
@@ -202,6 +208,49 @@ impl Decl {
     /// The first child position with this name.
     pub fn child(&self, name: &str) -> Option<Position> {
         self.children().find(|p| p.name() == name)
+    }
+}
+
+/// A content model as it applies to one qbXML version: which children may
+/// come in which order. Walk it with [`start`](Self::start) and
+/// [`next`](Self::next) (tools, generators, the simulator's ordering).
+#[derive(Clone, Copy)]
+pub struct ContentModel {
+    model: Model,
+    version: Version,
+}
+
+/// A state of a [`ContentModel`]: "before the first child" or "just after
+/// a given child".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct State(u32);
+
+impl ContentModel {
+    pub fn start(&self) -> State {
+        State(START)
+    }
+
+    /// The children that may come next, each with the state it leads to;
+    /// elements newer than the version are left out.
+    pub fn next(&self, state: State) -> impl Iterator<Item = (Position, State)> + '_ {
+        let base = self.model.m().3;
+        let version = self.version;
+        self.model
+            .expected(state.0)
+            .filter(move |p| p.introduced() <= version)
+            .map(move |p| (p, State(p.id - base)))
+    }
+
+    /// The state after a child named `name`, if it may come next.
+    pub fn step(&self, state: State, name: &str) -> Option<(Position, State)> {
+        let local = self.model.step(state.0, name, name_hash(name))?;
+        let p = self.model.position(local);
+        (p.introduced() <= self.version).then_some((p, State(local)))
+    }
+
+    /// May the element end in this state?
+    pub fn can_end(&self, state: State) -> bool {
+        self.model.accepts_end(state.0)
     }
 }
 
