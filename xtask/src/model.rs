@@ -9,6 +9,10 @@ use std::fmt;
 
 pub const BASE_VERSION: u8 = 10;
 
+/// Follow lists at least this long carry a sorted copy (runtime constant of
+/// the same name).
+pub const SORTED_INDEX_FROM: usize = 16;
+
 pub struct OutSimple {
     pub kind: Kind,
     pub max_len: u32,
@@ -109,15 +113,16 @@ fn range_id(r: Range, ranges: &mut Vec<Range>) -> u32 {
     (ranges.len() - 1) as u32
 }
 
-/// FNV-1a, 32 bit. The runtime computes the same hash of a tag name and
-/// scans a state's follow entries for it.
+/// A cheap 32-bit key of a name: length, first, middle and last byte. The
+/// runtime computes the same key of a tag name and scans a state's follow
+/// entries for it, comparing the full name only on a key match.
 pub fn name_hash(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
+    let b = s.as_bytes();
+    let Some(&last) = b.last() else { return 0 };
+    (b.len().min(255) as u32)
+        | (u32::from(b[0]) << 8)
+        | (u32::from(b[b.len() / 2]) << 16)
+        | (u32::from(last) << 24)
 }
 
 struct Interner {
@@ -380,6 +385,10 @@ pub fn build(schema: &Schema, version: u8) -> Built {
     let mut value_ranges: Vec<Range> = vec![(None, None)];
     let mut model_variants: Vec<(u32, u32)> = Vec::with_capacity(schema.models.len());
 
+    // Lists stay in schema order: the next child is usually among the first
+    // few entries, so the runtime scans those linearly. A long list is
+    // followed by a copy sorted by key for a binary search (see
+    // `SORTED_INDEX_FROM` in the runtime).
     let mut push_list = |list: Vec<(u32, u32)>, follows: &mut Vec<(u32, u32)>| -> (u32, u32) {
         if list.is_empty() {
             return (0, 0);
@@ -390,6 +399,11 @@ pub fn build(schema: &Schema, version: u8) -> Built {
         }
         let start = follows.len() as u32;
         follows.extend(list.iter().copied());
+        if list.len() >= SORTED_INDEX_FROM {
+            let mut sorted = list.clone();
+            sorted.sort_unstable();
+            follows.extend(sorted);
+        }
         follow_cache.insert(list, start);
         (start, len)
     };

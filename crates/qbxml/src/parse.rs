@@ -7,9 +7,9 @@
 //! spans of the source; nothing is copied unless it needs decoding.
 
 use crate::catalog::{self, HResult, Severity};
-use crate::doc::{AttrSpan, Document, Node, NONE, TEXT_OWNED, TEXT_RAW};
+use crate::doc::{AttrSpan, Document, Node, HAS_CHILDREN, NONE, TEXT_OWNED};
 use crate::error::{ErrorKind, FieldError, Limit, Limits, ParseError};
-use crate::validate::Validator;
+use crate::validate::{VFrame, Validator};
 use crate::version::Version;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -46,6 +46,10 @@ struct Frame {
     special: bool,
     /// Non-whitespace text seen.
     text: bool,
+    /// Text is allowed (a simple element, or any element of a response).
+    holds_text: bool,
+    /// Validation state (requests).
+    v: Option<VFrame>,
 }
 
 fn err(
@@ -75,6 +79,21 @@ fn is_ws(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
+/// The first offset at or after `at` that is not XML whitespace.
+fn skip_ws(src: &str, at: usize) -> usize {
+    let rest = src.as_bytes().get(at..).unwrap_or(&[]);
+    at + rest
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count()
+}
+
+/// Offset of a tag's `<` given its name (a slice of `src`) and the length
+/// of what precedes the name (`<` or `</`).
+fn tag_offset(src: &str, name: &str, prefix: usize) -> Option<usize> {
+    offset_in(src, name).and_then(|o| o.checked_sub(prefix))
+}
+
 /// Byte offset of `part` inside `src`, if it is a slice of it.
 fn offset_in(src: &str, part: &str) -> Option<usize> {
     let a = src.as_ptr() as usize;
@@ -88,12 +107,15 @@ pub(crate) fn parse(input: Vec<u8>, limits: &Limits, mode: Mode) -> Result<Parse
         src: &src,
         limits,
         mode,
-        nodes: Vec::new(),
-        attrs: Vec::new(),
+        // Typical qbXML has an element per 25-30 bytes. Reserving more is
+        // free (untouched pages are never faulted in) and growing a large
+        // arena would copy it.
+        nodes: Vec::with_capacity((src.len() / 12 + 16).min(limits.max_elements)),
+        attrs: Vec::with_capacity(8),
         owned: Vec::new(),
         stack: Vec::with_capacity(16),
         validator: None,
-        requests: Vec::new(),
+        requests: Vec::with_capacity(4),
         version_text: None,
         version: None,
         root_done: false,
@@ -110,7 +132,7 @@ pub(crate) fn parse(input: Vec<u8>, limits: &Limits, mode: Mode) -> Result<Parse
     } = p;
     Ok(Parsed {
         doc: Document {
-            src: src.into_boxed_str(),
+            src,
             nodes,
             attrs,
             owned,
@@ -148,8 +170,17 @@ impl<'s> Parser<'s> {
     fn name_of(&self, node: u32) -> &'s str {
         let n = &self.nodes[node as usize];
         self.src
-            .get(n.name_start as usize..(n.name_start + n.name_len) as usize)
+            .get(n.name_start as usize..n.name_start as usize + usize::from(n.name_len))
             .unwrap_or("")
+    }
+
+    fn bad_name(&self, name: &str, at: usize) -> ParseError {
+        self.fail(
+            ErrorKind::Syntax,
+            format!("\"{name}\" is not a valid XML element name"),
+            at,
+            None,
+        )
     }
 
     fn fail(
@@ -167,7 +198,10 @@ impl<'s> Parser<'s> {
         let mut reader = Reader::from_str(src);
         {
             let c = reader.config_mut();
-            c.trim_text(false);
+            // Whitespace-only text between tags then produces no event at
+            // all (fewer events to dispatch); leaf text is taken from the
+            // source span between its tags, so trimming never changes it.
+            c.trim_text(true);
             c.check_end_names = true;
             c.check_comments = true;
             c.expand_empty_elements = false;
@@ -189,6 +223,15 @@ impl<'s> Parser<'s> {
                     ));
                 }
             };
+            // With trimming, skipped whitespace may precede the event: move
+            // `before` onto it. Tags are located by their names, which
+            // borrow the source.
+            let before = match &ev {
+                Event::Start(e) | Event::Empty(e) => tag_offset(src, e.name().as_ref(), 1),
+                Event::End(e) => tag_offset(src, e.name().as_ref(), 2),
+                _ => None,
+            }
+            .unwrap_or_else(|| skip_ws(src, before));
             let was_first = std::mem::replace(&mut first_event, false);
             match ev {
                 Event::Decl(_) => {
@@ -217,7 +260,7 @@ impl<'s> Parser<'s> {
                         && self.version_text.is_none()
                     {
                         let mut v = None;
-                        for a in pi.attributes().with_checks(true) {
+                        for a in pi.attributes().with_checks(false) {
                             let a = a.map_err(|e| {
                                 self.fail(
                                     ErrorKind::Syntax,
@@ -345,8 +388,7 @@ impl<'s> Parser<'s> {
         let Some(f) = self.stack.last() else {
             return Err(self.fail(ErrorKind::Syntax, "text outside the root element", at, None));
         };
-        let holds_text = self.validator.as_ref().is_none_or(|v| v.holds_text());
-        if f.has_children || !holds_text {
+        if f.has_children || !f.holds_text {
             let name = self.name_of(f.node);
             let shown: String = sample.trim().chars().take(40).collect();
             return Err(self.fail(
@@ -371,15 +413,20 @@ impl<'s> Parser<'s> {
     ) -> Result<(), ParseError> {
         let name = e.name();
         let name: &str = name.as_ref();
-        if !is_xml_name(name) {
+        // Requests: an invalid name cannot match the schema, so it is only
+        // checked when the validator refuses the element.
+        if self.mode == Mode::Response && !is_xml_name(name) {
+            return Err(self.bad_name(name, before));
+        }
+        let name_start = before + 1;
+        if name.len() > usize::from(u16::MAX) {
             return Err(self.fail(
-                ErrorKind::Syntax,
-                format!("\"{name}\" is not a valid XML element name"),
+                ErrorKind::Limit(Limit::TextSize),
+                format!("an element name of {} bytes", name.len()),
                 before,
                 None,
             ));
         }
-        let name_start = before + 1;
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.fail(
                 ErrorKind::Limit(Limit::Depth),
@@ -402,9 +449,8 @@ impl<'s> Parser<'s> {
                 None,
             ));
         }
-        let mut pos = NONE;
         let mut request_level = false;
-        match self.stack.last() {
+        let vframe = match self.stack.last() {
             None => {
                 if self.root_done {
                     return Err(self.fail(
@@ -415,7 +461,7 @@ impl<'s> Parser<'s> {
                     ));
                 }
                 self.root_done = true;
-                self.open_root(name, before)?;
+                self.open_root(name, before)?
             }
             Some(parent) => {
                 if parent.text {
@@ -427,44 +473,57 @@ impl<'s> Parser<'s> {
                         Some(name),
                     ));
                 }
-                if let Some(v) = self.validator.as_mut() {
-                    request_level = v.at_request_level();
-                    pos = match v.start(name) {
-                        Ok(p) => p,
-                        Err(x) => return Err(self.fail(x.kind, x.detail, before, Some(name))),
-                    };
+                let depth = self.stack.len();
+                let step = match (
+                    &self.validator,
+                    self.stack.last_mut().and_then(|p| p.v.as_mut()),
+                ) {
+                    (Some(v), Some(pv)) => {
+                        request_level = depth == 2 && Validator::is_message_set(pv);
+                        v.start(pv, name).map(Some)
+                    }
+                    _ => Ok(None),
+                };
+                match step {
+                    Ok(f) => f,
+                    Err(_) if !is_xml_name(name) => return Err(self.bad_name(name, before)),
+                    Err(x) => return Err(self.fail(x.kind, x.detail, before, Some(name))),
                 }
             }
-        }
+        };
+        let pos = vframe.map_or(NONE, |f| f.pos);
         let id = self.nodes.len() as u32;
         let attrs_start = self.attrs.len() as u32;
-        self.read_attrs(e, before, name)?;
+        if !is_ws(e.attributes_raw()) {
+            self.read_attrs(e, before, name)?;
+        }
         let attrs_len = self.attrs.len() as u32 - attrs_start;
-        if let Some(v) = self.validator.as_ref() {
-            let list = &self.attrs[attrs_start as usize..];
-            let (src, owned) = (self.src, &self.owned);
-            let iter = list.iter().map(|a| attr_strs(src, owned, a));
-            if let Err(x) = v.attributes(iter) {
-                return Err(self.fail(x.kind, x.detail, before, Some(name)));
+        if let (Some(v), Some(f)) = (&self.validator, &vframe) {
+            if attrs_len > 0 || f.required_attrs {
+                let list = &self.attrs[attrs_start as usize..];
+                let (src, owned) = (self.src, &self.owned);
+                let iter = list.iter().map(|a| attr_strs(src, owned, a));
+                if let Err(x) = v.attributes(f, iter) {
+                    return Err(self.fail(x.kind, x.detail, before, Some(name)));
+                }
             }
         }
         let parent = self.stack.last().map_or(NONE, |f| f.node);
         self.nodes.push(Node {
             name_start: name_start as u32,
-            name_len: name.len() as u32,
+            name_len: name.len() as u16,
+            flags: 0,
             parent,
-            first_child: NONE,
             next_sibling: NONE,
-            attrs_start,
-            attrs_len,
-            text_start: after as u32,
+            content: after as u32,
             text_len: 0,
-            text_kind: TEXT_RAW,
             pos,
         });
         if let Some(f) = self.stack.last_mut() {
             if f.last_child == NONE {
-                self.nodes[f.node as usize].first_child = id;
+                let p = &mut self.nodes[f.node as usize];
+                p.flags |= HAS_CHILDREN;
+                p.content = id;
             } else {
                 self.nodes[f.last_child as usize].next_sibling = id;
             }
@@ -482,6 +541,8 @@ impl<'s> Parser<'s> {
             has_ref: false,
             special: false,
             text: false,
+            holds_text: vframe.is_none_or(|f| f.holds_text),
+            v: vframe,
         });
         if empty {
             self.close(after)?;
@@ -489,7 +550,10 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    fn open_root(&mut self, name: &str, before: usize) -> Result<(), ParseError> {
+    fn open_root(&mut self, name: &str, before: usize) -> Result<Option<VFrame>, ParseError> {
+        if !is_xml_name(name) {
+            return Err(self.bad_name(name, before));
+        }
         if name != "QBXML" {
             return Err(self.fail(
                 ErrorKind::NotQbxml,
@@ -499,7 +563,7 @@ impl<'s> Parser<'s> {
             ));
         }
         if self.mode == Mode::Response {
-            return Ok(());
+            return Ok(None);
         }
         let version = match (&self.version_text, self.version) {
             (None, _) => {
@@ -523,20 +587,20 @@ impl<'s> Parser<'s> {
                 ))
             }
         };
-        let mut v = Validator::new(version);
-        if let Err(x) = v.root(name) {
-            return Err(self.fail(x.kind, x.detail, before, Some(name)));
-        }
+        let v = Validator::new(version);
+        let frame = match v.root(name) {
+            Ok(f) => f,
+            Err(x) => return Err(self.fail(x.kind, x.detail, before, Some(name))),
+        };
         self.validator = Some(v);
-        Ok(())
+        Ok(Some(frame))
     }
 
     /// A child of a message set: one request. QuickBooks checks requestID's
     /// length per request (status 1060).
     fn open_request(&mut self, id: u32, before: usize, name: &str) {
-        let node = self.nodes[id as usize];
-        let list =
-            &self.attrs[node.attrs_start as usize..(node.attrs_start + node.attrs_len) as usize];
+        let first = self.attrs.partition_point(|a| a.node < id);
+        let list = &self.attrs[first..];
         let request_id = list
             .iter()
             .map(|a| attr_strs(self.src, &self.owned, a))
@@ -569,7 +633,10 @@ impl<'s> Parser<'s> {
         name: &str,
     ) -> Result<(), ParseError> {
         let mut count = 0;
-        for a in e.attributes().with_checks(true) {
+        let first = self.attrs.len();
+        // quick-xml's duplicate check allocates per element; with at most
+        // `max_attributes` per element a scan of the earlier ones is cheaper.
+        for a in e.attributes().with_checks(false) {
             let a = a.map_err(|x| {
                 self.fail(
                     ErrorKind::Syntax,
@@ -592,6 +659,18 @@ impl<'s> Parser<'s> {
             }
             let key: &str = a.key.as_ref();
             let raw: &str = &a.value;
+            if self.attrs[first..].iter().any(|p| {
+                self.src
+                    .get(p.name_start as usize..(p.name_start + p.name_len) as usize)
+                    == Some(key)
+            }) {
+                return Err(self.fail(
+                    ErrorKind::Syntax,
+                    format!("the attribute {key} appears twice on <{name}>"),
+                    before,
+                    Some(name),
+                ));
+            }
             if raw.len() > self.limits.max_text {
                 return Err(self.fail(
                     ErrorKind::Limit(Limit::TextSize),
@@ -640,6 +719,7 @@ impl<'s> Parser<'s> {
                     })?;
                 self.owned.push(v.into_owned());
                 AttrSpan {
+                    node: self.nodes.len() as u32,
                     name_start: key_at as u32,
                     name_len: key.len() as u32,
                     value_start: (self.owned.len() - 1) as u32,
@@ -648,6 +728,7 @@ impl<'s> Parser<'s> {
                 }
             } else {
                 AttrSpan {
+                    node: self.nodes.len() as u32,
                     name_start: key_at as u32,
                     name_len: key.len() as u32,
                     value_start: raw_at as u32,
@@ -697,18 +778,18 @@ impl<'s> Parser<'s> {
                     decode_text(raw)
                 };
                 self.owned.push(decoded);
-                node.text_kind = TEXT_OWNED;
-                node.text_start = (self.owned.len() - 1) as u32;
+                node.flags |= TEXT_OWNED;
+                node.content = (self.owned.len() - 1) as u32;
                 node.text_len = 0;
                 text = self.owned.last().map_or("", String::as_str);
             } else {
-                node.text_start = start as u32;
+                node.content = start as u32;
                 node.text_len = raw.len() as u32;
                 text = raw;
             }
         }
-        if let Some(v) = self.validator.as_mut() {
-            match v.end(text) {
+        if let (Some(v), Some(vf)) = (&self.validator, &f.v) {
+            match v.end(vf, text) {
                 Ok(None) => {}
                 Ok(Some(bad)) => {
                     let node = self.nodes[f.node as usize];
@@ -907,9 +988,11 @@ fn declared_encoding(input: &[u8]) -> Option<&str> {
         return None;
     }
     let head = &input[..input.len().min(512)];
-    let end = head.windows(2).position(|w| w == b"?>")?;
+    let end = head.iter().position(|&b| b == b'>')?;
     let decl = std::str::from_utf8(&head[..end]).ok()?;
-    let after = &decl[decl.find("encoding")? + 8..];
+    // A byte scan: `str::find` would build a two-way searcher per document.
+    let at = decl.as_bytes().windows(8).position(|w| w == b"encoding")?;
+    let after = &decl[at + 8..];
     let after = after.trim_start().strip_prefix('=')?.trim_start();
     let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let body = &after[1..];

@@ -10,7 +10,7 @@
 use crate::catalog;
 use crate::doc::NONE;
 use crate::error::ErrorKind;
-use crate::schema::{name_hash, ContentKind, Decl, Model, Position, Schema, START};
+use crate::schema::{name_hash, ContentKind, Decl, Kind, Model, Position, Schema, START};
 use crate::values::{self, Facets};
 use crate::version::Version;
 
@@ -31,20 +31,26 @@ pub(crate) struct BadValue {
     pub detail: String,
 }
 
-struct Frame {
+/// Validation state of one open element. The parser keeps it in its own
+/// frame, so there is a single stack.
+#[derive(Clone, Copy)]
+pub(crate) struct VFrame {
     decl: Decl,
     model: Option<Model>,
     state: u32,
     /// Consecutive matches of the current position (for maxOccurs).
     run: u32,
     /// The position this element was entered through (`NONE` for the root).
-    pos: u32,
+    pub pos: u32,
+    /// The element holds text (a simple type), not children.
+    pub holds_text: bool,
+    /// The element declares a required attribute.
+    pub required_attrs: bool,
 }
 
 pub(crate) struct Validator {
     schema: Schema,
     version: Version,
-    frames: Vec<Frame>,
 }
 
 /// How many names to list in "expected one of …".
@@ -55,7 +61,6 @@ impl Validator {
         Validator {
             schema: Schema::for_version(version),
             version,
-            frames: Vec::with_capacity(16),
         }
     }
 
@@ -63,18 +68,27 @@ impl Validator {
         self.schema
     }
 
-    fn push(&mut self, decl: Decl, pos: u32) {
-        self.frames.push(Frame {
+    fn frame(&self, decl: Decl, pos: u32) -> VFrame {
+        let content = decl.content();
+        VFrame {
             decl,
-            model: decl.model_for(self.version),
+            model: match content {
+                ContentKind::Complex => decl.model_for(self.version),
+                _ => None,
+            },
             state: START,
             run: 0,
             pos,
-        });
+            holds_text: matches!(
+                content,
+                ContentKind::Simple | ContentKind::SimpleWithAttributes
+            ),
+            required_attrs: decl.has_attributes() && decl.attributes().any(|a| a.required()),
+        }
     }
 
     /// The root element must be `QBXML`.
-    pub fn root(&mut self, name: &str) -> Result<(), Violation> {
+    pub fn root(&self, name: &str) -> Result<VFrame, Violation> {
         let root = self.schema.root();
         if name != root.name() {
             return Err(violation(
@@ -82,39 +96,18 @@ impl Validator {
                 format!("the root element is <{name}>; a qbXML request starts with <QBXML>"),
             ));
         }
-        self.push(root, NONE);
-        Ok(())
+        Ok(self.frame(root, NONE))
     }
 
-    /// Is the element being opened now a request (a child of a message set)?
-    pub fn at_request_level(&self) -> bool {
-        self.frames.len() == 2
-            && self
-                .frames
-                .last()
-                .is_some_and(|f| matches!(f.decl.name(), "QBXMLMsgsRq" | "QBXMLSubscriptionMsgsRq"))
+    /// Is this element a message set (its children are requests)?
+    pub fn is_message_set(f: &VFrame) -> bool {
+        matches!(f.decl.name(), "QBXMLMsgsRq" | "QBXMLSubscriptionMsgsRq")
     }
 
-    /// Does the current element hold text (not child elements)?
-    pub fn holds_text(&self) -> bool {
-        self.frames.last().is_some_and(|f| {
-            matches!(
-                f.decl.content(),
-                ContentKind::Simple | ContentKind::SimpleWithAttributes
-            )
-        })
-    }
-
-    /// A start tag inside the current element: one automaton step. Returns
-    /// the schema position of the new element.
-    pub fn start(&mut self, name: &str) -> Result<u32, Violation> {
+    /// A start tag inside `top`: one automaton step. Returns the new
+    /// element's frame.
+    pub fn start(&self, top: &mut VFrame, name: &str) -> Result<VFrame, Violation> {
         let version = self.version;
-        let Some(top) = self.frames.last_mut() else {
-            return Err(violation(
-                ErrorKind::Syntax,
-                "element outside the root".into(),
-            ));
-        };
         let parent = top.decl.name();
         let Some(model) = top.model else {
             return Err(violation(
@@ -123,8 +116,7 @@ impl Validator {
             ));
         };
         let Some(local) = model.step(top.state, name, name_hash(name)) else {
-            let d = unexpected(model, top, name, version);
-            return Err(d);
+            return Err(unexpected(model, top, name, version));
         };
         let p = model.position(local);
         if p.introduced() > version {
@@ -142,19 +134,16 @@ impl Validator {
             top.run = 1;
         }
         top.state = local;
-        self.push(p.decl(), p.id());
-        Ok(p.id())
+        Ok(self.frame(p.decl(), p.id()))
     }
 
-    /// Check the attributes of the element just opened.
+    /// Check the attributes of the element of `f`.
     pub fn attributes<'a>(
         &self,
+        f: &VFrame,
         attrs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Result<(), Violation> {
-        let Some(top) = self.frames.last() else {
-            return Ok(());
-        };
-        let decl = top.decl;
+        let decl = f.decl;
         for (k, v) in attrs.clone() {
             let Some(a) = decl.attribute(k) else {
                 let allowed: Vec<&str> = decl.attributes().map(|a| a.name()).collect();
@@ -193,12 +182,9 @@ impl Validator {
         Ok(())
     }
 
-    /// The end tag of the current element. `text` is its decoded text when
+    /// The end tag of the element of `f`. `text` is its decoded text when
     /// it holds text. Returns a value error QuickBooks answers per request.
-    pub fn end(&mut self, text: &str) -> Result<Option<BadValue>, Violation> {
-        let Some(f) = self.frames.pop() else {
-            return Ok(None);
-        };
+    pub fn end(&self, f: &VFrame, text: &str) -> Result<Option<BadValue>, Violation> {
         if let Some(model) = f.model {
             if !model.accepts_end(f.state) {
                 let exp = expected_list(model, f.state, self.version);
@@ -209,19 +195,30 @@ impl Validator {
                 ));
             }
         }
+        if !f.holds_text {
+            return Ok(None);
+        }
         let Some(ty) = f.decl.simple_type() else {
             return Ok(None);
         };
         let pos = (f.pos != NONE).then(|| Position::from_id(self.schema, f.pos));
-        let (min, max) = pos.map_or((None, None), |p| p.value_range());
+        let kind = ty.kind();
         let mut enums = ty.values();
-        let facets = Facets {
-            max_len: pos.and_then(|p| p.max_len()).or(ty.max_len()),
+        let mut facets = Facets {
+            max_len: pos.and_then(|p| p.qbd_max_len()).or(ty.max_len()),
             enums: &mut enums,
-            min: min.or(ty.min().map(|v| v as f64)),
-            max: max.or(ty.max().map(|v| v as f64)),
+            min: None,
+            max: None,
         };
-        match values::check(ty.kind(), text, facets) {
+        if matches!(
+            kind,
+            Kind::Int | Kind::Float | Kind::Amt | Kind::Price | Kind::Quan | Kind::Percent
+        ) {
+            let (min, max) = pos.map_or((None, None), |p| p.value_range());
+            facets.min = min.or(ty.min().map(|v| v as f64));
+            facets.max = max.or(ty.max().map(|v| v as f64));
+        }
+        match values::check(kind, text, facets) {
             Ok(()) => Ok(None),
             Err(b) => {
                 let name = f.decl.name();
@@ -290,7 +287,7 @@ fn expected_list(model: Model, state: u32, version: Version) -> String {
     s
 }
 
-fn unexpected(model: Model, top: &Frame, found: &str, version: Version) -> Violation {
+fn unexpected(model: Model, top: &VFrame, found: &str, version: Version) -> Violation {
     let parent = top.decl.name();
     let after = after_clause(model, top.state);
     let exp = expected_list(model, top.state, version);

@@ -36,10 +36,14 @@ fn is_xml_ws(c: char) -> bool {
 }
 
 pub(crate) fn check(kind: Kind, raw: &str, f: Facets<'_>) -> Result<(), Bad> {
+    match kind {
+        Kind::Str | Kind::Uuid | Kind::Macro => return too_long(raw, f.max_len, 3070),
+        Kind::Id => return too_long(raw, f.max_len.or(Some(36)), 3000),
+        _ => {}
+    }
     let v = raw.trim_matches(is_xml_ws);
     match kind {
-        Kind::Str | Kind::Uuid | Kind::Macro => too_long(raw, f.max_len, 3070),
-        Kind::Id => too_long(raw, f.max_len.or(Some(36)), 3000),
+        Kind::Str | Kind::Uuid | Kind::Macro | Kind::Id => Ok(()),
         Kind::Enum => {
             let mut any = false;
             for e in f.enums {

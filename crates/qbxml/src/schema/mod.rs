@@ -28,6 +28,20 @@ use crate::version::Version;
 /// The model state before the first child.
 pub(crate) const START: u32 = u32::MAX;
 
+/// Follow lists this long are followed by a copy sorted by name key
+/// (`SORTED_INDEX_FROM` in the generator).
+const SORTED_INDEX_FROM: usize = 16;
+
+/// Name equality without a libc call: names are short and the keys of
+/// both already matched (same length, same first, middle and last byte).
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// Entries of a long follow list scanned before the binary search.
+const LINEAR_FIRST: usize = 6;
+
 /// The schema tables for one qbXML version range.
 #[derive(Clone, Copy)]
 pub struct Schema {
@@ -163,6 +177,10 @@ impl Decl {
     pub fn attributes(&self) -> impl Iterator<Item = AttrDecl> + '_ {
         let d = self.d();
         (d.3..d.3 + d.4).map(move |id| AttrDecl { t: self.t, id })
+    }
+
+    pub fn has_attributes(&self) -> bool {
+        self.d().4 > 0
     }
 
     pub fn attribute(&self, name: &str) -> Option<AttrDecl> {
@@ -387,6 +405,11 @@ impl Position {
         self.p().3 & 2 != 0
     }
 
+    /// The ops file's QuickBooks Desktop maximum length here, if any.
+    pub(crate) fn qbd_max_len(&self) -> Option<u32> {
+        Some(self.p().4).filter(|&n| n > 0)
+    }
+
     /// QuickBooks Desktop's maximum length here, or the XSD's.
     pub fn max_len(&self) -> Option<u32> {
         Some(self.p().4)
@@ -462,23 +485,52 @@ impl Model {
     #[inline]
     pub(crate) fn step(self, state: u32, name: &str, hash: u32) -> Option<u32> {
         let base = self.m().3;
-        for f in self.edges(state) {
-            if f.0 == hash
-                && self.t.names[self.t.positions[(base + f.1) as usize].0 as usize] == name
-            {
-                return Some(f.1);
-            }
+        let is = |f: &tables::F| {
+            f.0 == hash
+                && same(
+                    self.t.names[self.t.positions[(base + f.1) as usize].0 as usize],
+                    name,
+                )
+        };
+        let edges = self.edges(state);
+        // Edges are in schema order and the next child is usually close
+        // after the current one: scan the first few, then binary-search the
+        // sorted copy that long lists carry right after themselves.
+        if edges.len() < SORTED_INDEX_FROM {
+            return edges.iter().find(|f| is(f)).map(|f| f.1);
         }
-        None
+        if let Some(f) = edges[..LINEAR_FIRST].iter().find(|f| is(f)) {
+            return Some(f.1);
+        }
+        let (start, len) = self.edge_range(state);
+        let sorted = &self.t.follows[start + len..start + 2 * len];
+        let from = sorted.partition_point(|f| f.0 < hash);
+        sorted[from..]
+            .iter()
+            .take_while(|f| f.0 == hash)
+            .find(|f| is(f))
+            .map(|f| f.1)
     }
 
-    /// The positions that may come next.
+    fn edge_range(self, state: u32) -> (usize, usize) {
+        if state == START {
+            let m = self.m();
+            (m.1 as usize, m.2 as usize)
+        } else {
+            let p = self.position(state).p();
+            (p.7 as usize, p.8 as usize)
+        }
+    }
+
+    /// The positions that may come next, in schema order.
     pub(crate) fn expected(self, state: u32) -> impl Iterator<Item = Position> {
         let base = self.m().3;
         let t = self.t;
-        self.edges(state)
-            .iter()
-            .map(move |f| Position { t, id: base + f.1 })
+        let mut locals: Vec<u32> = self.edges(state).iter().map(|f| f.1).collect();
+        locals.sort_unstable();
+        locals
+            .into_iter()
+            .map(move |l| Position { t, id: base + l })
     }
 
     /// May the element end in this state?

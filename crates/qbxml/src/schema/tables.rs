@@ -98,19 +98,21 @@ pub(crate) struct P(
     pub u32,
 );
 
-/// Follow-set entry: FNV-1a hash of the element name, position (model-local).
+/// Follow-set entry: key of the element name (`name_hash`), position (model-local).
 pub(crate) struct F(pub u32, pub u32);
 
 /// Attribute: name, simple type, required, default (`strings` index).
 pub(crate) struct A(pub u32, pub u32, pub bool, pub u32);
 
-/// FNV-1a, 32 bit: the same function the generator used for `F.0`.
+/// The key the generator stored in `F.0`: length, first, middle and last
+/// byte of the name. Cheap to compute; a match is confirmed by comparing
+/// the names.
 #[inline]
 pub(crate) fn name_hash(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
+    let b = s.as_bytes();
+    let Some(&last) = b.last() else { return 0 };
+    (b.len().min(255) as u32)
+        | (u32::from(b[0]) << 8)
+        | (u32::from(b[b.len() / 2]) << 16)
+        | (u32::from(last) << 24)
 }
