@@ -200,7 +200,7 @@ impl fmt::Display for Report {
         }
         write!(
             f,
-            "ops file reached {}/{} leaves; {} ops elements unmatched; {} leaves annotated differently in different contexts; {} QBD max lengths differ from the XSD",
+            "ops file reached {}/{} leaves; {} ops elements unmatched; {} leaves with conflicting facts in different contexts (merged leniently); {} QBD max lengths differ from the XSD",
             self.reached,
             self.leaves,
             self.unmatched.len(),
@@ -284,10 +284,15 @@ fn walk(schema: &mut Schema, decl: usize, node: &OpsNode, path: &str, report: &m
         let mut new = child.ann.clone();
         new.seen = true;
         if leaf.ann.seen && leaf.ann != new {
-            report.conflicts.push(format!(
-                "{child_path} (line {}): {:?} vs {:?}",
-                child.line, leaf.ann, new
-            ));
+            // A missing QBD length is "no fact here" (the parent is not in
+            // QBD); only disagreements between facts are worth reporting.
+            let lens_differ = matches!((leaf.ann.qbd_max_len, new.qbd_max_len), (Some(a), Some(b)) if a != b);
+            if leaf.ann.intro != new.intro || leaf.ann.not_in_qbd != new.not_in_qbd || lens_differ {
+                report.conflicts.push(format!(
+                    "{child_path} (line {}): {:?} vs {:?}",
+                    child.line, leaf.ann, new
+                ));
+            }
             // Lenient merge: never reject what any context accepts.
             let old = leaf.ann.clone();
             new.intro = match (old.intro, new.intro) {
