@@ -26,6 +26,10 @@ pub fn load(path: &Path) -> Result<OpsNode, String> {
 fn parse(text: &str) -> Result<OpsNode, String> {
     let mut stack = vec![OpsNode::default()];
     let mut pending_default: Option<(String, String)> = None;
+    // OR groups can carry facts for all their members, e.g.
+    // `<!-- v11.0, BEGIN OR: You may optionally have SerialNumber OR LotNumber -->`.
+    // Each entry: the element depth the group is open at, and its facts.
+    let mut groups: Vec<(usize, Ann)> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
@@ -34,6 +38,15 @@ fn parse(text: &str) -> Result<OpsNode, String> {
         }
         if let Some(body) = line.strip_prefix("<!--") {
             let body = body.trim_end_matches("-->").trim();
+            if let Some(at) = body.find("BEGIN OR") {
+                let prefix = body[..at].trim_end_matches([',', ' ']);
+                let ann = parse_ann(prefix).map_err(|e| format!("line {line_no}: {e}"))?;
+                groups.push((stack.len(), ann));
+            } else if body.starts_with("END OR") {
+                if let Some(i) = groups.iter().rposition(|(d, _)| *d == stack.len()) {
+                    groups.remove(i);
+                }
+            }
             if let Some((field, values)) = body.split_once(" may have one of the following values:")
             {
                 pending_default = values
@@ -86,6 +99,10 @@ fn parse(text: &str) -> Result<OpsNode, String> {
             if field == name {
                 ann.default = Some(default);
             }
+        }
+        for (_, g) in groups.iter().filter(|(d, _)| *d == stack.len()) {
+            ann.intro = ann.intro.max(g.intro);
+            ann.not_in_qbd |= g.not_in_qbd;
         }
         let node = OpsNode {
             name: name.clone(),
@@ -286,7 +303,8 @@ fn walk(schema: &mut Schema, decl: usize, node: &OpsNode, path: &str, report: &m
         if leaf.ann.seen && leaf.ann != new {
             // A missing QBD length is "no fact here" (the parent is not in
             // QBD); only disagreements between facts are worth reporting.
-            let lens_differ = matches!((leaf.ann.qbd_max_len, new.qbd_max_len), (Some(a), Some(b)) if a != b);
+            let lens_differ =
+                matches!((leaf.ann.qbd_max_len, new.qbd_max_len), (Some(a), Some(b)) if a != b);
             if leaf.ann.intro != new.intro || leaf.ann.not_in_qbd != new.not_in_qbd || lens_differ {
                 report.conflicts.push(format!(
                     "{child_path} (line {}): {:?} vs {:?}",

@@ -296,6 +296,13 @@ fn unexpected(model: Model, top: &VFrame, found: &str, version: Version) -> Viol
     if let Some(p) = known.filter(|p| p.introduced() > version) {
         return too_new(parent, p, version);
     }
+    // A request type only a newer schema has (16.0 added payroll, Alert…).
+    if known.is_none() && Validator::is_message_set(top) {
+        let newest = Schema::for_version(Version::LATEST);
+        if let Some(p) = newest.request(found).filter(|p| p.introduced() > version) {
+            return too_new(parent, p, version);
+        }
+    }
     let why = match known {
         Some(_) => format!(" ({})", misplaced(model, top.state, found)),
         None => match closest(top.decl, found) {
