@@ -23,7 +23,8 @@ pub struct OutSimple {
 
 pub struct OutDecl {
     pub name: u32,
-    /// 0 empty, 1 simple, 2 complex, 3 simple content with attributes
+    /// 0 empty, 1 simple, 2 complex, 3 simple content with attributes;
+    /// flag 0x80: a required attribute is declared
     pub content: u8,
     pub simple: u32,
     pub attrs: (u32, u32),
@@ -368,9 +369,14 @@ pub fn build(schema: &Schema, version: u8) -> Built {
                 default: a.default.as_deref().map(|s| strings.get(s)).unwrap_or(0),
             });
         }
+        let required = if attr_list.iter().any(|a| a.required) {
+            0x80
+        } else {
+            0
+        };
         decls.push(OutDecl {
             name,
-            content,
+            content: content | required,
             simple,
             attrs: (astart, attr_list.len() as u32),
             variants: (0, 0),

@@ -83,7 +83,7 @@ impl Validator {
                 content,
                 ContentKind::Simple | ContentKind::SimpleWithAttributes
             ),
-            required_attrs: decl.has_attributes() && decl.attributes().any(|a| a.required()),
+            required_attrs: decl.requires_attributes(),
         }
     }
 
@@ -108,11 +108,13 @@ impl Validator {
     /// element's frame.
     pub fn start(&self, top: &mut VFrame, name: &str) -> Result<VFrame, Violation> {
         let version = self.version;
-        let parent = top.decl.name();
         let Some(model) = top.model else {
             return Err(violation(
                 ErrorKind::UnexpectedElement,
-                format!("{parent} holds text, not elements; found <{name}>"),
+                format!(
+                    "{} holds text, not elements; found <{name}>",
+                    top.decl.name()
+                ),
             ));
         };
         let Some(local) = model.step(top.state, name, name_hash(name)) else {
@@ -120,14 +122,14 @@ impl Validator {
         };
         let p = model.position(local);
         if p.introduced() > version {
-            return Err(too_new(parent, p, version));
+            return Err(too_new(top.decl.name(), p, version));
         }
         if local == top.state {
             top.run += 1;
             if let Some(max) = p.max_occurs().filter(|&m| top.run > m) {
                 return Err(violation(
                     ErrorKind::TooManyOccurrences,
-                    format!("{parent} allows at most {max} {name}"),
+                    format!("{} allows at most {max} {name}", top.decl.name()),
                 ));
             }
         } else {

@@ -39,6 +39,11 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
+/// `D.1`: content kind in the low bits, flags above.
+const CONTENT_MASK: u8 = 0x0F;
+/// `D.1` flag: a required attribute is declared.
+const REQUIRED_ATTRS: u8 = 0x80;
+
 /// Entries of a long follow list scanned before the binary search.
 const LINEAR_FIRST: usize = 6;
 
@@ -155,7 +160,7 @@ impl Decl {
     }
 
     pub fn content(&self) -> ContentKind {
-        match self.d().1 {
+        match self.d().1 & CONTENT_MASK {
             0 => ContentKind::Empty,
             1 => ContentKind::Simple,
             2 => ContentKind::Complex,
@@ -179,8 +184,9 @@ impl Decl {
         (d.3..d.3 + d.4).map(move |id| AttrDecl { t: self.t, id })
     }
 
-    pub fn has_attributes(&self) -> bool {
-        self.d().4 > 0
+    /// Does the element declare a required attribute (such as `onError`)?
+    pub fn requires_attributes(&self) -> bool {
+        self.d().1 & REQUIRED_ATTRS != 0
     }
 
     pub fn attribute(&self, name: &str) -> Option<AttrDecl> {
@@ -558,7 +564,7 @@ mod tests {
                 assert!((d.2 as usize) < t.simples.len());
                 assert!(((d.3 + d.4) as usize) <= t.attrs.len());
                 assert!(((d.5 + d.6) as usize) <= t.variants.len());
-                if d.1 == 2 {
+                if d.1 & CONTENT_MASK == 2 {
                     assert!(d.6 > 0 || d.4 > 0);
                 }
             }

@@ -68,8 +68,8 @@ pub(crate) struct S(
 );
 
 /// Element declaration: name, content (0 empty, 1 simple, 2 complex,
-/// 3 simple content with attributes), simple type, attributes (start, len),
-/// model variants (start, len).
+/// 3 simple content with attributes; flag 0x80: a required attribute),
+/// simple type, attributes (start, len), model variants (start, len).
 pub(crate) struct D(pub u32, pub u8, pub u32, pub u32, pub u32, pub u32, pub u32);
 
 /// Model variant: the lowest qbXML version it applies to, and the model.
