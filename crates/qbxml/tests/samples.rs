@@ -258,3 +258,72 @@ fn response_statuses() {
     let r = set.responses().next().unwrap();
     assert_eq!(r.items().count(), 146, "the sample company's customers");
 }
+
+/// Real QuickBooks output, parsed and written again with `ResponseWriter`,
+/// comes out byte for byte: the declaration, attribute order, self-closed
+/// empty `*Rs`, escaping, one element per line, and every `*Ret` child in
+/// schema order (the writer sorts them).
+#[test]
+fn responses_are_rewritten_byte_for_byte() {
+    use qbxml::{Elem, ResponseWriter, RsHead, Status, Version};
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let dir = shared.join("qbxml/samples/responses");
+    for file in [
+        "flowlink__sales_order_add_rs_raw.xml",
+        "flowlink__item_inventory_query_rs_raw.xml",
+        "billash__customers_QueryRs.xml",
+        "billash__vendors_QueryRs.xml",
+        "billash__accounts_QueryRs.xml",
+    ] {
+        let original = std::fs::read_to_string(dir.join(file)).unwrap();
+        let set = parse_response(original.as_bytes()).unwrap();
+        let mut w = ResponseWriter::new(Version::V16_0);
+        for r in set.responses() {
+            let status = Status {
+                code: r.status_code(),
+                severity: r.severity(),
+                message: r.message().to_string(),
+            };
+            let mut head = RsHead::new(r.name(), r.request_id(), status);
+            head.ret_count = r.ret_count();
+            head.iterator_remaining_count = r.iterator_remaining_count();
+            head.iterator_id = r.iterator_id();
+            // Reverse the items' children so the writer has to order them
+            // (runs of one name stay in order: their order is data).
+            let items: Vec<Elem> = r
+                .items()
+                .map(|e| {
+                    let mut e = Elem::from_element(e);
+                    let mut runs: Vec<Vec<Elem>> = Vec::new();
+                    for c in e.children.drain(..) {
+                        match runs.last_mut() {
+                            Some(run) if run[0].name == c.name => run.push(c),
+                            _ => runs.push(vec![c]),
+                        }
+                    }
+                    runs.reverse();
+                    e.children = runs.into_iter().flatten().collect();
+                    e
+                })
+                .collect();
+            w.response(&head, &items).unwrap();
+        }
+        let written = w.finish();
+        let expected = original.trim_end_matches('\n');
+        if written != expected {
+            let at = written
+                .bytes()
+                .zip(expected.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(written.len().min(expected.len()));
+            let from = at.saturating_sub(200);
+            panic!(
+                "{file}: differs at byte {at}:\n--- ours\n{}\n--- QuickBooks\n{}",
+                &written[from..(at + 100).min(written.len())],
+                &expected[from..(at + 100).min(expected.len())]
+            );
+        }
+    }
+}
