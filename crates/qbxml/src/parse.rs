@@ -754,6 +754,21 @@ impl<'s> Parser<'s> {
         if !f.has_children {
             let start = f.content_start as usize;
             let raw = self.src.get(start..end_at.max(start)).unwrap_or("");
+            // Text split by references or CDATA arrives in small events:
+            // the limit is on the whole text node.
+            if raw.len() > self.limits.max_text {
+                self.stack.push(f);
+                return Err(self.fail(
+                    ErrorKind::Limit(Limit::TextSize),
+                    format!(
+                        "a text node of {} bytes exceeds the limit of {}",
+                        raw.len(),
+                        self.limits.max_text
+                    ),
+                    start,
+                    None,
+                ));
+            }
             let mut cr = false;
             for &b in raw.as_bytes() {
                 if b < 0x20 {

@@ -189,6 +189,20 @@ fn a_200_mb_text_node_is_over_the_limits() {
     assert_eq!(e.path, "QBXML/QBXMLMsgsRq/CustomerAddRq/CustomerAdd/Name");
 }
 
+/// A text node made of many small pieces (references, CDATA) is one node.
+#[test]
+fn text_limit_covers_split_text() {
+    let limits = Limits {
+        max_text: 1000,
+        ..Limits::default()
+    };
+    for piece in ["a&amp;", "<![CDATA[x]]>", "&#233;"] {
+        let doc = VALID.replace("Acme &amp; Sons", &piece.repeat(300));
+        let e = parse_request_with(doc, &limits).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Limit(Limit::TextSize), "{piece}");
+    }
+}
+
 #[test]
 fn other_limits() {
     let tight = Limits {

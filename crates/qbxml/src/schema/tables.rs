@@ -5,6 +5,10 @@
 //! arrays; `0` in `strings` / `names` means "none".
 
 /// The simple (text) types of qbXML, from `qbxmltypes*.xsd`.
+///
+/// Mirrored in `xtask/src/xsd.rs` (the generator does not depend on this
+/// crate, so it can rebuild tables this crate fails to compile with);
+/// `tables_are_consistent` checks the shared encodings agree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// STRTYPE: any text, limited by a maximum length.
