@@ -55,7 +55,7 @@ fn array<I: IntoIterator<Item = String>>(out: &mut String, name: &str, items: I)
         line.push_str(&it);
         line.push(',');
     }
-    if line.trim().len() > 0 {
+    if !line.trim().is_empty() {
         out.push_str(line.trim_end());
         out.push('\n');
     }

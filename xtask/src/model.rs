@@ -305,6 +305,9 @@ fn simple_id(
     id
 }
 
+/// Appends a follow list to the pool (deduplicated); returns (start, len).
+type PushList<'a> = dyn FnMut(Vec<(u32, u32)>, &mut Vec<(u32, u32)>) -> (u32, u32) + 'a;
+
 pub struct Built {
     pub out: Out,
     pub stats: Stats,
@@ -494,40 +497,38 @@ pub fn build(schema: &Schema, version: u8) -> Built {
             stats.variant_models += 1;
         }
         // Emit: full automaton plus distinct pruned variants.
-        let emit =
-            |a: &Auto,
-             models: &mut Vec<OutModel>,
-             positions: &mut Vec<OutPos>,
-             follows: &mut Vec<(u32, u32)>,
-             push_list: &mut dyn FnMut(Vec<(u32, u32)>, &mut Vec<(u32, u32)>) -> (u32, u32)|
-             -> u32 {
-                let pstart = positions.len() as u32;
-                for (i, leaf) in m.leaves.iter().enumerate() {
-                    let ann = &leaf.ann;
-                    let follow =
-                        push_list(a.follow[i].iter().map(|&j| entry(j)).collect(), follows);
-                    positions.push(OutPos {
-                        name: decls[leaf.decl].name,
-                        decl: leaf.decl as u32,
-                        intro: intro(i),
-                        not_in_qbd: ann.not_in_qbd,
-                        last: a.last.contains(&i),
-                        max_len: ann.qbd_max_len.unwrap_or(0),
-                        max_occurs: max_occ[i],
-                        sort_key: keys[i],
-                        follow,
-                        default: defaults[i],
-                        range: ranges[i],
-                    });
-                }
-                let first = push_list(a.first.iter().map(|&j| entry(j)).collect(), follows);
-                models.push(OutModel {
-                    nullable: a.nullable,
-                    first,
-                    positions: (pstart, n as u32),
+        let emit = |a: &Auto,
+                    models: &mut Vec<OutModel>,
+                    positions: &mut Vec<OutPos>,
+                    follows: &mut Vec<(u32, u32)>,
+                    push_list: &mut PushList<'_>|
+         -> u32 {
+            let pstart = positions.len() as u32;
+            for (i, leaf) in m.leaves.iter().enumerate() {
+                let ann = &leaf.ann;
+                let follow = push_list(a.follow[i].iter().map(|&j| entry(j)).collect(), follows);
+                positions.push(OutPos {
+                    name: decls[leaf.decl].name,
+                    decl: leaf.decl as u32,
+                    intro: intro(i),
+                    not_in_qbd: ann.not_in_qbd,
+                    last: a.last.contains(&i),
+                    max_len: ann.qbd_max_len.unwrap_or(0),
+                    max_occurs: max_occ[i],
+                    sort_key: keys[i],
+                    follow,
+                    default: defaults[i],
+                    range: ranges[i],
                 });
-                (models.len() - 1) as u32
-            };
+            }
+            let first = push_list(a.first.iter().map(|&j| entry(j)).collect(), follows);
+            models.push(OutModel {
+                nullable: a.nullable,
+                first,
+                positions: (pstart, n as u32),
+            });
+            (models.len() - 1) as u32
+        };
         let full_id = emit(
             &full,
             &mut models,
