@@ -138,7 +138,11 @@ fn work_grows_linearly() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_valgrind {
-        eprintln!("SKIP: valgrind not found; linear-work check not run");
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: valgrind not found; linear-work check not run"
+        );
         return;
     }
     let exe = std::env::current_exe().unwrap();

@@ -26,7 +26,7 @@ fn xmllint_available() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("SKIP: xmllint not found (apt-get install libxml2-utils); cross-check not run");
+        common::skip("xmllint not found (apt-get install libxml2-utils); cross-check not run");
     }
     ok
 }

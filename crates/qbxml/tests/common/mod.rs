@@ -6,15 +6,20 @@ use qbxml::schema::{ContentKind, Decl, Kind, Position, Schema};
 use qbxml::{Elem, Version};
 use std::path::PathBuf;
 
+/// Say that a test skips, on the real stderr: libtest captures `eprintln!`
+/// (shown only on failure), not writes to the stream itself.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
+}
+
 /// `../shared` beside the checkout, or `None` (tests then skip, loudly).
 pub fn shared() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
     if p.join("qbxml").is_dir() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIP: ../shared/qbxml not found beside the checkout; sample-based checks not run"
-        );
+        skip("../shared/qbxml not found beside the checkout; sample-based checks not run");
         None
     }
 }
