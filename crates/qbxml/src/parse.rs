@@ -289,23 +289,9 @@ impl<'s> Parser<'s> {
                     self.open(&e, before, reader.buffer_position() as usize, true)?
                 }
                 Event::End(_) => self.close(before)?,
-                Event::Text(t) => {
-                    if t.len() > self.limits.max_text {
-                        return Err(self.fail(
-                            ErrorKind::Limit(Limit::TextSize),
-                            format!(
-                                "a text node of {} bytes exceeds the limit of {}",
-                                t.len(),
-                                self.limits.max_text
-                            ),
-                            before,
-                            None,
-                        ));
-                    }
-                    if !is_ws(&t) {
-                        self.text_content(before, &t)?;
-                    }
-                }
+                // Trimming drops whitespace-only text, so this is content.
+                // Its size is checked with the whole text node, at the end tag.
+                Event::Text(t) => self.text_content(before, &t)?,
                 Event::CData(c) => {
                     if self.stack.is_empty() {
                         return Err(self.fail(
