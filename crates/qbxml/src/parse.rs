@@ -174,6 +174,19 @@ impl<'s> Parser<'s> {
             .unwrap_or("")
     }
 
+    /// A text node or attribute value over `Limits::max_text`.
+    fn too_long(&self, what: &str, len: usize, at: usize, last: Option<&str>) -> ParseError {
+        self.fail(
+            ErrorKind::Limit(Limit::TextSize),
+            format!(
+                "{what} of {len} bytes exceeds the limit of {}",
+                self.limits.max_text
+            ),
+            at,
+            last,
+        )
+    }
+
     fn bad_name(&self, name: &str, at: usize) -> ParseError {
         self.fail(
             ErrorKind::Syntax,
@@ -658,16 +671,7 @@ impl<'s> Parser<'s> {
                 ));
             }
             if raw.len() > self.limits.max_text {
-                return Err(self.fail(
-                    ErrorKind::Limit(Limit::TextSize),
-                    format!(
-                        "an attribute value of {} bytes exceeds the limit of {}",
-                        raw.len(),
-                        self.limits.max_text
-                    ),
-                    before,
-                    Some(name),
-                ));
+                return Err(self.too_long("an attribute value", raw.len(), before, Some(name)));
             }
             let (Some(key_at), Some(raw_at)) = (offset_in(self.src, key), offset_in(self.src, raw))
             else {
@@ -744,16 +748,7 @@ impl<'s> Parser<'s> {
             // the limit is on the whole text node.
             if raw.len() > self.limits.max_text {
                 self.stack.push(f);
-                return Err(self.fail(
-                    ErrorKind::Limit(Limit::TextSize),
-                    format!(
-                        "a text node of {} bytes exceeds the limit of {}",
-                        raw.len(),
-                        self.limits.max_text
-                    ),
-                    start,
-                    None,
-                ));
+                return Err(self.too_long("a text node", raw.len(), start, None));
             }
             let mut cr = false;
             for &b in raw.as_bytes() {

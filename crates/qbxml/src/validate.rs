@@ -334,7 +334,7 @@ fn misplaced(model: Model, state: u32, found: &str) -> String {
     let mut queue = vec![state];
     while let Some(s) = queue.pop() {
         for p in model.expected(s) {
-            let local = p.id() - model.position(0).id();
+            let local = model.local(p);
             if p.name() == found {
                 return format!(
                     "{found} may come later, but an element required before it is missing"

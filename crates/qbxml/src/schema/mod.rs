@@ -446,11 +446,6 @@ impl Position {
     pub fn value_range(&self) -> (Option<f64>, Option<f64>) {
         self.t.value_ranges[self.p().10 as usize]
     }
-
-    fn follow(&self) -> &'static [tables::F] {
-        let p = self.p();
-        &self.t.follows[p.7 as usize..(p.7 + p.8) as usize]
-    }
 }
 
 /// A content-model automaton (one version variant).
@@ -479,12 +474,14 @@ impl Model {
     }
 
     fn edges(self, state: u32) -> &'static [tables::F] {
-        if state == START {
-            let m = self.m();
-            &self.t.follows[m.1 as usize..(m.1 + m.2) as usize]
-        } else {
-            self.position(state).follow()
-        }
+        let (start, len) = self.edge_range(state);
+        &self.t.follows[start..start + len]
+    }
+
+    /// The model-local index of one of its positions (the automaton state
+    /// just after it).
+    pub(crate) fn local(self, p: Position) -> u32 {
+        p.id - self.m().3
     }
 
     /// The next state on a child named `name` (with `hash = name_hash(name)`).
@@ -577,12 +574,31 @@ mod tests {
                 for f in &t.follows[m.1 as usize..(m.1 + m.2) as usize] {
                     assert!(f.1 < m.4);
                 }
-                for p in &t.positions[m.3 as usize..(m.3 + m.4) as usize] {
-                    assert!(((p.7 + p.8) as usize) <= t.follows.len());
-                    for f in &t.follows[p.7 as usize..(p.7 + p.8) as usize] {
+                let lists = std::iter::once((m.1, m.2)).chain(
+                    t.positions[m.3 as usize..(m.3 + m.4) as usize]
+                        .iter()
+                        .map(|p| (p.7, p.8)),
+                );
+                for (start, len) in lists {
+                    let (start, len) = (start as usize, len as usize);
+                    assert!(start + len <= t.follows.len());
+                    let list = &t.follows[start..start + len];
+                    for f in list {
                         assert!(f.1 < m.4, "follow entry outside its model");
                         let target = &t.positions[(m.3 + f.1) as usize];
                         assert_eq!(f.0, name_hash(t.names[target.0 as usize]));
+                    }
+                    // Long lists carry a key-sorted copy right after them,
+                    // which `Model::step` binary-searches.
+                    if len >= SORTED_INDEX_FROM {
+                        assert!(start + 2 * len <= t.follows.len());
+                        let mut want: Vec<(u32, u32)> = list.iter().map(|f| (f.0, f.1)).collect();
+                        want.sort_unstable();
+                        let got: Vec<(u32, u32)> = t.follows[start + len..start + 2 * len]
+                            .iter()
+                            .map(|f| (f.0, f.1))
+                            .collect();
+                        assert_eq!(got, want);
                     }
                 }
             }
