@@ -126,12 +126,14 @@ pub static STATUS_CODES: &[StatusInfo] = &[
     st(3120, Error, "Object \"<value>\" specified in the request cannot be found.  QuickBooks error message: Invalid argument.  The specified record does not exist in the list.", Seen),
     st(3140, Error, "There is an invalid reference to QuickBooks <type> \"<value>\" in the <object>.  QuickBooks error message: Invalid argument.  The specified record does not exist in the list.", Seen),
     st(3170, Error, "There was an error when modifying a <object> named \"<value>\".  QuickBooks error message: This list has been modified by another user.", Reported),
+    st(3176, Error, "There was an error when deleting the <object> list element \"<value>\".  QuickBooks error message: This list element is in use.", Inferred),
     st(3180, Error, "There was an error when saving a <object> list, element \"<value>\". QuickBooks error message: This list has been modified by another user.", Seen),
     st(3200, Error, "The provided edit sequence \"<value>\" is out-of-date. ", Seen),
     st(3210, Error, "The \"<field>\" field has an invalid value \"<value>\".  QuickBooks error message: <reason>", Seen),
     st(3231, Error, "The request has not been processed.", Reported),
     st(3250, Error, "This feature is not enabled or not available in this version of QuickBooks.", Reported),
     st(3260, Error, "Insufficient permission level to perform this action.", Reported),
+    st(3391, Error, "The iteratorID \"<value>\" is not valid.", Reported),
 ];
 
 /// Look up a status code.

@@ -92,6 +92,12 @@ impl Status {
     }
 }
 
+impl Default for Status {
+    fn default() -> Status {
+        Status::ok()
+    }
+}
+
 /// The attributes of one `*Rs` element, in QuickBooks' order.
 #[derive(Clone, Debug)]
 pub struct RsHead<'a> {

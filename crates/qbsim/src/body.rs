@@ -1,0 +1,361 @@
+//! A record's `…Ret` body: how it is stored, and how the elements of an
+//! `…Add` or `…Mod` become it.
+//!
+//! The mapping is driven by the schema, not by per-list code: a child of the
+//! request aggregate goes to the Ret child of the same name (or `…Ret`:
+//! `Contacts` → `ContactsRet`), references keep only their ListID, values
+//! are normalised the way QuickBooks prints them (`1` → `true`, `5` →
+//! `5.00`), and request-only elements (`OpenBalanceDate`) are dropped.
+
+use qbxml::schema::{Decl, Kind as TypeKind};
+use qbxml::{Elem, Element};
+use std::borrow::Cow;
+
+/// Encode elements compactly: `lName:len:text` for a leaf, `oName;` … `c`
+/// for an aggregate. Length-prefixed, so text needs no escaping.
+pub fn encode(items: &[Elem]) -> String {
+    let mut out = String::new();
+    for e in items {
+        encode_one(&mut out, e);
+    }
+    out
+}
+
+fn encode_one(out: &mut String, e: &Elem) {
+    if e.children.is_empty() {
+        out.push('l');
+        out.push_str(&e.name);
+        out.push(':');
+        out.push_str(&e.text.len().to_string());
+        out.push(':');
+        out.push_str(&e.text);
+    } else {
+        out.push('o');
+        out.push_str(&e.name);
+        out.push(';');
+        for c in &e.children {
+            encode_one(out, c);
+        }
+        out.push('c');
+    }
+}
+
+/// Decode what `encode` wrote. A damaged body decodes as far as it can.
+pub fn decode(s: &str) -> Vec<Elem> {
+    let mut stack: Vec<Elem> = vec![Elem::new("")];
+    let mut i = 0;
+    let b = s.as_bytes();
+    while i < b.len() {
+        match b[i] {
+            b'l' => {
+                let Some(colon) = s[i + 1..].find(':').map(|p| p + i + 1) else {
+                    break;
+                };
+                let Some(colon2) = s[colon + 1..].find(':').map(|p| p + colon + 1) else {
+                    break;
+                };
+                let Ok(len) = s[colon + 1..colon2].parse::<usize>() else {
+                    break;
+                };
+                let Some(text) = s.get(colon2 + 1..colon2 + 1 + len) else {
+                    break;
+                };
+                let leaf = Elem::leaf(s[i + 1..colon].to_string(), text.to_string());
+                if let Some(top) = stack.last_mut() {
+                    top.children.push(leaf);
+                }
+                i = colon2 + 1 + len;
+            }
+            b'o' => {
+                let Some(semi) = s[i + 1..].find(';').map(|p| p + i + 1) else {
+                    break;
+                };
+                stack.push(Elem::new(s[i + 1..semi].to_string()));
+                i = semi + 1;
+            }
+            b'c' => {
+                if stack.len() < 2 {
+                    break;
+                }
+                if let Some(done) = stack.pop() {
+                    if let Some(top) = stack.last_mut() {
+                        top.children.push(done);
+                    }
+                }
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    while stack.len() > 1 {
+        if let Some(done) = stack.pop() {
+            if let Some(top) = stack.last_mut() {
+                top.children.push(done);
+            }
+        }
+    }
+    stack.pop().map(|r| r.children).unwrap_or_default()
+}
+
+/// Is this element a list reference (`…Ref` holding `ListID`/`FullName`)?
+pub fn is_ref(name: &str, decl: Decl) -> bool {
+    name.ends_with("Ref") && decl.child("ListID").is_some() && decl.child("FullName").is_some()
+}
+
+/// Where a request child lands in the Ret aggregate `ret`.
+pub fn ret_name(name: &str, ret: Decl) -> Option<Cow<'static, str>> {
+    if let Some(p) = ret.child(name) {
+        return Some(Cow::Borrowed(p.name()));
+    }
+    let with_ret = format!("{name}Ret");
+    ret.child(&with_ret).map(|p| Cow::Borrowed(p.name()))
+}
+
+/// QuickBooks' printed form of a value of `kind`.
+pub fn normalise(kind: TypeKind, text: &str) -> String {
+    let t = text.trim();
+    match kind {
+        TypeKind::Bool => match t {
+            "1" | "true" => "true".into(),
+            _ => "false".into(),
+        },
+        TypeKind::Amt => crate::store::money(crate::store::cents(t)),
+        TypeKind::Quan => minimal_decimal(t),
+        _ => text.to_string(),
+    }
+}
+
+/// `2.000` → `2`, `2.50` → `2.5`.
+fn minimal_decimal(t: &str) -> String {
+    if !t.contains('.') {
+        return t.to_string();
+    }
+    let s = t.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// A reference to resolve: the element name and what the request gave.
+pub struct RefRequest<'a> {
+    pub name: &'a str,
+    pub list_id: Option<&'a str>,
+    pub full_name: Option<&'a str>,
+}
+
+/// Map the children of a request aggregate onto `ret`.
+/// `skip` names top-level children the caller handles itself;
+/// `resolve` turns a reference into a ListID or an error status.
+pub fn map_children<E>(
+    src: Element<'_>,
+    ret: Decl,
+    skip: &[&str],
+    resolve: &mut dyn FnMut(&RefRequest<'_>) -> Result<String, E>,
+) -> Result<Vec<Elem>, E> {
+    let mut out = Vec::new();
+    for c in src.children() {
+        let name = c.name();
+        if skip.contains(&name) {
+            continue;
+        }
+        // QuickBooks Desktop ignores fields of other editions (530).
+        if c.schema_position().is_some_and(|p| p.not_in_desktop()) {
+            continue;
+        }
+        let Some(target) = ret_name(name, ret) else {
+            continue;
+        };
+        let Some(pos) = ret.child(&target) else {
+            continue;
+        };
+        let decl = pos.decl();
+        if is_ref(&target, decl) {
+            let rq = RefRequest {
+                name,
+                list_id: c.child_text("ListID").filter(|s| !s.is_empty()),
+                full_name: c.child_text("FullName").filter(|s| !s.is_empty()),
+            };
+            if rq.list_id.is_none() && rq.full_name.is_none() {
+                continue;
+            }
+            let id = resolve(&rq)?;
+            out.push(Elem::new(target).child(Elem::leaf("ListID", id)));
+        } else if c.has_children() {
+            let children = map_children(c, decl, &[], resolve)?;
+            if !children.is_empty() {
+                let mut e = Elem::new(target);
+                e.children = children;
+                out.push(e);
+            }
+        } else {
+            let text = c.text();
+            if text.is_empty() {
+                continue;
+            }
+            let v = match decl.simple_type() {
+                Some(t) => normalise(t.kind(), text),
+                None => text.to_string(),
+            };
+            out.push(Elem::leaf(target, v));
+        }
+    }
+    Ok(out)
+}
+
+/// Apply a Mod's mapped children to a stored body: a leaf replaces the
+/// leaf of the same name (an empty one clears it), an aggregate merges
+/// into the stored one, and repeated elements given in the Mod replace
+/// all stored ones of that name.
+pub fn merge(stored: &mut Vec<Elem>, changes: Vec<Elem>, cleared: &[String]) {
+    stored.retain(|e| !cleared.iter().any(|c| *c == e.name));
+    let mut repeated_seen: Vec<String> = Vec::new();
+    let counts = |v: &[Elem], n: &str| v.iter().filter(|e| e.name == n).count();
+    let change_names: Vec<String> = changes.iter().map(|e| e.name.to_string()).collect();
+    for ch in changes {
+        let name = ch.name.to_string();
+        let repeated = counts_in(&change_names, &name) > 1 || counts(stored, &name) > 1;
+        if repeated || ch.name.ends_with("Ret") {
+            if !repeated_seen.contains(&name) {
+                stored.retain(|e| e.name != name);
+                repeated_seen.push(name);
+            }
+            stored.push(ch);
+            continue;
+        }
+        match stored.iter_mut().find(|e| e.name == ch.name) {
+            Some(old) if !ch.children.is_empty() && !old.children.is_empty() => {
+                if ch.name.ends_with("Ref") {
+                    *old = ch;
+                } else {
+                    merge(&mut old.children, ch.children, &[]);
+                }
+            }
+            Some(old) => *old = ch,
+            None => stored.push(ch),
+        }
+    }
+}
+
+fn counts_in(names: &[String], n: &str) -> usize {
+    names.iter().filter(|x| *x == n).count()
+}
+
+/// The names of elements a Mod sets to empty (`<Phone/>`), which clear
+/// the field.
+pub fn cleared(src: Element<'_>, ret: Decl, skip: &[&str]) -> Vec<String> {
+    src.children()
+        .filter(|c| !skip.contains(&c.name()) && !c.has_children() && c.text().is_empty())
+        .filter_map(|c| ret_name(c.name(), ret).map(|n| n.to_string()))
+        .collect()
+}
+
+/// The printed address block of an address: street lines, then
+/// "City, State PostalCode", then the country.
+pub fn address_block(addr: &Elem) -> Option<Elem> {
+    let mut lines: Vec<String> = Vec::new();
+    for n in ["Addr1", "Addr2", "Addr3", "Addr4", "Addr5"] {
+        if let Some(t) = addr.get(n).map(|e| e.text.trim()).filter(|t| !t.is_empty()) {
+            lines.push(t.to_string());
+        }
+    }
+    let get = |n: &str| {
+        addr.get(n)
+            .map(|e| e.text.trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
+    let (city, state, zip) = (get("City"), get("State"), get("PostalCode"));
+    let mut last = String::new();
+    if let Some(c) = &city {
+        last.push_str(c);
+        if state.is_some() {
+            last.push(',');
+        }
+    }
+    for part in [&state, &zip].into_iter().flatten() {
+        if !last.is_empty() {
+            last.push(' ');
+        }
+        last.push_str(part);
+    }
+    if !last.is_empty() {
+        lines.push(last);
+    }
+    if let Some(c) = get("Country") {
+        lines.push(c);
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let mut block = Elem::new(format!("{}Block", addr.name));
+    for (i, l) in lines.into_iter().take(5).enumerate() {
+        block.push(Elem::leaf(format!("Addr{}", i + 1), l));
+    }
+    Some(block)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips_awkward_text() {
+        let items = vec![
+            Elem::leaf("Notes", "a:b;c\nlen 3:xyz ü"),
+            Elem::new("BillAddress")
+                .with("Addr1", "")
+                .with("City", "Bayshore"),
+            Elem::leaf("Empty", ""),
+        ];
+        assert_eq!(decode(&encode(&items)), items);
+        assert!(decode("lName:99:short").is_empty());
+        assert_eq!(decode("oA;lB:1:x").len(), 1);
+    }
+
+    #[test]
+    fn address_blocks() {
+        let a = Elem::new("ShipAddress")
+            .with("Addr1", "Kristy Abercrombie")
+            .with("City", "Bayshore")
+            .with("State", "CA")
+            .with("PostalCode", "94326");
+        let b = address_block(&a).unwrap();
+        assert_eq!(b.name, "ShipAddressBlock");
+        assert_eq!(
+            b.get("Addr2").map(|e| e.text.as_str()),
+            Some("Bayshore, CA 94326")
+        );
+    }
+
+    #[test]
+    fn merge_replaces_leaves_and_repeats() {
+        let mut stored = vec![
+            Elem::leaf("Phone", "1"),
+            Elem::new("BillAddress")
+                .with("Addr1", "a")
+                .with("City", "c"),
+            Elem::new("AdditionalContactRef").with("ContactName", "x"),
+            Elem::new("AdditionalContactRef").with("ContactName", "y"),
+        ];
+        merge(
+            &mut stored,
+            vec![
+                Elem::new("BillAddress").with("City", "d"),
+                Elem::new("AdditionalContactRef").with("ContactName", "z"),
+            ],
+            &["Phone".to_string()],
+        );
+        assert!(stored.iter().all(|e| e.name != "Phone"));
+        let addr = stored.iter().find(|e| e.name == "BillAddress").unwrap();
+        assert_eq!(addr.get("Addr1").unwrap().text, "a");
+        assert_eq!(addr.get("City").unwrap().text, "d");
+        assert_eq!(
+            stored
+                .iter()
+                .filter(|e| e.name == "AdditionalContactRef")
+                .count(),
+            1
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! Time as QuickBooks writes it.
+//!
+//! QuickBooks stamps `TimeCreated`/`TimeModified` with the local wall-clock
+//! time of the PC but labels it with the zone's *standard* offset, even in
+//! summer (FACTS §5: 242 DST-month values are exactly one hour off the epoch
+//! in their EditSequence). We store UTC seconds and render that quirk.
+//!
+//! No time-zone database: a zone is a standard offset plus a DST rule
+//! (none, US since 2007, EU), which is what a QuickBooks PC in the US,
+//! Canada or the UK needs.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where "now" comes from: the system clock, or a settable one for tests.
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    /// A fixed instant (Unix seconds) that tests may move.
+    Manual(Arc<AtomicI64>),
+}
+
+impl Clock {
+    pub fn manual(epoch: i64) -> Clock {
+        Clock::Manual(Arc::new(AtomicI64::new(epoch)))
+    }
+
+    pub fn now(&self) -> i64 {
+        match self {
+            Clock::System => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+            Clock::Manual(t) => t.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Move a manual clock forward (no effect on the system clock).
+    pub fn advance(&self, secs: i64) {
+        if let Clock::Manual(t) = self {
+            t.fetch_add(secs, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Daylight-saving rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dst {
+    None,
+    /// Second Sunday of March 02:00 local to first Sunday of November 02:00.
+    Us,
+    /// Last Sunday of March 01:00 UTC to last Sunday of October 01:00 UTC.
+    Eu,
+}
+
+/// The company's time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeZone {
+    /// Standard offset from UTC in minutes (US Eastern: -300).
+    pub std_offset_min: i32,
+    pub dst: Dst,
+}
+
+impl Default for TimeZone {
+    /// US Eastern, the zone of the Rock Castle dumps (`-05:00`).
+    fn default() -> TimeZone {
+        TimeZone {
+            std_offset_min: -300,
+            dst: Dst::Us,
+        }
+    }
+}
+
+impl TimeZone {
+    /// `US/Eastern`, `US/Central`, `US/Mountain`, `US/Arizona`, `US/Pacific`,
+    /// `Europe/London`, `UTC`, or a fixed offset such as `-05:00`.
+    pub fn parse(s: &str) -> Option<TimeZone> {
+        let us = |h: i32| TimeZone {
+            std_offset_min: h * 60,
+            dst: Dst::Us,
+        };
+        Some(match s {
+            "US/Eastern" | "America/New_York" => us(-5),
+            "US/Central" | "America/Chicago" => us(-6),
+            "US/Mountain" | "America/Denver" => us(-7),
+            "US/Pacific" | "America/Los_Angeles" => us(-8),
+            "US/Arizona" | "America/Phoenix" => TimeZone {
+                std_offset_min: -420,
+                dst: Dst::None,
+            },
+            "Europe/London" => TimeZone {
+                std_offset_min: 0,
+                dst: Dst::Eu,
+            },
+            "UTC" => TimeZone {
+                std_offset_min: 0,
+                dst: Dst::None,
+            },
+            _ => {
+                let (sign, rest) = match s.as_bytes().first()? {
+                    b'+' => (1, &s[1..]),
+                    b'-' => (-1, &s[1..]),
+                    _ => return None,
+                };
+                let (h, m) = rest.split_once(':')?;
+                let h: i32 = h.parse().ok()?;
+                let m: i32 = m.parse().ok()?;
+                if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+                    return None;
+                }
+                TimeZone {
+                    std_offset_min: sign * (h * 60 + m),
+                    dst: Dst::None,
+                }
+            }
+        })
+    }
+
+    /// The zone as `parse` accepts it (fixed-offset form for custom zones).
+    pub fn name(&self) -> String {
+        let named = [
+            "US/Eastern",
+            "US/Central",
+            "US/Mountain",
+            "US/Pacific",
+            "US/Arizona",
+            "Europe/London",
+            "UTC",
+        ];
+        for n in named {
+            if TimeZone::parse(n) == Some(*self) {
+                return n.to_string();
+            }
+        }
+        offset_text(self.std_offset_min)
+    }
+
+    fn in_dst(&self, utc: i64) -> bool {
+        let std_local = utc + self.std_offset_min as i64 * 60;
+        let (y, _, _) = civil_from_days(std_local.div_euclid(86_400));
+        match self.dst {
+            Dst::None => false,
+            Dst::Us => {
+                // Transitions at 02:00 local standard time (start) and
+                // 02:00 local daylight time = 01:00 standard (end).
+                let start = days_from_civil(y, 3, nth_sunday(y, 3, 2)) * 86_400 + 2 * 3600;
+                let end = days_from_civil(y, 11, nth_sunday(y, 11, 1)) * 86_400 + 3600;
+                std_local >= start && std_local < end
+            }
+            Dst::Eu => {
+                let start = days_from_civil(y, 3, last_sunday(y, 3)) * 86_400 + 3600;
+                let end = days_from_civil(y, 10, last_sunday(y, 10)) * 86_400 + 3600;
+                utc >= start && utc < end
+            }
+        }
+    }
+
+    /// `YYYY-MM-DDThh:mm:ss±hh:mm`: local wall time, standard offset.
+    pub fn format(&self, utc: i64) -> String {
+        let dst = if self.in_dst(utc) { 3600 } else { 0 };
+        let local = utc + self.std_offset_min as i64 * 60 + dst;
+        let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
+        let s = local.rem_euclid(86_400);
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{}",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            offset_text(self.std_offset_min)
+        )
+    }
+
+    /// Today's date in the company's zone, `YYYY-MM-DD`.
+    pub fn date(&self, utc: i64) -> String {
+        let dst = if self.in_dst(utc) { 3600 } else { 0 };
+        let local = utc + self.std_offset_min as i64 * 60 + dst;
+        let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
+        format!("{y:04}-{mo:02}-{d:02}")
+    }
+
+    /// Read a request date or datetime as UTC seconds. Without an offset it
+    /// is local wall time (QuickBooks' reading); with one, that offset.
+    /// A bare date is its midnight. `end` makes a bare date its last second
+    /// (for `To…` bounds).
+    pub fn parse_datetime(&self, s: &str, end: bool) -> Option<i64> {
+        let s = s.trim();
+        let (date, time) = match s.split_once('T') {
+            Some((d, t)) => (d, Some(t)),
+            None => (s, None),
+        };
+        let mut it = date.splitn(3, '-');
+        let y: i64 = it.next()?.parse().ok()?;
+        let mo: u32 = it.next()?.parse().ok()?;
+        let d: u32 = it.next()?.parse().ok()?;
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+            return None;
+        }
+        let days = days_from_civil(y, mo, d);
+        let Some(time) = time else {
+            let secs = days * 86_400 + if end { 86_399 } else { 0 };
+            return Some(self.local_to_utc(secs));
+        };
+        let (clock, offset) = match time.find(['+', '-', 'Z']) {
+            Some(i) => (&time[..i], Some(&time[i..])),
+            None => (time, None),
+        };
+        let mut parts = clock.split(':');
+        let h: i64 = parts.next()?.parse().ok()?;
+        let mi: i64 = parts.next().unwrap_or("0").parse().ok()?;
+        let se: i64 = parts.next().unwrap_or("0").parse().ok()?;
+        let local = days * 86_400 + h * 3600 + mi * 60 + se;
+        match offset {
+            None => Some(self.local_to_utc(local)),
+            Some("Z") => Some(local),
+            Some(o) => {
+                let tz = TimeZone::parse(o)?;
+                Some(local - tz.std_offset_min as i64 * 60)
+            }
+        }
+    }
+
+    fn local_to_utc(&self, local: i64) -> i64 {
+        let guess = local - self.std_offset_min as i64 * 60;
+        if self.in_dst(guess - 3600) {
+            guess - 3600
+        } else {
+            guess
+        }
+    }
+}
+
+fn offset_text(min: i32) -> String {
+    let sign = if min < 0 { '-' } else { '+' };
+    let a = min.abs();
+    format!("{sign}{:02}:{:02}", a / 60, a % 60)
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn weekday(days: i64) -> i64 {
+    // 1970-01-01 was a Thursday; 0 = Sunday.
+    (days + 4).rem_euclid(7)
+}
+
+fn nth_sunday(y: i64, m: u32, n: u32) -> u32 {
+    let first = days_from_civil(y, m, 1);
+    let to_sunday = (7 - weekday(first)) % 7;
+    1 + to_sunday as u32 + 7 * (n - 1)
+}
+
+fn last_sunday(y: i64, m: u32) -> u32 {
+    let next = if m == 12 {
+        days_from_civil(y + 1, 1, 1)
+    } else {
+        days_from_civil(y, m + 1, 1)
+    };
+    let last = next - 1;
+    let (_, _, d) = civil_from_days(last - weekday(last));
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for z in [-800_000, -1, 0, 1, 10_957, 19_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+
+    /// Real pairs from the Rock Castle dump: EditSequence epoch and the
+    /// TimeModified QuickBooks printed (Eastern, standard offset always).
+    #[test]
+    fn standard_offset_even_in_summer() {
+        let tz = TimeZone::default();
+        // Winter: exact.
+        assert_eq!(tz.format(1_702_703_202), "2023-12-16T00:06:42-05:00");
+        // Summer: wall clock is EDT (UTC-4) but labelled -05:00.
+        assert_eq!(tz.format(1_343_306_783), "2012-07-26T08:46:23-05:00");
+        assert_eq!(tz.format(933_272_658), "1999-07-29T14:24:18-05:00");
+    }
+
+    #[test]
+    fn parse_local_and_offset() {
+        let tz = TimeZone::default();
+        assert_eq!(
+            tz.parse_datetime("2023-12-16T00:06:42", false),
+            Some(1_702_703_202)
+        );
+        assert_eq!(
+            tz.parse_datetime("2023-12-16T00:06:42-05:00", false),
+            Some(1_702_703_202)
+        );
+        assert_eq!(
+            tz.parse_datetime("2012-07-26T08:46:23", false),
+            Some(1_343_306_783)
+        );
+        assert!(tz.parse_datetime("2023-13-01", false).is_none());
+        assert_eq!(
+            TimeZone::parse("-05:00").map(|t| t.std_offset_min),
+            Some(-300)
+        );
+        assert_eq!(
+            TimeZone::parse("US/Pacific").map(|t| t.name()),
+            Some("US/Pacific".into())
+        );
+    }
+}

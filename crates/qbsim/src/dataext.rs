@@ -1,0 +1,324 @@
+//! Custom fields: `DataExtDef` (the definition, per OwnerID) and `DataExt`
+//! (a value on a list record). OwnerID `0` is QuickBooks' own custom fields
+//! (visible in its UI); a GUID owner is private to an application.
+//!
+//! Values live in their own table, keyed by record, and appear in a query's
+//! Ret as `DataExtRet` when the query names the owner (`OwnerID`).
+//! Transaction and company-level ("Other") values are not kept yet: they
+//! answer 3250 (feature not available).
+
+use crate::lists::{include_of, resolve};
+use crate::store::{self, Db};
+use crate::{Answer, Ctx, SimError};
+use qbxml::{Elem, Element, Request, Status};
+use rusqlite::{params, OptionalExtension};
+
+type Res<T> = Result<T, SimError>;
+
+fn status(code: u32, args: &[(&str, &str)]) -> SimError {
+    SimError::Status(Status::from_code(code, args))
+}
+
+fn def_of(db: &Db, owner: &str, name: &str) -> Res<Option<Vec<Elem>>> {
+    let body: Option<String> = db
+        .query_row(
+            "SELECT body FROM data_ext_def WHERE owner=?1 AND name_key=?2",
+            params![owner, name.to_lowercase()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(store::StoreError::from)?;
+    Ok(body.map(|b| crate::body::decode(&b)))
+}
+
+fn leaf<'a>(items: &'a [Elem], name: &str) -> Option<&'a str> {
+    items
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.text.as_str())
+}
+
+pub fn def_add(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let Some(a) = rq.element().child("DataExtDefAdd") else {
+        return Err(status(1000, &[]));
+    };
+    let owner = a.child_text("OwnerID").unwrap_or("0");
+    let name = a.child_text("DataExtName").unwrap_or("");
+    if def_of(ctx.db, owner, name)?.is_some() {
+        return Err(status(3100, &[("value", name)]));
+    }
+    let seq: i64 = ctx
+        .db
+        .query_row(
+            "SELECT COALESCE(MAX(seq), -1) + 1 FROM data_ext_def",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(store::StoreError::from)?;
+    let mut items = vec![
+        Elem::leaf("OwnerID", owner),
+        Elem::leaf("DataExtID", seq.to_string()),
+    ];
+    for c in a.children().filter(|c| c.name() != "OwnerID") {
+        items.push(Elem::leaf(c.name().to_string(), c.text().to_string()));
+    }
+    // The Ret requires these; QuickBooks' defaults when the Add omits them.
+    for (n, v) in [
+        ("DataExtListRequire", "false"),
+        ("DataExtTxnRequire", "false"),
+        ("DataExtFormatString", ""),
+    ] {
+        if !items.iter().any(|e| e.name == n) {
+            items.push(Elem::leaf(n, v));
+        }
+    }
+    ctx.db
+        .execute(
+            "INSERT INTO data_ext_def(owner, name_key, seq, body) VALUES(?1,?2,?3,?4)",
+            params![owner, name.to_lowercase(), seq, crate::body::encode(&items)],
+        )
+        .map_err(store::StoreError::from)?;
+    let ret = def_ret(ctx, items, &include_of(rq.element()));
+    Ok(Answer {
+        status: Status::ok(),
+        items: vec![ret],
+        ..Answer::default()
+    })
+}
+
+fn def_ret(ctx: &Ctx<'_>, items: Vec<Elem>, include: &[String]) -> Elem {
+    let mut e = Elem::new("DataExtDefRet");
+    e.children = items;
+    if let Some(d) = ctx
+        .schema
+        .response("DataExtDefQueryRs")
+        .and_then(|p| p.decl().child("DataExtDefRet"))
+    {
+        crate::render::fit(&mut e, d.decl(), ctx.version);
+    }
+    if !include.is_empty() {
+        e.children
+            .retain(|c| include.iter().any(|i| i == c.name.as_ref()));
+    }
+    e
+}
+
+pub fn def_query(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let e = rq.element();
+    let owners: Vec<&str> = e.children_named("OwnerID").map(|o| o.text()).collect();
+    let assign: Vec<&str> = e
+        .children_named("AssignToObject")
+        .map(|o| o.text())
+        .collect();
+    let mut st = ctx
+        .db
+        .prepare_cached("SELECT owner, body FROM data_ext_def ORDER BY seq")
+        .map_err(store::StoreError::from)?;
+    let rows = st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(store::StoreError::from)?;
+    let include = include_of(e);
+    let mut items = Vec::new();
+    for r in rows {
+        let (owner, body) = r.map_err(store::StoreError::from)?;
+        if !owners.is_empty() && !owners.contains(&owner.as_str()) {
+            continue;
+        }
+        let def = crate::body::decode(&body);
+        if !assign.is_empty()
+            && !def
+                .iter()
+                .any(|d| d.name == "AssignToObject" && assign.contains(&d.text.as_str()))
+        {
+            continue;
+        }
+        items.push(def_ret(ctx, def, &include));
+    }
+    let status = if items.is_empty() {
+        Status::from_code(1, &[])
+    } else {
+        Status::ok()
+    };
+    Ok(Answer {
+        status,
+        items,
+        ..Answer::default()
+    })
+}
+
+/// The record a DataExt request is about, checked against the definition.
+fn target(ctx: &Ctx<'_>, a: Element<'_>) -> Res<(String, Vec<Elem>)> {
+    let owner = a.child_text("OwnerID").unwrap_or("0");
+    let name = a.child_text("DataExtName").unwrap_or("");
+    let Some(def) = def_of(ctx.db, owner, name)? else {
+        return Err(status(3120, &[("value", name)]));
+    };
+    let Some(list_type) = a.child_text("ListDataExtType") else {
+        return Err(status(3250, &[]));
+    };
+    let assigned = def
+        .iter()
+        .any(|d| d.name == "AssignToObject" && d.text == list_type);
+    let object = a.child("ListObjRef");
+    let list_id = object.and_then(|o| o.child_text("ListID"));
+    let full_name = object.and_then(|o| o.child_text("FullName"));
+    let targets: Vec<_> = match list_type {
+        "Customer" | "Vendor" | "Employee" | "OtherName" | "Account" => {
+            crate::kinds::kind(list_type).into_iter().collect()
+        }
+        "Item" => crate::kinds::KINDS
+            .iter()
+            .filter(|k| k.namespace == "Item")
+            .collect(),
+        _ => Vec::new(),
+    };
+    let row = resolve(
+        ctx,
+        &targets,
+        &crate::body::RefRequest {
+            name: "ListObjRef",
+            list_id,
+            full_name,
+        },
+        "DataExt",
+    )?;
+    if !assigned {
+        return Err(status(
+            3140,
+            &[
+                ("type", list_type),
+                ("value", &row.full_name),
+                ("object", "DataExt"),
+            ],
+        ));
+    }
+    Ok((store::key(&row.ns, &row.id), def))
+}
+
+fn value_ret(owner: &str, name: &str, def: &[Elem], value: &str) -> Elem {
+    Elem::new("DataExtRet")
+        .with("OwnerID", owner)
+        .with("DataExtName", name)
+        .with(
+            "DataExtType",
+            leaf(def, "DataExtType").unwrap_or("STR255TYPE"),
+        )
+        .with("DataExtValue", value)
+}
+
+/// DataExtAdd and DataExtMod: set a value (Add refuses an existing one,
+/// Mod a missing one).
+pub fn set(ctx: &Ctx<'_>, rq: &Request<'_>, is_add: bool) -> Res<Answer> {
+    let agg = if is_add { "DataExtAdd" } else { "DataExtMod" };
+    let Some(a) = rq.element().child(agg) else {
+        return Err(status(1000, &[]));
+    };
+    let (obj, def) = target(ctx, a)?;
+    let owner = a.child_text("OwnerID").unwrap_or("0");
+    let name = leaf(&def, "DataExtName").unwrap_or("").to_string();
+    let value = a.child_text("DataExtValue").unwrap_or("");
+    let exists = value_of(ctx.db, &obj, owner, &name)?.is_some();
+    if is_add && exists {
+        return Err(status(3100, &[("value", &name)]));
+    }
+    if !is_add && !exists {
+        return Err(status(3120, &[("value", &name)]));
+    }
+    ctx.db
+        .execute(
+            "INSERT INTO data_ext(obj, owner, name_key, name, value) VALUES(?1,?2,?3,?4,?5) \
+             ON CONFLICT(obj, owner, name_key) DO UPDATE SET value=?5",
+            params![obj, owner, name.to_lowercase(), name, value],
+        )
+        .map_err(store::StoreError::from)?;
+    Ok(Answer {
+        status: Status::ok(),
+        items: vec![value_ret(owner, &name, &def, value)],
+        ..Answer::default()
+    })
+}
+
+fn value_of(db: &Db, obj: &str, owner: &str, name: &str) -> Res<Option<String>> {
+    Ok(db
+        .query_row(
+            "SELECT value FROM data_ext WHERE obj=?1 AND owner=?2 AND name_key=?3",
+            params![obj, owner, name.to_lowercase()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(store::StoreError::from)?)
+}
+
+pub fn del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let Some(a) = rq.element().child("DataExtDel") else {
+        return Err(status(1000, &[]));
+    };
+    let (obj, def) = target(ctx, a)?;
+    let owner = a.child_text("OwnerID").unwrap_or("0");
+    let name = leaf(&def, "DataExtName").unwrap_or("").to_string();
+    if value_of(ctx.db, &obj, owner, &name)?.is_none() {
+        return Err(status(3120, &[("value", &name)]));
+    }
+    ctx.db
+        .execute(
+            "DELETE FROM data_ext WHERE obj=?1 AND owner=?2 AND name_key=?3",
+            params![obj, owner, name.to_lowercase()],
+        )
+        .map_err(store::StoreError::from)?;
+    let (ns, id) = obj.split_once('/').unwrap_or(("", &obj));
+    let full = store::full_name(ctx.db, ns, id)?.unwrap_or_default();
+    let id = id.to_string();
+    let mut ret = Elem::new("DataExtDelRet")
+        .with("OwnerID", owner)
+        .with("DataExtName", name)
+        .with(
+            "ListDataExtType",
+            a.child_text("ListDataExtType").unwrap_or(""),
+        )
+        .child(
+            Elem::new("ListObjRef")
+                .with("ListID", id)
+                .with("FullName", full),
+        )
+        .with("TimeDeleted", ctx.tz.format(ctx.now));
+    if let Some(d) = ctx
+        .schema
+        .response("DataExtDelRs")
+        .and_then(|p| p.decl().child("DataExtDelRet"))
+    {
+        crate::render::fit(&mut ret, d.decl(), ctx.version);
+    }
+    Ok(Answer {
+        status: Status::ok(),
+        items: vec![ret],
+        ..Answer::default()
+    })
+}
+
+/// `DataExtRet` elements of a record for the given owners.
+pub fn rets_for(db: &Db, obj: &str, owners: &[String]) -> Vec<Elem> {
+    let Ok(mut st) = db.prepare_cached(
+        "SELECT v.owner, v.name, v.value, d.body FROM data_ext v \
+         LEFT JOIN data_ext_def d ON d.owner=v.owner AND d.name_key=v.name_key \
+         WHERE v.obj=?1 ORDER BY v.owner, v.name_key",
+    ) else {
+        return Vec::new();
+    };
+    let Ok(rows) = st.query_map([obj], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    }) else {
+        return Vec::new();
+    };
+    rows.flatten()
+        .filter(|(o, ..)| owners.iter().any(|w| w == o))
+        .map(|(o, n, v, d)| {
+            let def = d.map(|b| crate::body::decode(&b)).unwrap_or_default();
+            value_ret(&o, &n, &def, &v)
+        })
+        .collect()
+}

@@ -1,0 +1,148 @@
+//! HostQuery, CompanyQuery and PreferencesQuery: what QuickBooks says about
+//! itself and the open company file.
+//!
+//! The Host answer is QuickBooks 2023 (qbXML 16.0, MajorVersion 33); the
+//! company and preferences records are stored in the file (`meta` table)
+//! so a sample company can carry its own.
+
+use crate::render::fit;
+use crate::store::{self, Db};
+use crate::{Answer, Ctx, SimError};
+use qbxml::{Elem, Request, Status, Version};
+
+type Res<T> = Result<T, SimError>;
+
+/// QuickBooks' file mode, reported by HostQuery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FileMode {
+    #[default]
+    SingleUser,
+    MultiUser,
+}
+
+pub fn host(ctx: &Ctx<'_>, rq: &Request<'_>, mode: FileMode) -> Res<Answer> {
+    let mut h = Elem::new("HostRet")
+        .with("ProductName", "QuickBooks Pro 2023")
+        .with("MajorVersion", "33")
+        .with("MinorVersion", "0")
+        .with("Country", "US");
+    for v in Version::SUPPORTED {
+        h.push(Elem::leaf("SupportedQBXMLVersion", v.to_string()));
+    }
+    h.push(Elem::leaf("IsAutomaticLogin", "false"));
+    h.push(Elem::leaf(
+        "QBFileMode",
+        match mode {
+            FileMode::SingleUser => "SingleUser",
+            FileMode::MultiUser => "MultiUser",
+        },
+    ));
+    single(ctx, rq, "HostQueryRs", h)
+}
+
+pub fn company(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let mut c = Elem::new("CompanyRet");
+    c.children = stored(ctx.db, "company")?;
+    let owners: Vec<String> = rq
+        .element()
+        .children_named("OwnerID")
+        .map(|o| o.text().to_string())
+        .collect();
+    if !owners.is_empty() {
+        c.children
+            .extend(crate::dataext::rets_for(ctx.db, "company", &owners));
+    }
+    single(ctx, rq, "CompanyQueryRs", c)
+}
+
+pub fn preferences(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let mut p = Elem::new("PreferencesRet");
+    p.children = stored(ctx.db, "preferences")?;
+    single(ctx, rq, "PreferencesQueryRs", p)
+}
+
+fn stored(db: &Db, key: &str) -> Res<Vec<Elem>> {
+    Ok(store::meta(db, key)?
+        .map(|b| crate::body::decode(&b))
+        .unwrap_or_default())
+}
+
+fn single(ctx: &Ctx<'_>, rq: &Request<'_>, rs: &str, mut ret: Elem) -> Res<Answer> {
+    if let Some(d) = ctx
+        .schema
+        .response(rs)
+        .and_then(|p| p.decl().child(&ret.name))
+    {
+        fit(&mut ret, d.decl(), ctx.version);
+    }
+    let include = crate::lists::include_of(rq.element());
+    if !include.is_empty() {
+        ret.children
+            .retain(|c| include.iter().any(|i| i == c.name.as_ref()));
+    }
+    Ok(Answer {
+        status: Status::ok(),
+        items: vec![ret],
+        ..Answer::default()
+    })
+}
+
+/// A new file's company record: the name, an address, the fiscal year.
+pub fn default_company(name: &str) -> Vec<Elem> {
+    vec![
+        Elem::leaf("IsSampleCompany", "false"),
+        Elem::leaf("CompanyName", name),
+        Elem::leaf("LegalCompanyName", name),
+        Elem::leaf("FirstMonthFiscalYear", "January"),
+        Elem::leaf("FirstMonthIncomeTaxYear", "January"),
+        Elem::leaf("TaxForm", "OtherOrNone"),
+    ]
+}
+
+/// A new file's preferences, in the shape of a real PreferencesRet.
+pub fn default_preferences() -> Vec<Elem> {
+    vec![
+        Elem::new("AccountingPreferences")
+            .with("IsUsingAccountNumbers", "true")
+            .with("IsRequiringAccounts", "true")
+            .with("IsUsingClassTracking", "true")
+            .with("IsUsingAuditTrail", "true")
+            .with("IsAssigningJournalEntryNumbers", "true"),
+        Elem::new("FinanceChargePreferences")
+            .with("AnnualInterestRate", "0.00")
+            .with("MinFinanceCharge", "0.00")
+            .with("GracePeriod", "0")
+            .with("IsAssessingForOverdueCharges", "false")
+            .with("CalculateChargesFrom", "DueDate")
+            .with("IsMarkedToBePrinted", "false"),
+        Elem::new("JobsAndEstimatesPreferences")
+            .with("IsUsingEstimates", "true")
+            .with("IsUsingProgressInvoicing", "false")
+            .with("IsPrintingItemsWithZeroAmounts", "false"),
+        Elem::new("MultiCurrencyPreferences").with("IsMultiCurrencyOn", "false"),
+        Elem::new("PurchasesAndVendorsPreferences")
+            .with("IsUsingInventory", "true")
+            .with("DaysBillsAreDue", "10")
+            .with("IsAutomaticallyUsingDiscounts", "false"),
+        Elem::new("ReportsPreferences")
+            .with("AgingReportBasis", "AgeFromDueDate")
+            .with("SummaryReportBasis", "Accrual"),
+        Elem::new("SalesAndCustomersPreferences")
+            .with("IsTrackingReimbursedExpensesAsIncome", "false")
+            .with("IsAutoApplyingPayments", "true")
+            .child(
+                Elem::new("PriceLevels")
+                    .with("IsUsingPriceLevels", "true")
+                    .with("IsRoundingSalesPriceUp", "true"),
+            ),
+        Elem::new("TimeTrackingPreferences").with("FirstDayOfWeek", "Monday"),
+        Elem::new("CurrentAppAccessRights")
+            .with("IsAutomaticLoginAllowed", "false")
+            .with("IsPersonalDataAccessAllowed", "false"),
+    ]
+}
+
+/// The home currency's ListID (seeded with every new file).
+pub fn home_currency_id(db: &Db) -> Res<Option<String>> {
+    Ok(store::meta(db, "home_currency")?)
+}

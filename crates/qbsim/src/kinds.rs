@@ -1,0 +1,207 @@
+//! The lists the simulator keeps, as data.
+//!
+//! Everything regular about a list (its request and response names, the
+//! namespace its names must be unique in, the counter its ListIDs come
+//! from, whether it nests, where it sorts) is a row here; the generic code
+//! in `lists.rs` and `query.rs` reads these rows. Only what is genuinely
+//! different (Employee names, SalesRep initials, account types) is code.
+
+/// One list type (`ListDelType` spelling).
+#[derive(Debug)]
+pub struct Kind {
+    /// `Customer`, `StandardTerms`, `ItemService`: the prefix of
+    /// `…Add`, `…Mod`, `…Ret` and the `ListDelType` value.
+    pub name: &'static str,
+    /// Names are unique case-insensitively within a namespace, per parent
+    /// (FACTS §5). Customers, vendors, employees and other names share
+    /// one, as do all items.
+    pub namespace: &'static str,
+    /// ListID counter family (FACTS §5 "IDs": per list family).
+    pub counter: &'static str,
+    /// Has `ParentRef`/`Sublevel`.
+    pub nested: bool,
+    /// Clients may Add/Mod/ListDel it (the rest are query-only here and
+    /// seeded by the sample company).
+    pub writable: bool,
+    /// Position among the kinds of one query (ItemQuery, EntityQuery),
+    /// in QuickBooks' list order.
+    pub rank: u8,
+    /// The element that holds the unique name (`Name`; SalesRep: `Initial`).
+    pub name_field: &'static str,
+    /// Balance kept in columns (`Balance`/`TotalBalance` in the Ret).
+    pub balance: bool,
+}
+
+const fn k(
+    name: &'static str,
+    namespace: &'static str,
+    nested: bool,
+    writable: bool,
+    rank: u8,
+) -> Kind {
+    Kind {
+        name,
+        namespace,
+        counter: namespace,
+        nested,
+        writable,
+        rank,
+        name_field: "Name",
+        balance: false,
+    }
+}
+
+const fn with_balance(mut kind: Kind) -> Kind {
+    kind.balance = true;
+    kind
+}
+
+const fn named_by(mut kind: Kind, field: &'static str) -> Kind {
+    kind.name_field = field;
+    kind
+}
+
+pub static KINDS: &[Kind] = &[
+    with_balance(k("Account", "Account", true, true, 0)),
+    with_balance(k("Customer", "Name", true, true, 0)),
+    with_balance(k("Vendor", "Name", false, true, 1)),
+    k("Employee", "Name", false, true, 2),
+    k("OtherName", "Name", false, true, 3),
+    k("Class", "Class", true, true, 0),
+    k("StandardTerms", "Terms", false, true, 0),
+    k("DateDrivenTerms", "Terms", false, true, 1),
+    k("PaymentMethod", "PaymentMethod", false, true, 0),
+    k("SalesTaxCode", "SalesTaxCode", false, true, 0),
+    k("ShipMethod", "ShipMethod", false, true, 0),
+    k("CustomerType", "CustomerType", true, true, 0),
+    k("VendorType", "VendorType", true, true, 0),
+    k("JobType", "JobType", true, true, 0),
+    named_by(k("SalesRep", "SalesRep", false, true, 0), "Initial"),
+    // Items in the order of QuickBooks' item list.
+    k("ItemService", "Item", true, true, 0),
+    k("ItemInventory", "Item", true, true, 1),
+    k("ItemNonInventory", "Item", true, true, 3),
+    k("ItemOtherCharge", "Item", true, true, 4),
+    k("ItemSubtotal", "Item", false, true, 5),
+    k("ItemGroup", "Item", false, false, 6),
+    k("ItemDiscount", "Item", true, true, 7),
+    k("ItemPayment", "Item", false, true, 8),
+    k("ItemSalesTax", "Item", false, true, 9),
+    k("PriceLevel", "PriceLevel", false, false, 0),
+    k("Currency", "Currency", false, false, 0),
+    k("Template", "Template", false, false, 0),
+];
+
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// The kinds a `…QueryRq` returns, in response order.
+pub fn query_kinds(query: &str) -> Option<Vec<&'static Kind>> {
+    let base = query.strip_suffix("QueryRq")?;
+    let list = |names: &[&str]| names.iter().filter_map(|n| kind(n)).collect::<Vec<_>>();
+    Some(match base {
+        "Terms" => list(&["StandardTerms", "DateDrivenTerms"]),
+        "Entity" => list(&["Customer", "Vendor", "Employee", "OtherName"]),
+        "Item" => {
+            let mut v: Vec<_> = KINDS.iter().filter(|k| k.namespace == "Item").collect();
+            v.sort_by_key(|k| k.rank);
+            v
+        }
+        _ => vec![kind(base)?],
+    })
+}
+
+/// The kinds a reference element may point at: `CustomerRef` → Customer,
+/// `IncomeAccountRef` → Account, `TermsRef` → both terms lists.
+/// `None` for references to lists the simulator does not keep (they can
+/// only be invalid here, 3140).
+pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
+    let base = ref_name.strip_suffix("Ref")?;
+    if base.ends_with("Account") {
+        return Some(vec![kind("Account")?]);
+    }
+    let names: &[&str] = match base {
+        "Parent" => return None, // resolved by the caller: same kind
+        "Terms" => &["StandardTerms", "DateDrivenTerms"],
+        "Item" | "ItemSalesTax" | "SalesTaxItem" => {
+            return Some(KINDS.iter().filter(|k| k.namespace == "Item").collect())
+        }
+        "PreferredPaymentMethod" | "PaymentMethod" => &["PaymentMethod"],
+        "TaxVendor" | "PrefVendor" | "Vendor" => &["Vendor"],
+        "Entity" | "Payee" | "SalesRepEntity" => &["Customer", "Vendor", "Employee", "OtherName"],
+        "Supervisor" | "Employee" => &["Employee"],
+        "ItemSalesTaxGroup" => &[],
+        "Customer" | "Class" | "SalesTaxCode" | "ShipMethod" | "CustomerType" | "VendorType"
+        | "JobType" | "SalesRep" | "PriceLevel" | "Currency" | "Template" | "OtherName" => {
+            return kind(base).map(|k| vec![k]);
+        }
+        "CustomerSalesTaxCode" | "SalesTaxCodeForSale" | "SalesTaxCodeForPurchase" => {
+            &["SalesTaxCode"]
+        }
+        _ => &[],
+    };
+    Some(names.iter().filter_map(|n| kind(n)).collect())
+}
+
+/// The namespace a reference points into (each reference targets one).
+pub fn ref_namespace(ref_name: &str) -> Option<&'static str> {
+    ref_targets(ref_name)?.first().map(|k| k.namespace)
+}
+
+/// Chart-of-accounts order (FACTS §5 "Sort order").
+pub const ACCOUNT_TYPES: &[&str] = &[
+    "Bank",
+    "AccountsReceivable",
+    "OtherCurrentAsset",
+    "FixedAsset",
+    "OtherAsset",
+    "AccountsPayable",
+    "CreditCard",
+    "OtherCurrentLiability",
+    "LongTermLiability",
+    "Equity",
+    "Income",
+    "CostOfGoodsSold",
+    "Expense",
+    "OtherIncome",
+    "OtherExpense",
+    "NonPosting",
+];
+
+pub fn account_type_rank(t: &str) -> usize {
+    ACCOUNT_TYPES
+        .iter()
+        .position(|x| *x == t)
+        .unwrap_or(ACCOUNT_TYPES.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qbxml::schema::Schema;
+    use qbxml::Version;
+
+    /// Every row names messages the 13.0 schema has.
+    #[test]
+    fn rows_match_the_schema() {
+        let s = Schema::for_version(Version::V13_0);
+        for k in KINDS {
+            let ret = format!("{}Ret", k.name);
+            let query = format!("{}QueryRq", k.name);
+            assert!(s.request(&query).is_some(), "{query}");
+            let rs = s.response(&format!("{}QueryRs", k.name));
+            assert!(rs.is_some_and(|p| p.decl().child(&ret).is_some()), "{ret}");
+            if k.writable {
+                assert!(
+                    s.request(&format!("{}AddRq", k.name)).is_some(),
+                    "{}",
+                    k.name
+                );
+            }
+        }
+        for q in ["ItemQueryRq", "EntityQueryRq", "TermsQueryRq"] {
+            assert!(query_kinds(q).is_some_and(|v| v.len() >= 2));
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! An embedded QuickBooks Desktop simulator.
+//!
+//! A company file is one SQLite database. [`Company::process`] takes a qbXML
+//! request message set and answers it the way QuickBooks Desktop does:
+//! the same status codes and messages, IDs, EditSequences and timestamps of
+//! the same shape, list order, iterators, error recovery. The connector uses
+//! it as its default backend, so everything runs and is tested without
+//! Windows.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let company = qbsim::Company::open(&dir.path().join("acme.qbsim"), qbsim::Config::default()).unwrap();
+//! let session = company.begin_session();
+//! let rs = company.process(session, br#"<?xml version="1.0"?><?qbxml version="13.0"?>
+//! <QBXML><QBXMLMsgsRq onError="stopOnError">
+//!   <CustomerAddRq requestID="1"><CustomerAdd><Name>Acme</Name></CustomerAdd></CustomerAddRq>
+//! </QBXMLMsgsRq></QBXML>"#).unwrap();
+//! assert!(rs.contains(r#"<CustomerAddRs requestID="1" statusCode="0" statusSeverity="Info" statusMessage="Status OK">"#));
+//! assert!(rs.contains("<FullName>Acme</FullName>"));
+//! ```
+//!
+//! Layers: `msgset` runs a message set (onError, one SQLite transaction per
+//! request, error recovery) and dispatches each request to `lists`
+//! (Add/Mod/ListDel), `query` (queries and iterators), `dataext`, `host`.
+//! `render` writes records out; `body` maps request aggregates onto stored
+//! Ret bodies; `store` is the SQL; `kinds` is the table of lists.
+
+mod body;
+mod clock;
+mod dataext;
+mod host;
+mod kinds;
+mod lists;
+mod msgset;
+mod query;
+mod render;
+pub mod sample;
+mod store;
+
+pub use clock::{Clock, Dst, TimeZone};
+pub use host::FileMode;
+pub use store::{Durability, StoreError};
+
+use qbxml::schema::{Decl, Schema};
+use qbxml::{Elem, HResult, Status, Version};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Settings of an open company file.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub durability: Durability,
+    pub clock: Clock,
+    /// The zone of the (simulated) QuickBooks PC.
+    pub time_zone: TimeZone,
+    /// Seconds an unused iterator lives.
+    pub iterator_ttl_secs: i64,
+    pub file_mode: FileMode,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            durability: Durability::Full,
+            clock: Clock::System,
+            time_zone: TimeZone::default(),
+            iterator_ttl_secs: 600,
+            file_mode: FileMode::SingleUser,
+        }
+    }
+}
+
+/// A QuickBooks session (BeginSession … EndSession): iterators belong to
+/// the session that started them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Session(u64);
+
+/// A message set that QuickBooks would refuse as a whole: the request
+/// processor's HRESULT instead of a response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub hresult: HResult,
+    /// QuickBooks' message for the HRESULT.
+    pub message: String,
+    /// Ours: what exactly is wrong.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.hresult, self.message, self.detail)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl Failure {
+    fn new(hresult: HResult, detail: impl Into<String>) -> Failure {
+        Failure {
+            hresult,
+            message: hresult.message().unwrap_or("").to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// One open company file.
+pub struct Company {
+    inner: Mutex<Inner>,
+    sessions: AtomicU64,
+    path: PathBuf,
+}
+
+struct Inner {
+    db: store::Db,
+    config: Config,
+    iterators: query::Iterators,
+}
+
+impl Company {
+    /// Open a company file, creating it (with QuickBooks' built-in lists)
+    /// or migrating it as needed.
+    pub fn open(path: &Path, config: Config) -> Result<Company, StoreError> {
+        let db = store::open(path, config.durability)?;
+        let company = Company {
+            inner: Mutex::new(Inner {
+                db,
+                iterators: query::Iterators::new(config.iterator_ttl_secs),
+                config,
+            }),
+            sessions: AtomicU64::new(1),
+            path: path.to_path_buf(),
+        };
+        company
+            .with_inner(|inner| sample::seed_builtins(&inner.db, inner.config.clock.now(), path))?;
+        Ok(company)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Start a session.
+    pub fn begin_session(&self) -> Session {
+        Session(self.sessions.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// End a session: its iterators are gone.
+    pub fn end_session(&self, session: Session) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.iterators.end_session(session.0);
+        }
+    }
+
+    /// Answer a qbXML request message set.
+    pub fn process(&self, session: Session, request: &[u8]) -> Result<String, Failure> {
+        let set = qbxml::parse_request(request.to_vec()).map_err(|e| Failure {
+            hresult: e.hresult,
+            message: e.message().to_string(),
+            detail: e.to_string(),
+        })?;
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| Failure::new(HResult(0x8004_0402), "company file lock poisoned"))?;
+        msgset::process(&mut inner, session.0, &set, false)
+    }
+
+    /// Process a message set in one SQLite transaction (sample data, bulk
+    /// loads): much faster, and all or nothing if the process dies.
+    pub fn process_bulk(&self, request: &[u8]) -> Result<String, Failure> {
+        let set = qbxml::parse_request(request.to_vec()).map_err(|e| Failure {
+            hresult: e.hresult,
+            message: e.message().to_string(),
+            detail: e.to_string(),
+        })?;
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| Failure::new(HResult(0x8004_0402), "company file lock poisoned"))?;
+        msgset::process(&mut inner, 0, &set, true)
+    }
+
+    /// Open iterators (for tests and monitoring).
+    pub fn open_iterators(&self) -> usize {
+        self.inner.lock().map(|i| i.iterators.len()).unwrap_or(0)
+    }
+
+    fn with_inner<T>(
+        &self,
+        f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| StoreError("company file lock poisoned".into()))?;
+        f(&mut inner)
+    }
+
+    /// `PRAGMA integrity_check` (for tests and `qbsim check`).
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.with_inner(|inner| {
+            Ok(inner
+                .db
+                .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))?)
+        })
+    }
+}
+
+/// What a request handler needs: the transaction's connection, the time,
+/// and the version to answer in.
+pub(crate) struct Ctx<'a> {
+    pub db: &'a store::Db,
+    pub now: i64,
+    pub tz: TimeZone,
+    pub version: Version,
+    /// The request's version: what responses may contain.
+    pub schema: Schema,
+    /// The newest schema: what is stored (so nothing a newer client sent
+    /// is lost when an older one reads).
+    pub latest: Schema,
+}
+
+impl Ctx<'_> {
+    fn store_ret(&self, kind: &str) -> Option<Decl> {
+        let rs = self.latest.response(&format!("{kind}QueryRs"))?;
+        Some(rs.decl().child(&format!("{kind}Ret"))?.decl())
+    }
+}
+
+/// A handler's answer to one request.
+#[derive(Debug, Default)]
+pub(crate) struct Answer {
+    pub status: Status,
+    pub items: Vec<Elem>,
+    pub ret_count: Option<u32>,
+    pub remaining: Option<u32>,
+    pub iterator_id: Option<String>,
+}
+
+/// Why a request failed.
+#[derive(Debug)]
+pub(crate) enum SimError {
+    /// A QuickBooks status (3100, 3120, …); nothing was changed.
+    Status(Status),
+    /// A status that comes with data (3200 returns the current record).
+    StatusWith(Status, Vec<Elem>),
+    /// The company file failed: 1000 for the request.
+    Store(StoreError),
+}
+
+impl From<StoreError> for SimError {
+    fn from(e: StoreError) -> SimError {
+        SimError::Store(e)
+    }
+}

@@ -1,0 +1,491 @@
+//! Add, Mod and ListDel for every list, generically.
+//!
+//! The rules are QuickBooks' (FACTS §5): names unique case-insensitively
+//! per namespace and parent (3100), references by ListID or FullName with
+//! ListID winning (3140), Mod and ListDel of a missing record (3120), a
+//! stale EditSequence (3200), FullName following renames down the tree,
+//! TotalBalance following balances up it.
+
+use crate::body::{self, RefRequest};
+use crate::kinds::{self, Kind};
+use crate::render::{self, Names, RetOpts};
+use crate::store::{self, Row};
+use crate::{Answer, Ctx, SimError};
+use qbxml::{Elem, Element, Request, Status};
+
+/// Elements of an Add/Mod that live in columns, not in the body.
+const COLUMN_FIELDS: &[&str] = &[
+    "ListID",
+    "EditSequence",
+    "Name",
+    "Initial",
+    "IsActive",
+    "ParentRef",
+    "OpenBalance",
+    "OpenBalanceDate",
+];
+
+type Res<T> = Result<T, SimError>;
+
+fn status(code: u32, args: &[(&str, &str)]) -> SimError {
+    SimError::Status(Status::from_code(code, args))
+}
+
+pub fn include_of(rq: Element<'_>) -> Vec<String> {
+    rq.children_named("IncludeRetElement")
+        .map(|e| e.text().to_string())
+        .collect()
+}
+
+/// Resolve a reference by ListID (wins) or FullName among `targets`.
+pub fn resolve(
+    ctx: &Ctx<'_>,
+    targets: &[&'static Kind],
+    r: &RefRequest<'_>,
+    object: &str,
+) -> Res<Row> {
+    let label = ref_label(r.name);
+    let bad = |v: &str| {
+        status(
+            3140,
+            &[("type", label.as_str()), ("value", v), ("object", object)],
+        )
+    };
+    let Some(ns) = targets.first().map(|k| k.namespace) else {
+        return Err(bad(r.list_id.or(r.full_name).unwrap_or("")));
+    };
+    if let Some(id) = r.list_id {
+        return match store::get(ctx.db, ns, id)? {
+            Some(row) if targets.iter().any(|k| k.name == row.kind) => Ok(row),
+            _ => Err(bad(id)),
+        };
+    }
+    let Some(name) = r.full_name else {
+        return Err(bad(""));
+    };
+    match store::by_name(ctx.db, ns, name)? {
+        Some(row) if targets.iter().any(|k| k.name == row.kind) => Ok(row),
+        _ => Err(bad(name)),
+    }
+}
+
+/// "Customer" for CustomerRef, "Account" for IncomeAccountRef.
+fn ref_label(name: &str) -> String {
+    let base = name.strip_suffix("Ref").unwrap_or(name);
+    if base.ends_with("Account") {
+        return "Account".into();
+    }
+    base.to_string()
+}
+
+/// Map a request aggregate's children to a body, resolving references.
+fn map_body(
+    ctx: &Ctx<'_>,
+    kind: &Kind,
+    agg: Element<'_>,
+    refs: &mut Vec<String>,
+) -> Res<Vec<Elem>> {
+    let Some(ret) = ctx.store_ret(kind.name) else {
+        return Err(status(1000, &[]));
+    };
+    let mut resolver = |r: &RefRequest<'_>| -> Res<String> {
+        let targets = kinds::ref_targets(r.name).unwrap_or_default();
+        let row = resolve(ctx, &targets, r, kind.name)?;
+        refs.push(store::key(&row.ns, &row.id));
+        Ok(row.id)
+    };
+    let mut items = body::map_children(agg, ret, COLUMN_FIELDS, &mut resolver)?;
+    add_blocks(&mut items, ret);
+    Ok(items)
+}
+
+/// Generate `…AddressBlock` for every address the Ret has a block for.
+fn add_blocks(items: &mut Vec<Elem>, ret: qbxml::schema::Decl) {
+    items.retain(|e| !e.name.ends_with("AddressBlock"));
+    let blocks: Vec<Elem> = items
+        .iter()
+        .filter(|e| e.name.ends_with("Address"))
+        .filter(|e| ret.child(&format!("{}Block", e.name)).is_some())
+        .filter_map(body::address_block)
+        .collect();
+    items.extend(blocks);
+}
+
+/// Fields the request gave that QuickBooks Desktop does not support:
+/// the record is saved without them and the answer is 530 (Warn).
+fn unsupported_field(agg: Element<'_>) -> Option<String> {
+    agg.children()
+        .find(|c| c.schema_position().is_some_and(|p| p.not_in_desktop()))
+        .map(|c| c.name().to_string())
+}
+
+fn sort_key(kind: &Kind, parent: Option<&Row>, name: &str, body: &[Elem]) -> String {
+    let mut seg = String::new();
+    if kind.name == "Account" {
+        if parent.is_none() {
+            let t = body
+                .iter()
+                .find(|e| e.name == "AccountType")
+                .map(|e| e.text.as_str())
+                .unwrap_or("");
+            seg.push_str(&format!("{:02}", kinds::account_type_rank(t)));
+        }
+        if let Some(n) = body.iter().find(|e| e.name == "AccountNumber") {
+            seg.push_str(&n.text.to_lowercase());
+        }
+        seg.push('\u{2}');
+    }
+    seg.push_str(&name.to_lowercase());
+    match parent {
+        Some(p) => format!("{}\u{1}{seg}", p.sort_key),
+        None => seg,
+    }
+}
+
+/// The name an Employee is listed under when the Add gives none:
+/// first, middle and last name.
+fn person_name(agg: Element<'_>) -> Option<String> {
+    let parts: Vec<&str> = ["FirstName", "MiddleName", "LastName"]
+        .iter()
+        .filter_map(|n| agg.child_text(n))
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// An employee's listed name after a Mod changed its parts.
+fn person_name_of(items: &[Elem]) -> Option<String> {
+    let parts: Vec<&str> = ["FirstName", "MiddleName", "LastName"]
+        .iter()
+        .filter_map(|n| items.iter().find(|e| e.name == *n))
+        .map(|e| e.text.as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> {
+    let agg_name = format!("{}Add", kind.name);
+    let Some(agg) = rq.element().child(&agg_name) else {
+        return Err(status(1000, &[]));
+    };
+    // Employee names are not settable in QuickBooks Desktop ("not in QBD"):
+    // the name is made of the person's names.
+    let name_given = agg
+        .child(kind.name_field)
+        .filter(|c| !c.schema_position().is_some_and(|p| p.not_in_desktop()))
+        .map(|c| c.text())
+        .filter(|s| !s.is_empty());
+    let name = match name_given {
+        Some(n) => n.to_string(),
+        None => person_name(agg).ok_or_else(|| status(3000, &[]))?,
+    };
+    let parent = match agg.child("ParentRef") {
+        Some(p) => Some(resolve(
+            ctx,
+            &[kind],
+            &RefRequest {
+                name: "ParentRef",
+                list_id: p.child_text("ListID"),
+                full_name: p.child_text("FullName"),
+            },
+            kind.name,
+        )?),
+        None => None,
+    };
+    let full_name = match &parent {
+        Some(p) => format!("{}:{name}", p.full_name),
+        None => name.clone(),
+    };
+    if store::by_name(ctx.db, kind.namespace, &full_name)?.is_some() {
+        return Err(status(3100, &[("value", &name)]));
+    }
+    let mut refs = Vec::new();
+    let mut items = map_body(ctx, kind, agg, &mut refs)?;
+    add_defaults(ctx, kind, agg, &mut items);
+    let balance = agg.child_text("OpenBalance").map(store::cents).unwrap_or(0);
+    let now = ctx.now;
+    let id = format!("{:X}-{now}", store::next_counter(ctx.db, kind.counter)?);
+    let row = Row {
+        id: id.clone(),
+        kind: kind.name.to_string(),
+        ns: kind.namespace.to_string(),
+        parent: parent.as_ref().map(|p| p.id.clone()),
+        sort_key: sort_key(kind, parent.as_ref(), &name, &items),
+        name,
+        full_name,
+        active: agg
+            .child_text("IsActive")
+            .is_none_or(|v| v == "true" || v == "1"),
+        created: now,
+        modified: now,
+        edit_seq: now,
+        balance,
+        total: balance,
+        body: body::encode(&items),
+    };
+    store::insert(ctx.db, &row)?;
+    if let Some(p) = &row.parent {
+        refs.push(store::key(kind.namespace, p));
+        add_to_totals(ctx, kind.namespace, p, balance)?;
+    }
+    store::set_refs(ctx.db, &store::key(kind.namespace, &id), &refs)?;
+    let st = match unsupported_field(agg) {
+        Some(f) => Status::from_code(530, &[("field", &f)]),
+        None => Status::ok(),
+    };
+    answer_with_ret(ctx, kind, &row, rq, st)
+}
+
+/// What QuickBooks fills in when the Add leaves it out: the ops file's
+/// `[DEFAULT]` values (JobStatus None, PreferredDeliveryMethod None, …).
+fn add_defaults(ctx: &Ctx<'_>, kind: &Kind, agg: Element<'_>, items: &mut Vec<Elem>) {
+    let Some(ret) = ctx.store_ret(kind.name) else {
+        return;
+    };
+    let Some(add_pos) = agg.schema_position() else {
+        return;
+    };
+    for p in add_pos.decl().children() {
+        let Some(v) = p.default_value() else { continue };
+        if p.not_in_desktop() {
+            continue;
+        }
+        if agg.child(p.name()).is_some() || items.iter().any(|e| e.name == p.name()) {
+            continue;
+        }
+        if ret.child(p.name()).is_some() {
+            items.push(Elem::leaf(p.name(), v));
+        }
+    }
+}
+
+fn answer_with_ret(
+    ctx: &Ctx<'_>,
+    kind: &Kind,
+    row: &Row,
+    rq: &Request<'_>,
+    st: Status,
+) -> Res<Answer> {
+    let opts = RetOpts {
+        include: include_of(rq.element()),
+        owners: Vec::new(),
+    };
+    let mut names = Names::default();
+    let items = render::ret(ctx, &mut names, row, kind, &opts)
+        .into_iter()
+        .collect();
+    Ok(Answer {
+        status: st,
+        items,
+        ..Answer::default()
+    })
+}
+
+/// Add `delta` cents to the TotalBalance of `id` and its ancestors.
+fn add_to_totals(ctx: &Ctx<'_>, ns: &str, id: &str, delta: i64) -> Res<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let mut next = Some(id.to_string());
+    let mut guard = 0;
+    while let Some(cur) = next.take() {
+        let Some(mut r) = store::get(ctx.db, ns, &cur)? else {
+            break;
+        };
+        r.total += delta;
+        store::update(ctx.db, &r)?;
+        next = r.parent.clone();
+        guard += 1;
+        if guard > 64 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> {
+    let agg_name = format!("{}Mod", kind.name);
+    let Some(agg) = rq.element().child(&agg_name) else {
+        return Err(status(1000, &[]));
+    };
+    let id = agg.child_text("ListID").unwrap_or("");
+    let mut row = match store::get(ctx.db, kind.namespace, id)? {
+        Some(r) if r.kind == kind.name => r,
+        _ => return Err(status(3120, &[("value", id)])),
+    };
+    let seq = agg.child_text("EditSequence").unwrap_or("");
+    if seq != row.edit_seq.to_string() {
+        let mut names = Names::default();
+        let current = render::ret(ctx, &mut names, &row, kind, &RetOpts::default());
+        return Err(SimError::StatusWith(
+            Status::from_code(3200, &[("value", seq)]),
+            current.into_iter().collect(),
+        ));
+    }
+    let old_full = row.full_name.clone();
+    let mut new_name = agg
+        .child(kind.name_field)
+        .filter(|c| !c.schema_position().is_some_and(|p| p.not_in_desktop()))
+        .map(|c| c.text())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| row.name.clone());
+    let mut parent_id = row.parent.clone();
+    if let Some(p) = agg.child("ParentRef") {
+        let given = RefRequest {
+            name: "ParentRef",
+            list_id: p.child_text("ListID").filter(|s| !s.is_empty()),
+            full_name: p.child_text("FullName").filter(|s| !s.is_empty()),
+        };
+        parent_id = if given.list_id.is_none() && given.full_name.is_none() {
+            None
+        } else {
+            let prow = resolve(ctx, &[kind], &given, kind.name)?;
+            // A record cannot move under itself or its own descendants.
+            if prow.id == row.id
+                || prow
+                    .full_name
+                    .to_lowercase()
+                    .starts_with(&format!("{}:", old_full.to_lowercase()))
+            {
+                return Err(status(
+                    3140,
+                    &[
+                        ("type", kind.name),
+                        ("value", &prow.full_name),
+                        ("object", kind.name),
+                    ],
+                ));
+            }
+            Some(prow.id)
+        };
+    }
+    let parent = match &parent_id {
+        Some(p) => store::get(ctx.db, kind.namespace, p)?,
+        None => None,
+    };
+    let mut refs = Vec::new();
+    let changes = map_body(ctx, kind, agg, &mut refs)?;
+    let Some(ret) = ctx.store_ret(kind.name) else {
+        return Err(status(1000, &[]));
+    };
+    let cleared = body::cleared(agg, ret, COLUMN_FIELDS);
+    let mut items = body::decode(&row.body);
+    let mut changes = changes;
+    // Blocks are regenerated from the merged addresses below.
+    changes.retain(|e| !e.name.ends_with("AddressBlock"));
+    body::merge(&mut items, changes, &cleared);
+    add_blocks(&mut items, ret);
+    if kind.name == "Employee" {
+        if let Some(n) = person_name_of(&items) {
+            new_name = n;
+        }
+    }
+    let new_full = match &parent {
+        Some(p) => format!("{}:{new_name}", p.full_name),
+        None => new_name.clone(),
+    };
+    if let Some(other) = store::by_name(ctx.db, kind.namespace, &new_full)? {
+        if other.id != row.id {
+            return Err(status(3100, &[("value", &new_name)]));
+        }
+    }
+    if let Some(v) = agg.child_text("IsActive") {
+        row.active = v == "true" || v == "1";
+    }
+    let old_parent = row.parent.clone();
+    if old_parent != parent_id {
+        if let Some(p) = &old_parent {
+            add_to_totals(ctx, kind.namespace, p, -row.total)?;
+        }
+        if let Some(p) = &parent_id {
+            add_to_totals(ctx, kind.namespace, p, row.total)?;
+        }
+    }
+    let modified = ctx.now.max(row.edit_seq + 1);
+    row.parent = parent_id;
+    row.name = new_name.clone();
+    row.full_name = new_full;
+    row.sort_key = sort_key(kind, parent.as_ref(), &new_name, &items);
+    row.modified = modified;
+    row.edit_seq = modified;
+    row.body = body::encode(&items);
+    store::update(ctx.db, &row)?;
+    if row.full_name != old_full || row.parent != old_parent {
+        rename_children(ctx, kind, &row)?;
+    }
+    // References: everything the stored body points at, plus the parent.
+    let mut all_refs = Vec::new();
+    collect_ref_ids(&items, &mut all_refs);
+    if let Some(p) = &row.parent {
+        all_refs.push(store::key(kind.namespace, p));
+    }
+    store::set_refs(ctx.db, &store::key(kind.namespace, &row.id), &all_refs)?;
+    let st = match unsupported_field(agg) {
+        Some(f) => Status::from_code(530, &[("field", &f)]),
+        None => Status::ok(),
+    };
+    answer_with_ret(ctx, kind, &row, rq, st)
+}
+
+fn collect_ref_ids(items: &[Elem], out: &mut Vec<String>) {
+    for e in items {
+        if e.name.ends_with("Ref") && e.children.len() == 1 && e.children[0].name == "ListID" {
+            if let Some(ns) = kinds::ref_namespace(&e.name) {
+                out.push(store::key(ns, &e.children[0].text));
+            }
+        } else {
+            collect_ref_ids(&e.children, out);
+        }
+    }
+}
+
+/// After a rename or move, give the descendants their new FullName and
+/// sort key (their own EditSequence does not change, as in QuickBooks).
+fn rename_children(ctx: &Ctx<'_>, kind: &Kind, parent: &Row) -> Res<()> {
+    for mut c in store::children(ctx.db, kind.namespace, &parent.id)? {
+        c.full_name = format!("{}:{}", parent.full_name, c.name);
+        let items = body::decode(&c.body);
+        c.sort_key = sort_key(kind, Some(parent), &c.name, &items);
+        store::update(ctx.db, &c)?;
+        rename_children(ctx, kind, &c)?;
+    }
+    Ok(())
+}
+
+pub fn list_del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let e = rq.element();
+    let del_type = e.child_text("ListDelType").unwrap_or("");
+    let id = e.child_text("ListID").unwrap_or("");
+    let Some(kind) = kinds::kind(del_type).filter(|k| k.writable) else {
+        return Err(status(3250, &[]));
+    };
+    let row = match store::get(ctx.db, kind.namespace, id)? {
+        Some(r) if r.kind == kind.name => r,
+        _ => return Err(status(3120, &[("value", id)])),
+    };
+    let in_use = !store::children(ctx.db, kind.namespace, &row.id)?.is_empty()
+        || store::referrer(ctx.db, &store::key(kind.namespace, &row.id))?.is_some();
+    if in_use {
+        return Err(status(
+            3176,
+            &[("object", kind.name), ("value", &row.full_name)],
+        ));
+    }
+    if let Some(p) = &row.parent {
+        add_to_totals(ctx, kind.namespace, p, -row.total)?;
+    }
+    store::delete(ctx.db, &row, ctx.now)?;
+    let rs = vec![
+        Elem::leaf("ListDelType", kind.name),
+        Elem::leaf("ListID", row.id.clone()),
+        Elem::leaf("TimeDeleted", ctx.tz.format(ctx.now)),
+        Elem::leaf("FullName", row.full_name.clone()),
+    ];
+    Ok(Answer {
+        status: Status::ok(),
+        items: rs,
+        ..Answer::default()
+    })
+}

@@ -1,0 +1,311 @@
+//! Running a message set: `onError`, one transaction per request, error
+//! recovery, and the dispatch of each request to its handler.
+//!
+//! - `stopOnError`: after the first request answered with severity Error,
+//!   the rest are answered 3231 "The request has not been processed."
+//!   (Info and Warn do not stop). Nothing already done is rolled back.
+//! - `continueOnError`: every request runs.
+//! - `rollbackOnError`: QuickBooks Desktop refuses it ("not valid and will
+//!   produce an error", FACTS §1). We fail the whole set, unprocessed, with
+//!   0x80040400 — see docs/SIMULATOR.md for why this HRESULT.
+//! - Error recovery: with `newMessageSetID` each request's `…Rs` is saved
+//!   in the same transaction as the request's changes, so the saved answers
+//!   are exactly what happened. A later set with `oldMessageSetID` gets
+//!   those answers back (`messageSetStatusCode="0"`) and is not processed;
+//!   an unknown old ID answers `messageSetStatusCode="600"` and the set is
+//!   processed. `ClearAllMessageSets` forgets every saved set.
+
+use crate::kinds;
+use crate::{dataext, host, lists, query};
+use crate::{Answer, Ctx, Failure, Inner, SimError};
+use qbxml::schema::Schema;
+use qbxml::{
+    access_of, escape_into, Access, HResult, OnError, Request, RequestSet, ResponseData,
+    ResponseWriter, RsHead, Severity, Status, Version,
+};
+use rusqlite::params;
+
+const HEAD: &str = "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n";
+const TAIL: &str = "</QBXMLMsgsRs>\n</QBXML>";
+
+pub(crate) fn process(
+    inner: &mut Inner,
+    session: u64,
+    set: &RequestSet,
+    bulk: bool,
+) -> Result<String, Failure> {
+    if set.kind() != qbxml::MessageSetKind::Requests {
+        return Err(Failure::new(
+            HResult(0x8004_0400),
+            "subscription message sets (QBXMLSubscriptionMsgsRq) are not simulated",
+        ));
+    }
+    if set.on_error() == Some(OnError::RollbackOnError) {
+        return Err(Failure::new(
+            HResult::PARSE_ERROR,
+            "onError=\"rollbackOnError\" is not valid for QuickBooks Desktop; use stopOnError or continueOnError",
+        ));
+    }
+    let new_id = set.new_message_set_id().map(str::to_string);
+    let mut set_status = None;
+    if let Some(old) = set.old_message_set_id() {
+        if old == "ClearAllMessageSets" {
+            db_exec(inner, "DELETE FROM msgset", [])?;
+            set_status = Some(0);
+        } else {
+            let saved = saved_answers(inner, old)?;
+            if !saved.is_empty() {
+                return Ok(assemble(new_id.as_deref(), Some(0), &saved));
+            }
+            set_status = Some(600);
+        }
+    }
+    if new_id.is_some() && set_status.is_none() {
+        set_status = Some(0);
+    }
+    if let Some(id) = &new_id {
+        db_exec(inner, "DELETE FROM msgset WHERE id=?1", params![id])?;
+    }
+    let now = inner.config.clock.now();
+    let version = set.version();
+    let schema = Schema::for_version(version);
+    let latest = Schema::for_version(Version::LATEST);
+    let stop_on_error = set.on_error() != Some(OnError::ContinueOnError);
+    let include_data = set.response_data() == ResponseData::IncludeAll;
+    if bulk {
+        db_exec(inner, "BEGIN IMMEDIATE", [])?;
+    }
+    let mut stopped = false;
+    let mut out = Vec::with_capacity(set.len());
+    for (index, rq) in set.requests().enumerate() {
+        let rs_name = rq.response_name();
+        if stopped {
+            let st = Status::from_code(3231, &[]);
+            out.push(rs_text(
+                version,
+                &rs_name,
+                rq.request_id(),
+                &Answer {
+                    status: st,
+                    ..Answer::default()
+                },
+            ));
+            continue;
+        }
+        let is_write = access_of(rq.name()) == Access::Write;
+        let savepoint = is_write || new_id.is_some();
+        if savepoint {
+            db_exec(inner, "SAVEPOINT rq", [])?;
+        }
+        let ctx = Ctx {
+            db: &inner.db,
+            now,
+            tz: inner.config.time_zone,
+            version,
+            schema,
+            latest,
+        };
+        let result = match rq.error() {
+            Some(fe) => Err(SimError::Status(Status {
+                code: fe.status_code,
+                severity: fe.severity,
+                message: fe.message.clone(),
+            })),
+            None => dispatch(
+                &ctx,
+                &rq,
+                inner.config.file_mode,
+                &mut inner.iterators,
+                session,
+                bulk,
+            ),
+        };
+        let (mut answer, failed) = match result {
+            Ok(a) => {
+                let failed = a.status.severity == Severity::Error;
+                (a, failed)
+            }
+            Err(SimError::Status(st)) => (
+                Answer {
+                    status: st,
+                    ..Answer::default()
+                },
+                true,
+            ),
+            Err(SimError::StatusWith(st, items)) => (
+                Answer {
+                    status: st,
+                    items,
+                    ..Answer::default()
+                },
+                true,
+            ),
+            Err(SimError::Store(e)) => (
+                Answer {
+                    status: Status {
+                        message: format!("{} ({e})", Status::from_code(1000, &[]).message),
+                        ..Status::from_code(1000, &[])
+                    },
+                    ..Answer::default()
+                },
+                true,
+            ),
+        };
+        if !include_data {
+            answer.items.clear();
+        }
+        let text = rs_text(version, &rs_name, rq.request_id(), &answer);
+        if savepoint {
+            let mut ok = true;
+            if failed && is_write {
+                ok &= inner.db.execute_batch("ROLLBACK TO rq").is_ok();
+            }
+            if let Some(id) = &new_id {
+                ok &= inner
+                    .db
+                    .execute(
+                        "INSERT INTO msgset(id, response, created) VALUES(?1, ?2, ?3)",
+                        params![format!("{id}\u{1}{index:06}"), text, now],
+                    )
+                    .is_ok();
+            }
+            let released = inner.db.execute_batch("RELEASE rq");
+            if !ok || released.is_err() {
+                let _ = inner.db.execute_batch("ROLLBACK TO rq; RELEASE rq");
+                // The write did not become durable: it must not be
+                // acknowledged as done.
+                let st = Status::from_code(1000, &[]);
+                out.push(rs_text(
+                    version,
+                    &rs_name,
+                    rq.request_id(),
+                    &Answer {
+                        status: st,
+                        ..Answer::default()
+                    },
+                ));
+                stopped |= stop_on_error;
+                continue;
+            }
+        }
+        out.push(text);
+        if failed && stop_on_error {
+            stopped = true;
+        }
+    }
+    if bulk {
+        db_exec(inner, "COMMIT", [])?;
+    }
+    Ok(assemble(new_id.as_deref(), set_status, &out))
+}
+
+fn db_exec<P: rusqlite::Params>(inner: &Inner, sql: &str, p: P) -> Result<(), Failure> {
+    inner
+        .db
+        .execute(sql, p)
+        .map(|_| ())
+        .map_err(|e| Failure::new(HResult(0x8004_041C), format!("company file: {e}")))
+}
+
+fn saved_answers(inner: &Inner, id: &str) -> Result<Vec<String>, Failure> {
+    let fail =
+        |e: rusqlite::Error| Failure::new(HResult(0x8004_041C), format!("company file: {e}"));
+    let mut st = inner
+        .db
+        .prepare("SELECT response FROM msgset WHERE id > ?1 AND id < ?2 ORDER BY id")
+        .map_err(fail)?;
+    let rows = st
+        .query_map(params![format!("{id}\u{1}"), format!("{id}\u{2}")], |r| {
+            r.get(0)
+        })
+        .map_err(fail)?;
+    rows.collect::<Result<Vec<String>, _>>().map_err(fail)
+}
+
+/// One `…Rs` element as text, in QuickBooks' style.
+fn rs_text(version: Version, name: &str, request_id: Option<&str>, a: &Answer) -> String {
+    let mut head = RsHead::new(name, request_id, a.status.clone());
+    head.ret_count = a.ret_count;
+    head.iterator_remaining_count = a.remaining;
+    head.iterator_id = a.iterator_id.as_deref();
+    let mut w = ResponseWriter::new(version);
+    if w.response(&head, &a.items).is_err() {
+        // Our own output does not fit the schema: answer without data
+        // rather than write an invalid response.
+        let mut w = ResponseWriter::new(version);
+        let mut head = head.clone();
+        head.status = Status::from_code(1000, &[]);
+        w.response_unchecked(&head, &[]);
+        return strip(w.finish());
+    }
+    strip(w.finish())
+}
+
+fn strip(doc: String) -> String {
+    doc.strip_prefix(HEAD)
+        .and_then(|s| s.strip_suffix(TAIL))
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+fn assemble(new_id: Option<&str>, set_status: Option<u32>, parts: &[String]) -> String {
+    let mut out = String::with_capacity(64 + parts.iter().map(String::len).sum::<usize>());
+    out.push_str("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs");
+    if let Some(id) = new_id {
+        out.push_str(" newMessageSetID=\"");
+        escape_into(&mut out, id);
+        out.push('"');
+    }
+    if let Some(code) = set_status {
+        out.push_str(&format!(" messageSetStatusCode=\"{code}\""));
+    }
+    out.push_str(">\n");
+    for p in parts {
+        out.push_str(p);
+    }
+    out.push_str(TAIL);
+    out
+}
+
+fn dispatch(
+    ctx: &Ctx<'_>,
+    rq: &Request<'_>,
+    mode: host::FileMode,
+    iters: &mut query::Iterators,
+    session: u64,
+    internal: bool,
+) -> Result<Answer, SimError> {
+    let name = rq.name();
+    // Query-only lists (ItemGroup, PriceLevel) can be filled by our own
+    // sample generator, not by clients.
+    let allowed = |k: &&kinds::Kind| k.writable || internal;
+    match name {
+        "HostQueryRq" => return host::host(ctx, rq, mode),
+        "CompanyQueryRq" => return host::company(ctx, rq),
+        "PreferencesQueryRq" => return host::preferences(ctx, rq),
+        "ListDelRq" => return lists::list_del(ctx, rq),
+        "ListDeletedQueryRq" => return query::list_deleted(ctx, rq),
+        "DataExtDefAddRq" => return dataext::def_add(ctx, rq),
+        "DataExtDefQueryRq" => return dataext::def_query(ctx, rq),
+        "DataExtAddRq" => return dataext::set(ctx, rq, true),
+        "DataExtModRq" => return dataext::set(ctx, rq, false),
+        "DataExtDelRq" => return dataext::del(ctx, rq),
+        _ => {}
+    }
+    if let Some(base) = name.strip_suffix("AddRq") {
+        if let Some(k) = kinds::kind(base).filter(allowed) {
+            return lists::add(ctx, k, rq);
+        }
+    }
+    if let Some(base) = name.strip_suffix("ModRq") {
+        if let Some(k) = kinds::kind(base).filter(|k| k.writable) {
+            return lists::modify(ctx, k, rq);
+        }
+    }
+    if let Some(ks) = kinds::query_kinds(name) {
+        if !ks.is_empty() {
+            return query::query(ctx, &ks, rq, iters, session);
+        }
+    }
+    Err(SimError::Status(Status::from_code(1030, &[])))
+}

@@ -1,0 +1,536 @@
+//! List queries: the filters of the schema's `ListFilter` family, QuickBooks'
+//! list order, metaData, and iterators.
+//!
+//! Rules (FACTS §5 "Query filter semantics"): `ListID+`/`FullName+` return
+//! what they name in the order named, ignore ActiveStatus, and answer 500
+//! (Warn, with what was found) when any is missing; a filter query that
+//! matches nothing answers 1 (Info). ActiveStatus defaults to ActiveOnly.
+//! Name filters compare the FullName case-insensitively.
+
+use crate::kinds::{self, Kind};
+use crate::render::{self, Names, RetOpts};
+use crate::store::{self, ColumnFilter, Row};
+use crate::{Answer, Ctx, SimError};
+use qbxml::{Element, IteratorMode, MetaData, Request, Status};
+use std::collections::{HashMap, HashSet};
+
+type Res<T> = Result<T, SimError>;
+
+/// Open iterators of one company file.
+pub struct Iterators {
+    map: HashMap<String, Iter>,
+    /// Seconds of idleness after which an iterator is gone.
+    pub ttl: i64,
+    seq: u64,
+}
+
+struct Iter {
+    session: u64,
+    request: String,
+    ids: Vec<String>,
+    pos: usize,
+    max: usize,
+    expires: i64,
+    kinds: Vec<&'static Kind>,
+}
+
+/// At most this many open iterators per company file; the oldest go first.
+const MAX_ITERATORS: usize = 256;
+
+impl Iterators {
+    pub fn new(ttl: i64) -> Iterators {
+        Iterators {
+            map: HashMap::new(),
+            ttl,
+            seq: 0,
+        }
+    }
+
+    fn sweep(&mut self, now: i64) {
+        self.map.retain(|_, it| it.expires > now);
+        while self.map.len() >= MAX_ITERATORS {
+            let oldest = self
+                .map
+                .iter()
+                .min_by_key(|(_, it)| it.expires)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => {
+                    self.map.remove(&k);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Drop every iterator of a session (when it ends).
+    pub fn end_session(&mut self, session: u64) {
+        self.map.retain(|_, it| it.session != session);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn new_id(&mut self, now: i64) -> String {
+        use std::hash::{BuildHasher, Hasher};
+        self.seq += 1;
+        let s = std::collections::hash_map::RandomState::new();
+        let mut h1 = s.build_hasher();
+        h1.write_u64(self.seq);
+        h1.write_i64(now);
+        let a = h1.finish();
+        let mut h2 = s.build_hasher();
+        h2.write_u64(a);
+        h2.write_u64(self.seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let b = h2.finish();
+        let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+        format!(
+            "{{{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}}}",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0x0FFF,
+            b >> 48,
+            b & 0xFFFF_FFFF_FFFF
+        )
+    }
+}
+
+fn status(code: u32, args: &[(&str, &str)]) -> SimError {
+    SimError::Status(Status::from_code(code, args))
+}
+
+pub fn query(
+    ctx: &Ctx<'_>,
+    kinds: &[&'static Kind],
+    rq: &Request<'_>,
+    iters: &mut Iterators,
+    session: u64,
+) -> Res<Answer> {
+    let e = rq.element();
+    let opts = RetOpts {
+        include: crate::lists::include_of(e),
+        owners: e
+            .children_named("OwnerID")
+            .map(|o| o.text().to_string())
+            .collect(),
+    };
+    let max = e
+        .child_text("MaxReturned")
+        .and_then(|m| m.trim().parse::<usize>().ok())
+        .filter(|&m| m > 0);
+    iters.sweep(ctx.now);
+    match rq.iterator() {
+        Some(IteratorMode::Continue) | Some(IteratorMode::Stop) => {
+            let id = rq.iterator_id().unwrap_or("");
+            let valid = iters
+                .map
+                .get(id)
+                .is_some_and(|it| it.session == session && it.request == rq.name());
+            if !valid {
+                return Err(status(3391, &[("value", id)]));
+            }
+            if rq.iterator() == Some(IteratorMode::Stop) {
+                iters.map.remove(id);
+                return Ok(Answer {
+                    status: Status::ok(),
+                    remaining: Some(0),
+                    iterator_id: Some(id.to_string()),
+                    ..Answer::default()
+                });
+            }
+            let ttl = iters.ttl;
+            let Some(it) = iters.map.get_mut(id) else {
+                return Err(status(3391, &[("value", id)]));
+            };
+            let page_size = max.unwrap_or(it.max);
+            let end = (it.pos + page_size).min(it.ids.len());
+            let page: Vec<String> = it.ids[it.pos..end].to_vec();
+            it.pos = end;
+            it.expires = ctx.now + ttl;
+            let remaining = it.ids.len() - it.pos;
+            let kinds = it.kinds.clone();
+            let rows = store::get_many(ctx.db, namespace(&kinds), &page)?;
+            let mut a = page_answer(ctx, &kinds, rows, &opts, rq.meta_data(), false, None)?;
+            a.remaining = Some(remaining as u32);
+            a.iterator_id = Some(id.to_string());
+            if remaining == 0 {
+                iters.map.remove(id);
+            }
+            Ok(a)
+        }
+        Some(IteratorMode::Start) => {
+            let (ids, _) = select(ctx, kinds, e)?;
+            let page_size = max.unwrap_or(usize::MAX);
+            let end = page_size.min(ids.len());
+            let page = ids[..end].to_vec();
+            let remaining = ids.len() - end;
+            let id = iters.new_id(ctx.now);
+            if remaining > 0 {
+                iters.map.insert(
+                    id.clone(),
+                    Iter {
+                        session,
+                        request: rq.name().to_string(),
+                        ids,
+                        pos: end,
+                        max: page_size,
+                        expires: ctx.now + iters.ttl,
+                        kinds: kinds.to_vec(),
+                    },
+                );
+            }
+            let rows = store::get_many(ctx.db, namespace(kinds), &page)?;
+            let mut a = page_answer(ctx, kinds, rows, &opts, rq.meta_data(), true, None)?;
+            a.remaining = Some(remaining as u32);
+            a.iterator_id = Some(id);
+            Ok(a)
+        }
+        None => {
+            let (mut ids, missing) = select(ctx, kinds, e)?;
+            if let Some(m) = max {
+                ids.truncate(m);
+            }
+            let rows = store::get_many(ctx.db, namespace(kinds), &ids)?;
+            page_answer(ctx, kinds, rows, &opts, rq.meta_data(), true, missing)
+        }
+    }
+}
+
+/// The namespace of a query's kinds (one per query: EntityQuery's kinds
+/// share the names list, ItemQuery's the item list).
+fn namespace(kinds: &[&'static Kind]) -> &'static str {
+    kinds.first().map(|k| k.namespace).unwrap_or("")
+}
+
+fn page_answer(
+    ctx: &Ctx<'_>,
+    kinds: &[&'static Kind],
+    rows: Vec<Row>,
+    opts: &RetOpts,
+    meta: MetaData,
+    empty_is_1: bool,
+    missing: Option<String>,
+) -> Res<Answer> {
+    let mut names = Names::default();
+    let count = rows.len();
+    let mut items = Vec::new();
+    if meta != MetaData::MetaDataOnly {
+        items.reserve(rows.len());
+        for r in &rows {
+            let Some(k) = kinds.iter().find(|k| k.name == r.kind) else {
+                continue;
+            };
+            if let Some(e) = render::ret(ctx, &mut names, r, k, opts) {
+                items.push(e);
+            }
+        }
+    }
+    let st = match missing {
+        Some(v) => Status::from_code(500, &[("value", &v)]),
+        None if count == 0 && empty_is_1 => Status::from_code(1, &[]),
+        None => Status::ok(),
+    };
+    Ok(Answer {
+        status: st,
+        items,
+        ret_count: (meta != MetaData::NoMetaData).then_some(count as u32),
+        ..Answer::default()
+    })
+}
+
+/// The IDs a query selects, in list order (or in the order named), and the
+/// first named ID/FullName that was not found.
+fn select(
+    ctx: &Ctx<'_>,
+    kinds: &[&'static Kind],
+    e: Element<'_>,
+) -> Res<(Vec<String>, Option<String>)> {
+    let by_id: Vec<&str> = e.children_named("ListID").map(|c| c.text()).collect();
+    let by_name: Vec<&str> = e.children_named("FullName").map(|c| c.text()).collect();
+    if !by_id.is_empty() || !by_name.is_empty() {
+        let mut ids = Vec::new();
+        let mut missing = None;
+        let mut seen = HashSet::new();
+        let ns = namespace(kinds);
+        for id in by_id {
+            match store::get(ctx.db, ns, id)? {
+                Some(r) if kinds.iter().any(|k| k.name == r.kind) => {
+                    if seen.insert(r.id.clone()) {
+                        ids.push(r.id)
+                    }
+                }
+                _ => {
+                    missing.get_or_insert_with(|| id.to_string());
+                }
+            }
+        }
+        for name in by_name {
+            let found = store::by_name(ctx.db, ns, name)?
+                .filter(|r| kinds.iter().any(|k| k.name == r.kind));
+            match found {
+                Some(r) => {
+                    if seen.insert(r.id.clone()) {
+                        ids.push(r.id)
+                    }
+                }
+                None => {
+                    missing.get_or_insert_with(|| name.to_string());
+                }
+            }
+        }
+        return Ok((ids, missing));
+    }
+    let cols = ColumnFilter {
+        active: match e.child_text("ActiveStatus").unwrap_or("ActiveOnly") {
+            "All" => None,
+            "InactiveOnly" => Some(false),
+            _ => Some(true),
+        },
+        from_modified: e
+            .child_text("FromModifiedDate")
+            .and_then(|d| ctx.tz.parse_datetime(d, false)),
+        to_modified: e
+            .child_text("ToModifiedDate")
+            .and_then(|d| ctx.tz.parse_datetime(d, true)),
+    };
+    let filter = RowFilter::from_request(ctx, e)?;
+    let mut ids = Vec::new();
+    for k in kinds {
+        let kind_ids = store::ids_in_order(ctx.db, k.name, &cols)?;
+        if filter.is_empty() {
+            ids.extend(kind_ids);
+            continue;
+        }
+        for chunk in kind_ids.chunks(512) {
+            for r in store::get_many(ctx.db, k.namespace, chunk)? {
+                if filter.keeps(&r) {
+                    ids.push(r.id);
+                }
+            }
+        }
+    }
+    Ok((ids, None))
+}
+
+/// Filters that need more than the indexed columns.
+#[derive(Default)]
+struct RowFilter {
+    name: Option<(String, String)>,
+    range: Option<(Option<String>, Option<String>)>,
+    balance: Option<(String, i64)>,
+    classes: Option<HashSet<String>>,
+    currencies: Option<(HashSet<String>, bool)>,
+    account_types: Vec<String>,
+    payment_method_type: Option<String>,
+}
+
+impl RowFilter {
+    fn from_request(ctx: &Ctx<'_>, e: Element<'_>) -> Res<RowFilter> {
+        let mut f = RowFilter::default();
+        if let Some(n) = e.child("NameFilter") {
+            f.name = Some((
+                n.child_text("MatchCriterion")
+                    .unwrap_or("StartsWith")
+                    .to_string(),
+                n.child_text("Name").unwrap_or("").to_lowercase(),
+            ));
+        }
+        if let Some(n) = e.child("NameRangeFilter") {
+            f.range = Some((
+                n.child_text("FromName").map(str::to_lowercase),
+                n.child_text("ToName").map(str::to_lowercase),
+            ));
+        }
+        if let Some(b) = e.child("TotalBalanceFilter") {
+            f.balance = Some((
+                b.child_text("Operator").unwrap_or("Equal").to_string(),
+                store::cents(b.child_text("Amount").unwrap_or("0")),
+            ));
+        }
+        if let Some(c) = e.child("ClassFilter") {
+            f.classes = Some(ref_set(ctx, c, "Class")?);
+        }
+        if let Some(c) = e.child("CurrencyFilter") {
+            let set = ref_set(ctx, c, "Currency")?;
+            let home = crate::host::home_currency_id(ctx.db)?;
+            let includes_home = home.is_some_and(|h| set.contains(&h));
+            f.currencies = Some((set, includes_home));
+        }
+        f.account_types = e
+            .children_named("AccountType")
+            .map(|a| a.text().to_string())
+            .collect();
+        f.payment_method_type = e.child_text("PaymentMethodType").map(str::to_string);
+        Ok(f)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.range.is_none()
+            && self.balance.is_none()
+            && self.classes.is_none()
+            && self.currencies.is_none()
+            && self.account_types.is_empty()
+            && self.payment_method_type.is_none()
+    }
+
+    fn keeps(&self, r: &Row) -> bool {
+        let full = r.full_name.to_lowercase();
+        if let Some((how, n)) = &self.name {
+            let ok = match how.as_str() {
+                "Contains" => full.contains(n.as_str()),
+                "EndsWith" => full.ends_with(n.as_str()),
+                _ => full.starts_with(n.as_str()),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some((from, to)) = &self.range {
+            if from.as_ref().is_some_and(|f| full < *f) {
+                return false;
+            }
+            if to
+                .as_ref()
+                .is_some_and(|t| full > *t && !full.starts_with(t.as_str()))
+            {
+                return false;
+            }
+        }
+        if let Some((op, amt)) = &self.balance {
+            let v = r.total;
+            let ok = match op.as_str() {
+                "LessThan" => v < *amt,
+                "LessThanEqual" => v <= *amt,
+                "GreaterThan" => v > *amt,
+                "GreaterThanEqual" => v >= *amt,
+                _ => v == *amt,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        let needs_body = self.classes.is_some()
+            || self.currencies.is_some()
+            || !self.account_types.is_empty()
+            || self.payment_method_type.is_some();
+        if !needs_body {
+            return true;
+        }
+        let body = crate::body::decode(&r.body);
+        let ref_id = |name: &str| {
+            body.iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.get("ListID"))
+                .map(|e| e.text.clone())
+        };
+        let leaf = |name: &str| body.iter().find(|e| e.name == name).map(|e| e.text.clone());
+        if let Some(set) = &self.classes {
+            if !ref_id("ClassRef").is_some_and(|c| set.contains(&c)) {
+                return false;
+            }
+        }
+        if let Some((set, home)) = &self.currencies {
+            let ok = match ref_id("CurrencyRef") {
+                Some(c) => set.contains(&c),
+                None => *home,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if !self.account_types.is_empty()
+            && !leaf("AccountType").is_some_and(|t| self.account_types.contains(&t))
+        {
+            return false;
+        }
+        if let Some(t) = &self.payment_method_type {
+            if leaf("PaymentMethodType").as_ref() != Some(t) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The IDs a `ClassFilter`/`CurrencyFilter` names: `ListID+`, `FullName+`,
+/// `ListIDWithChildren` or `FullNameWithChildren`. Unknown names select
+/// nothing.
+fn ref_set(ctx: &Ctx<'_>, f: Element<'_>, kind: &str) -> Res<HashSet<String>> {
+    let mut set = HashSet::new();
+    let Some(k) = kinds::kind(kind) else {
+        return Ok(set);
+    };
+    let mut roots = Vec::new();
+    for c in f.children() {
+        let row = match c.name() {
+            "ListID" | "ListIDWithChildren" => store::get(ctx.db, k.namespace, c.text())?,
+            "FullName" | "FullNameWithChildren" => store::by_name(ctx.db, k.namespace, c.text())?,
+            _ => None,
+        };
+        let Some(row) = row.filter(|r| r.kind == k.name) else {
+            continue;
+        };
+        if c.name().ends_with("WithChildren") {
+            roots.push(row.id.clone());
+        }
+        set.insert(row.id);
+    }
+    while let Some(id) = roots.pop() {
+        for ch in store::children(ctx.db, k.namespace, &id)? {
+            roots.push(ch.id.clone());
+            set.insert(ch.id);
+        }
+    }
+    Ok(set)
+}
+
+/// `ListDeletedQuery`: ListDelType+ and an optional deleted-date range.
+pub fn list_deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let e = rq.element();
+    let types: Vec<String> = e
+        .children_named("ListDelType")
+        .map(|t| t.text().to_string())
+        .collect();
+    let (mut from, mut to) = (i64::MIN, i64::MAX);
+    if let Some(r) = e.child("DeletedDateRangeFilter") {
+        if let Some(f) = r.child_text("FromDeletedDate") {
+            from = ctx.tz.parse_datetime(f, false).unwrap_or(i64::MIN);
+        }
+        if let Some(t) = r.child_text("ToDeletedDate") {
+            to = ctx.tz.parse_datetime(t, true).unwrap_or(i64::MAX);
+        }
+    }
+    let include = crate::lists::include_of(e);
+    let mut items = Vec::new();
+    for d in store::deleted(ctx.db, &types, from, to)? {
+        let mut r = qbxml::Elem::new("ListDeletedRet")
+            .with("ListDelType", d.kind)
+            .with("ListID", d.id)
+            .with("TimeCreated", ctx.tz.format(d.created))
+            .with("TimeDeleted", ctx.tz.format(d.deleted))
+            .with("FullName", d.full_name);
+        let _ = d.modified;
+        if !include.is_empty() {
+            r.children
+                .retain(|c| include.iter().any(|i| i == c.name.as_ref()));
+        }
+        items.push(r);
+    }
+    let st = if items.is_empty() {
+        Status::from_code(1, &[])
+    } else {
+        Status::ok()
+    };
+    Ok(Answer {
+        status: st,
+        ret_count: (rq.meta_data() != MetaData::NoMetaData).then_some(items.len() as u32),
+        items: if rq.meta_data() == MetaData::MetaDataOnly {
+            Vec::new()
+        } else {
+            items
+        },
+        ..Answer::default()
+    })
+}

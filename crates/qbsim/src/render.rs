@@ -1,0 +1,141 @@
+//! Writing a stored record out as its `…Ret`, for the version asked.
+//!
+//! The record's columns give the header QuickBooks computes (IDs, times,
+//! names and hierarchy, balances); the body gives the rest. References are
+//! completed with the target's current FullName. Elements newer than the
+//! request's version are left out, as QuickBooks answers in the version
+//! asked for; `IncludeRetElement` keeps only the named elements.
+
+use crate::kinds::Kind;
+use crate::store::{self, Db, Row};
+use crate::Ctx;
+use qbxml::schema::Decl;
+use qbxml::{Elem, Version};
+use std::collections::HashMap;
+
+/// What the request asked to see of each record.
+#[derive(Default, Debug, Clone)]
+pub struct RetOpts {
+    /// `IncludeRetElement` values (empty: everything).
+    pub include: Vec<String>,
+    /// `OwnerID` values: custom fields of these owners come as `DataExtRet`.
+    pub owners: Vec<String>,
+}
+
+/// The Ret declaration of a kind in the request's version.
+pub fn ret_decl(ctx: &Ctx<'_>, kind: &str) -> Option<Decl> {
+    let rs = ctx.schema.response(&format!("{kind}QueryRs"))?;
+    Some(rs.decl().child(&format!("{kind}Ret"))?.decl())
+}
+
+/// Caches FullNames looked up while writing one response.
+#[derive(Default)]
+pub struct Names(HashMap<String, Option<String>>);
+
+impl Names {
+    fn get(&mut self, db: &Db, ns: &str, id: &str) -> Option<String> {
+        let k = store::key(ns, id);
+        if let Some(v) = self.0.get(&k) {
+            return v.clone();
+        }
+        let v = store::full_name(db, ns, id).ok().flatten();
+        self.0.insert(k, v.clone());
+        v
+    }
+}
+
+pub fn ret(
+    ctx: &Ctx<'_>,
+    names: &mut Names,
+    row: &Row,
+    kind: &Kind,
+    opts: &RetOpts,
+) -> Option<Elem> {
+    let decl = ret_decl(ctx, kind.name)?;
+    let mut e = Elem::new(format!("{}Ret", kind.name));
+    let has = |n: &str| decl.child(n).is_some();
+    e.push(Elem::leaf("ListID", row.id.clone()));
+    e.push(Elem::leaf("TimeCreated", ctx.tz.format(row.created)));
+    e.push(Elem::leaf("TimeModified", ctx.tz.format(row.modified)));
+    e.push(Elem::leaf("EditSequence", row.edit_seq.to_string()));
+    e.push(Elem::leaf(kind.name_field, row.name.clone()));
+    if has("FullName") {
+        e.push(Elem::leaf("FullName", row.full_name.clone()));
+    }
+    if has("IsActive") {
+        e.push(Elem::leaf("IsActive", bool_text(row.active)));
+    }
+    if kind.nested {
+        if let Some(p) = &row.parent {
+            let mut r = Elem::new("ParentRef").with("ListID", p.clone());
+            if let Some(n) = names.get(ctx.db, kind.namespace, p) {
+                r.push(Elem::leaf("FullName", n));
+            }
+            e.push(r);
+        }
+        e.push(Elem::leaf(
+            "Sublevel",
+            row.full_name.matches(':').count().to_string(),
+        ));
+    }
+    if kind.balance {
+        if has("Balance") {
+            e.push(Elem::leaf("Balance", store::money(row.balance)));
+        }
+        if has("TotalBalance") {
+            e.push(Elem::leaf("TotalBalance", store::money(row.total)));
+        }
+    }
+    for mut c in crate::body::decode(&row.body) {
+        complete_refs(ctx.db, names, &mut c);
+        e.push(c);
+    }
+    if !opts.owners.is_empty() {
+        for d in crate::dataext::rets_for(ctx.db, &store::key(&row.ns, &row.id), &opts.owners) {
+            e.push(d);
+        }
+    }
+    fit(&mut e, decl, ctx.version);
+    if !opts.include.is_empty() {
+        e.children
+            .retain(|c| opts.include.iter().any(|i| i == c.name.as_ref()));
+    }
+    Some(e)
+}
+
+pub fn bool_text(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// Give every stored reference its target's current FullName.
+fn complete_refs(db: &Db, names: &mut Names, e: &mut Elem) {
+    if e.name.ends_with("Ref") && e.children.len() == 1 && e.children[0].name == "ListID" {
+        let id = e.children[0].text.clone();
+        if let Some(ns) = crate::kinds::ref_namespace(&e.name) {
+            if let Some(n) = names.get(db, ns, &id) {
+                e.push(Elem::leaf("FullName", n));
+            }
+        }
+        return;
+    }
+    for c in &mut e.children {
+        complete_refs(db, names, c);
+    }
+}
+
+/// Drop what `decl` does not have in `version` (recursively).
+pub fn fit(e: &mut Elem, decl: Decl, version: Version) {
+    e.children.retain_mut(|c| match decl.child(&c.name) {
+        Some(p) if p.introduced() <= version => {
+            if !c.children.is_empty() {
+                fit(c, p.decl(), version);
+            }
+            true
+        }
+        _ => false,
+    });
+}

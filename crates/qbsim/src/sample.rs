@@ -1,0 +1,717 @@
+//! QuickBooks' built-in list entries (every new file) and a generated
+//! sample company for the demo, the tests and the benchmarks.
+//!
+//! The sample company is made by our own code from small word lists and a
+//! fixed-seed generator, so it is the same on every run; it goes in through
+//! ordinary Add requests (one transaction), so it obeys every rule a
+//! client's data does.
+
+use crate::store::{self, Db, Row};
+use crate::{Company, Failure, StoreError};
+use qbxml::Elem;
+use std::path::Path;
+
+/// Entries every QuickBooks company file has: the sales tax codes `Tax` and
+/// `Non`, the home currency, the standard form templates, and the company
+/// and preferences records. Idempotent.
+pub(crate) fn seed_builtins(db: &Db, now: i64, path: &Path) -> Result<(), StoreError> {
+    if store::meta(db, "seeded")?.is_some() {
+        return Ok(());
+    }
+    let tx = db.unchecked_transaction()?;
+    let builtin =
+        |kind: &str, ns: &str, name: &str, body: Vec<Elem>| -> Result<String, StoreError> {
+            let id = format!("{:X}-{now}", store::next_counter(db, ns)?);
+            store::insert(
+                db,
+                &Row {
+                    id: id.clone(),
+                    kind: kind.into(),
+                    ns: ns.into(),
+                    parent: None,
+                    name: name.into(),
+                    full_name: name.into(),
+                    sort_key: name.to_lowercase(),
+                    active: true,
+                    created: now,
+                    modified: now,
+                    edit_seq: now,
+                    balance: 0,
+                    total: 0,
+                    body: crate::body::encode(&body),
+                },
+            )?;
+            Ok(id)
+        };
+    builtin(
+        "SalesTaxCode",
+        "SalesTaxCode",
+        "Tax",
+        vec![
+            Elem::leaf("IsTaxable", "true"),
+            Elem::leaf("Desc", "Taxable Sales"),
+        ],
+    )?;
+    builtin(
+        "SalesTaxCode",
+        "SalesTaxCode",
+        "Non",
+        vec![
+            Elem::leaf("IsTaxable", "false"),
+            Elem::leaf("Desc", "Non-Taxable Sales"),
+        ],
+    )?;
+    let usd = builtin(
+        "Currency",
+        "Currency",
+        "US Dollar",
+        vec![
+            Elem::leaf("CurrencyCode", "USD"),
+            Elem::new("CurrencyFormat")
+                .with("ThousandSeparator", "Comma")
+                .with("ThousandSeparatorGrouping", "XX_XXX_XXX")
+                .with("DecimalPlaces", "2")
+                .with("DecimalSeparator", "Period"),
+            Elem::leaf("IsUserDefinedCurrency", "false"),
+        ],
+    )?;
+    store::set_meta(db, "home_currency", &usd)?;
+    for (name, t) in [
+        ("Attorney's Invoice", "Invoice"),
+        ("Custom Credit Memo", "CreditMemo"),
+        ("Custom Estimate", "Estimate"),
+        ("Custom Purchase Order", "PurchaseOrder"),
+        ("Custom Sales Receipt", "SalesReceipt"),
+        ("Custom Sales Order", "SalesOrder"),
+        ("Intuit Packing Slip", "Invoice"),
+        ("Intuit Product Invoice", "Invoice"),
+        ("Intuit Professional Invoice", "Invoice"),
+        ("Intuit Service Invoice", "Invoice"),
+    ] {
+        builtin(
+            "Template",
+            "Template",
+            name,
+            vec![Elem::leaf("TemplateType", t)],
+        )?;
+    }
+    let company_name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("Company")
+        .to_string();
+    store::set_meta(
+        db,
+        "company",
+        &crate::body::encode(&crate::host::default_company(&company_name)),
+    )?;
+    store::set_meta(
+        db,
+        "preferences",
+        &crate::body::encode(&crate::host::default_preferences()),
+    )?;
+    store::set_meta(db, "seeded", "1")?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// What a generated sample company contains.
+#[derive(Clone, Copy, Debug)]
+pub struct SampleSize {
+    /// Top-level customers (about a third get one to three jobs).
+    pub customers: usize,
+    pub vendors: usize,
+}
+
+impl Default for SampleSize {
+    /// The demo company: ~150 customers and jobs, 50 vendors.
+    fn default() -> SampleSize {
+        SampleSize {
+            customers: 100,
+            vendors: 50,
+        }
+    }
+}
+
+/// A small deterministic generator (xorshift), so samples are reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len())]
+    }
+}
+
+const FIRST: &[&str] = &[
+    "Ada", "Ben", "Carla", "Dev", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jon", "Kira", "Luis",
+    "Mona", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Uma", "Viktor", "Wen",
+    "Xavi", "Yara", "Zeno",
+];
+const LAST: &[&str] = &[
+    "Abbott",
+    "Baptiste",
+    "Castellano",
+    "Dunmore",
+    "Eriksen",
+    "Fairbanks",
+    "Goldberg",
+    "Haddad",
+    "Ivanova",
+    "Jaramillo",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quintero",
+    "Rasmussen",
+    "Sandoval",
+    "Takahashi",
+    "Ueda",
+    "Valdez",
+    "Whitfield",
+    "Xu",
+    "Yilmaz",
+    "Zimmermann",
+];
+const CITIES: &[(&str, &str, &str)] = &[
+    ("Bayshore", "CA", "94326"),
+    ("Middlefield", "CA", "94482"),
+    ("Riverton", "OR", "97002"),
+    ("Lakeview", "WA", "98001"),
+    ("Cedar Falls", "NV", "89001"),
+];
+const STREETS: &[&str] = &[
+    "Oak St",
+    "Harbor Rd",
+    "Mill Ave",
+    "Ridge Ln",
+    "Main St",
+    "Elm Ct",
+];
+const JOBS: &[&str] = &[
+    "Kitchen", "Bathroom", "Deck", "Garage", "Roof", "Basement", "Office",
+];
+const TRADES: &[&str] = &[
+    "Lumber",
+    "Electric",
+    "Plumbing",
+    "Concrete",
+    "Paint",
+    "Glass",
+    "Roofing",
+    "Tile",
+    "Steel",
+    "Insulation",
+];
+const FIRM: &[&str] = &[
+    "Supply", "Works", "Brothers", "& Sons", "Co.", "Depot", "Partners",
+];
+
+fn rq(name: &str, body: Elem) -> Elem {
+    Elem::new(format!("{name}Rq")).child(body)
+}
+
+fn add(kind: &str) -> Elem {
+    Elem::new(format!("{kind}Add"))
+}
+
+fn reff(name: &str, full: &str) -> Elem {
+    Elem::new(name.to_string()).with("FullName", full)
+}
+
+fn address(rng: &mut Rng, line1: &str) -> Elem {
+    let (city, state, zip) = CITIES[rng.below(CITIES.len())];
+    Elem::new("BillAddress")
+        .with("Addr1", line1)
+        .with(
+            "Addr2",
+            format!("{} {}", 100 + rng.below(9800), rng.pick(STREETS)),
+        )
+        .with("City", city)
+        .with("State", state)
+        .with("PostalCode", zip)
+}
+
+/// The chart of accounts, by type in QuickBooks' order, with numbers.
+fn accounts() -> Vec<Elem> {
+    let list: &[(&str, &str, &str, Option<&str>)] = &[
+        ("10100", "Checking", "Bank", None),
+        ("10300", "Savings", "Bank", None),
+        ("11000", "Accounts Receivable", "AccountsReceivable", None),
+        ("12000", "Undeposited Funds", "OtherCurrentAsset", None),
+        ("12100", "Inventory Asset", "OtherCurrentAsset", None),
+        ("15000", "Furniture and Equipment", "FixedAsset", None),
+        ("15100", "Vehicles", "FixedAsset", None),
+        ("15110", "Original Cost", "FixedAsset", Some("Vehicles")),
+        ("15120", "Depreciation", "FixedAsset", Some("Vehicles")),
+        ("18700", "Security Deposits", "OtherAsset", None),
+        ("20000", "Accounts Payable", "AccountsPayable", None),
+        ("20500", "Business Credit Card", "CreditCard", None),
+        (
+            "24000",
+            "Payroll Liabilities",
+            "OtherCurrentLiability",
+            None,
+        ),
+        ("25500", "Sales Tax Payable", "OtherCurrentLiability", None),
+        ("28100", "Equipment Loan", "LongTermLiability", None),
+        ("30000", "Opening Balance Equity", "Equity", None),
+        ("32000", "Retained Earnings", "Equity", None),
+        ("40100", "Construction Income", "Income", None),
+        (
+            "40110",
+            "Labor Income",
+            "Income",
+            Some("Construction Income"),
+        ),
+        (
+            "40120",
+            "Materials Income",
+            "Income",
+            Some("Construction Income"),
+        ),
+        (
+            "40199",
+            "Discounts Given",
+            "Income",
+            Some("Construction Income"),
+        ),
+        ("50100", "Cost of Goods Sold", "CostOfGoodsSold", None),
+        ("54000", "Job Expenses", "CostOfGoodsSold", None),
+        (
+            "54300",
+            "Job Materials",
+            "CostOfGoodsSold",
+            Some("Job Expenses"),
+        ),
+        (
+            "54500",
+            "Subcontractors",
+            "CostOfGoodsSold",
+            Some("Job Expenses"),
+        ),
+        ("60100", "Automobile", "Expense", None),
+        ("60110", "Fuel", "Expense", Some("Automobile")),
+        ("60600", "Bank Service Charges", "Expense", None),
+        ("62100", "Insurance", "Expense", None),
+        ("63900", "Rent", "Expense", None),
+        ("65100", "Utilities", "Expense", None),
+        ("70200", "Interest Income", "OtherIncome", None),
+        ("80100", "Other Expenses", "OtherExpense", None),
+    ];
+    list.iter()
+        .map(|(num, name, t, parent)| {
+            let mut a = add("Account").with("Name", *name);
+            if let Some(p) = parent {
+                a.push(reff("ParentRef", p));
+            }
+            a = a.with("AccountType", *t).with("AccountNumber", *num);
+            rq("AccountAdd", a)
+        })
+        .collect()
+}
+
+fn simple_lists() -> Vec<Elem> {
+    let mut out = Vec::new();
+    for c in ["Remodel", "New Construction", "Overhead"] {
+        out.push(rq("ClassAdd", add("Class").with("Name", c)));
+    }
+    for (n, days) in [
+        ("Due on receipt", 0),
+        ("Net 15", 15),
+        ("Net 30", 30),
+        ("Net 60", 60),
+    ] {
+        out.push(rq(
+            "StandardTermsAdd",
+            add("StandardTerms")
+                .with("Name", n)
+                .with("StdDueDays", days.to_string()),
+        ));
+    }
+    out.push(rq(
+        "StandardTermsAdd",
+        add("StandardTerms")
+            .with("Name", "1% 10 Net 30")
+            .with("StdDueDays", "30")
+            .with("StdDiscountDays", "10")
+            .with("DiscountPct", "1.0"),
+    ));
+    out.push(rq(
+        "DateDrivenTermsAdd",
+        add("DateDrivenTerms")
+            .with("Name", "Due 10th")
+            .with("DayOfMonthDue", "10")
+            .with("DueNextMonthDays", "5"),
+    ));
+    for (n, t) in [
+        ("Cash", "Cash"),
+        ("Check", "Check"),
+        ("Visa", "Visa"),
+        ("MasterCard", "MasterCard"),
+        ("American Express", "AmericanExpress"),
+    ] {
+        out.push(rq(
+            "PaymentMethodAdd",
+            add("PaymentMethod")
+                .with("Name", n)
+                .with("PaymentMethodType", t),
+        ));
+    }
+    for n in ["UPS", "FedEx", "USPS", "DHL"] {
+        out.push(rq("ShipMethodAdd", add("ShipMethod").with("Name", n)));
+    }
+    out.push(rq(
+        "SalesTaxCodeAdd",
+        add("SalesTaxCode")
+            .with("Name", "Out")
+            .with("IsTaxable", "false")
+            .with("Desc", "Out-of-state sale"),
+    ));
+    for n in ["Commercial", "Residential", "Referral"] {
+        out.push(rq("CustomerTypeAdd", add("CustomerType").with("Name", n)));
+    }
+    out.push(rq(
+        "CustomerTypeAdd",
+        add("CustomerType")
+            .with("Name", "Web")
+            .child(reff("ParentRef", "Referral")),
+    ));
+    for n in ["Materials", "Subcontractors", "Tax agency", "Utilities"] {
+        out.push(rq("VendorTypeAdd", add("VendorType").with("Name", n)));
+    }
+    for n in ["Remodel", "New Construction", "Repair"] {
+        out.push(rq("JobTypeAdd", add("JobType").with("Name", n)));
+    }
+    out
+}
+
+fn people(rng: &mut Rng, size: &SampleSize) -> Vec<Elem> {
+    let mut out = Vec::new();
+    out.push(rq(
+        "VendorAdd",
+        add("Vendor")
+            .with("Name", "State Board of Equalization")
+            .child(reff("VendorTypeRef", "Tax agency")),
+    ));
+    for i in 0..size.vendors {
+        let name = format!(
+            "{} {} {}",
+            LAST[i % LAST.len()],
+            TRADES[(i / LAST.len() + i) % TRADES.len()],
+            FIRM[i % FIRM.len()]
+        );
+        let name = if i >= LAST.len() * TRADES.len() {
+            format!("{name} {i}")
+        } else {
+            name
+        };
+        let mut v = add("Vendor")
+            .with("Name", name.clone())
+            .with("CompanyName", name.clone());
+        let mut a = address(rng, &name);
+        a.name = "VendorAddress".into();
+        v.push(a);
+        v = v
+            .with("Phone", format!("555-{:04}", rng.below(10_000)))
+            .child(reff(
+                "VendorTypeRef",
+                rng.pick(&["Materials", "Subcontractors", "Utilities"]),
+            ))
+            .child(reff("TermsRef", rng.pick(&["Net 15", "Net 30"])));
+        if rng.below(3) == 0 {
+            v = v.with(
+                "OpenBalance",
+                format!("{}.{:02}", rng.below(5000), rng.below(100)),
+            );
+        }
+        out.push(rq("VendorAdd", v));
+    }
+    for i in 0..8 {
+        out.push(rq(
+            "EmployeeAdd",
+            add("Employee")
+                .with("FirstName", FIRST[(i * 5) % FIRST.len()])
+                .with("LastName", LAST[(i * 7 + 3) % LAST.len()])
+                .with("Phone", format!("555-{:04}", 2000 + i)),
+        ));
+    }
+    for n in ["Owner Draw", "Bank of Anycity", "Misc Payee"] {
+        out.push(rq("OtherNameAdd", add("OtherName").with("Name", n)));
+    }
+    let e0 = format!("{} {}", FIRST[0], LAST[3]);
+    let e1 = format!("{} {}", FIRST[5], LAST[10]);
+    for (initial, who) in [("AL", e0), ("FK", e1)] {
+        out.push(rq(
+            "SalesRepAdd",
+            add("SalesRep")
+                .with("Initial", initial)
+                .child(reff("SalesRepEntityRef", &who)),
+        ));
+    }
+    out
+}
+
+fn items() -> Vec<Elem> {
+    let mut out = Vec::new();
+    out.push(rq(
+        "ItemSalesTaxAdd",
+        add("ItemSalesTax")
+            .with("Name", "Bayshore County")
+            .with("ItemDesc", "County sales tax")
+            .with("TaxRate", "8.75")
+            .child(reff("TaxVendorRef", "State Board of Equalization")),
+    ));
+    out.push(rq(
+        "ItemSalesTaxAdd",
+        add("ItemSalesTax")
+            .with("Name", "Out of State")
+            .with("TaxRate", "0.0")
+            .child(reff("TaxVendorRef", "State Board of Equalization")),
+    ));
+    for (n, price, parent) in [
+        ("Labor", "55.00", None),
+        ("Framing", "55.00", Some("Labor")),
+        ("Finish Carpentry", "65.00", Some("Labor")),
+        ("Design", "85.00", None),
+        ("Inspection", "120.00", None),
+    ] {
+        let mut i = add("ItemService").with("Name", n);
+        if let Some(p) = parent {
+            i.push(reff("ParentRef", p));
+        }
+        i = i.child(reff("SalesTaxCodeRef", "Non")).child(
+            Elem::new("SalesOrPurchase")
+                .with("Desc", format!("{n} services"))
+                .with("Price", price)
+                .child(reff("AccountRef", "Construction Income:Labor Income")),
+        );
+        out.push(rq("ItemServiceAdd", i));
+    }
+    for (n, price, cost, qty) in [
+        ("Cabinet Pulls", "6.00", "3.00", "420"),
+        ("Door Frame", "28.00", "16.00", "21"),
+        ("Light Fixture", "32.00", "19.00", "48"),
+        ("Window", "180.00", "120.00", "12"),
+    ] {
+        out.push(rq(
+            "ItemInventoryAdd",
+            add("ItemInventory")
+                .with("Name", n)
+                .child(reff("SalesTaxCodeRef", "Tax"))
+                .with("SalesDesc", n)
+                .with("SalesPrice", price)
+                .child(reff(
+                    "IncomeAccountRef",
+                    "Construction Income:Materials Income",
+                ))
+                .with("PurchaseDesc", n)
+                .with("PurchaseCost", cost)
+                .child(reff("COGSAccountRef", "Cost of Goods Sold"))
+                .child(reff("AssetAccountRef", "Inventory Asset"))
+                .with("QuantityOnHand", qty),
+        ));
+    }
+    for (n, price) in [
+        ("Lumber", "0.00"),
+        ("Hardware", "0.00"),
+        ("Permit Fee", "150.00"),
+    ] {
+        out.push(rq(
+            "ItemNonInventoryAdd",
+            add("ItemNonInventory")
+                .with("Name", n)
+                .child(reff("SalesTaxCodeRef", "Tax"))
+                .child(
+                    Elem::new("SalesOrPurchase")
+                        .with("Desc", n)
+                        .with("Price", price)
+                        .child(reff("AccountRef", "Construction Income:Materials Income")),
+                ),
+        ));
+    }
+    out.push(rq(
+        "ItemOtherChargeAdd",
+        add("ItemOtherCharge")
+            .with("Name", "Freight")
+            .child(reff("SalesTaxCodeRef", "Non"))
+            .child(
+                Elem::new("SalesOrPurchase")
+                    .with("Desc", "Freight and delivery")
+                    .with("Price", "25.00")
+                    .child(reff("AccountRef", "Construction Income:Materials Income")),
+            ),
+    ));
+    out.push(rq(
+        "ItemSubtotalAdd",
+        add("ItemSubtotal")
+            .with("Name", "Subtotal")
+            .with("ItemDesc", "Subtotal"),
+    ));
+    out.push(rq(
+        "ItemDiscountAdd",
+        add("ItemDiscount")
+            .with("Name", "10% Off")
+            .with("ItemDesc", "Ten percent discount")
+            .child(reff("SalesTaxCodeRef", "Non"))
+            .with("DiscountRatePercent", "10.0")
+            .child(reff("AccountRef", "Construction Income:Discounts Given")),
+    ));
+    out.push(rq(
+        "ItemPaymentAdd",
+        add("ItemPayment")
+            .with("Name", "Deposit")
+            .with("ItemDesc", "Customer deposit")
+            .child(reff("DepositToAccountRef", "Undeposited Funds"))
+            .child(reff("PaymentMethodRef", "Check")),
+    ));
+    out.push(rq(
+        "ItemGroupAdd",
+        add("ItemGroup")
+            .with("Name", "Door Kit")
+            .with("ItemDesc", "Door frame with hardware")
+            .with("IsPrintItemsInGroup", "true")
+            .child(
+                Elem::new("ItemGroupLine")
+                    .child(reff("ItemRef", "Door Frame"))
+                    .with("Quantity", "1"),
+            )
+            .child(
+                Elem::new("ItemGroupLine")
+                    .child(reff("ItemRef", "Cabinet Pulls"))
+                    .with("Quantity", "2"),
+            ),
+    ));
+    out.push(rq(
+        "PriceLevelAdd",
+        add("PriceLevel")
+            .with("Name", "Commercial -10%")
+            .with("PriceLevelFixedPercentage", "-10.0"),
+    ));
+    out
+}
+
+fn customers(rng: &mut Rng, size: &SampleSize) -> Vec<Elem> {
+    let mut out = Vec::new();
+    let combos = FIRST.len() * LAST.len();
+    for i in 0..size.customers {
+        let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
+        let name = if i < combos {
+            format!("{last}, {first}")
+        } else {
+            format!("{last}, {first} {:06}", i / combos)
+        };
+        let commercial = rng.below(4) == 0;
+        let mut c = add("Customer").with("Name", name.clone());
+        if commercial {
+            c = c.with("CompanyName", format!("{last} {}", rng.pick(FIRM)));
+        }
+        c = c
+            .with("FirstName", first)
+            .with("LastName", last)
+            .child(address(rng, &format!("{first} {last}")))
+            .with("Phone", format!("555-{:04}", rng.below(10_000)))
+            .with(
+                "Email",
+                format!(
+                    "{}.{}@example.com",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                ),
+            )
+            .child(reff(
+                "CustomerTypeRef",
+                if commercial {
+                    "Commercial"
+                } else {
+                    "Residential"
+                },
+            ))
+            .child(reff(
+                "TermsRef",
+                rng.pick(&["Net 30", "Due on receipt", "Net 15"]),
+            ))
+            .child(reff("SalesTaxCodeRef", "Tax"))
+            .child(reff("ItemSalesTaxRef", "Bayshore County"));
+        if rng.below(3) == 0 {
+            c = c.with(
+                "OpenBalance",
+                format!("{}.{:02}", rng.below(3000), rng.below(100)),
+            );
+        }
+        out.push(rq("CustomerAdd", c));
+        if rng.below(3) == 0 {
+            let jobs = 1 + rng.below(3);
+            let start = rng.below(JOBS.len());
+            for j in 0..jobs {
+                let job = JOBS[(start + j) % JOBS.len()];
+                let mut a = add("Customer")
+                    .with("Name", job)
+                    .child(reff("ParentRef", &name))
+                    .child(reff(
+                        "JobTypeRef",
+                        rng.pick(&["Remodel", "Repair", "New Construction"]),
+                    ));
+                if rng.below(2) == 0 {
+                    a = a.with(
+                        "OpenBalance",
+                        format!("{}.{:02}", rng.below(2000), rng.below(100)),
+                    );
+                }
+                a = a.with(
+                    "JobStatus",
+                    rng.pick(&["Awarded", "InProgress", "Pending", "Closed"]),
+                );
+                out.push(rq("CustomerAdd", a));
+            }
+        }
+    }
+    out
+}
+
+/// Fill `company` with a generated sample company (on top of whatever it
+/// has; names that exist already are answered 3100 and skipped).
+/// Returns the number of records added.
+pub fn generate(company: &Company, size: SampleSize) -> Result<usize, Failure> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut requests = accounts();
+    requests.extend(simple_lists());
+    requests.extend(people(&mut rng, &size));
+    requests.extend(items());
+    requests.extend(customers(&mut rng, &size));
+    let mut added = 0;
+    // Chunks keep each message set (and its response) a reasonable size.
+    for chunk in requests.chunks(5_000) {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\"?><?qbxml version=\"16.0\"?><QBXML><QBXMLMsgsRq onError=\"continueOnError\">",
+        );
+        for r in chunk {
+            let mut r = r.clone();
+            // Elements in schema order (the builder's job for clients).
+            let schema = qbxml::schema::Schema::for_version(qbxml::Version::V16_0);
+            if let Some(p) = schema.request(&r.name) {
+                let _ = r.order_by_schema(p.decl(), None);
+            }
+            r.write_to(&mut xml);
+        }
+        xml.push_str("</QBXMLMsgsRq></QBXML>");
+        let rs = company.process_bulk(xml.as_bytes())?;
+        added += rs.matches("statusCode=\"0\"").count();
+    }
+    Ok(added)
+}

@@ -1,0 +1,454 @@
+//! The company file: one SQLite database (WAL), its schema and migrations,
+//! and the row-level operations the list code needs.
+//!
+//! Columns hold what QuickBooks computes or searches on (IDs, names and
+//! their hierarchy, sort keys, times, balances); `body` holds everything
+//! else of a record's `…Ret` in the compact encoding of `body.rs`, with
+//! references stored by ListID only (their FullName is looked up when the
+//! record is written out, so renames show everywhere at once).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+/// Bumped when the schema changes; `migrate` brings older files forward.
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub type Db = Connection;
+
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How hard a commit waits for the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: an answered write survives power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crash of the process, not of the OS.
+    Normal,
+}
+
+pub fn open(path: &Path, durability: Durability) -> Result<Db> {
+    let db = Connection::open(path)?;
+    db.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = db.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError(format!(
+            "{}: cannot use WAL journal (got {mode})",
+            path.display()
+        )));
+    }
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    db.execute_batch(&format!(
+        "PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+    ))?;
+    migrate(&db)?;
+    Ok(db)
+}
+
+const SCHEMA_V1: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE counter (family TEXT PRIMARY KEY, next INTEGER NOT NULL);
+CREATE TABLE list (
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  ns TEXT NOT NULL,
+  parent TEXT,
+  name TEXT NOT NULL,
+  full_name TEXT NOT NULL,
+  name_key TEXT NOT NULL,
+  sort_key TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  modified INTEGER NOT NULL,
+  edit_seq INTEGER NOT NULL,
+  balance INTEGER NOT NULL DEFAULT 0,
+  total INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL,
+  PRIMARY KEY (ns, id)
+);
+CREATE UNIQUE INDEX list_name ON list(ns, name_key);
+CREATE INDEX list_sort ON list(kind, sort_key);
+CREATE INDEX list_parent ON list(ns, parent);
+CREATE TABLE ref (src TEXT NOT NULL, dst TEXT NOT NULL, PRIMARY KEY (src, dst)) WITHOUT ROWID;
+CREATE INDEX ref_dst ON ref(dst);
+CREATE TABLE deleted (
+  id TEXT NOT NULL, kind TEXT NOT NULL, full_name TEXT NOT NULL,
+  created INTEGER NOT NULL, modified INTEGER NOT NULL, deleted INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX deleted_kind ON deleted(kind, deleted);
+CREATE TABLE data_ext_def (
+  owner TEXT NOT NULL, name_key TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (owner, name_key)
+);
+CREATE TABLE data_ext (
+  obj TEXT NOT NULL, owner TEXT NOT NULL, name_key TEXT NOT NULL,
+  name TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (obj, owner, name_key)
+) WITHOUT ROWID;
+CREATE TABLE msgset (id TEXT PRIMARY KEY, response TEXT NOT NULL, created INTEGER NOT NULL);
+";
+
+fn migrate(db: &Db) -> Result<()> {
+    let v: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if v > SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "company file schema {v} is newer than this simulator ({SCHEMA_VERSION})"
+        )));
+    }
+    if v < 1 {
+        let tx = db.unchecked_transaction()?;
+        tx.execute_batch(SCHEMA_V1)?;
+        tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub fn meta(db: &Db, key: &str) -> Result<Option<String>> {
+    Ok(db
+        .query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn set_meta(db: &Db, key: &str, value: &str) -> Result<()> {
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value=?2",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// The next value of a counter family. New company files start at
+/// 0x80000001, as files created by current QuickBooks versions do.
+pub fn next_counter(db: &Db, family: &str) -> Result<u64> {
+    let n: i64 = db.query_row(
+        "INSERT INTO counter(family, next) VALUES(?1, 2147483650) \
+         ON CONFLICT(family) DO UPDATE SET next = next + 1 RETURNING next - 1",
+        [family],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// A list record's columns.
+#[derive(Clone, Debug, Default)]
+pub struct Row {
+    pub id: String,
+    pub kind: String,
+    pub ns: String,
+    pub parent: Option<String>,
+    pub name: String,
+    pub full_name: String,
+    pub sort_key: String,
+    pub active: bool,
+    pub created: i64,
+    pub modified: i64,
+    pub edit_seq: i64,
+    /// Cents.
+    pub balance: i64,
+    /// Cents, this record's balance plus its descendants'.
+    pub total: i64,
+    pub body: String,
+}
+
+const COLS: &str = "id, kind, ns, parent, name, full_name, sort_key, active, created, modified, edit_seq, balance, total, body";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        ns: r.get(2)?,
+        parent: r.get(3)?,
+        name: r.get(4)?,
+        full_name: r.get(5)?,
+        sort_key: r.get(6)?,
+        active: r.get(7)?,
+        created: r.get(8)?,
+        modified: r.get(9)?,
+        edit_seq: r.get(10)?,
+        balance: r.get(11)?,
+        total: r.get(12)?,
+        body: r.get(13)?,
+    })
+}
+
+/// ListIDs are unique per namespace only (each list family has its own
+/// counter, FACTS §5), so every lookup by ID names the namespace.
+pub fn get(db: &Db, ns: &str, id: &str) -> Result<Option<Row>> {
+    let mut st = db.prepare_cached(&format!("SELECT {COLS} FROM list WHERE ns=?1 AND id=?2"))?;
+    Ok(st.query_row([ns, id], row).optional()?)
+}
+
+/// The key of a record across namespaces (references, custom fields).
+pub fn key(ns: &str, id: &str) -> String {
+    format!("{ns}/{id}")
+}
+
+pub fn by_name(db: &Db, ns: &str, full_name: &str) -> Result<Option<Row>> {
+    let mut st = db.prepare_cached(&format!(
+        "SELECT {COLS} FROM list WHERE ns=?1 AND name_key=?2"
+    ))?;
+    Ok(st
+        .query_row(params![ns, name_key(full_name)], row)
+        .optional()?)
+}
+
+/// Just the FullName of a record (for references when writing).
+pub fn full_name(db: &Db, ns: &str, id: &str) -> Result<Option<String>> {
+    let mut st = db.prepare_cached("SELECT full_name FROM list WHERE ns=?1 AND id=?2")?;
+    Ok(st.query_row([ns, id], |r| r.get(0)).optional()?)
+}
+
+pub fn name_key(full_name: &str) -> String {
+    full_name.to_lowercase()
+}
+
+pub fn insert(db: &Db, r: &Row) -> Result<()> {
+    let mut st = db.prepare_cached(&format!(
+        "INSERT INTO list({COLS}, name_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
+    ))?;
+    st.execute(params![
+        r.id,
+        r.kind,
+        r.ns,
+        r.parent,
+        r.name,
+        r.full_name,
+        r.sort_key,
+        r.active,
+        r.created,
+        r.modified,
+        r.edit_seq,
+        r.balance,
+        r.total,
+        r.body,
+        name_key(&r.full_name)
+    ])?;
+    Ok(())
+}
+
+pub fn update(db: &Db, r: &Row) -> Result<()> {
+    let mut st = db.prepare_cached(
+        "UPDATE list SET parent=?2, name=?3, full_name=?4, sort_key=?5, active=?6, modified=?7, \
+         edit_seq=?8, balance=?9, total=?10, body=?11, name_key=?12 WHERE id=?1 AND ns=?13",
+    )?;
+    st.execute(params![
+        r.id,
+        r.parent,
+        r.name,
+        r.full_name,
+        r.sort_key,
+        r.active,
+        r.modified,
+        r.edit_seq,
+        r.balance,
+        r.total,
+        r.body,
+        name_key(&r.full_name),
+        r.ns
+    ])?;
+    Ok(())
+}
+
+pub fn delete(db: &Db, r: &Row, when: i64) -> Result<()> {
+    let k = key(&r.ns, &r.id);
+    db.execute("DELETE FROM list WHERE ns=?1 AND id=?2", [&r.ns, &r.id])?;
+    db.execute("DELETE FROM ref WHERE src=?1", [&k])?;
+    db.execute("DELETE FROM data_ext WHERE obj=?1", [&k])?;
+    db.execute(
+        "INSERT OR REPLACE INTO deleted(id, kind, full_name, created, modified, deleted) \
+         VALUES(?1,?2,?3,?4,?5,?6)",
+        params![r.id, r.kind, r.full_name, r.created, r.modified, when],
+    )?;
+    Ok(())
+}
+
+pub fn children(db: &Db, ns: &str, id: &str) -> Result<Vec<Row>> {
+    let mut st = db.prepare_cached(&format!(
+        "SELECT {COLS} FROM list WHERE ns=?1 AND parent=?2 ORDER BY sort_key"
+    ))?;
+    let rows = st.query_map([ns, id], row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Replace the outgoing references of `src` (keys from [`key`]).
+pub fn set_refs(db: &Db, src: &str, dsts: &[String]) -> Result<()> {
+    db.prepare_cached("DELETE FROM ref WHERE src=?1")?
+        .execute([src])?;
+    let mut st = db.prepare_cached("INSERT OR IGNORE INTO ref(src, dst) VALUES(?1, ?2)")?;
+    for d in dsts {
+        st.execute(params![src, d])?;
+    }
+    Ok(())
+}
+
+/// One record that refers to `dst`, if any.
+pub fn referrer(db: &Db, dst: &str) -> Result<Option<String>> {
+    let mut st = db.prepare_cached("SELECT src FROM ref WHERE dst=?1 LIMIT 1")?;
+    Ok(st.query_row([dst], |r| r.get(0)).optional()?)
+}
+
+/// IDs of `kind` in list order, with the cheap column filters applied.
+pub fn ids_in_order(db: &Db, kind: &str, f: &ColumnFilter) -> Result<Vec<String>> {
+    let mut sql = String::from("SELECT id FROM list WHERE kind=?1");
+    match f.active {
+        Some(true) => sql.push_str(" AND active=1"),
+        Some(false) => sql.push_str(" AND active=0"),
+        None => {}
+    }
+    if f.from_modified.is_some() {
+        sql.push_str(" AND modified>=?2");
+    }
+    if f.to_modified.is_some() {
+        sql.push_str(" AND modified<=?3");
+    }
+    sql.push_str(" ORDER BY sort_key");
+    let mut st = db.prepare_cached(&sql)?;
+    let from = f.from_modified.unwrap_or(i64::MIN);
+    let to = f.to_modified.unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    let mut rows = match (f.from_modified.is_some(), f.to_modified.is_some()) {
+        (false, false) => st.query(params![kind])?,
+        (true, false) => st.query(params![kind, from])?,
+        (false, true) => st.query(params![kind, rusqlite::types::Null, to])?,
+        (true, true) => st.query(params![kind, from, to])?,
+    };
+    while let Some(r) = rows.next()? {
+        out.push(r.get(0)?);
+    }
+    Ok(out)
+}
+
+/// Filters SQLite can apply from columns alone.
+#[derive(Clone, Debug, Default)]
+pub struct ColumnFilter {
+    /// `Some(true)`: active only; `Some(false)`: inactive only.
+    pub active: Option<bool>,
+    pub from_modified: Option<i64>,
+    pub to_modified: Option<i64>,
+}
+
+/// Records by ID, in the order given; missing IDs are skipped.
+pub fn get_many(db: &Db, ns: &str, ids: &[String]) -> Result<Vec<Row>> {
+    let mut st = db.prepare_cached(&format!("SELECT {COLS} FROM list WHERE ns=?1 AND id=?2"))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = st.query_row([ns, id.as_str()], row).optional()? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Deleted records of the given kinds, oldest deletion first.
+pub fn deleted(db: &Db, kinds: &[String], from: i64, to: i64) -> Result<Vec<DeletedRow>> {
+    let mut st = db.prepare_cached(
+        "SELECT id, kind, full_name, created, modified, deleted FROM deleted \
+         WHERE kind=?1 AND deleted>=?2 AND deleted<=?3 ORDER BY deleted, id",
+    )?;
+    let mut out = Vec::new();
+    for k in kinds {
+        let rows = st.query_map(params![k, from, to], |r| {
+            Ok(DeletedRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                full_name: r.get(2)?,
+                created: r.get(3)?,
+                modified: r.get(4)?,
+                deleted: r.get(5)?,
+            })
+        })?;
+        for r in rows {
+            out.push(r?);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug)]
+pub struct DeletedRow {
+    pub id: String,
+    pub kind: String,
+    pub full_name: String,
+    pub created: i64,
+    pub modified: i64,
+    pub deleted: i64,
+}
+
+/// `1234.5` → 123450 cents (AMTTYPE has already been validated).
+pub fn cents(s: &str) -> i64 {
+    let s = s.trim();
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let whole: i64 = whole.parse().unwrap_or(0);
+    let mut f = frac.chars().take(2).collect::<String>();
+    while f.len() < 2 {
+        f.push('0');
+    }
+    let v = whole
+        .saturating_mul(100)
+        .saturating_add(f.parse().unwrap_or(0));
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// 123450 → `1234.50`, -5 → `-0.05`.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let a = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_round_trip() {
+        for (s, c, back) in [
+            ("97.5", 9750, "97.50"),
+            ("-0.05", -5, "-0.05"),
+            ("12", 1200, "12.00"),
+            ("+3.1", 310, "3.10"),
+        ] {
+            assert_eq!(cents(s), c);
+            assert_eq!(money(c), back);
+        }
+    }
+
+    #[test]
+    fn counters_start_like_new_files() {
+        let db = Connection::open_in_memory().unwrap();
+        migrate(&db).unwrap();
+        assert_eq!(next_counter(&db, "Name").unwrap(), 0x8000_0001);
+        assert_eq!(next_counter(&db, "Name").unwrap(), 0x8000_0002);
+        assert_eq!(next_counter(&db, "Item").unwrap(), 0x8000_0001);
+    }
+}
