@@ -81,7 +81,7 @@ pub(crate) fn process(
         let rs_name = rq.response_name();
         if stopped {
             let st = Status::from_code(3231, &[]);
-            out.push(rs_text(
+            let text = rs_text(
                 version,
                 &rs_name,
                 rq.request_id(),
@@ -89,7 +89,11 @@ pub(crate) fn process(
                     status: st,
                     ..Answer::default()
                 },
-            ));
+            );
+            if let Some(id) = &new_id {
+                save_answer(inner, id, index, &text, now)?;
+            }
+            out.push(text);
             continue;
         }
         let is_write = access_of(rq.name()) == Access::Write;
@@ -161,13 +165,7 @@ pub(crate) fn process(
                 ok &= inner.db.execute_batch("ROLLBACK TO rq").is_ok();
             }
             if let Some(id) = &new_id {
-                ok &= inner
-                    .db
-                    .execute(
-                        "INSERT INTO msgset(id, response, created) VALUES(?1, ?2, ?3)",
-                        params![format!("{id}\u{1}{index:06}"), text, now],
-                    )
-                    .is_ok();
+                ok &= save_answer(inner, id, index, &text, now).is_ok();
             }
             let released = inner.db.execute_batch("RELEASE rq");
             if !ok || released.is_err() {
@@ -205,6 +203,16 @@ fn db_exec<P: rusqlite::Params>(inner: &Inner, sql: &str, p: P) -> Result<(), Fa
         .execute(sql, p)
         .map(|_| ())
         .map_err(|e| Failure::new(HResult(0x8004_041C), format!("company file: {e}")))
+}
+
+/// Keep one request's answer for error recovery (in the request's own
+/// transaction, so it is saved exactly when the request's changes are).
+fn save_answer(inner: &Inner, id: &str, index: usize, text: &str, now: i64) -> Result<(), Failure> {
+    db_exec(
+        inner,
+        "INSERT OR REPLACE INTO msgset(id, response, created) VALUES(?1, ?2, ?3)",
+        params![format!("{id}\u{1}{index:06}"), text, now],
+    )
 }
 
 fn saved_answers(inner: &Inner, id: &str) -> Result<Vec<String>, Failure> {
