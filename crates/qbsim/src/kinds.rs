@@ -169,6 +169,22 @@ pub const ACCOUNT_TYPES: &[&str] = &[
     "NonPosting",
 ];
 
+/// QuickBooks' cash-flow classification of an account type (observed in
+/// the Rock Castle chart: one per type; Undeposited Funds is the exception).
+pub fn cash_flow_classification(account_type: &str) -> &'static str {
+    match account_type {
+        "AccountsReceivable"
+        | "OtherCurrentAsset"
+        | "AccountsPayable"
+        | "CreditCard"
+        | "OtherCurrentLiability" => "Operating",
+        "FixedAsset" | "OtherAsset" => "Investing",
+        "LongTermLiability" | "Equity" => "Financing",
+        "Income" | "CostOfGoodsSold" | "Expense" | "OtherIncome" | "OtherExpense" => "None",
+        _ => "NotApplicable",
+    }
+}
+
 pub fn account_type_rank(t: &str) -> usize {
     ACCOUNT_TYPES
         .iter()

@@ -99,6 +99,69 @@ fn map_body(
     Ok(items)
 }
 
+/// What QuickBooks derives for a record beyond its fields: an account's
+/// cash-flow classification and tax line, the IDs and dates of notes.
+fn derive(ctx: &Ctx<'_>, kind: &Kind, agg: Element<'_>, items: &mut Vec<Elem>) -> Res<()> {
+    if kind.name == "Account" {
+        if let Some(t) = items
+            .iter()
+            .find(|e| e.name == "AccountType")
+            .map(|e| e.text.clone())
+        {
+            items.retain(|e| e.name != "CashFlowClassification");
+            items.push(Elem::leaf(
+                "CashFlowClassification",
+                kinds::cash_flow_classification(&t),
+            ));
+        }
+        if let Some(id) = agg.child_text("TaxLineID") {
+            items.retain(|e| e.name != "TaxLineInfoRet");
+            if !id.is_empty() {
+                items.push(Elem::new("TaxLineInfoRet").with("TaxLineID", id));
+            }
+        }
+    }
+    let today = ctx.tz.date(ctx.now);
+    let mut next_note = 0;
+    for e in items.iter_mut().filter(|e| e.name == "AdditionalNotesRet") {
+        match e.get("NoteID").and_then(|n| n.text.parse::<u32>().ok()) {
+            Some(n) => next_note = next_note.max(n + 1),
+            None => {
+                e.children
+                    .insert(0, Elem::leaf("NoteID", next_note.to_string()));
+                next_note += 1;
+            }
+        }
+        if e.get("Date").is_none() {
+            e.children.insert(1, Elem::leaf("Date", today.clone()));
+        }
+    }
+    // Sub-records (ContactsRet) carry their own ID, times and sequence.
+    let Some(ret) = ctx.store_ret(kind.name) else {
+        return Ok(());
+    };
+    for e in items.iter_mut() {
+        let is_record = ret
+            .child(&e.name)
+            .is_some_and(|p| p.decl().child("EditSequence").is_some());
+        if is_record && e.get("ListID").is_none() {
+            let id = format!(
+                "{:X}-{}",
+                store::next_counter(ctx.db, "SubRecord")?,
+                ctx.now
+            );
+            let stamp = ctx.tz.format(ctx.now);
+            e.children.extend([
+                Elem::leaf("ListID", id),
+                Elem::leaf("TimeCreated", stamp.clone()),
+                Elem::leaf("TimeModified", stamp),
+                Elem::leaf("EditSequence", ctx.now.to_string()),
+            ]);
+        }
+    }
+    Ok(())
+}
+
 /// Generate `…AddressBlock` for every address the Ret has a block for.
 fn add_blocks(items: &mut Vec<Elem>, ret: qbxml::schema::Decl) {
     items.retain(|e| !e.name.ends_with("AddressBlock"));
@@ -203,6 +266,7 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
     let mut refs = Vec::new();
     let mut items = map_body(ctx, kind, agg, &mut refs)?;
     add_defaults(ctx, kind, agg, &mut items);
+    derive(ctx, kind, agg, &mut items)?;
     let balance = agg.child_text("OpenBalance").map(store::cents).unwrap_or(0);
     let now = ctx.now;
     let id = format!("{:X}-{now}", store::next_counter(ctx.db, kind.counter)?);
@@ -377,6 +441,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     changes.retain(|e| !e.name.ends_with("AddressBlock"));
     body::merge(&mut items, changes, &cleared);
     add_blocks(&mut items, ret);
+    derive(ctx, kind, agg, &mut items)?;
     if kind.name == "Employee" {
         if let Some(n) = person_name_of(&items) {
             new_name = n;
