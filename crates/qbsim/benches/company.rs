@@ -53,7 +53,11 @@ fn add(c: &mut Criterion) {
             j += 1;
             raw.execute(
                 "INSERT INTO t VALUES(?1, ?2, ?3)",
-                (format!("{j:X}-1700000000"), format!("Customer {j:08}"), "x".repeat(200)),
+                (
+                    format!("{j:X}-1700000000"),
+                    format!("Customer {j:08}"),
+                    "x".repeat(200),
+                ),
             )
             .unwrap();
         })
@@ -76,8 +80,10 @@ fn query(c: &mut Criterion) {
     let all = company
         .process(
             session,
-            envelope("<CustomerQueryRq><IncludeRetElement>ListID</IncludeRetElement></CustomerQueryRq>")
-                .as_bytes(),
+            envelope(
+                "<CustomerQueryRq><IncludeRetElement>ListID</IncludeRetElement></CustomerQueryRq>",
+            )
+            .as_bytes(),
         )
         .unwrap();
     let ids: Vec<String> = all
@@ -88,7 +94,11 @@ fn query(c: &mut Criterion) {
     assert!(ids.len() >= 10_000);
     let requests: Vec<String> = ids
         .iter()
-        .map(|id| envelope(&format!("<CustomerQueryRq><ListID>{id}</ListID></CustomerQueryRq>")))
+        .map(|id| {
+            envelope(&format!(
+                "<CustomerQueryRq><ListID>{id}</ListID></CustomerQueryRq>"
+            ))
+        })
         .collect();
     let mut g = c.benchmark_group("query");
     g.throughput(Throughput::Elements(1));

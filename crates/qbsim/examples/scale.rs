@@ -46,7 +46,10 @@ fn main() {
                 },
             )
             .unwrap();
-            println!("created {added} records in {:.1} s", t.elapsed().as_secs_f64());
+            println!(
+                "created {added} records in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
         }
         Some("iterate") => {
             let c = Company::open(args[2].as_ref(), Config::default()).unwrap();

@@ -15,6 +15,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a sample company in a temporary file and walk through what the
+    /// simulator does: queries, adds, QuickBooks' errors, iterators.
+    Demo {
+        /// Keep the company file here instead of a temporary directory.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
     /// Create a company file and fill it with a generated sample company.
     Create {
         file: PathBuf,
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
 
 fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cmd {
+        Command::Demo { keep } => demo(keep)?,
         Command::Create {
             file,
             customers,
@@ -66,7 +74,7 @@ fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let c = Company::open(&file, Config::default())?;
             let s = c.begin_session();
             match c.process(s, &body) {
-                Ok(rs) => println!("{rs}"),
+                Ok(rs) => writeln!(std::io::stdout().lock(), "{rs}")?,
                 Err(f) => {
                     eprintln!("{f}");
                     return Ok(ExitCode::from(1));
@@ -101,4 +109,82 @@ fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+const DEMO: &[(&str, &str)] = &[
+    (
+        "Which QuickBooks is this? (HostQuery)",
+        "<HostQueryRq requestID=\"1\"/>",
+    ),
+    (
+        "Customers whose name starts with \"Ab\", at most 3 (jobs come right after their customer)",
+        "<CustomerQueryRq requestID=\"2\"><MaxReturned>3</MaxReturned><NameFilter><MatchCriterion>StartsWith</MatchCriterion><Name>Ab</Name></NameFilter><IncludeRetElement>ListID</IncludeRetElement><IncludeRetElement>EditSequence</IncludeRetElement><IncludeRetElement>FullName</IncludeRetElement><IncludeRetElement>Sublevel</IncludeRetElement><IncludeRetElement>TotalBalance</IncludeRetElement></CustomerQueryRq>",
+    ),
+    (
+        "Add a customer with terms and an address; QuickBooks fills in IDs, times, the address block",
+        "<CustomerAddRq requestID=\"3\"><CustomerAdd><Name>Harbor Lights Bakery</Name><CompanyName>Harbor Lights Bakery LLC</CompanyName><BillAddress><Addr1>12 Quay Street</Addr1><City>Portland</City><State>ME</State><PostalCode>04101</PostalCode></BillAddress><Phone>207-555-0142</Phone><TermsRef><FullName>Net 30</FullName></TermsRef><OpenBalance>250.00</OpenBalance></CustomerAdd></CustomerAddRq>",
+    ),
+    (
+        "The same name again (case differs): 3100",
+        "<CustomerAddRq requestID=\"4\"><CustomerAdd><Name>HARBOR LIGHTS BAKERY</Name></CustomerAdd></CustomerAddRq>",
+    ),
+    (
+        "A reference to terms that do not exist: 3140",
+        "<CustomerAddRq requestID=\"5\"><CustomerAdd><Name>Quay Fish</Name><TermsRef><FullName>Net 90</FullName></TermsRef></CustomerAdd></CustomerAddRq>",
+    ),
+    (
+        "A modification with an out-of-date EditSequence: 3200",
+        "<CustomerModRq requestID=\"6\"><CustomerMod><ListID>{ID}</ListID><EditSequence>1</EditSequence><Phone>207-555-0199</Phone></CustomerMod></CustomerModRq>",
+    ),
+    (
+        "Page through the vendors with an iterator (Start, 2 at a time)",
+        "<VendorQueryRq requestID=\"7\" iterator=\"Start\"><MaxReturned>2</MaxReturned><IncludeRetElement>Name</IncludeRetElement></VendorQueryRq>",
+    ),
+];
+
+/// The demo: a sample company and a tour of requests, each printed with
+/// QuickBooks' answer.
+fn demo(keep: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+    let tmp = std::env::temp_dir().join(format!("qbsim-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let file = keep.unwrap_or_else(|| tmp.join("Sample Company.qbsim"));
+    for ext in ["", "-wal", "-shm"] {
+        let mut p = file.clone().into_os_string();
+        p.push(ext);
+        let _ = std::fs::remove_file(p);
+    }
+    let c = Company::open(&file, Config::default())?;
+    let n = sample::generate(&c, sample::SampleSize::default())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "# A sample company: {} ({n} list records)\n",
+        file.display()
+    )?;
+    let s = c.begin_session();
+    let mut added_id = String::new();
+    for (what, body) in DEMO {
+        let body = body.replace("{ID}", &added_id);
+        let rq = format!(
+            "<?xml version=\"1.0\"?>\n<?qbxml version=\"13.0\"?>\n<QBXML><QBXMLMsgsRq onError=\"continueOnError\">{body}</QBXMLMsgsRq></QBXML>"
+        );
+        writeln!(out, "## {what}\n> {body}\n")?;
+        let rs = c.process(s, rq.as_bytes())?;
+        if added_id.is_empty() && rs.contains("<CustomerAddRs requestID=\"3\" statusCode=\"0\"") {
+            if let Some(id) = rs
+                .split("<ListID>")
+                .nth(1)
+                .and_then(|r| r.split('<').next())
+            {
+                added_id = id.to_string();
+            }
+        }
+        writeln!(out, "{rs}\n")?;
+    }
+    c.end_session(s);
+    if file.starts_with(&tmp) {
+        drop(c);
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(())
 }

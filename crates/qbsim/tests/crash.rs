@@ -72,7 +72,10 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
         .items()
         .filter_map(|e| e.child_text("Name").map(str::to_string))
         .collect();
-    let lost: Vec<&String> = acknowledged.iter().filter(|n| !names.contains(*n)).collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|n| !names.contains(*n))
+        .collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     assert!(acknowledged.len() >= rounds * 5);
     use std::io::Write;
