@@ -34,8 +34,11 @@ struct Iter {
     kinds: Vec<&'static Kind>,
 }
 
-/// At most this many open iterators per company file; the oldest go first.
+/// At most this many open iterators per company file, holding at most
+/// this many record IDs between them (about 100 MB); the least recently
+/// used go first. Bounds what clients that never finish can pin.
 const MAX_ITERATORS: usize = 256;
+const MAX_HELD_IDS: usize = 4_000_000;
 
 impl Iterators {
     pub fn new(ttl: i64) -> Iterators {
@@ -46,9 +49,12 @@ impl Iterators {
         }
     }
 
-    fn sweep(&mut self, now: i64) {
+    fn sweep(&mut self, now: i64, room_for: usize) {
         self.map.retain(|_, it| it.expires > now);
-        while self.map.len() >= MAX_ITERATORS {
+        let held = |m: &HashMap<String, Iter>| m.values().map(|i| i.ids.len()).sum::<usize>();
+        while !self.map.is_empty()
+            && (self.map.len() >= MAX_ITERATORS || held(&self.map) + room_for > MAX_HELD_IDS)
+        {
             let oldest = self
                 .map
                 .iter()
@@ -119,7 +125,7 @@ pub fn query(
         .child_text("MaxReturned")
         .and_then(|m| m.trim().parse::<usize>().ok())
         .filter(|&m| m > 0);
-    iters.sweep(ctx.now);
+    iters.sweep(ctx.now, 0);
     match rq.iterator() {
         Some(IteratorMode::Continue) | Some(IteratorMode::Stop) => {
             let id = rq.iterator_id().unwrap_or("");
@@ -167,6 +173,7 @@ pub fn query(
             let remaining = ids.len() - end;
             let id = iters.new_id(ctx.now);
             if remaining > 0 {
+                iters.sweep(ctx.now, ids.len());
                 iters.map.insert(
                     id.clone(),
                     Iter {
