@@ -388,6 +388,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
         ));
     }
     let old_full = row.full_name.clone();
+    let old_sort = row.sort_key.clone();
     let mut new_name = agg
         .child(kind.name_field)
         .filter(|c| !c.schema_position().is_some_and(|p| p.not_in_desktop()))
@@ -477,7 +478,9 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     row.edit_seq = modified;
     row.body = body::encode(&items);
     store::update(ctx.db, &row)?;
-    if row.full_name != old_full || row.parent != old_parent {
+    // Children's FullName and sort keys derive from this record's (an
+    // account's number is part of its sort key).
+    if row.full_name != old_full || row.parent != old_parent || row.sort_key != old_sort {
         rename_children(ctx, kind, &row)?;
     }
     // References: everything the stored body points at, plus the parent.

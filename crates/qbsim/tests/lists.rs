@@ -436,6 +436,35 @@ fn accounts_in_chart_order() {
     );
     let rs = sim.one("<AccountQueryRq><AccountType>Bank</AccountType></AccountQueryRq>");
     assert_eq!(rs.items.len(), 2);
+    // Renumbering a parent moves it with its subaccounts.
+    let v = sim.one("<AccountQueryRq><FullName>Vehicles</FullName></AccountQueryRq>");
+    let v = v.item();
+    sim.one(&format!(
+        "<AccountModRq><AccountMod><ListID>{}</ListID><EditSequence>{}</EditSequence><AccountNumber>19000</AccountNumber></AccountMod></AccountModRq>",
+        v.must("ListID"),
+        v.must("EditSequence")
+    ))
+    .ok();
+    let rs = sim.one("<AccountQueryRq/>");
+    let order: Vec<&str> = rs.items.iter().map(|i| i.must("FullName")).collect();
+    assert_eq!(
+        order,
+        [
+            "Checking",
+            "Savings",
+            "Buildings",
+            "Vehicles",
+            "Vehicles:Depreciation",
+            "Payables",
+            "Rent"
+        ]
+    );
+    let cash: Vec<&str> = rs
+        .items
+        .iter()
+        .map(|i| i.must("CashFlowClassification"))
+        .collect();
+    assert_eq!(cash[..3], ["NotApplicable", "NotApplicable", "Investing"]);
     sim.check_schema();
 }
 
