@@ -95,10 +95,7 @@ fn def_ret(ctx: &Ctx<'_>, items: Vec<Elem>, include: &[String]) -> Elem {
         .and_then(|p| p.decl().child("DataExtDefRet"))
     {
         crate::render::fit(&mut e, d.decl(), ctx.version);
-    }
-    if !include.is_empty() {
-        e.children
-            .retain(|c| include.iter().any(|i| i == c.name.as_ref()));
+        crate::render::include(&mut e, d.decl(), ctx.version, include);
     }
     e
 }

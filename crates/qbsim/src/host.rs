@@ -74,11 +74,8 @@ fn single(ctx: &Ctx<'_>, rq: &Request<'_>, rs: &str, mut ret: Elem) -> Res<Answe
         .and_then(|p| p.decl().child(&ret.name))
     {
         fit(&mut ret, d.decl(), ctx.version);
-    }
-    let include = crate::lists::include_of(rq.element());
-    if !include.is_empty() {
-        ret.children
-            .retain(|c| include.iter().any(|i| i == c.name.as_ref()));
+        let include = crate::lists::include_of(rq.element());
+        crate::render::include(&mut ret, d.decl(), ctx.version, &include);
     }
     Ok(Answer {
         status: Status::ok(),

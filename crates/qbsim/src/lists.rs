@@ -241,7 +241,7 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
         .filter(|s| !s.is_empty());
     let name = match name_given {
         Some(n) => n.to_string(),
-        None => person_name(agg).ok_or_else(|| status(3000, &[]))?,
+        None => person_name(agg).ok_or_else(|| status(3150, &[("field", kind.name_field)]))?,
     };
     let parent = match agg.child("ParentRef") {
         Some(p) => Some(resolve(

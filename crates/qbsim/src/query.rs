@@ -519,9 +519,12 @@ pub fn list_deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             .with("TimeDeleted", ctx.tz.format(d.deleted))
             .with("FullName", d.full_name);
         let _ = d.modified;
-        if !include.is_empty() {
-            r.children
-                .retain(|c| include.iter().any(|i| i == c.name.as_ref()));
+        if let Some(d) = ctx
+            .schema
+            .response("ListDeletedQueryRs")
+            .and_then(|p| p.decl().child("ListDeletedRet"))
+        {
+            crate::render::include(&mut r, d.decl(), ctx.version, &include);
         }
         items.push(r);
     }

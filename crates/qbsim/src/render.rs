@@ -96,11 +96,50 @@ pub fn ret(
         }
     }
     fit(&mut e, decl, ctx.version);
-    if !opts.include.is_empty() {
-        e.children
-            .retain(|c| opts.include.iter().any(|i| i == c.name.as_ref()));
-    }
+    include(&mut e, decl, ctx.version, &opts.include);
     Some(e)
+}
+
+/// Apply `IncludeRetElement`: keep the named children, and those the Ret
+/// cannot be without (a Ret must still validate: 13.0's DataExtDefRet
+/// requires DataExtID and three more).
+pub fn include(e: &mut Elem, decl: Decl, version: Version, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    let Some(model) = decl.content_model(version) else {
+        return;
+    };
+    let valid = |children: &[&Elem]| {
+        let mut state = model.start();
+        for c in children {
+            match model.step(state, &c.name) {
+                Some((_, next)) => state = next,
+                None => return false,
+            }
+        }
+        model.can_end(state)
+    };
+    // Judge in schema order (the writer puts children in it anyway).
+    let _ = e.order_by_schema(decl, Some(version));
+    let all: Vec<&Elem> = e.children.iter().collect();
+    let required: Vec<bool> = (0..all.len())
+        .map(|i| {
+            let without: Vec<&Elem> = all
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, c)| *c)
+                .collect();
+            valid(&all) && !valid(&without)
+        })
+        .collect();
+    let mut i = 0;
+    e.children.retain(|c| {
+        let keep = required[i] || names.iter().any(|n| n == c.name.as_ref());
+        i += 1;
+        keep
+    });
 }
 
 pub fn bool_text(b: bool) -> &'static str {
