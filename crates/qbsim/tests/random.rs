@@ -7,7 +7,6 @@
 mod common;
 
 #[path = "../../qbxml/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod gen;
 
 use qbxml::schema::Schema;
