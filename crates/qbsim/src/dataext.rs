@@ -2,10 +2,11 @@
 //! (a value on a list record). OwnerID `0` is QuickBooks' own custom fields
 //! (visible in its UI); a GUID owner is private to an application.
 //!
-//! Values live in their own table, keyed by record, and appear in a query's
-//! Ret as `DataExtRet` when the query names the owner (`OwnerID`).
-//! Transaction and company-level ("Other") values are not kept yet: they
-//! answer 3250 (feature not available).
+//! Values live in their own table, keyed by record (or `company` for
+//! `OtherDataExtType` Company, where applications keep locks and file IDs),
+//! and appear in a query's Ret as `DataExtRet` when the query names the
+//! owner (`OwnerID`). Values on transactions are not kept yet: they answer
+//! 3250 (feature not available).
 
 use crate::lists::{include_of, resolve};
 use crate::store::{self, Db};
@@ -14,6 +15,9 @@ use qbxml::{Elem, Element, Request, Status};
 use rusqlite::{params, OptionalExtension};
 
 type Res<T> = Result<T, SimError>;
+
+/// The key of company-level values (`OtherDataExtType` Company).
+pub const COMPANY: &str = "company";
 
 fn status(code: u32, args: &[(&str, &str)]) -> SimError {
     SimError::Status(Status::from_code(code, args))
@@ -150,6 +154,23 @@ fn target(ctx: &Ctx<'_>, a: Element<'_>) -> Res<(String, Vec<Elem>)> {
     let Some(def) = def_of(ctx.db, owner, name)? else {
         return Err(status(3120, &[("value", name)]));
     };
+    if a.child_text("OtherDataExtType") == Some("Company") {
+        // Company-level values (applications keep locks and file IDs here).
+        if !def
+            .iter()
+            .any(|d| d.name == "AssignToObject" && d.text == "Company")
+        {
+            return Err(status(
+                3140,
+                &[
+                    ("type", "Company"),
+                    ("value", "Company"),
+                    ("object", "DataExt"),
+                ],
+            ));
+        }
+        return Ok((COMPANY.to_string(), def));
+    }
     let Some(list_type) = a.child_text("ListDataExtType") else {
         return Err(status(3250, &[]));
     };
@@ -265,19 +286,24 @@ pub fn del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let (ns, id) = obj.split_once('/').unwrap_or(("", &obj));
     let full = store::full_name(ctx.db, ns, id)?.unwrap_or_default();
     let id = id.to_string();
+    let on_company = obj == COMPANY;
     let mut ret = Elem::new("DataExtDelRet")
         .with("OwnerID", owner)
-        .with("DataExtName", name)
-        .with(
+        .with("DataExtName", name);
+    if on_company {
+        ret.push(Elem::leaf("OtherDataExtType", "Company"));
+    } else {
+        ret.push(Elem::leaf(
             "ListDataExtType",
             a.child_text("ListDataExtType").unwrap_or(""),
-        )
-        .child(
+        ));
+        ret.push(
             Elem::new("ListObjRef")
                 .with("ListID", id)
                 .with("FullName", full),
-        )
-        .with("TimeDeleted", ctx.tz.format(ctx.now));
+        );
+    }
+    ret.push(Elem::leaf("TimeDeleted", ctx.tz.format(ctx.now)));
     if let Some(d) = ctx
         .schema
         .response("DataExtDelRs")

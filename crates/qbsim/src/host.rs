@@ -49,8 +49,11 @@ pub fn company(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .map(|o| o.text().to_string())
         .collect();
     if !owners.is_empty() {
-        c.children
-            .extend(crate::dataext::rets_for(ctx.db, "company", &owners));
+        c.children.extend(crate::dataext::rets_for(
+            ctx.db,
+            crate::dataext::COMPANY,
+            &owners,
+        ));
     }
     single(ctx, rq, "CompanyQueryRs", c)
 }

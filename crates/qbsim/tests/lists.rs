@@ -612,6 +612,22 @@ fn custom_fields() {
     let rs =
         sim.one("<CustomerQueryRq><FullName>Acme</FullName><OwnerID>0</OwnerID></CustomerQueryRq>");
     assert!(!rs.item().children.contains(&"DataExtRet".to_string()));
+    // Company-level values, private to an application (an OwnerID GUID).
+    let owner = "{6B063959-81B0-4A1F-8F5E-1E0F5B4DF1A2}";
+    sim.one(&format!("<DataExtDefAddRq><DataExtDefAdd><OwnerID>{owner}</OwnerID><DataExtName>AppLock</DataExtName><DataExtType>STR255TYPE</DataExtType><AssignToObject>Company</AssignToObject></DataExtDefAdd></DataExtDefAddRq>")).ok();
+    sim.one(&format!("<DataExtAddRq><DataExtAdd><OwnerID>{owner}</OwnerID><DataExtName>AppLock</DataExtName><OtherDataExtType>Company</OtherDataExtType><DataExtValue>LOCKED</DataExtValue></DataExtAdd></DataExtAddRq>")).ok();
+    let c = sim.one(&format!(
+        "<CompanyQueryRq><OwnerID>{owner}</OwnerID></CompanyQueryRq>"
+    ));
+    assert!(c.item().children.contains(&"DataExtRet".to_string()));
+    let c = sim.one("<CompanyQueryRq><OwnerID>0</OwnerID></CompanyQueryRq>");
+    assert!(
+        !c.item().children.contains(&"DataExtRet".to_string()),
+        "private to its owner"
+    );
+    let d = sim.one(&format!("<DataExtDelRq><DataExtDel><OwnerID>{owner}</OwnerID><DataExtName>AppLock</DataExtName><OtherDataExtType>Company</OtherDataExtType></DataExtDel></DataExtDelRq>"));
+    d.ok();
+    assert_eq!(d.item().must("OtherDataExtType"), "Company");
     let rs = sim.one("<DataExtAddRq><DataExtAdd><OwnerID>0</OwnerID><DataExtName>Size</DataExtName><ListDataExtType>Customer</ListDataExtType><ListObjRef><FullName>Acme</FullName></ListObjRef><DataExtValue>L</DataExtValue></DataExtAdd></DataExtAddRq>");
     assert_eq!(rs.code, 3120, "no such definition");
     sim.check_schema();
