@@ -105,6 +105,17 @@ impl Failure {
     }
 }
 
+fn parse_failure(e: qbxml::ParseError) -> Failure {
+    Failure {
+        hresult: e.hresult,
+        message: e.message().to_string(),
+        detail: format!(
+            "{} (line {}, column {}, {})",
+            e.detail, e.line, e.column, e.path
+        ),
+    }
+}
+
 /// One open company file.
 pub struct Company {
     inner: Mutex<Inner>,
@@ -155,11 +166,7 @@ impl Company {
 
     /// Answer a qbXML request message set.
     pub fn process(&self, session: Session, request: &[u8]) -> Result<String, Failure> {
-        let set = qbxml::parse_request(request.to_vec()).map_err(|e| Failure {
-            hresult: e.hresult,
-            message: e.message().to_string(),
-            detail: e.to_string(),
-        })?;
+        let set = qbxml::parse_request(request.to_vec()).map_err(parse_failure)?;
         let mut inner = self
             .inner
             .lock()
@@ -170,11 +177,7 @@ impl Company {
     /// Process a message set in one SQLite transaction (sample data, bulk
     /// loads): much faster, and all or nothing if the process dies.
     pub fn process_bulk(&self, request: &[u8]) -> Result<String, Failure> {
-        let set = qbxml::parse_request(request.to_vec()).map_err(|e| Failure {
-            hresult: e.hresult,
-            message: e.message().to_string(),
-            detail: e.to_string(),
-        })?;
+        let set = qbxml::parse_request(request.to_vec()).map_err(parse_failure)?;
         let mut inner = self
             .inner
             .lock()
