@@ -1,8 +1,9 @@
-//! The `qbconnector` command. For now: `validate`, which checks qbXML
-//! requests (and responses) the way QuickBooks would and says what is wrong.
+//! The `qbconnector` command: serve, demo, users, certificates, checks.
+
+mod admin;
+mod validate;
 
 use clap::{Parser, Subcommand};
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 #[command(
     name = "qbconnector",
     version,
-    about = "Relay qbXML to QuickBooks Desktop"
+    about = "Relay qbXML from HTTP(S) clients to QuickBooks Desktop"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -19,6 +20,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the configured connector until SIGTERM or Ctrl-C.
+    Serve {
+        #[arg(long, default_value = "qbconnector.toml")]
+        config: PathBuf,
+        /// Log format.
+        #[arg(long, value_enum, default_value = "human")]
+        log: admin::LogFormat,
+    },
+    /// Serve a generated sample company (simulator) on 127.0.0.1 with a
+    /// demo user, and print a ready-to-paste curl command.
+    Demo {
+        #[arg(long, default_value_t = 2080)]
+        port: u16,
+        /// Customers in the sample company.
+        #[arg(long, default_value_t = 150)]
+        customers: usize,
+    },
+    /// Manage users in the configuration file.
+    User {
+        #[arg(long, default_value = "qbconnector.toml", global = true)]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Generate or export the server's TLS certificate.
+    Cert {
+        #[arg(long, default_value = "qbconnector.toml", global = true)]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: CertCommand,
+    },
+    /// Check the configuration file and say precisely what is wrong.
+    CheckConfig {
+        #[arg(long, default_value = "qbconnector.toml")]
+        config: PathBuf,
+    },
     /// Validate qbXML requests against Intuit's schema for their declared
     /// version, as QuickBooks would, and explain what it would refuse.
     Validate {
@@ -33,129 +70,86 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is prompted for (or read from standard
+    /// input with --password-stdin), never given as an argument.
+    Add {
+        name: String,
+        /// May only read: every write request is refused with 403.
+        #[arg(long)]
+        read_only: bool,
+        /// The company file this user's requests go to.
+        #[arg(long)]
+        company_file: Option<String>,
+        /// Let the client choose the company file (X-QB-Connection) when
+        /// --company-file is not given.
+        #[arg(long)]
+        client_company_file: bool,
+        /// The application name QuickBooks sees.
+        #[arg(long)]
+        app_name: Option<String>,
+        /// dontcare, single or multi.
+        #[arg(long)]
+        connection_mode: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users (never their hashes).
+    List,
+    /// Remove a user.
+    Remove { name: String },
+    /// Set a user's password.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CertCommand {
+    /// Generate a self-signed certificate and key, and point the
+    /// configuration's [tls] at them.
+    Generate {
+        /// A host name or IP address clients use (repeat for more).
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        /// Where to write cert.pem and key.pem (default: beside the
+        /// configuration file).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the public certificate (PEM) for clients to pin.
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Validate {
             files,
             response,
             quiet,
-        } => validate(&files, response, quiet),
-    }
-}
-
-fn read(path: &PathBuf) -> std::io::Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        Ok(buf)
-    } else {
-        std::fs::read(path)
-    }
-}
-
-fn validate(files: &[PathBuf], response: bool, quiet: bool) -> ExitCode {
-    let stdin = [PathBuf::from("-")];
-    let files = if files.is_empty() { &stdin[..] } else { files };
-    let mut failed = false;
-    for path in files {
-        let name = path.display();
-        let bytes = match read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("{name}: cannot read: {e}");
-                failed = true;
-                continue;
-            }
-        };
-        if response {
-            match qbxml::parse_response(bytes) {
-                Ok(set) => {
-                    if !quiet {
-                        println!("{name}: ok, {} responses", set.len());
-                        for r in set.responses() {
-                            println!(
-                                "  {} status {} ({}) {}",
-                                r.name(),
-                                r.status_code(),
-                                r.severity(),
-                                r.message()
-                            );
-                        }
-                    }
-                }
-                Err(e) => {
-                    failed = true;
-                    println!("{name}: {e}");
-                }
-            }
-            continue;
+        } => return validate::validate(&files, response, quiet),
+        Command::Serve { config, log } => admin::serve(&config, log),
+        Command::Demo { port, customers } => admin::demo(port, customers),
+        Command::User { config, command } => admin::user(&config, command),
+        Command::Cert { config, command } => admin::cert(&config, command),
+        Command::CheckConfig { config } => admin::check_config(&config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qbconnector: {e}");
+            ExitCode::from(1)
         }
-        match qbxml::parse_request(bytes) {
-            Ok(set) => {
-                let errors: Vec<_> = set
-                    .requests()
-                    .filter_map(|r| r.error().map(|e| (r, e)))
-                    .collect();
-                if !errors.is_empty() {
-                    failed = true;
-                }
-                if !quiet || !errors.is_empty() {
-                    let access = match set.access() {
-                        qbxml::Access::Read => "read-only",
-                        qbxml::Access::Write => "writes",
-                    };
-                    let verdict = if errors.is_empty() {
-                        "valid".to_string()
-                    } else {
-                        format!(
-                            "accepted as a message set, but {} request(s) would fail",
-                            errors.len()
-                        )
-                    };
-                    println!(
-                        "{name}: {verdict}: qbXML {}, {} request{}, {access}",
-                        set.version(),
-                        set.len(),
-                        if set.len() == 1 { "" } else { "s" },
-                    );
-                }
-                for (r, e) in errors {
-                    println!(
-                        "  {}: QuickBooks would answer status {} ({}): {}\n    {} (line {}, column {}, {})",
-                        r.name(),
-                        e.status_code,
-                        e.severity,
-                        e.message,
-                        e.detail,
-                        e.line,
-                        e.column,
-                        e.path
-                    );
-                }
-            }
-            Err(e) => {
-                failed = true;
-                println!("{name}: {} {}", e.hresult, e.message());
-                println!("  {}", e.detail);
-                if e.line > 0 {
-                    println!(
-                        "  at line {}, column {}{}",
-                        e.line,
-                        e.column,
-                        if e.path.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", e.path)
-                        }
-                    );
-                }
-            }
-        }
-    }
-    if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
     }
 }

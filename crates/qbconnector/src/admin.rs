@@ -1,0 +1,449 @@
+//! The administrative commands: serve, demo, user, cert, check-config.
+//!
+//! Users and TLS paths are edited in the configuration file with
+//! `toml_edit`, so an admin's comments and layout survive.
+
+use crate::{CertCommand, UserCommand};
+use qbc_server::auth::PasswordHash;
+use qbc_server::{Config, Connector, TracingEvents};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
+
+type Result<T> = std::result::Result<T, String>;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// Wait for SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn load(path: &Path) -> Result<Config> {
+    if !path.exists() {
+        return Err(format!(
+            "{} not found: create it (see docs/PROTOCOL.md), or add a first user with `qbconnector user add NAME --config {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    Config::load(path).map_err(|e| e.to_string())
+}
+
+pub fn serve(path: &Path, log: LogFormat) -> Result<()> {
+    init_logging(log);
+    let config = load(path)?;
+    let connector = Connector::new(config)
+        .map_err(|e| format!("{}:\n{e}", path.display()))?
+        .with_events(Arc::new(TracingEvents));
+    runtime()?.block_on(async move {
+        let running = connector.listen().await?;
+        let scheme = if running_tls(path) { "https" } else { "http" };
+        tracing::info!("qbconnector serving {scheme}://{}", running.local_addr());
+        stop_signal().await;
+        tracing::info!("stopping: in-flight requests finish, new ones are refused");
+        running.shutdown().await;
+        Ok(())
+    })
+}
+
+fn running_tls(path: &Path) -> bool {
+    Config::load(path).map(|c| c.tls.is_some()).unwrap_or(false)
+}
+
+pub fn check_config(path: &Path) -> Result<()> {
+    let config = load(path)?;
+    let problems = config.check();
+    if !problems.is_empty() {
+        let mut msg = format!("{}: {} problem(s)", path.display(), problems.len());
+        for p in problems {
+            msg.push_str(&format!("\n  {p}"));
+        }
+        return Err(msg);
+    }
+    println!(
+        "{}: ok — listen {}{}, {} user(s), backend {:?}, {} allowed client rule(s)",
+        path.display(),
+        config.listen,
+        if config.tls.is_some() { " (TLS)" } else { "" },
+        config.users.len(),
+        config.backend.kind,
+        config.allowed_clients.len()
+    );
+    Ok(())
+}
+
+fn random_password() -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 20];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| "no system randomness".to_string())?;
+    Ok(b.iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect())
+}
+
+pub fn demo(port: u16, customers: usize) -> Result<()> {
+    init_logging(LogFormat::Human);
+    let dir =
+        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let company = "sample.qbw";
+    eprintln!("creating a sample company ({customers} customers) …");
+    {
+        let c = qbsim::Company::open(&dir.path().join(company), qbsim::Config::default())
+            .map_err(|e| e.to_string())?;
+        let vendors = (customers / 3).max(1);
+        qbsim::sample::generate(&c, qbsim::sample::SampleSize { customers, vendors })
+            .map_err(|e| e.to_string())?;
+    }
+    let mut config = Config {
+        // Loopback only: the demo user's password is printed.
+        listen: format!("127.0.0.1:{port}"),
+        ..Config::default()
+    };
+    config.backend.data_dir = dir.path().to_path_buf();
+    config.backend.default_company = company.into();
+    let password = random_password()?;
+    let mut connector = Connector::new(config).map_err(|e| e.to_string())?;
+    connector.add_user(
+        "demo",
+        &password,
+        &format!("CompanyFile='{company}'"),
+        false,
+    )?;
+    let connector = connector.with_events(Arc::new(TracingEvents));
+    runtime()?.block_on(async move {
+        let running = connector.listen().await?;
+        let addr = running.local_addr();
+        println!(
+            "\nqbconnector demo: the simulator's sample company on http://{addr}/\n\
+             user: demo\npassword: {password}\n\n\
+             Try it:\n\n  \
+             curl -s -u 'demo:{password}' -H 'Content-Type: text/xml' --data-binary \
+             '<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\">\
+             <CustomerQueryRq requestID=\"1\"><MaxReturned>3</MaxReturned></CustomerQueryRq>\
+             </QBXMLMsgsRq></QBXML>' http://{addr}/\n\n\
+             Ctrl-C stops it (the sample company is deleted).\n"
+        );
+        let _ = std::io::stdout().flush();
+        stop_signal().await;
+        running.shutdown().await;
+        Ok::<(), String>(())
+    })?;
+    drop(dir);
+    Ok(())
+}
+
+fn read_doc(path: &Path) -> Result<DocumentMut> {
+    if !path.exists() {
+        return Ok(DocumentMut::new());
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    text.parse::<DocumentMut>()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Write the document, then make sure the result is a configuration that
+/// loads (a broken file is never left behind).
+fn write_doc(path: &Path, doc: &DocumentMut) -> Result<()> {
+    let text = doc.to_string();
+    Config::parse(&text).map_err(|e| format!("refusing to write an invalid configuration: {e}"))?;
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, &text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    restrict(&tmp);
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
+/// The file holds password hashes and maybe a PFX password: owner only.
+fn restrict(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+fn users_of(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables> {
+    if doc.get("users").is_none() {
+        doc.insert("users", Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    doc.get_mut("users")
+        .and_then(Item::as_array_of_tables_mut)
+        .ok_or_else(|| "`users` is not an array of tables ([[users]])".to_string())
+}
+
+fn find_user(users: &ArrayOfTables, name: &str) -> Option<usize> {
+    users.iter().position(|t| {
+        t.get("name")
+            .and_then(|v| v.as_str())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
+fn read_password(from_stdin: bool) -> Result<String> {
+    let pw = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else if std::io::stdin().is_terminal() {
+        let a = rpassword::prompt_password("password: ").map_err(|e| e.to_string())?;
+        let b = rpassword::prompt_password("again: ").map_err(|e| e.to_string())?;
+        if a != b {
+            return Err("the passwords differ".into());
+        }
+        a
+    } else {
+        return Err("no terminal to ask for the password: use --password-stdin".into());
+    };
+    if pw.chars().count() < 8 {
+        return Err("a password has at least 8 characters".into());
+    }
+    Ok(pw)
+}
+
+pub fn user(path: &Path, command: UserCommand) -> Result<()> {
+    let mut doc = read_doc(path)?;
+    match command {
+        UserCommand::Add {
+            name,
+            read_only,
+            company_file,
+            client_company_file,
+            app_name,
+            connection_mode,
+            password_stdin,
+        } => {
+            if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
+                return Err(format!("`{name}`: a user name is not empty and has no `:`"));
+            }
+            if find_user(users_of(&mut doc)?, &name).is_some() {
+                return Err(format!(
+                    "user `{name}` exists (use `user passwd` or `user remove`)"
+                ));
+            }
+            let password = read_password(password_stdin)?;
+            let hash = PasswordHash::create(&password)?;
+            let mut t = Table::new();
+            t.insert("name", value(name.as_str()));
+            t.insert("password_hash", value(hash.as_str()));
+            if let Some(f) = company_file {
+                t.insert("company_file", value(f));
+            }
+            if client_company_file {
+                t.insert("client_company_file", value(true));
+            }
+            if let Some(a) = app_name {
+                t.insert("application_name", value(a));
+            }
+            if let Some(m) = connection_mode {
+                t.insert("connection_mode", value(m));
+            }
+            t.insert("read_only", value(read_only));
+            users_of(&mut doc)?.push(t);
+            check_users(&doc)?;
+            write_doc(path, &doc)?;
+            println!(
+                "added user `{name}`{} to {}",
+                if read_only { " (read-only)" } else { "" },
+                path.display()
+            );
+        }
+        UserCommand::List => {
+            let users = users_of(&mut doc)?;
+            if users.is_empty() {
+                println!("no users in {}", path.display());
+            }
+            for t in users.iter() {
+                let s = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let b = |k: &str| t.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+                println!(
+                    "{}\t{}\tcompany={}\tapp={}\tauth={}",
+                    s("name"),
+                    if b("read_only") {
+                        "read-only"
+                    } else {
+                        "read-write"
+                    },
+                    if s("company_file").is_empty() {
+                        if b("client_company_file") {
+                            "(client's choice)".into()
+                        } else {
+                            "(default)".into()
+                        }
+                    } else {
+                        s("company_file")
+                    },
+                    s("application_name"),
+                    if s("auth_mode").is_empty() {
+                        "normal".into()
+                    } else {
+                        s("auth_mode")
+                    },
+                );
+            }
+        }
+        UserCommand::Remove { name } => {
+            let users = users_of(&mut doc)?;
+            let i = find_user(users, &name).ok_or_else(|| format!("no user `{name}`"))?;
+            users.remove(i);
+            write_doc(path, &doc)?;
+            println!("removed user `{name}`");
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let i =
+                find_user(users_of(&mut doc)?, &name).ok_or_else(|| format!("no user `{name}`"))?;
+            let password = read_password(password_stdin)?;
+            let hash = PasswordHash::create(&password)?;
+            let users = users_of(&mut doc)?;
+            if let Some(t) = users.get_mut(i) {
+                t.insert("password_hash", value(hash.as_str()));
+            }
+            write_doc(path, &doc)?;
+            println!("password of `{name}` changed");
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a user entry that `check-config` would refuse.
+fn check_users(doc: &DocumentMut) -> Result<()> {
+    let config = Config::parse(&doc.to_string())?;
+    let problems: Vec<String> = config
+        .check()
+        .into_iter()
+        .filter(|p| p.key.starts_with("users"))
+        .map(|p| p.to_string())
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+pub fn cert(path: &Path, command: CertCommand) -> Result<()> {
+    match command {
+        CertCommand::Generate { hosts, dir, force } => {
+            let base = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let dir = dir.unwrap_or_else(|| base.to_path_buf());
+            let cert_path = dir.join("cert.pem");
+            let key_path = dir.join("key.pem");
+            for p in [&cert_path, &key_path] {
+                if p.exists() && !force {
+                    return Err(format!(
+                        "{} exists (use --force to replace it)",
+                        p.display()
+                    ));
+                }
+            }
+            let g = qbc_server::tls::generate(&hosts)?;
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::write(&key_path, &g.key_pem)
+                .map_err(|e| format!("{}: {e}", key_path.display()))?;
+            restrict(&key_path);
+            std::fs::write(&cert_path, &g.cert_pem)
+                .map_err(|e| format!("{}: {e}", cert_path.display()))?;
+            let mut doc = read_doc(path)?;
+            if doc.get("tls").is_none() {
+                doc.insert("tls", Item::Table(Table::new()));
+            }
+            let tls = doc
+                .get_mut("tls")
+                .and_then(Item::as_table_mut)
+                .ok_or_else(|| "`tls` is not a table".to_string())?;
+            tls.remove("pfx");
+            tls.remove("pfx_password");
+            tls.remove("pfx_password_env");
+            tls.insert("cert", value(abs(&cert_path)));
+            tls.insert("key", value(abs(&key_path)));
+            write_doc(path, &doc)?;
+            println!(
+                "wrote {} and {} (for {}); {} now serves HTTPS.\n\
+                 Give clients the public certificate to pin: qbconnector cert export --config {}",
+                cert_path.display(),
+                key_path.display(),
+                hosts.join(", "),
+                path.display(),
+                path.display()
+            );
+            Ok(())
+        }
+        CertCommand::Export { out } => {
+            let config = load(path)?;
+            let tls = config
+                .tls
+                .as_ref()
+                .ok_or_else(|| format!("{} has no [tls] section", path.display()))?;
+            let pem = qbc_server::tls::export(tls)
+                .map_err(|e| format!("tls.{}: {}", e.key, e.message))?;
+            match out {
+                Some(o) => std::fs::write(&o, pem).map_err(|e| format!("{}: {e}", o.display())),
+                None => {
+                    print!("{pem}");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn abs(p: &Path) -> String {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| PathBuf::from(p))
+        .display()
+        .to_string()
+}

@@ -1,0 +1,330 @@
+//! Passwords, the verified-credential cache and the failure throttle.
+//!
+//! Passwords are stored as argon2id hashes. Verifying one costs tens of
+//! milliseconds of CPU on purpose, which would cap a busy client at a few
+//! dozen requests per second and hand an attacker a cheap way to burn the
+//! server's cores. So a successful verification is remembered for a short
+//! time under a *keyed* hash of (user, password): the cache never holds a
+//! password, and without the per-process key its entries are useless.
+//! Failed attempts are counted per client address and per user name; past
+//! the limit both are locked out for a while, without running argon2 at all.
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use blake2::digest::{KeyInit, Mac};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+
+/// A parsed argon2id PHC string.
+#[derive(Clone, Debug)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn parse(s: &str) -> Result<PasswordHash, String> {
+        if s.is_empty() {
+            return Err("missing: set it with `qbconnector user passwd NAME`".into());
+        }
+        let h = argon2::PasswordHash::new(s)
+            .map_err(|e| format!("not an argon2id hash in PHC form ($argon2id$v=19$m=…): {e}"))?;
+        if h.algorithm.as_str() != "argon2id" {
+            return Err(format!(
+                "the hash uses {}, not argon2id: set the password again",
+                h.algorithm
+            ));
+        }
+        Ok(PasswordHash(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Hash a new password (argon2id, the crate's default cost, random salt).
+    pub fn create(password: &str) -> Result<PasswordHash, String> {
+        let mut salt = [0u8; 16];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
+            .map_err(|_| "no system randomness".to_string())?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| PasswordHash(h.to_string()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Constant-time inside argon2.
+    pub fn verify(&self, password: &str) -> bool {
+        match argon2::PasswordHash::new(&self.0) {
+            Ok(h) => Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+type Blake2bMac256 = blake2::Blake2bMac<blake2::digest::consts::U32>;
+
+/// Remembers verified (user, password) pairs under a keyed hash.
+pub struct CredentialCache {
+    key: [u8; 32],
+    ttl: Duration,
+    entries: Mutex<HashMap<[u8; 32], (usize, Instant)>>,
+}
+
+/// Entries at most; beyond, expired ones are dropped, then all.
+const CACHE_MAX: usize = 10_000;
+
+impl CredentialCache {
+    pub fn new(ttl: Duration) -> CredentialCache {
+        let mut key = [0u8; 32];
+        // Without randomness the key stays zero and the cache is merely
+        // unkeyed, not wrong; ring's SystemRandom does not fail on Linux.
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key);
+        CredentialCache {
+            key,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn tag(&self, user: &str, password: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        if let Ok(mut mac) = <Blake2bMac256 as KeyInit>::new_from_slice(&self.key) {
+            mac.update(&(user.len() as u64).to_le_bytes());
+            mac.update(user.as_bytes());
+            mac.update(password.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
+    }
+
+    /// The user index remembered for these credentials, if still fresh.
+    pub fn get(&self, user: &str, password: &str) -> Option<usize> {
+        let tag = self.tag(user, password);
+        let map = self.entries.lock().ok()?;
+        // The map lookup is by the keyed tag; compare it again in constant
+        // time so that nothing about a near miss leaks through timing.
+        let (k, (index, until)) = map.get_key_value(&tag)?;
+        if bool::from(k.ct_eq(&tag)) && Instant::now() < *until {
+            Some(*index)
+        } else {
+            None
+        }
+    }
+
+    pub fn put(&self, user: &str, password: &str, index: usize) {
+        let tag = self.tag(user, password);
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= CACHE_MAX {
+                let now = Instant::now();
+                map.retain(|_, (_, until)| *until > now);
+                if map.len() >= CACHE_MAX {
+                    map.clear();
+                }
+            }
+            map.insert(tag, (index, Instant::now() + self.ttl));
+        }
+    }
+
+    /// Forget everything (users changed).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
+    }
+}
+
+/// Failed attempts per client address and per user name.
+pub struct Throttle {
+    max_failures: u32,
+    window: Duration,
+    by_ip: Mutex<HashMap<IpAddr, Failures>>,
+    by_user: Mutex<HashMap<String, Failures>>,
+}
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    /// Start of the window, or of the lockout once locked.
+    since: Instant,
+}
+
+/// Why a request is refused before its password is looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locked {
+    Address(Duration),
+    User(Duration),
+}
+
+impl Locked {
+    pub fn retry_after(self) -> Duration {
+        match self {
+            Locked::Address(d) | Locked::User(d) => d,
+        }
+    }
+}
+
+const THROTTLE_MAX: usize = 100_000;
+
+impl Throttle {
+    pub fn new(max_failures: u32, window: Duration) -> Throttle {
+        Throttle {
+            max_failures,
+            window,
+            by_ip: Mutex::new(HashMap::new()),
+            by_user: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn locked_in<K: std::hash::Hash + Eq>(
+        &self,
+        map: &Mutex<HashMap<K, Failures>>,
+        key: &K,
+    ) -> Option<Duration> {
+        let map = map.lock().ok()?;
+        let f = map.get(key)?;
+        let age = f.since.elapsed();
+        (f.count >= self.max_failures && age < self.window).then(|| self.window - age)
+    }
+
+    pub fn check(&self, ip: IpAddr, user: &str) -> Option<Locked> {
+        if let Some(d) = self.locked_in(&self.by_ip, &ip) {
+            return Some(Locked::Address(d));
+        }
+        if user.is_empty() {
+            return None;
+        }
+        self.locked_in(&self.by_user, &user.to_lowercase())
+            .map(Locked::User)
+    }
+
+    /// Count a failure; returns a lockout if this failure starts one.
+    pub fn fail(&self, ip: IpAddr, user: &str) -> Option<Locked> {
+        let by_ip = self
+            .bump(&self.by_ip, ip)
+            .then_some(Locked::Address(self.window));
+        let by_user = if user.is_empty() {
+            None
+        } else {
+            self.bump(&self.by_user, user.to_lowercase())
+                .then_some(Locked::User(self.window))
+        };
+        by_ip.or(by_user)
+    }
+
+    /// True when this failure reaches the limit.
+    fn bump<K: std::hash::Hash + Eq>(&self, map: &Mutex<HashMap<K, Failures>>, key: K) -> bool {
+        let Ok(mut map) = map.lock() else {
+            return false;
+        };
+        if map.len() >= THROTTLE_MAX {
+            let window = self.window;
+            map.retain(|_, f| f.since.elapsed() < window);
+        }
+        let now = Instant::now();
+        let f = map.entry(key).or_insert(Failures {
+            count: 0,
+            since: now,
+        });
+        if f.since.elapsed() >= self.window {
+            *f = Failures {
+                count: 0,
+                since: now,
+            };
+        }
+        f.count += 1;
+        if f.count == self.max_failures {
+            f.since = now; // the lockout runs from here
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A success clears the user's count (not the address's: one good
+    /// password must not reset an attacker's budget for other names).
+    pub fn succeed(&self, user: &str) {
+        if let Ok(mut map) = self.by_user.lock() {
+            map.remove(&user.to_lowercase());
+        }
+    }
+}
+
+/// Decode `Authorization: Basic …`. `None` for another scheme or bad
+/// base64/UTF-8; a missing header is `Some(("", ""))` (the seed fires the
+/// Authorization event with blank user and password).
+pub fn parse_basic(header: Option<&[u8]>) -> Option<(String, String)> {
+    use base64::Engine;
+    let Some(h) = header else {
+        return Some((String::new(), String::new()));
+    };
+    let h = std::str::from_utf8(h).ok()?.trim();
+    let (scheme, rest) = h.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (u, p) = s.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn hash_verify_and_reject_other_algorithms() {
+        let h = PasswordHash::create("s3cret").unwrap();
+        assert!(h.as_str().starts_with("$argon2id$"));
+        assert!(h.verify("s3cret"));
+        assert!(!h.verify("s3cret "));
+        assert!(PasswordHash::parse(h.as_str()).is_ok());
+        assert!(PasswordHash::parse("s3cret").is_err());
+        let i = h.as_str().replace("argon2id", "argon2i");
+        assert!(PasswordHash::parse(&i).unwrap_err().contains("argon2i"));
+    }
+
+    #[test]
+    fn cache_is_keyed_by_user_and_password() {
+        let c = CredentialCache::new(Duration::from_secs(60));
+        c.put("ann", "pw", 3);
+        assert_eq!(c.get("ann", "pw"), Some(3));
+        assert_eq!(c.get("ann", "pw2"), None);
+        assert_eq!(c.get("annp", "w"), None);
+        c.clear();
+        assert_eq!(c.get("ann", "pw"), None);
+    }
+
+    #[test]
+    fn lockout_after_n_failures() {
+        let t = Throttle::new(3, Duration::from_secs(300));
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(t.fail(ip, "bob"), None);
+        assert_eq!(t.fail(ip, "bob"), None);
+        assert!(t.check(ip, "bob").is_none());
+        assert!(t.fail(ip, "bob").is_some());
+        assert!(matches!(t.check(ip, "bob"), Some(Locked::Address(_))));
+        let other = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        assert!(matches!(t.check(other, "BOB"), Some(Locked::User(_))));
+        assert!(t.check(other, "carol").is_none());
+    }
+
+    #[test]
+    fn basic_header() {
+        assert_eq!(
+            parse_basic(Some(b"Basic YWxpY2U6cDpx")),
+            Some(("alice".into(), "p:q".into()))
+        );
+        assert_eq!(parse_basic(None), Some((String::new(), String::new())));
+        assert_eq!(parse_basic(Some(b"Bearer abc")), None);
+        assert_eq!(parse_basic(Some(b"Basic !!!")), None);
+        assert_eq!(parse_basic(Some(b"Basic YWxpY2U=")), None);
+    }
+}

@@ -1,0 +1,118 @@
+//! Backends: where requests go after the server has checked them.
+//!
+//! One trait for all of them. The server calls [`Backend::company_key`] to
+//! learn which company file a request goes to (it serializes per key),
+//! then [`Backend::open`] / [`Backend::process`] / [`Backend::close`], the
+//! request processor's OpenConnection+BeginSession, ProcessRequest and
+//! EndSession+CloseConnection. Methods return boxed futures so that a
+//! backend can be a trait object and can do its work on its own threads:
+//! the simulator on the blocking pool, COM on one single-threaded-apartment
+//! thread, the Web Connector bridge by waiting until a remote poller has
+//! taken the request and brought back the answer. The server never drops a
+//! `process` future before it completes (a timed-out request keeps the
+//! company file's turn until the backend is really done), so a backend
+//! need not be cancellation-safe.
+
+pub mod memory;
+pub mod simulator;
+
+use crate::connstr::ConnectionMode;
+use qbxml::HResult;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The settings a session is opened with, after the server has merged the
+/// user's and the client's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenSettings {
+    /// The company file as named (empty: the one QuickBooks has open).
+    pub company_file: String,
+    pub application_name: String,
+    pub app_id: String,
+    pub mode: ConnectionMode,
+    /// AuthPreferences.PutIsReadOnly: the server already refuses writes
+    /// for a read-only user; a backend that can also tell QuickBooks does.
+    pub read_only: bool,
+    pub auth_flags: Option<u32>,
+}
+
+/// An open backend session.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(pub u64);
+
+/// Why a backend did not answer with a qbXML response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendError {
+    pub kind: BackendErrorKind,
+    /// The request processor's HRESULT, when there is one.
+    pub hresult: Option<HResult>,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendErrorKind {
+    /// The request was refused as a whole (e.g. 0x80040400): the client's
+    /// fault, answered 400.
+    Request,
+    /// The connection settings cannot be used (bad company file name,
+    /// file missing): 400 or 403.
+    Settings,
+    /// QuickBooks (or the bridge) failed or is unreachable: 502.
+    Failed,
+}
+
+impl BackendError {
+    pub fn new(
+        kind: BackendErrorKind,
+        hresult: Option<HResult>,
+        message: impl Into<String>,
+    ) -> Self {
+        BackendError {
+            kind,
+            hresult,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.hresult {
+            Some(h) => write!(f, "{h}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Is the backend able to serve?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    Down(String),
+}
+
+pub trait Backend: Send + Sync + 'static {
+    /// `simulator`, `memory`, `com`, `qbwc`.
+    fn name(&self) -> &'static str;
+
+    /// The key that identifies the company file these settings open; also
+    /// where a bad company file name is refused (it must never escape the
+    /// backend's data). Requests with the same key run one at a time.
+    fn company_key(&self, settings: &OpenSettings) -> Result<String, BackendError>;
+
+    fn open(&self, settings: OpenSettings) -> BoxFuture<'_, Result<SessionId, BackendError>>;
+
+    /// Send one request message set; the answer is QuickBooks' response,
+    /// unchanged.
+    fn process(
+        &self,
+        session: SessionId,
+        request: bytes::Bytes,
+    ) -> BoxFuture<'_, Result<String, BackendError>>;
+
+    fn close(&self, session: SessionId) -> BoxFuture<'_, ()>;
+
+    fn health(&self) -> BoxFuture<'_, Health>;
+}

@@ -1,0 +1,483 @@
+//! The configuration file (`qbconnector.toml`) and its checks.
+//!
+//! Parsing is strict (an unknown key is an error, so a typo never silently
+//! leaves a default in place); [`Config::check`] then says precisely what
+//! is wrong with values that parse but cannot work. Relative paths are
+//! relative to the configuration file's directory.
+
+use crate::auth::PasswordHash;
+use crate::connstr::{ConnectionMode, ConnectionString};
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Seconds a client has to send a request's headers and body (408);
+    /// also bounds the TLS handshake.
+    pub request_timeout_secs: u64,
+    /// Largest request body, in bytes (413).
+    pub max_request_bytes: usize,
+    /// Clients allowed to connect: IP addresses and CIDR blocks. Empty: any.
+    pub allowed_clients: Vec<String>,
+    /// Seconds the backend may take to answer (504).
+    pub backend_timeout_secs: u64,
+    /// Requests that may wait for one company file (503 beyond).
+    pub queue_depth: usize,
+    /// Seconds a request may wait for its company file (503 after).
+    pub queue_wait_secs: u64,
+    /// Seconds an unused persistent session (ticket) lives.
+    pub session_idle_secs: u64,
+    /// Open connections at most; more are closed at once.
+    pub max_connections: usize,
+    pub tls: Option<TlsConfig>,
+    pub auth: AuthConfig,
+    /// The seed's DefaultConnectionString: settings for users that the
+    /// authorization hook accepts but that are not in the list.
+    pub default_connection: DefaultConnection,
+    pub backend: BackendConfig,
+    pub metrics: MetricsConfig,
+    pub users: Vec<UserConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:2080".into(),
+            request_timeout_secs: 30,
+            max_request_bytes: 10 * 1024 * 1024,
+            allowed_clients: Vec::new(),
+            backend_timeout_secs: 120,
+            queue_depth: 1024,
+            queue_wait_secs: 60,
+            session_idle_secs: 600,
+            max_connections: 4096,
+            tls: None,
+            auth: AuthConfig::default(),
+            default_connection: DefaultConnection::default(),
+            backend: BackendConfig::default(),
+            metrics: MetricsConfig::default(),
+            users: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (server certificate first) …
+    pub cert: Option<PathBuf>,
+    /// … and its PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// Or a PKCS#12 / PFX file holding both …
+    pub pfx: Option<PathBuf>,
+    /// … and its password (or the name of an environment variable that
+    /// holds it, so it need not sit in the file).
+    pub pfx_password: Option<String>,
+    pub pfx_password_env: Option<String>,
+    /// PEM certificates of the CAs that sign client certificates: when set,
+    /// clients must present a certificate signed by one of them.
+    pub client_ca: Option<PathBuf>,
+    /// When set, the client certificate's subject must equal this
+    /// (RFC 4514 form, e.g. `CN=app1, O=Acme`; compared case-insensitively).
+    pub client_subject: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Failed attempts (per client address, and per user name) before a
+    /// lockout.
+    pub max_failures: u32,
+    /// Seconds a lockout lasts; failures older than this are forgotten.
+    pub lockout_secs: u64,
+    /// Seconds a verified password is remembered (as a keyed hash).
+    pub cache_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            max_failures: 10,
+            lockout_secs: 300,
+            cache_secs: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefaultConnection {
+    /// QBConnectionString syntax.
+    pub connection: String,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    #[default]
+    Simulator,
+    /// Answers every request with a fixed response: tests and benchmarks.
+    Memory,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+    /// Simulator: the directory that holds the company files. A company
+    /// file name never leaves it.
+    pub data_dir: PathBuf,
+    /// Simulator: the company file used when neither the user nor the
+    /// client names one ("the file open in QuickBooks").
+    pub default_company: String,
+    /// Simulator: create a company file that does not exist (QuickBooks
+    /// would answer 0x80040408).
+    pub create_missing: bool,
+}
+
+impl Default for BackendConfig {
+    fn default() -> BackendConfig {
+        BackendConfig {
+            kind: BackendKind::Simulator,
+            data_dir: PathBuf::from("data"),
+            default_company: "company.qbw".into(),
+            create_missing: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` without credentials on this separate address
+    /// (e.g. `127.0.0.1:9180`). Unset: `/metrics` on the main address,
+    /// for configured users only.
+    pub listen: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// The seed's amNormal: the password is checked against the hash here.
+    #[default]
+    Normal,
+    /// The seed's amWindows: Windows checks the credentials (LogonUser).
+    Windows,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    /// argon2id in PHC form (`$argon2id$v=19$m=…`); `qbconnector user add`
+    /// writes it. Never a plain password.
+    #[serde(default)]
+    pub password_hash: String,
+    #[serde(default)]
+    pub auth_mode: AuthMode,
+    /// The company file this user's requests go to.
+    #[serde(default)]
+    pub company_file: Option<String>,
+    /// May the client name the company file (X-QB-Connection CompanyFile)
+    /// when `company_file` is not set?
+    #[serde(default)]
+    pub client_company_file: bool,
+    #[serde(default)]
+    pub application_name: Option<String>,
+    #[serde(default)]
+    pub connection_mode: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl UserConfig {
+    /// The user's server-side connection settings.
+    pub fn connection(&self) -> ConnectionString {
+        ConnectionString {
+            application_name: self.application_name.clone(),
+            company_file: self.company_file.clone(),
+            connection_mode: self
+                .connection_mode
+                .as_deref()
+                .and_then(ConnectionMode::parse),
+            ..ConnectionString::default()
+        }
+    }
+}
+
+/// One thing wrong with a configuration, with where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The key, e.g. `users[2].password_hash` or `tls.cert`.
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug)]
+pub enum ConfigError {
+    Read(PathBuf, std::io::Error),
+    /// TOML syntax or an unknown key or a wrong type (the message names
+    /// the line and key).
+    Parse(PathBuf, String),
+    Invalid(Vec<Problem>),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            ConfigError::Parse(p, e) => write!(f, "{}: {e}", p.display()),
+            ConfigError::Invalid(ps) => {
+                for (i, p) in ps.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Read and parse a file; relative paths become relative to its
+    /// directory. Does not run [`Config::check`].
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
+        let mut config =
+            Config::parse(&text).map_err(|e| ConfigError::Parse(path.to_path_buf(), e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.rebase(base);
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Make relative paths relative to `base`.
+    pub fn rebase(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.backend.data_dir);
+        if let Some(tls) = &mut self.tls {
+            for p in [
+                &mut tls.cert,
+                &mut tls.key,
+                &mut tls.pfx,
+                &mut tls.client_ca,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                fix(p);
+            }
+        }
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        parse_listen(&self.listen)
+    }
+
+    pub fn allowed(&self) -> Result<Vec<IpNet>, String> {
+        self.allowed_clients.iter().map(|s| parse_net(s)).collect()
+    }
+
+    /// Every problem found, not only the first. Loads the TLS material to
+    /// be sure it works.
+    pub fn check(&self) -> Vec<Problem> {
+        let mut ps = Vec::new();
+        let mut bad = |key: &str, message: String| {
+            ps.push(Problem {
+                key: key.to_string(),
+                message,
+            })
+        };
+        if let Err(e) = self.listen_addr() {
+            bad("listen", e);
+        }
+        for (i, c) in self.allowed_clients.iter().enumerate() {
+            if let Err(e) = parse_net(c) {
+                bad(&format!("allowed_clients[{i}]"), e);
+            }
+        }
+        for (key, v) in [
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("backend_timeout_secs", self.backend_timeout_secs),
+            ("queue_wait_secs", self.queue_wait_secs),
+            ("session_idle_secs", self.session_idle_secs),
+            ("auth.lockout_secs", self.auth.lockout_secs),
+        ] {
+            if v == 0 {
+                bad(key, "must be at least 1".into());
+            }
+        }
+        if self.max_request_bytes < 64 {
+            bad("max_request_bytes", "must be at least 64".into());
+        }
+        if self.queue_depth == 0 {
+            bad("queue_depth", "must be at least 1".into());
+        }
+        if self.max_connections == 0 {
+            bad("max_connections", "must be at least 1".into());
+        }
+        if self.auth.max_failures == 0 {
+            bad("auth.max_failures", "must be at least 1".into());
+        }
+        if let Some(tls) = &self.tls {
+            if let Err(e) = crate::tls::server_config(tls) {
+                bad(&format!("tls.{}", e.key), e.message);
+            }
+        }
+        if let Some(l) = &self.metrics.listen {
+            if let Err(e) = parse_listen(l) {
+                bad("metrics.listen", e);
+            }
+        }
+        if let Err(e) = ConnectionString::parse(&self.default_connection.connection) {
+            bad("default_connection.connection", e.0);
+        }
+        if self.backend.kind == BackendKind::Simulator {
+            if let Err(e) = crate::backend::simulator::check_name(&self.backend.default_company) {
+                bad("backend.default_company", e);
+            }
+            if self.backend.data_dir.exists() && !self.backend.data_dir.is_dir() {
+                bad(
+                    "backend.data_dir",
+                    format!("{} is not a directory", self.backend.data_dir.display()),
+                );
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, u) in self.users.iter().enumerate() {
+            let key = |k: &str| format!("users[{i}].{k}");
+            if u.name.is_empty() || u.name.contains(':') || u.name.chars().any(char::is_control) {
+                bad(
+                    &key("name"),
+                    format!(
+                        "`{}`: a user name is not empty and has no `:` or control characters",
+                        u.name
+                    ),
+                );
+            }
+            if !seen.insert(u.name.to_lowercase()) {
+                bad(&key("name"), format!("`{}` appears twice", u.name));
+            }
+            match u.auth_mode {
+                AuthMode::Normal => {
+                    if let Err(e) = PasswordHash::parse(&u.password_hash) {
+                        bad(&key("password_hash"), e);
+                    }
+                }
+                AuthMode::Windows => {
+                    bad(
+                        &key("auth_mode"),
+                        "windows authentication (LogonUser) is not available in this build; \
+                         it comes with the Windows (COM) backend — use auth_mode = \"normal\""
+                            .into(),
+                    );
+                }
+            }
+            if let Some(m) = &u.connection_mode {
+                if ConnectionMode::parse(m).is_none() {
+                    bad(
+                        &key("connection_mode"),
+                        format!("`{m}` is not one of dontcare, single, multi"),
+                    );
+                }
+            }
+            if let Some(f) = &u.company_file {
+                if self.backend.kind == BackendKind::Simulator {
+                    if let Err(e) = crate::backend::simulator::check_name(f) {
+                        bad(&key("company_file"), e);
+                    }
+                }
+            }
+        }
+        ps
+    }
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.parse::<SocketAddr>().map_err(|_| {
+        format!("`{s}` is not an address and port such as 127.0.0.1:2080 or [::]:2080")
+    })
+}
+
+/// `10.0.0.0/8`, `192.168.1.7`, `::1`.
+pub fn parse_net(s: &str) -> Result<IpNet, String> {
+    let t = s.trim();
+    if let Ok(net) = t.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    t.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("`{s}` is not an IP address or CIDR block (10.0.0.0/8)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_unknown_keys() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2080");
+        assert!(c.check().is_empty(), "{:?}", c.check());
+        let e = Config::parse("lisen = \"0.0.0.0:1\"").unwrap_err();
+        assert!(e.contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        let c = Config::parse(
+            r#"
+listen = "localhost"
+allowed_clients = ["10.0.0.0/8", "10.0.0.300"]
+queue_depth = 0
+[[users]]
+name = "a"
+password_hash = "secret"
+[[users]]
+name = "A"
+auth_mode = "windows"
+company_file = "../etc/passwd"
+"#,
+        )
+        .unwrap();
+        let ps: Vec<String> = c.check().iter().map(|p| p.to_string()).collect();
+        let has = |k: &str| ps.iter().any(|p| p.starts_with(k));
+        for k in [
+            "listen:",
+            "allowed_clients[1]",
+            "queue_depth",
+            "users[0].password_hash",
+            "users[1].name",
+            "users[1].auth_mode",
+            "users[1].company_file",
+        ] {
+            assert!(has(k), "{k} not in {ps:#?}");
+        }
+        assert!(!has("allowed_clients[0]"));
+    }
+}

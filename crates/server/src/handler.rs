@@ -1,0 +1,898 @@
+//! One HTTP request: route, authenticate, check, relay, answer.
+//!
+//! The order of checks is the order of cost: the allow-list (decided at
+//! accept), the lockout (a map lookup), credentials (a cache lookup, else
+//! argon2 on the blocking pool), then the body (bounded in size and time),
+//! the qbXML validation, the read-only guard, and only then the company
+//! file's turn and the backend. Whatever is refused is refused before the
+//! backend sees it. See `docs/PROTOCOL.md` for the wire contract.
+
+// A Reply is made once per request and returned once: boxing it buys nothing.
+#![allow(clippy::result_large_err)]
+
+use crate::auth::parse_basic;
+use crate::backend::{BackendError, BackendErrorKind, OpenSettings, SessionId};
+use crate::connstr::ConnectionString;
+use crate::events::{Audit, Authorization, Header};
+use crate::queue::Refused;
+use crate::server::ConnInfo;
+use crate::state::{State, Ticket, MAX_SESSIONS};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const TICKET_HEADER: &str = "x-qb-ticket";
+pub const CONNECTION_HEADER: &str = "x-qb-connection";
+pub const ERROR_HEADER: &str = "x-qb-error-code";
+
+/// Connector error codes (beside HRESULTs), sent in `X-QB-Error-Code`.
+pub mod code {
+    pub const AUTH: &str = "QBC_AUTH";
+    pub const LOCKED: &str = "QBC_LOCKED";
+    pub const CLIENT_DENIED: &str = "QBC_CLIENT_DENIED";
+    pub const READ_ONLY: &str = "QBC_READ_ONLY";
+    pub const COMPANY_FILE_DENIED: &str = "QBC_COMPANY_FILE_DENIED";
+    pub const BAD_CONNECTION: &str = "QBC_BAD_CONNECTION";
+    pub const BAD_TICKET: &str = "0x8004040D";
+    pub const NOT_QBXML: &str = "QBC_NOT_QBXML";
+    pub const MEDIA_TYPE: &str = "QBC_MEDIA_TYPE";
+    pub const TOO_LARGE: &str = "QBC_TOO_LARGE";
+    pub const REQUEST_TIMEOUT: &str = "QBC_REQUEST_TIMEOUT";
+    pub const BUSY: &str = "QBC_BUSY";
+    pub const SESSIONS_FULL: &str = "QBC_SESSIONS_FULL";
+    pub const BACKEND_TIMEOUT: &str = "QBC_BACKEND_TIMEOUT";
+    pub const BACKEND: &str = "QBC_BACKEND";
+    pub const SHUTTING_DOWN: &str = "QBC_SHUTTING_DOWN";
+    pub const NOT_FOUND: &str = "QBC_NOT_FOUND";
+    pub const METHOD: &str = "QBC_METHOD";
+}
+
+/// An answer on its way out.
+struct Reply {
+    status: StatusCode,
+    body: Bytes,
+    content_type: &'static str,
+    headers: Vec<(&'static str, HeaderValue)>,
+    code: String,
+    message: String,
+}
+
+impl Reply {
+    fn ok(status: StatusCode, body: impl Into<Bytes>, content_type: &'static str) -> Reply {
+        Reply {
+            status,
+            body: body.into(),
+            content_type,
+            headers: Vec::new(),
+            code: String::new(),
+            message: String::new(),
+        }
+    }
+
+    /// An error: the code in `X-QB-Error-Code` and a short XML body.
+    fn error(status: StatusCode, code: &str, message: &str) -> Reply {
+        let mut body = String::with_capacity(160 + message.len());
+        body.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<QBConnectorError>\n<Code>");
+        qbxml::escape_into(&mut body, code);
+        body.push_str("</Code>\n<Message>");
+        qbxml::escape_into(&mut body, message);
+        body.push_str("</Message>\n</QBConnectorError>\n");
+        let mut r = Reply::ok(status, body, "application/xml; charset=utf-8");
+        if let Ok(v) = HeaderValue::from_str(code) {
+            r.headers.push((ERROR_HEADER, v));
+        }
+        r.code = code.to_string();
+        r.message = message.to_string();
+        r
+    }
+
+    fn header(mut self, name: &'static str, value: &str) -> Reply {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+
+    fn into_response(self) -> Response<Full<Bytes>> {
+        let mut resp = Response::new(Full::new(self.body));
+        *resp.status_mut() = self.status;
+        let h = resp.headers_mut();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        for (k, v) in self.headers {
+            h.append(k, v);
+        }
+        resp
+    }
+}
+
+/// Who is asking, once authenticated.
+struct Principal {
+    name: String,
+    /// Settings on the server side (the user's, or the default ones).
+    connection: ConnectionString,
+    client_company_file: bool,
+    read_only: bool,
+}
+
+/// What the audit line says of a request.
+#[derive(Default)]
+struct Trace {
+    user: String,
+    company: String,
+    request_types: Vec<String>,
+    statuses: Vec<u32>,
+}
+
+pub async fn handle(
+    state: Arc<State>,
+    conn: Arc<ConnInfo>,
+    req: Request<Incoming>,
+    metrics_only: bool,
+) -> Response<Full<Bytes>> {
+    let start = Instant::now();
+    let mut trace = Trace::default();
+    for (name, value) in req.headers() {
+        let shown = if name == hyper::header::AUTHORIZATION {
+            "<not shown>"
+        } else {
+            value.to_str().unwrap_or("<not text>")
+        };
+        state.events.header(&Header {
+            connection_id: conn.id,
+            name: name.as_str(),
+            value: shown,
+        });
+    }
+    let audited = !matches!(req.uri().path(), "/healthz" | "/metrics");
+    let reply = route(&state, &conn, req, &mut trace, metrics_only).await;
+    let took = start.elapsed();
+    state.metrics.record(reply.status.as_u16(), took);
+    if !reply.code.is_empty() {
+        state.error(conn.id, &reply.code, &reply.message);
+    }
+    state.events.response(&crate::events::Response {
+        connection_id: conn.id,
+        http_status: reply.status.as_u16(),
+        body: &reply.body,
+        duration: took,
+    });
+    if audited {
+        state.events.audit(&Audit {
+            remote: conn.remote,
+            user: &trace.user,
+            company_file: &trace.company,
+            request_types: &trace.request_types,
+            http_status: reply.status.as_u16(),
+            status_codes: &trace.statuses,
+            error_code: &reply.code,
+            duration: took,
+        });
+    }
+    reply.into_response()
+}
+
+async fn route(
+    state: &Arc<State>,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+    trace: &mut Trace,
+    metrics_only: bool,
+) -> Reply {
+    if !conn.allowed {
+        return Reply::error(
+            StatusCode::FORBIDDEN,
+            code::CLIENT_DENIED,
+            &format!("client address {} is not allowed", conn.remote.ip()),
+        );
+    }
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    if metrics_only {
+        return match (method, path.as_str()) {
+            (Method::GET, "/metrics") => metrics(state),
+            (Method::GET, "/healthz") => health(state).await,
+            _ => not_found(),
+        };
+    }
+    if state.shutting_down.load(Ordering::SeqCst) && path != "/healthz" {
+        return Reply::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::SHUTTING_DOWN,
+            "the connector is shutting down",
+        )
+        .header("connection", "close");
+    }
+    match (method, path.as_str()) {
+        (Method::GET, "/healthz") => health(state).await,
+        (Method::GET, "/metrics") if !state.settings.metrics_elsewhere => {
+            match authenticate(state, conn, req.headers(), trace).await {
+                Ok(p) if !p.name.is_empty() && known(state, &p.name) => metrics(state),
+                Ok(_) => Reply::error(
+                    StatusCode::FORBIDDEN,
+                    code::AUTH,
+                    "metrics are for configured users",
+                ),
+                Err(r) => r,
+            }
+        }
+        (Method::POST, "/") => relay(state, conn, req, trace).await,
+        (Method::POST, "/session") => open_session(state, conn, req, trace).await,
+        (Method::DELETE, "/session") => close_session(state, conn, req, trace).await,
+        (_, "/") => method_not_allowed("POST"),
+        (_, "/session") => method_not_allowed("POST, DELETE"),
+        (_, "/healthz") => method_not_allowed("GET"),
+        _ => not_found(),
+    }
+}
+
+fn not_found() -> Reply {
+    Reply::error(
+        StatusCode::NOT_FOUND,
+        code::NOT_FOUND,
+        "no such path: POST qbXML to /",
+    )
+}
+
+fn method_not_allowed(allow: &str) -> Reply {
+    Reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::METHOD,
+        &format!("use {allow}"),
+    )
+    .header(ALLOW.as_str(), allow)
+}
+
+fn known(state: &State, name: &str) -> bool {
+    let users = state.users.read().unwrap_or_else(|e| e.into_inner());
+    users
+        .iter()
+        .any(|u| u.config.name.eq_ignore_ascii_case(name))
+}
+
+async fn health(state: &State) -> Reply {
+    if state.shutting_down.load(Ordering::SeqCst) {
+        return Reply::ok(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down\n",
+            "text/plain",
+        );
+    }
+    match state.backend.health().await {
+        crate::backend::Health::Ok => Reply::ok(StatusCode::OK, "ok\n", "text/plain"),
+        // No details to an unauthenticated caller; they go to the log.
+        crate::backend::Health::Down(why) => {
+            state.error(0, code::BACKEND, &why);
+            Reply::ok(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable\n",
+                "text/plain",
+            )
+        }
+    }
+}
+
+fn metrics(state: &State) -> Reply {
+    let mut text = state.metrics.render(&state.lanes.depths());
+    text.shrink_to_fit();
+    Reply::ok(StatusCode::OK, text, "text/plain; version=0.0.4")
+}
+
+fn unauthorized(message: &str) -> Reply {
+    Reply::error(StatusCode::UNAUTHORIZED, code::AUTH, message).header(
+        WWW_AUTHENTICATE.as_str(),
+        "Basic realm=\"QBConnector\", charset=\"UTF-8\"",
+    )
+}
+
+/// Basic credentials → a principal, or the refusal.
+async fn authenticate(
+    state: &Arc<State>,
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    trace: &mut Trace,
+) -> Result<Principal, Reply> {
+    let header = headers
+        .get(hyper::header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    let missing = header.is_none();
+    let (user, password, malformed) = match parse_basic(header) {
+        Some((u, p)) => (u, p, false),
+        None => (String::new(), String::new(), true),
+    };
+    trace.user = user.clone();
+    let ip = conn.remote.ip();
+    if let Some(locked) = state.throttle.check(ip, &user) {
+        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+        let secs = locked.retry_after().as_secs().max(1);
+        return Err(Reply::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            code::LOCKED,
+            "too many failed attempts; try again later",
+        )
+        .header(RETRY_AFTER.as_str(), &secs.to_string()));
+    }
+    let (index, entry) = {
+        let users = state.users.read().unwrap_or_else(|e| e.into_inner());
+        match users
+            .iter()
+            .position(|u| !user.is_empty() && u.config.name.eq_ignore_ascii_case(&user))
+        {
+            Some(i) => (Some(i), Some(users[i].clone())),
+            None => (None, None),
+        }
+    };
+    let lock = state.verify_lock(&user);
+    let _verifying = match index {
+        // Waiting here lets a burst of logins share one argon2 run.
+        Some(_) if state.cache.get(&user, &password) != index => Some(lock.lock().await),
+        _ => None,
+    };
+    let verified = if user.is_empty() {
+        false
+    } else if index.is_some() && state.cache.get(&user, &password) == index {
+        true
+    } else {
+        let hash = entry
+            .as_ref()
+            .and_then(|e| e.hash.clone())
+            .unwrap_or_else(|| state.dummy_hash.clone());
+        let known = entry.as_ref().is_some_and(|e| e.hash.is_some());
+        let Ok(slot) = state.argon_slots.clone().acquire_owned().await else {
+            return Err(unauthorized("authentication is unavailable"));
+        };
+        let pw = password.clone();
+        let ok = tokio::task::spawn_blocking(move || {
+            let ok = hash.verify(&pw);
+            drop(slot);
+            ok
+        })
+        .await
+        .unwrap_or(false);
+        ok && known
+    };
+    let mut ev = Authorization {
+        connection_id: conn.id,
+        user_index: index.map_or(-1, |i| i as i64),
+        user: &user,
+        password: &password,
+        accept: verified,
+    };
+    state.events.authorization(&mut ev);
+    if !ev.accept {
+        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+        // A request without credentials is how many clients start: it is
+        // refused, not counted against the address.
+        if !missing {
+            if let Some(l) = state.throttle.fail(ip, &user) {
+                state.metrics.lockouts.fetch_add(1, Ordering::Relaxed);
+                let whom = match l {
+                    crate::auth::Locked::Address(_) => format!("client address {ip}"),
+                    crate::auth::Locked::User(_) => format!("user `{user}`"),
+                };
+                state.status(
+                    conn.id,
+                    &format!("lockout: {whom} after too many failed attempts"),
+                );
+            }
+        }
+        let why = if missing {
+            "credentials required (HTTP Basic)"
+        } else if malformed {
+            "malformed Authorization header: expected Basic base64(user:password)"
+        } else {
+            "wrong user name or password"
+        };
+        return Err(unauthorized(why));
+    }
+    if verified {
+        if let Some(i) = index {
+            state.cache.put(&user, &password, i);
+        }
+        state.throttle.succeed(&user);
+    }
+    Ok(match entry {
+        Some(e) => Principal {
+            name: e.config.name.clone(),
+            connection: e.config.connection(),
+            client_company_file: e.config.client_company_file,
+            read_only: e.config.read_only,
+        },
+        None => {
+            let d = state
+                .default_connection
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            Principal {
+                name: user,
+                connection: ConnectionString::parse(&d.connection).unwrap_or_default(),
+                client_company_file: false,
+                read_only: d.read_only,
+            }
+        }
+    })
+}
+
+/// The user's settings merged with the client's `X-QB-Connection`.
+fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Reply> {
+    let client = match headers.get(CONNECTION_HEADER) {
+        None => ConnectionString::default(),
+        Some(v) => {
+            let text = v.to_str().map_err(|_| {
+                Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    code::BAD_CONNECTION,
+                    "X-QB-Connection is not text",
+                )
+            })?;
+            ConnectionString::parse(text).map_err(|e| {
+                Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    code::BAD_CONNECTION,
+                    &format!("X-QB-Connection: {e}"),
+                )
+            })?
+        }
+    };
+    if client.company_file.is_some()
+        && p.connection.company_file.is_none()
+        && !p.client_company_file
+    {
+        return Err(Reply::error(
+            StatusCode::FORBIDDEN,
+            code::COMPANY_FILE_DENIED,
+            &format!("user `{}` may not choose the company file", p.name),
+        ));
+    }
+    let m = p.connection.or(&client);
+    Ok(OpenSettings {
+        company_file: m.company_file.unwrap_or_default(),
+        application_name: m.application_name.unwrap_or_else(|| "QBConnector".into()),
+        app_id: m.app_id.unwrap_or_default(),
+        mode: m.connection_mode.unwrap_or_default(),
+        read_only: p.read_only,
+        auth_flags: m.auth_flags,
+    })
+}
+
+fn backend_error(e: &BackendError) -> Reply {
+    let code = e
+        .hresult
+        .map_or_else(|| code::BACKEND.to_string(), |h| h.to_string());
+    let status = match e.kind {
+        BackendErrorKind::Request | BackendErrorKind::Settings => StatusCode::BAD_REQUEST,
+        BackendErrorKind::Failed => StatusCode::BAD_GATEWAY,
+    };
+    Reply::error(status, &code, &e.message)
+}
+
+fn busy(r: Refused) -> Reply {
+    let why = match r {
+        Refused::Full => "the company file's queue is full",
+        Refused::TimedOut => "waited too long for the company file",
+    };
+    Reply::error(StatusCode::SERVICE_UNAVAILABLE, code::BUSY, why).header(RETRY_AFTER.as_str(), "1")
+}
+
+/// Read the body within the size and time limits.
+async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, Reply> {
+    let max = state.settings.max_request_bytes;
+    let too_large = || {
+        Reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::TOO_LARGE,
+            &format!("the request is larger than {max} bytes"),
+        )
+        .header("connection", "close")
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let body = Limited::new(req.into_body(), max);
+    match tokio::time::timeout(state.settings.request_timeout, body.collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Ok(Err(e)) => Err(Reply::error(
+            StatusCode::BAD_REQUEST,
+            code::NOT_QBXML,
+            &format!("cannot read the request body: {e}"),
+        )
+        .header("connection", "close")),
+        Err(_) => Err(Reply::error(
+            StatusCode::REQUEST_TIMEOUT,
+            code::REQUEST_TIMEOUT,
+            "the request body did not arrive in time",
+        )
+        .header("connection", "close")),
+    }
+}
+
+fn xml_content_type(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    mime.eq_ignore_ascii_case("text/xml") || mime.eq_ignore_ascii_case("application/xml")
+}
+
+fn ticket_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(TICKET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+/// POST / — the relay.
+async fn relay(
+    state: &Arc<State>,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+    trace: &mut Trace,
+) -> Reply {
+    let p = match authenticate(state, conn, req.headers(), trace).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !xml_content_type(req.headers()) {
+        return Reply::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::MEDIA_TYPE,
+            "send the qbXML with Content-Type: text/xml (or application/xml)",
+        );
+    }
+    let ticket = ticket_of(req.headers());
+    let open = match &ticket {
+        Some(_) => None,
+        None => match settings(&p, req.headers()) {
+            Ok(s) => Some(s),
+            Err(r) => return r,
+        },
+    };
+    let body = match read_body(state, req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let limits = qbxml::Limits {
+        max_size: state.settings.max_request_bytes,
+        ..qbxml::Limits::default()
+    };
+    let set = match qbxml::parse_request_with(body.to_vec(), &limits) {
+        Ok(s) => s,
+        Err(e) => {
+            let detail = format!(
+                "{} {} (line {}, column {}, {})",
+                e.message(),
+                e.detail,
+                e.line,
+                e.column,
+                e.path
+            );
+            return Reply::error(StatusCode::BAD_REQUEST, &e.hresult.to_string(), &detail);
+        }
+    };
+    trace.request_types = set.requests().map(|r| r.name().to_string()).collect();
+    if p.read_only {
+        if let Some(w) = set.requests().find(|r| r.access() == qbxml::Access::Write) {
+            return Reply::error(
+                StatusCode::FORBIDDEN,
+                code::READ_ONLY,
+                &format!("user `{}` is read-only: {} writes", p.name, w.name()),
+            );
+        }
+        if set.kind() == qbxml::MessageSetKind::Subscriptions {
+            return Reply::error(
+                StatusCode::FORBIDDEN,
+                code::READ_ONLY,
+                &format!("user `{}` is read-only: subscriptions write", p.name),
+            );
+        }
+    }
+    drop(set);
+    let answer = match (ticket, open) {
+        (Some(t), _) => on_ticket(state, conn, &p, &t, body, trace).await,
+        (None, Some(s)) => once(state, conn, &p, s, body, trace).await,
+        (None, None) => return not_found(),
+    };
+    match answer {
+        Ok(text) => {
+            trace.statuses = status_codes(&text);
+            Reply::ok(StatusCode::OK, text, "text/xml; charset=utf-8")
+        }
+        Err(r) => r,
+    }
+}
+
+fn request_event(
+    state: &State,
+    conn: &ConnInfo,
+    p: &Principal,
+    company: &str,
+    trace: &Trace,
+    body: &[u8],
+) {
+    state.events.request(&crate::events::Request {
+        connection_id: conn.id,
+        user: &p.name,
+        company_file: company,
+        request_types: &trace.request_types,
+        body,
+    });
+}
+
+/// Open, process, close, in the company file's turn.
+async fn once(
+    state: &Arc<State>,
+    conn: &ConnInfo,
+    p: &Principal,
+    settings: OpenSettings,
+    body: Bytes,
+    trace: &mut Trace,
+) -> Result<String, Reply> {
+    let key = state
+        .backend
+        .company_key(&settings)
+        .map_err(|e| backend_error(&e))?;
+    trace.company = key.clone();
+    request_event(state, conn, p, &key, trace, &body);
+    let turn = state.lanes.acquire(&key).await.map_err(busy)?;
+    let backend = state.backend.clone();
+    run(state, async move {
+        let session = backend.open(settings).await?;
+        let out = backend.process(session.clone(), body).await;
+        backend.close(session).await;
+        drop(turn);
+        out
+    })
+    .await
+}
+
+/// Run backend work on its own task and wait at most the backend timeout.
+/// The task keeps the company file's turn until the backend is done, even
+/// after a 504, so requests never interleave.
+async fn run<T: Send + 'static>(
+    state: &State,
+    work: impl std::future::Future<Output = Result<T, BackendError>> + Send + 'static,
+) -> Result<T, Reply> {
+    let task = tokio::spawn(work);
+    match tokio::time::timeout(state.settings.backend_timeout, task).await {
+        Ok(Ok(Ok(v))) => Ok(v),
+        Ok(Ok(Err(e))) => Err(backend_error(&e)),
+        Ok(Err(e)) => Err(Reply::error(
+            StatusCode::BAD_GATEWAY,
+            code::BACKEND,
+            &format!("the backend failed: {e}"),
+        )),
+        Err(_) => {
+            state
+                .metrics
+                .backend_timeouts
+                .fetch_add(1, Ordering::Relaxed);
+            Err(Reply::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                code::BACKEND_TIMEOUT,
+                "QuickBooks did not answer in time; the request may still complete \
+                 (use newMessageSetID/oldMessageSetID to find out)",
+            ))
+        }
+    }
+}
+
+fn ticket_lookup(state: &State, p: &Principal, ticket: &str) -> Option<Ticket> {
+    let mut map = state.lock_sessions();
+    let t = map.get_mut(ticket)?;
+    if t.user != p.name.to_lowercase() {
+        return None;
+    }
+    t.last_used = Instant::now();
+    Some(t.clone())
+}
+
+fn bad_ticket() -> Reply {
+    Reply::error(
+        StatusCode::BAD_REQUEST,
+        code::BAD_TICKET,
+        "The ticket parameter is invalid. (unknown, expired, closed, or another user's)",
+    )
+}
+
+async fn on_ticket(
+    state: &Arc<State>,
+    conn: &ConnInfo,
+    p: &Principal,
+    ticket: &str,
+    body: Bytes,
+    trace: &mut Trace,
+) -> Result<String, Reply> {
+    let t = ticket_lookup(state, p, ticket).ok_or_else(bad_ticket)?;
+    trace.company = t.company_key.clone();
+    request_event(state, conn, p, &t.company_key, trace, &body);
+    let turn = state.lanes.acquire(&t.company_key).await.map_err(busy)?;
+    let backend = state.backend.clone();
+    let session = t.session.clone();
+    let out = run(state, async move {
+        let out = backend.process(session, body).await;
+        drop(turn);
+        out
+    })
+    .await;
+    if let Some(t) = state.lock_sessions().get_mut(ticket) {
+        t.last_used = Instant::now();
+    }
+    out
+}
+
+/// POST /session — OpenQBConnection.
+async fn open_session(
+    state: &Arc<State>,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+    trace: &mut Trace,
+) -> Reply {
+    let p = match authenticate(state, conn, req.headers(), trace).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let s = match settings(&p, req.headers()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let key = match state.backend.company_key(&s) {
+        Ok(k) => k,
+        Err(e) => return backend_error(&e),
+    };
+    trace.company = key.clone();
+    trace.request_types = vec!["OpenSession".into()];
+    if state.lock_sessions().len() >= MAX_SESSIONS {
+        return Reply::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::SESSIONS_FULL,
+            "too many open sessions",
+        )
+        .header(RETRY_AFTER.as_str(), "5");
+    }
+    let turn = match state.lanes.acquire(&key).await {
+        Ok(t) => t,
+        Err(r) => return busy(r),
+    };
+    let backend = state.backend.clone();
+    let session: SessionId = match run(state, async move {
+        let s = backend.open(s).await;
+        drop(turn);
+        s
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let ticket = new_ticket();
+    state.lock_sessions().insert(
+        ticket.clone(),
+        Ticket {
+            user: p.name.to_lowercase(),
+            company_key: key.clone(),
+            session,
+            last_used: Instant::now(),
+        },
+    );
+    state.metrics.sessions_open.fetch_add(1, Ordering::Relaxed);
+    state.status(conn.id, &format!("session opened by {} on {key}", p.name));
+    let mut body =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<QBConnectorSession>\n<Ticket>");
+    body.push_str(&ticket);
+    body.push_str("</Ticket>\n<CompanyFile>");
+    qbxml::escape_into(&mut body, &key);
+    body.push_str("</CompanyFile>\n<IdleTimeoutSeconds>");
+    body.push_str(&state.settings.session_idle.as_secs().to_string());
+    body.push_str("</IdleTimeoutSeconds>\n</QBConnectorSession>\n");
+    Reply::ok(StatusCode::CREATED, body, "application/xml; charset=utf-8")
+        .header(TICKET_HEADER, &ticket)
+}
+
+/// DELETE /session — CloseQBConnection (closing a closed one is a no-op).
+async fn close_session(
+    state: &Arc<State>,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+    trace: &mut Trace,
+) -> Reply {
+    let p = match authenticate(state, conn, req.headers(), trace).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    trace.request_types = vec!["CloseSession".into()];
+    let Some(ticket) = ticket_of(req.headers()) else {
+        return Reply::error(
+            StatusCode::BAD_REQUEST,
+            code::BAD_TICKET,
+            "DELETE /session needs the X-QB-Ticket header",
+        );
+    };
+    let removed = {
+        let mut map = state.lock_sessions();
+        match map.get(&ticket) {
+            Some(t) if t.user == p.name.to_lowercase() => map.remove(&ticket),
+            _ => None,
+        }
+    };
+    if let Some(t) = removed {
+        trace.company = t.company_key.clone();
+        state.metrics.sessions_open.fetch_sub(1, Ordering::Relaxed);
+        state.status(
+            conn.id,
+            &format!("session closed by {} on {}", p.name, t.company_key),
+        );
+        let backend = state.backend.clone();
+        let turn = state.lanes.acquire(&t.company_key).await;
+        let _ = run(state, async move {
+            backend.close(t.session).await;
+            drop(turn);
+            Ok(())
+        })
+        .await;
+    }
+    Reply::ok(StatusCode::NO_CONTENT, Bytes::new(), "text/plain")
+}
+
+/// 128 random bits, hex.
+fn new_ticket() -> String {
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The `statusCode` attributes of a response, in order (for the audit).
+pub fn status_codes(xml: &str) -> Vec<u32> {
+    const NEEDLE: &str = "statusCode=\"";
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(NEEDLE) {
+        rest = &rest[i + NEEDLE.len()..];
+        let end = rest.find('"').unwrap_or(0);
+        if let Ok(n) = rest[..end].parse() {
+            out.push(n);
+        }
+        if out.len() >= 1000 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_in_order() {
+        let x =
+            r#"<A statusCode="0" /><B statusCode="3100"/><C statusCode="x"/><D statusCode="500"/>"#;
+        assert_eq!(status_codes(x), vec![0, 3100, 500]);
+        assert!(status_codes("statusCode=\"").is_empty());
+    }
+
+    #[test]
+    fn error_body_is_escaped_xml() {
+        let r = Reply::error(StatusCode::BAD_REQUEST, "QBC_X", "a <b> & \"c\"");
+        let body = String::from_utf8(r.body.to_vec()).unwrap();
+        assert!(body.contains("<Message>a &lt;b&gt; &amp; "), "{body}");
+        assert_eq!(r.code, "QBC_X");
+    }
+}

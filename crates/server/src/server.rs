@@ -1,0 +1,231 @@
+//! Connections: accept, allow-list, TLS, HTTP/1.1, graceful shutdown.
+//!
+//! Each accepted connection is its own task. The allow-list is decided at
+//! accept time (a refused client still gets an HTTP 403, so that it learns
+//! why); TLS handshakes are bounded by the request timeout; hyper reads
+//! request heads under the same timeout, which is what cuts off a client
+//! that trickles its headers. On shutdown the listener closes, connections
+//! finish the request they are on and close.
+
+use crate::events::{
+    Connected, ConnectionRequest, Disconnected, SslClientAuthentication, SslStatus,
+};
+use crate::state::State;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// What the handler knows of the connection a request came on.
+#[derive(Debug)]
+pub struct ConnInfo {
+    pub id: u64,
+    pub remote: SocketAddr,
+    /// The allow-list admits the address.
+    pub allowed: bool,
+}
+
+/// Serve `listener` until `stop` turns true, then drain. `metrics_only`
+/// serves nothing but `/metrics` (and `/healthz`), without credentials.
+pub async fn serve(
+    state: Arc<State>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    metrics_only: bool,
+) {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(state.settings.max_connections));
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => Some(r),
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        let (stream, remote) = match accepted {
+            None => break,
+            Some(Ok(x)) => x,
+            Some(Err(e)) => {
+                // EMFILE and friends: back off instead of spinning.
+                state.error(0, "QBC_ACCEPT", &format!("accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream); // over max_connections: closed at once
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let allowed = state.allows(remote.ip());
+        let mut ev = ConnectionRequest {
+            remote,
+            accept: true,
+        };
+        state.events.connection_request(&mut ev);
+        if !ev.accept {
+            continue;
+        }
+        let id = state.next_conn.fetch_add(1, Ordering::Relaxed);
+        let info = Arc::new(ConnInfo {
+            id,
+            remote,
+            allowed,
+        });
+        let state = state.clone();
+        let watcher = graceful.watcher();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            state
+                .metrics
+                .connections_total
+                .fetch_add(1, Ordering::Relaxed);
+            state
+                .metrics
+                .connections_open
+                .fetch_add(1, Ordering::Relaxed);
+            state.events.connected(&Connected {
+                connection_id: id,
+                remote,
+            });
+            let (code, description) = match (&state.tls, metrics_only) {
+                (Some(tls), false) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+                    match tokio::time::timeout(
+                        state.settings.request_timeout,
+                        acceptor.accept(stream),
+                    )
+                    .await
+                    {
+                        Ok(Ok(tls_stream)) => {
+                            let stopping = *stop.borrow();
+                            if stopping || !after_handshake(&state, &info, &tls_stream) {
+                                (1, "refused after the TLS handshake".to_string())
+                            } else {
+                                http(
+                                    state.clone(),
+                                    info.clone(),
+                                    tls_stream,
+                                    watcher,
+                                    metrics_only,
+                                )
+                                .await
+                            }
+                        }
+                        Ok(Err(e)) => {
+                            state.events.ssl_status(&SslStatus {
+                                connection_id: id,
+                                message: format!("handshake failed: {e}"),
+                            });
+                            (2, format!("TLS handshake failed: {e}"))
+                        }
+                        Err(_) => (3, "TLS handshake timed out".to_string()),
+                    }
+                }
+                _ => http(state.clone(), info.clone(), stream, watcher, metrics_only).await,
+            };
+            state.events.disconnected(&Disconnected {
+                connection_id: id,
+                status_code: code,
+                description,
+            });
+            state
+                .metrics
+                .connections_open
+                .fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
+        });
+    }
+    drop(listener);
+    // In-flight requests finish; a backend call is bounded by its timeout.
+    let grace = state.settings.backend_timeout + state.settings.request_timeout;
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(grace) => {}
+    }
+}
+
+/// The client certificate and the negotiated parameters; false closes the
+/// connection.
+fn after_handshake<IO>(
+    state: &State,
+    info: &ConnInfo,
+    stream: &tokio_rustls::server::TlsStream<IO>,
+) -> bool {
+    let conn = stream.get_ref().1;
+    state.events.ssl_status(&SslStatus {
+        connection_id: info.id,
+        message: format!(
+            "handshake done: {:?}, {:?}",
+            conn.protocol_version(),
+            conn.negotiated_cipher_suite().map(|s| s.suite())
+        ),
+    });
+    let Some(tls) = &state.tls else {
+        return true;
+    };
+    if !tls.client_auth {
+        return true;
+    }
+    let Some(cert) = conn.peer_certificates().and_then(|c| c.first()) else {
+        return false; // the verifier requires one; be sure
+    };
+    let subject = crate::tls::subject_of(cert.as_ref()).unwrap_or_default();
+    let accept = match &tls.client_subject {
+        Some(want) => crate::tls::same_subject(&subject, want),
+        None => true,
+    };
+    let mut ev = SslClientAuthentication {
+        connection_id: info.id,
+        subject,
+        certificate: cert.as_ref().to_vec(),
+        accept,
+    };
+    state.events.ssl_client_authentication(&mut ev);
+    if !ev.accept {
+        state.error(
+            info.id,
+            "QBC_CLIENT_CERT",
+            &format!("client certificate `{}` refused", ev.subject),
+        );
+    }
+    ev.accept
+}
+
+async fn http<IO>(
+    state: Arc<State>,
+    info: Arc<ConnInfo>,
+    io: IO,
+    watcher: hyper_util::server::graceful::Watcher,
+    metrics_only: bool,
+) -> (i32, String)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let header_timeout = state.settings.request_timeout;
+    let service = service_fn(move |req| {
+        let state = state.clone();
+        let info = info.clone();
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                crate::handler::handle(state, info, req, metrics_only).await,
+            )
+        }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Some(header_timeout))
+        .keep_alive(true)
+        .max_buf_size(64 * 1024);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    match watcher.watch(conn).await {
+        Ok(()) => (0, "OK".into()),
+        Err(e) => (4, e.to_string()),
+    }
+}

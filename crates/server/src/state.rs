@@ -1,0 +1,188 @@
+//! What every connection shares: settings, users, the backend, the lanes,
+//! the auth cache and throttle, open sessions, metrics, events.
+
+use crate::auth::{CredentialCache, PasswordHash, Throttle};
+use crate::backend::{Backend, SessionId};
+use crate::config::{Config, DefaultConnection, UserConfig};
+use crate::events::Events;
+use crate::metrics::Metrics;
+use crate::queue::Lanes;
+use crate::tls::TlsSetup;
+use ipnet::IpNet;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// The configuration's numbers, as the server uses them.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub request_timeout: Duration,
+    pub backend_timeout: Duration,
+    pub max_request_bytes: usize,
+    pub max_connections: usize,
+    pub session_idle: Duration,
+    /// `/metrics` lives on its own address.
+    pub metrics_elsewhere: bool,
+}
+
+/// A configured user with the parsed hash.
+#[derive(Clone, Debug)]
+pub struct UserEntry {
+    pub config: UserConfig,
+    pub hash: Option<PasswordHash>,
+}
+
+/// A persistent session (the seed's OpenQBConnection ticket).
+#[derive(Clone, Debug)]
+pub struct Ticket {
+    /// Lower-cased name of the user who opened it.
+    pub user: String,
+    pub company_key: String,
+    pub session: SessionId,
+    pub last_used: Instant,
+}
+
+/// Open tickets at most.
+pub const MAX_SESSIONS: usize = 1024;
+
+pub struct State {
+    pub settings: Settings,
+    pub users: RwLock<Vec<UserEntry>>,
+    pub default_connection: RwLock<DefaultConnection>,
+    pub allowed: RwLock<Vec<IpNet>>,
+    pub backend: Arc<dyn Backend>,
+    pub events: Arc<dyn Events>,
+    pub lanes: Lanes,
+    pub cache: CredentialCache,
+    pub throttle: Throttle,
+    /// argon2 runs at most this many at once, on the blocking pool.
+    pub argon_slots: Arc<Semaphore>,
+    /// Verified against when the user is unknown, so that an unknown name
+    /// takes as long as a wrong password.
+    pub dummy_hash: PasswordHash,
+    /// One verification at a time per user name: a burst of new
+    /// connections for one user runs argon2 once, the rest find the cache.
+    pub verifying: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    pub metrics: Metrics,
+    pub sessions: Mutex<HashMap<String, Ticket>>,
+    pub tls: Option<TlsSetup>,
+    pub shutting_down: AtomicBool,
+    pub next_conn: AtomicU64,
+}
+
+impl State {
+    pub fn new(
+        config: &Config,
+        users: Vec<UserEntry>,
+        backend: Arc<dyn Backend>,
+        events: Arc<dyn Events>,
+        tls: Option<TlsSetup>,
+    ) -> Result<State, String> {
+        let allowed = config.allowed()?;
+        let dummy_hash = PasswordHash::create("qbconnector: no such user")?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(State {
+            settings: Settings {
+                request_timeout: Duration::from_secs(config.request_timeout_secs),
+                backend_timeout: Duration::from_secs(config.backend_timeout_secs),
+                max_request_bytes: config.max_request_bytes,
+                max_connections: config.max_connections,
+                session_idle: Duration::from_secs(config.session_idle_secs),
+                metrics_elsewhere: config.metrics.listen.is_some(),
+            },
+            users: RwLock::new(users),
+            default_connection: RwLock::new(config.default_connection.clone()),
+            allowed: RwLock::new(allowed),
+            backend,
+            events,
+            lanes: Lanes::new(
+                config.queue_depth,
+                Duration::from_secs(config.queue_wait_secs),
+            ),
+            cache: CredentialCache::new(Duration::from_secs(config.auth.cache_secs)),
+            throttle: Throttle::new(
+                config.auth.max_failures,
+                Duration::from_secs(config.auth.lockout_secs),
+            ),
+            argon_slots: Arc::new(Semaphore::new(cores)),
+            dummy_hash,
+            verifying: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
+            sessions: Mutex::new(HashMap::new()),
+            tls,
+            shutting_down: AtomicBool::new(false),
+            next_conn: AtomicU64::new(1),
+        })
+    }
+
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let list = self.allowed.read().unwrap_or_else(|e| e.into_inner());
+        // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        list.is_empty() || list.iter().any(|n| n.contains(&ip))
+    }
+
+    pub fn error(&self, connection_id: u64, code: &str, description: &str) {
+        self.events.error(&crate::events::Error {
+            connection_id,
+            code,
+            description,
+        });
+    }
+
+    pub fn status(&self, connection_id: u64, message: &str) {
+        self.events.status(&crate::events::Status {
+            connection_id,
+            message,
+        });
+    }
+
+    /// The lock for verifying `user`'s password.
+    pub fn verify_lock(&self, user: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.verifying.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= 10_000 {
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        map.entry(user.to_lowercase()).or_default().clone()
+    }
+
+    pub fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Ticket>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Close tickets idle longer than the session timeout.
+    pub async fn expire_sessions(&self) {
+        let idle = self.settings.session_idle;
+        let expired: Vec<(String, Ticket)> = {
+            let mut map = self.lock_sessions();
+            let old: Vec<String> = map
+                .iter()
+                .filter(|(_, t)| t.last_used.elapsed() >= idle)
+                .map(|(k, _)| k.clone())
+                .collect();
+            old.into_iter()
+                .filter_map(|k| map.remove(&k).map(|t| (k, t)))
+                .collect()
+        };
+        for (_, t) in expired {
+            self.metrics.sessions_open.fetch_sub(1, Ordering::Relaxed);
+            self.status(
+                0,
+                &format!("session of {} on {} expired", t.user, t.company_key),
+            );
+            // Closing takes the company file's turn like any request.
+            if let Ok(turn) = self.lanes.acquire(&t.company_key).await {
+                self.backend.close(t.session).await;
+                drop(turn);
+            } else {
+                self.backend.close(t.session).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,646 @@
+//! The server over real sockets: relay, errors, limits, sessions, metrics,
+//! shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use qbc_server::backend::memory::MemoryBackend;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test]
+async fn relays_to_the_simulator_byte_for_byte() {
+    let s = start().await;
+    let r = post(s.addr, "ann", &customer_add("Acme Widgets")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.header("content-type").starts_with("text/xml"));
+    assert!(r.body.contains("statusCode=\"0\""), "{}", r.body);
+    assert!(r.body.contains("<FullName>Acme Widgets</FullName>"));
+    // The same name again: QuickBooks' 3100, relayed as a 200 (it is an
+    // answer, not a transport error).
+    let r = post(s.addr, "ann", &customer_add("Acme Widgets")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("statusCode=\"3100\""), "{}", r.body);
+    // Exactly what the simulator writes: compare with the company file
+    // opened directly after the server is gone.
+    let q = post(s.addr, "ann", &customer_query()).await;
+    assert_eq!(q.status, 200);
+    let dir = s.dir;
+    s.running.shutdown().await;
+    let c = qbsim::Company::open(&dir.path().join("acme.qbw"), qbsim::Config::default()).unwrap();
+    let direct = c
+        .process(c.begin_session(), customer_query().as_bytes())
+        .unwrap();
+    assert_eq!(q.body, direct);
+}
+
+#[tokio::test]
+async fn credentials_right_wrong_missing_malformed() {
+    let s = start().await;
+    let xml = host_query();
+    assert_eq!(post(s.addr, "ann", &xml).await.status, 200);
+    for (auth, why) in [
+        (Some(basic("ann", "wrong password")), "wrong"),
+        (Some(basic("nobody", PASSWORD)), "wrong"),
+        (None, "required"),
+        (Some("Basic !!notbase64".to_string()), "malformed"),
+        (Some("Bearer abc".to_string()), "malformed"),
+        (Some(basic("", "")), "wrong"),
+    ] {
+        let mut h = vec![("content-type", "text/xml")];
+        if let Some(a) = &auth {
+            h.push(("authorization", a.as_str()));
+        }
+        let r = send(s.addr, "POST", "/", &h, &xml).await;
+        assert_eq!(r.status, 401, "{auth:?}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            "Basic realm=\"QBConnector\", charset=\"UTF-8\""
+        );
+        assert_eq!(r.code(), "QBC_AUTH");
+        assert!(r.body.contains(why), "{auth:?}: {}", r.body);
+        assert!(r.body.starts_with("<?xml"), "{}", r.body);
+    }
+}
+
+/// The seed's Authorization hook: accept an unknown user (who then gets
+/// the default connection settings), refuse a known one.
+struct Hook;
+impl qbc_server::Events for Hook {
+    fn authorization(&self, e: &mut qbc_server::events::Authorization<'_>) {
+        if e.user == "guest" && e.password == "let me in" {
+            assert_eq!(e.user_index, -1);
+            e.accept = true;
+        }
+        if e.user == "rob" {
+            assert_eq!(e.user_index, 1);
+            e.accept = false;
+        }
+    }
+}
+
+#[tokio::test]
+async fn authorization_hook_overrides_both_ways() {
+    let s = start_configured(
+        |c| {
+            c.default_connection.connection = "CompanyFile='guest.qbw'".into();
+            c.default_connection.read_only = true;
+        },
+        None,
+        Some(Arc::new(Hook)),
+    )
+    .await;
+    let auth = basic("guest", "let me in");
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "text/xml"),
+    ];
+    let r = send(s.addr, "POST", "/", &h, &host_query()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        s.dir.path().join("guest.qbw").exists(),
+        "default settings used"
+    );
+    // The default settings are read-only here.
+    let r = send(s.addr, "POST", "/", &h, &customer_add("X")).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.code(), "QBC_READ_ONLY");
+    // A known user with the right password, refused by the hook.
+    assert_eq!(post(s.addr, "rob", &host_query()).await.status, 401);
+}
+
+#[tokio::test]
+async fn lockout_after_repeated_failures() {
+    let s = start_configured(|c| c.auth.max_failures = 3, None, None).await;
+    let bad = basic("ann", "nope nope");
+    let h = [
+        ("authorization", bad.as_str()),
+        ("content-type", "text/xml"),
+    ];
+    for _ in 0..3 {
+        assert_eq!(
+            send(s.addr, "POST", "/", &h, &host_query()).await.status,
+            401
+        );
+    }
+    // Locked: even the right password is refused now, without argon2.
+    let r = post(s.addr, "ann", &host_query()).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.code(), "QBC_LOCKED");
+    assert!(r.header("retry-after").parse::<u64>().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn content_type_paths_and_methods() {
+    let s = start().await;
+    let auth = basic("ann", PASSWORD);
+    let a = auth.as_str();
+    let r = send(s.addr, "POST", "/", &[("authorization", a)], &host_query()).await;
+    assert_eq!(r.status, 415);
+    let r = send(
+        s.addr,
+        "POST",
+        "/",
+        &[
+            ("authorization", a),
+            ("content-type", "application/xml; charset=utf-8"),
+        ],
+        &host_query(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(send(s.addr, "GET", "/", &[], "").await.status, 405);
+    assert_eq!(
+        send(s.addr, "GET", "/etc/passwd", &[], "").await.status,
+        404
+    );
+    let h = send(s.addr, "GET", "/healthz", &[], "").await;
+    assert_eq!((h.status, h.body.as_str()), (200, "ok\n"));
+}
+
+#[tokio::test]
+async fn invalid_qbxml_is_400_with_the_validators_detail() {
+    let s = start().await;
+    for (xml, want) in [
+        ("not xml at all", "0x80040400"),
+        (
+            &qbxml("<CustomerAddRq><CustomerAdd><Nmae>x</Nmae></CustomerAdd></CustomerAddRq>")
+                as &str,
+            "Nmae",
+        ),
+        (
+            "<?xml version=\"1.0\"?><?qbxml version=\"99.0\"?><QBXML/>",
+            "0x80040423",
+        ),
+    ] {
+        let r = post(s.addr, "ann", xml).await;
+        assert_eq!(r.status, 400, "{xml}");
+        assert!(r.code().starts_with("0x8004"), "{}", r.code());
+        assert!(r.body.contains(want), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn company_file_names_stay_in_the_data_directory() {
+    let s = start().await;
+    for name in [
+        "../escape.qbw",
+        "/etc/passwd",
+        r"C:\x.qbw",
+        "a/b.qbw",
+        ".hidden",
+    ] {
+        let conn = format!("CompanyFile='{name}'");
+        let r = post_with(s.addr, "cat", &[("x-qb-connection", &conn)], &host_query()).await;
+        assert_eq!(r.status, 400, "{name}: {}", r.body);
+    }
+    assert!(!s.dir.path().parent().unwrap().join("escape.qbw").exists());
+    // cat may choose; ann may not (her file is fixed, so hers wins) and
+    // rob's entry does not allow it either.
+    let r = post_with(
+        s.addr,
+        "cat",
+        &[("x-qb-connection", "CompanyFile='other.qbw'")],
+        &host_query(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(s.dir.path().join("other.qbw").exists());
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-connection", "CompanyFile='third.qbw'")],
+        &host_query(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        !s.dir.path().join("third.qbw").exists(),
+        "the user's setting wins"
+    );
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-connection", "Color='red'")],
+        &host_query(),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (400, "QBC_BAD_CONNECTION"));
+}
+
+#[tokio::test]
+async fn user_may_not_choose_a_company_file_unless_allowed() {
+    let s = start_configured(
+        |c| {
+            // A user with no file of their own and no permission to choose.
+            c.users[2].client_company_file = false;
+        },
+        None,
+        None,
+    )
+    .await;
+    let r = post_with(
+        s.addr,
+        "cat",
+        &[("x-qb-connection", "CompanyFile='x.qbw'")],
+        &host_query(),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (403, "QBC_COMPANY_FILE_DENIED"));
+    assert!(!s.dir.path().join("x.qbw").exists());
+}
+
+#[tokio::test]
+async fn allow_list() {
+    let s = start_configured(
+        |c| c.allowed_clients = vec!["10.0.0.0/8".into()],
+        None,
+        None,
+    )
+    .await;
+    let r = post(s.addr, "ann", &host_query()).await;
+    assert_eq!((r.status, r.code()), (403, "QBC_CLIENT_DENIED"));
+    assert!(r.body.contains("127.0.0.1"));
+    let s = start_configured(
+        |c| c.allowed_clients = vec!["10.0.0.0/8".into(), "127.0.0.1".into()],
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(post(s.addr, "ann", &host_query()).await.status, 200);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_declared_or_not() {
+    let s = start_configured(|c| c.max_request_bytes = 1000, None, None).await;
+    let big = qbxml(&format!(
+        "<CustomerAddRq><CustomerAdd><Name>{}</Name></CustomerAdd></CustomerAddRq>",
+        "x".repeat(2000)
+    ));
+    let r = post(s.addr, "ann", &big).await;
+    assert_eq!((r.status, r.code()), (413, "QBC_TOO_LARGE"));
+    // Chunked, so no Content-Length to refuse up front.
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    let auth = basic("ann", PASSWORD);
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: text/xml\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..3 {
+        let chunk = "y".repeat(500);
+        let _ = tcp
+            .write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes())
+            .await;
+    }
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    // Nothing reached the company file.
+    let r = post(s.addr, "ann", &customer_query()).await;
+    assert!(!r.body.contains("<CustomerRet>"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    let s = start_configured(|c| c.request_timeout_secs = 1, None, None).await;
+    // Slowloris: a head that never ends. The server closes the connection.
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(b"POST / HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let mut closed = false;
+    for _ in 0..60 {
+        // Keep trickling a header byte; the server must still give up.
+        let _ = tcp.write_all(b"x").await;
+        match tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) => {
+                // hyper may answer 408 before closing.
+                closed = true;
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(closed, "a trickled head kept the connection open for 30 s");
+    // A body that stops halfway: 408.
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    let auth = basic("ann", PASSWORD);
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: text/xml\r\ncontent-length: 500\r\n\r\n<?xml"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("QBC_REQUEST_TIMEOUT"));
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_connections() {
+    let backend = Arc::new(MemoryBackend::default());
+    let s = start_configured(|_| {}, Some(backend.clone()), None).await;
+    let addr = s.addr;
+    let xml = Arc::new(host_query());
+    // Open all the connections first, then send on all of them at once.
+    let mut streams = Vec::new();
+    for _ in 0..1000 {
+        streams.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for tcp in streams {
+        let xml = xml.clone();
+        tasks.push(tokio::spawn(async move {
+            let auth = basic("ann", PASSWORD);
+            send_on(
+                tcp,
+                "POST",
+                "/",
+                &[("authorization", &auth), ("content-type", "text/xml")],
+                &xml,
+            )
+            .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let r = t.await.unwrap().unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        ok += 1;
+    }
+    assert_eq!(ok, 1000);
+    assert_eq!(backend.processed.load(Ordering::SeqCst), 1000);
+}
+
+#[tokio::test]
+async fn one_company_file_never_interleaves_two_run_in_parallel() {
+    let backend = Arc::new(MemoryBackend::default().holding(Duration::from_millis(20)));
+    let s = start_configured(|_| {}, Some(backend.clone()), None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let addr = s.addr;
+        tasks.push(tokio::spawn(async move {
+            post(addr, "ann", &host_query()).await.status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    assert_eq!(backend.max_per_company.load(Ordering::SeqCst), 1);
+
+    // Two files: each request waits (up to 10 s) until both are in flight.
+    let backend = Arc::new(MemoryBackend::default().waiting_for(2));
+    let s = start_configured(|_| {}, Some(backend.clone()), None).await;
+    let addr = s.addr;
+    let a = tokio::spawn(async move {
+        post_with(
+            addr,
+            "cat",
+            &[("x-qb-connection", "CompanyFile='a.qbw'")],
+            &host_query(),
+        )
+        .await
+    });
+    let addr = s.addr;
+    let b = tokio::spawn(async move {
+        post_with(
+            addr,
+            "cat",
+            &[("x-qb-connection", "CompanyFile='b.qbw'")],
+            &host_query(),
+        )
+        .await
+    });
+    assert_eq!(a.await.unwrap().status, 200);
+    assert_eq!(b.await.unwrap().status, 200);
+    assert_eq!(
+        backend.max_total.load(Ordering::SeqCst),
+        2,
+        "the two files ran together"
+    );
+    assert_eq!(backend.max_per_company.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn full_queue_is_503_and_slow_backend_is_504() {
+    let backend = Arc::new(MemoryBackend::default().holding(Duration::from_secs(3)));
+    let s = start_configured(
+        |c| {
+            c.queue_depth = 1;
+            c.backend_timeout_secs = 1;
+        },
+        Some(backend.clone()),
+        None,
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let addr = s.addr;
+        tasks.push(tokio::spawn(async move {
+            post(addr, "ann", &host_query()).await
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == 503 {
+            assert_eq!(r.code(), "QBC_BUSY");
+            assert_eq!(r.header("retry-after"), "1");
+        }
+        if r.status == 504 {
+            assert_eq!(r.code(), "QBC_BACKEND_TIMEOUT");
+        }
+        statuses.push(r.status);
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![503, 504, 504],
+        "one runs, one waits, one is refused"
+    );
+    // Timed out or not, the backend never ran two at once.
+    assert_eq!(backend.max_per_company.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn sessions_keep_iterators_and_belong_to_their_user() {
+    let s = start().await;
+    for i in 0..5 {
+        assert_eq!(
+            post(s.addr, "ann", &customer_add(&format!("Cust {i}")))
+                .await
+                .status,
+            200
+        );
+    }
+    let auth = basic("ann", PASSWORD);
+    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ticket = r.header("x-qb-ticket").to_string();
+    assert_eq!(ticket.len(), 32);
+    assert!(r.body.contains(&ticket));
+    assert_eq!(s.running.open_sessions(), 1);
+    // An iterator lives in the backend session: Start, then Continue on
+    // the same ticket.
+    let start_it = qbxml("<CustomerQueryRq requestID=\"1\" iterator=\"Start\"><MaxReturned>2</MaxReturned></CustomerQueryRq>");
+    let r = post_with(s.addr, "ann", &[("x-qb-ticket", &ticket)], &start_it).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("iteratorRemainingCount=\"3\""),
+        "{}",
+        r.body
+    );
+    let id_start = r.body.find("iteratorID=\"").unwrap() + 12;
+    let id = &r.body[id_start..id_start + 38];
+    let cont = qbxml(&format!(
+        "<CustomerQueryRq requestID=\"2\" iterator=\"Continue\" iteratorID=\"{id}\"><MaxReturned>2</MaxReturned></CustomerQueryRq>"
+    ));
+    let r = post_with(s.addr, "ann", &[("x-qb-ticket", &ticket)], &cont).await;
+    assert!(
+        r.body.contains("iteratorRemainingCount=\"1\""),
+        "{}",
+        r.body
+    );
+    // Without the ticket the iterator is unknown (a new session): 3391.
+    let r = post(s.addr, "ann", &cont).await;
+    assert!(r.body.contains("statusCode=\"3391\""), "{}", r.body);
+    // Another user cannot use or close the ticket.
+    let r = post_with(s.addr, "rob", &[("x-qb-ticket", &ticket)], &cont).await;
+    assert_eq!((r.status, r.code()), (400, "0x8004040D"));
+    let rob = basic("rob", PASSWORD);
+    let r = send(
+        s.addr,
+        "DELETE",
+        "/session",
+        &[("authorization", &rob), ("x-qb-ticket", &ticket)],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(s.running.open_sessions(), 1, "rob's DELETE closed nothing");
+    let r = send(
+        s.addr,
+        "DELETE",
+        "/session",
+        &[("authorization", &auth), ("x-qb-ticket", &ticket)],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(s.running.open_sessions(), 0);
+    let r = post_with(s.addr, "ann", &[("x-qb-ticket", &ticket)], &cont).await;
+    assert_eq!(r.status, 400);
+    // Closing again is a no-op, as CloseQBConnection is.
+    let r = send(
+        s.addr,
+        "DELETE",
+        "/session",
+        &[("authorization", &auth), ("x-qb-ticket", &ticket)],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 204);
+}
+
+#[tokio::test]
+async fn idle_sessions_expire() {
+    let s = start_configured(|c| c.session_idle_secs = 1, None, None).await;
+    let auth = basic("ann", PASSWORD);
+    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    let ticket = r.header("x-qb-ticket").to_string();
+    let mut gone = false;
+    for _ in 0..300 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if s.running.open_sessions() == 0 {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "an idle ticket outlived 30 s with a 1 s timeout");
+    let r = post_with(s.addr, "ann", &[("x-qb-ticket", &ticket)], &host_query()).await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn metrics_need_a_configured_user() {
+    let s = start().await;
+    post(s.addr, "ann", &host_query()).await;
+    assert_eq!(send(s.addr, "GET", "/metrics", &[], "").await.status, 401);
+    let auth = basic("ann", PASSWORD);
+    let r = send(s.addr, "GET", "/metrics", &[("authorization", &auth)], "").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body
+            .contains("qbconnector_requests_total{code=\"200\"} 1"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("qbconnector_auth_failures_total 1"),
+        "{}",
+        r.body
+    );
+    assert!(r
+        .body
+        .contains("qbconnector_queue_depth{company=\"acme.qbw\"} 0"));
+}
+
+#[tokio::test]
+async fn metrics_on_their_own_address() {
+    let s = start_configured(
+        |c| c.metrics.listen = Some("127.0.0.1:0".into()),
+        None,
+        None,
+    )
+    .await;
+    let m = s.running.metrics_addr().unwrap();
+    let r = send(m, "GET", "/metrics", &[], "").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("qbconnector_connections_open"));
+    // The metrics address relays nothing; the main one serves no metrics.
+    assert_eq!(post(m, "ann", &host_query()).await.status, 404);
+    let auth = basic("ann", PASSWORD);
+    assert_eq!(
+        send(s.addr, "GET", "/metrics", &[("authorization", &auth)], "")
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let backend = Arc::new(MemoryBackend::default().holding(Duration::from_millis(800)));
+    let s = start_configured(|_| {}, Some(backend.clone()), None).await;
+    let addr = s.addr;
+    let in_flight = tokio::spawn(async move { post(addr, "ann", &host_query()).await });
+    // Wait until the request is inside the backend.
+    for _ in 0..500 {
+        if backend.max_total.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    s.running.shutdown().await;
+    assert_eq!(in_flight.await.unwrap().status, 200);
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+}
