@@ -105,6 +105,66 @@ impl Failure {
     }
 }
 
+/// Whether answering `request` is bounded, small work: adds, mods,
+/// deletes, host/company/preferences queries, queries by ID or name, and
+/// pages of at most 100 records. A caller that runs the simulator on an
+/// async runtime can run such requests in place and send the rest (full
+/// list queries, reports) to a blocking thread. Unparsable input is small:
+/// it is refused at once.
+pub fn is_small(request: &[u8]) -> bool {
+    if request.len() > 64 * 1024 {
+        return false;
+    }
+    let Ok(set) = qbxml::parse_request(request.to_vec()) else {
+        return true;
+    };
+    let small = set.requests().all(|r| {
+        let name = r.name();
+        if !name.ends_with("QueryRq")
+            || matches!(
+                name,
+                "HostQueryRq" | "CompanyQueryRq" | "PreferencesQueryRq"
+            )
+        {
+            return true;
+        }
+        let e = r.element();
+        e.children()
+            .any(|c| matches!(c.name(), "ListID" | "FullName" | "TxnID" | "RefNumber"))
+            || e.child_text("MaxReturned")
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .is_some_and(|n| n <= 100)
+    });
+    small
+}
+
+#[cfg(test)]
+mod small_tests {
+    #[test]
+    fn point_queries_and_writes_are_small_full_lists_are_not() {
+        let doc = |inner: &str| {
+            format!("<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\">{inner}</QBXMLMsgsRq></QBXML>")
+        };
+        let small = [
+            "<CustomerQueryRq><ListID>80000001-1</ListID></CustomerQueryRq>",
+            "<CustomerQueryRq><MaxReturned>50</MaxReturned></CustomerQueryRq>",
+            "<CustomerAddRq><CustomerAdd><Name>x</Name></CustomerAdd></CustomerAddRq>",
+            "<HostQueryRq/>",
+        ];
+        for s in small {
+            assert!(super::is_small(doc(s).as_bytes()), "{s}");
+        }
+        let large = [
+            "<CustomerQueryRq></CustomerQueryRq>",
+            "<CustomerQueryRq><MaxReturned>1000</MaxReturned></CustomerQueryRq>",
+            "<HostQueryRq/><AccountQueryRq/>",
+        ];
+        for s in large {
+            assert!(!super::is_small(doc(s).as_bytes()), "{s}");
+        }
+    }
+}
+
 fn parse_failure(e: qbxml::ParseError) -> Failure {
     Failure {
         hresult: e.hresult,

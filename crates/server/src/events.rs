@@ -14,8 +14,10 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct ConnectionRequest {
     pub remote: SocketAddr,
-    /// False when the allow-list refuses the address (such clients get 403
-    /// to every request); set it to false to close the connection at once.
+    /// False when the allow-list refuses the address (such a client gets
+    /// 403 to every request, so that it learns why).
+    pub allowed: bool,
+    /// True; set it to false to close the connection at once.
     pub accept: bool,
 }
 
@@ -147,7 +149,7 @@ pub struct TracingEvents;
 
 impl Events for TracingEvents {
     fn connection_request(&self, e: &mut ConnectionRequest) {
-        tracing::debug!(remote = %e.remote, allowed = e.accept, "connection request");
+        tracing::debug!(remote = %e.remote, allowed = e.allowed, "connection request");
     }
     fn connected(&self, e: &Connected) {
         tracing::debug!(conn = e.connection_id, remote = %e.remote, "connected");

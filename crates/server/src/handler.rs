@@ -11,10 +11,10 @@
 #![allow(clippy::result_large_err)]
 
 use crate::auth::parse_basic;
-use crate::backend::{BackendError, BackendErrorKind, OpenSettings, SessionId};
+use crate::backend::{BackendError, BackendErrorKind, OpenSettings};
 use crate::connstr::ConnectionString;
 use crate::events::{Audit, Authorization, Header};
-use crate::queue::Refused;
+use crate::queue::{NotDone, Pending, Refused};
 use crate::server::ConnInfo;
 use crate::state::{State, Ticket, MAX_SESSIONS};
 use bytes::Bytes;
@@ -41,7 +41,7 @@ pub mod code {
     pub const COMPANY_FILE_DENIED: &str = "QBC_COMPANY_FILE_DENIED";
     pub const BAD_CONNECTION: &str = "QBC_BAD_CONNECTION";
     pub const BAD_TICKET: &str = "0x8004040D";
-    pub const NOT_QBXML: &str = "QBC_NOT_QBXML";
+    pub const BAD_BODY: &str = "QBC_BAD_BODY";
     pub const MEDIA_TYPE: &str = "QBC_MEDIA_TYPE";
     pub const TOO_LARGE: &str = "QBC_TOO_LARGE";
     pub const REQUEST_TIMEOUT: &str = "QBC_REQUEST_TIMEOUT";
@@ -328,15 +328,17 @@ async fn authenticate(
             None => (None, None),
         }
     };
-    let lock = state.verify_lock(&user);
-    let _verifying = match index {
-        // Waiting here lets a burst of logins share one argon2 run.
-        Some(_) if state.cache.get(&user, &password) != index => Some(lock.lock().await),
-        _ => None,
+    let cached = index.is_some() && state.cache.get(&user, &password) == index;
+    // On a miss, one verification per user at a time: a burst of new
+    // connections runs argon2 once and the rest find the cache.
+    let lock = (!cached && index.is_some()).then(|| state.verify_lock(&user));
+    let _verifying = match &lock {
+        Some(l) => Some(l.lock().await),
+        None => None,
     };
     let verified = if user.is_empty() {
         false
-    } else if index.is_some() && state.cache.get(&user, &password) == index {
+    } else if cached || (index.is_some() && state.cache.get(&user, &password) == index) {
         true
     } else {
         let hash = entry
@@ -425,11 +427,12 @@ fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Reply> {
     let client = match headers.get(CONNECTION_HEADER) {
         None => ConnectionString::default(),
         Some(v) => {
-            let text = v.to_str().map_err(|_| {
+            // UTF-8, so that a company file may have any name.
+            let text = std::str::from_utf8(v.as_bytes()).map_err(|_| {
                 Reply::error(
                     StatusCode::BAD_REQUEST,
                     code::BAD_CONNECTION,
-                    "X-QB-Connection is not text",
+                    "X-QB-Connection is not UTF-8 text",
                 )
             })?;
             ConnectionString::parse(text).map_err(|e| {
@@ -511,7 +514,7 @@ async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, Reply
         }
         Ok(Err(e)) => Err(Reply::error(
             StatusCode::BAD_REQUEST,
-            code::NOT_QBXML,
+            code::BAD_BODY,
             &format!("cannot read the request body: {e}"),
         )
         .header("connection", "close")),
@@ -576,14 +579,14 @@ async fn relay(
     let set = match qbxml::parse_request_with(body.to_vec(), &limits) {
         Ok(s) => s,
         Err(e) => {
-            let detail = format!(
-                "{} {} (line {}, column {}, {})",
-                e.message(),
-                e.detail,
-                e.line,
-                e.column,
-                e.path
-            );
+            let mut detail = format!("{} {}", e.message(), e.detail);
+            if e.line > 0 {
+                detail.push_str(&format!(" (line {}, column {}", e.line, e.column));
+                if !e.path.is_empty() {
+                    detail.push_str(&format!(", {}", e.path));
+                }
+                detail.push(')');
+            }
             return Reply::error(StatusCode::BAD_REQUEST, &e.hresult.to_string(), &detail);
         }
     };
@@ -651,35 +654,34 @@ async fn once(
         .map_err(|e| backend_error(&e))?;
     trace.company = key.clone();
     request_event(state, conn, p, &key, trace, &body);
-    let turn = state.lanes.acquire(&key).await.map_err(busy)?;
     let backend = state.backend.clone();
-    run(state, async move {
-        let session = backend.open(settings).await?;
-        let out = backend.process(session.clone(), body).await;
-        backend.close(session).await;
-        drop(turn);
-        out
-    })
-    .await
+    let done = state
+        .lanes
+        .submit(&key, async move {
+            let session = backend.open(settings).await?;
+            let out = backend.process(session.clone(), body).await;
+            backend.close(session).await;
+            out
+        })
+        .map_err(busy)?;
+    wait(state, done).await
 }
 
-/// Run backend work on its own task and wait at most the backend timeout.
-/// The task keeps the company file's turn until the backend is done, even
-/// after a 504, so requests never interleave.
-async fn run<T: Send + 'static>(
-    state: &State,
-    work: impl std::future::Future<Output = Result<T, BackendError>> + Send + 'static,
-) -> Result<T, Reply> {
-    let task = tokio::spawn(work);
-    match tokio::time::timeout(state.settings.backend_timeout, task).await {
-        Ok(Ok(Ok(v))) => Ok(v),
-        Ok(Ok(Err(e))) => Err(backend_error(&e)),
-        Ok(Err(e)) => Err(Reply::error(
+/// Wait for a started backend job, at most the backend timeout. A job
+/// that outlives the wait still finishes in its lane (and keeps the
+/// company file's turn until then); the client learns the outcome is
+/// unknown.
+async fn wait<T>(state: &State, job: Pending<Result<T, BackendError>>) -> Result<T, Reply> {
+    match job.finish(state.settings.backend_timeout).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(backend_error(&e)),
+        Err(NotDone::Refused(r)) => Err(busy(r)),
+        Err(NotDone::Failed) => Err(Reply::error(
             StatusCode::BAD_GATEWAY,
             code::BACKEND,
-            &format!("the backend failed: {e}"),
+            "the backend failed while answering (see the server log)",
         )),
-        Err(_) => {
+        Err(NotDone::TimedOut) => {
             state
                 .metrics
                 .backend_timeouts
@@ -723,15 +725,15 @@ async fn on_ticket(
     let t = ticket_lookup(state, p, ticket).ok_or_else(bad_ticket)?;
     trace.company = t.company_key.clone();
     request_event(state, conn, p, &t.company_key, trace, &body);
-    let turn = state.lanes.acquire(&t.company_key).await.map_err(busy)?;
     let backend = state.backend.clone();
     let session = t.session.clone();
-    let out = run(state, async move {
-        let out = backend.process(session, body).await;
-        drop(turn);
-        out
-    })
-    .await;
+    let done = state
+        .lanes
+        .submit(&t.company_key, async move {
+            backend.process(session, body).await
+        })
+        .map_err(busy)?;
+    let out = wait(state, done).await;
     if let Some(t) = state.lock_sessions().get_mut(ticket) {
         t.last_used = Instant::now();
     }
@@ -759,40 +761,61 @@ async fn open_session(
     };
     trace.company = key.clone();
     trace.request_types = vec!["OpenSession".into()];
-    if state.lock_sessions().len() >= MAX_SESSIONS {
-        return Reply::error(
+    let sessions_full = || {
+        Reply::error(
             StatusCode::SERVICE_UNAVAILABLE,
             code::SESSIONS_FULL,
             "too many open sessions",
         )
-        .header(RETRY_AFTER.as_str(), "5");
+        .header(RETRY_AFTER.as_str(), "5")
+    };
+    if state.lock_sessions().len() >= MAX_SESSIONS {
+        return sessions_full();
     }
-    let turn = match state.lanes.acquire(&key).await {
-        Ok(t) => t,
+    // The ticket is registered by the job itself: if the caller gave up
+    // waiting, the session is still known and its idle timeout closes it.
+    let job_state = state.clone();
+    let user = p.name.to_lowercase();
+    let job_key = key.clone();
+    let done = match state.lanes.submit(&key, async move {
+        let backend = job_state.backend.clone();
+        let session = backend.open(s).await?;
+        let ticket = new_ticket();
+        let refused = {
+            let mut map = job_state.lock_sessions();
+            if map.len() >= MAX_SESSIONS {
+                Some(session)
+            } else {
+                map.insert(
+                    ticket.clone(),
+                    Ticket {
+                        user,
+                        company_key: job_key,
+                        session,
+                        last_used: Instant::now(),
+                    },
+                );
+                None
+            }
+        };
+        if let Some(session) = refused {
+            backend.close(session).await;
+            return Ok(None);
+        }
+        job_state
+            .metrics
+            .sessions_open
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(Some(ticket))
+    }) {
+        Ok(d) => d,
         Err(r) => return busy(r),
     };
-    let backend = state.backend.clone();
-    let session: SessionId = match run(state, async move {
-        let s = backend.open(s).await;
-        drop(turn);
-        s
-    })
-    .await
-    {
-        Ok(s) => s,
+    let ticket = match wait(state, done).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return sessions_full(),
         Err(r) => return r,
     };
-    let ticket = new_ticket();
-    state.lock_sessions().insert(
-        ticket.clone(),
-        Ticket {
-            user: p.name.to_lowercase(),
-            company_key: key.clone(),
-            session,
-            last_used: Instant::now(),
-        },
-    );
-    state.metrics.sessions_open.fetch_add(1, Ordering::Relaxed);
     state.status(conn.id, &format!("session opened by {} on {key}", p.name));
     let mut body =
         String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<QBConnectorSession>\n<Ticket>");
@@ -839,14 +862,7 @@ async fn close_session(
             conn.id,
             &format!("session closed by {} on {}", p.name, t.company_key),
         );
-        let backend = state.backend.clone();
-        let turn = state.lanes.acquire(&t.company_key).await;
-        let _ = run(state, async move {
-            backend.close(t.session).await;
-            drop(turn);
-            Ok(())
-        })
-        .await;
+        state.close_backend_session(t).await;
     }
     Reply::ok(StatusCode::NO_CONTENT, Bytes::new(), "text/plain")
 }

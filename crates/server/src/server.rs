@@ -65,6 +65,7 @@ pub async fn serve(
         let allowed = state.allows(remote.ip());
         let mut ev = ConnectionRequest {
             remote,
+            allowed,
             accept: true,
         };
         state.events.connection_request(&mut ev);

@@ -176,13 +176,17 @@ impl State {
                 0,
                 &format!("session of {} on {} expired", t.user, t.company_key),
             );
-            // Closing takes the company file's turn like any request.
-            if let Ok(turn) = self.lanes.acquire(&t.company_key).await {
-                self.backend.close(t.session).await;
-                drop(turn);
-            } else {
-                self.backend.close(t.session).await;
-            }
+            self.close_backend_session(t).await;
         }
+    }
+
+    /// End a backend session in its company file's turn, however long
+    /// the queue is.
+    pub async fn close_backend_session(&self, t: Ticket) {
+        let backend = self.backend.clone();
+        let session = t.session;
+        self.lanes
+            .run_anyway(&t.company_key, async move { backend.close(session).await })
+            .await;
     }
 }

@@ -127,7 +127,7 @@ impl Backend for MemoryBackend {
                 .cloned()
                 .ok_or_else(|| {
                     BackendError::new(
-                        BackendErrorKind::Failed,
+                        BackendErrorKind::Request,
                         Some(qbxml::HResult(0x8004_040D)),
                         "The ticket parameter is invalid.",
                     )

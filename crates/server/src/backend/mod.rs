@@ -53,11 +53,11 @@ pub struct BackendError {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendErrorKind {
-    /// The request was refused as a whole (e.g. 0x80040400): the client's
-    /// fault, answered 400.
+    /// The request was refused as a whole (e.g. 0x80040400, or a session
+    /// that is no longer open): the client's fault, answered 400.
     Request,
     /// The connection settings cannot be used (bad company file name,
-    /// file missing): 400 or 403.
+    /// file missing): 400.
     Settings,
     /// QuickBooks (or the bridge) failed or is unreachable: 502.
     Failed,

@@ -99,6 +99,23 @@ impl SimulatorBackend {
     }
 }
 
+/// Run SQLite work. Small work (a point query, an add: tens of
+/// microseconds) runs right here on the async worker: a hand-off to a
+/// blocking thread and back would cost more than the work and halve the
+/// throughput of a company file. Anything that may take long (a full list,
+/// a report) goes to the blocking pool so that it never holds a worker.
+async fn blocking<T: Send + 'static>(
+    small: bool,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BackendError> {
+    if small {
+        return Ok(f());
+    }
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| failed(format!("the simulator stopped: {e}")))
+}
+
 fn failed(message: String) -> BackendError {
     BackendError::new(BackendErrorKind::Failed, None, message)
 }
@@ -133,14 +150,13 @@ impl Backend for SimulatorBackend {
         Box::pin(async move {
             let Some((company, s)) = self.lock_sessions().get(&session.0).cloned() else {
                 return Err(BackendError::new(
-                    BackendErrorKind::Failed,
+                    BackendErrorKind::Request,
                     Some(qbxml::HResult(0x8004_040D)),
                     "The ticket parameter is invalid.",
                 ));
             };
-            let answer = tokio::task::spawn_blocking(move || company.process(s, &request))
-                .await
-                .map_err(|e| failed(format!("the simulator stopped: {e}")))?;
+            let small = qbsim::is_small(&request);
+            let answer = blocking(small, move || company.process(s, &request)).await?;
             answer.map_err(|f| {
                 let kind = if f.hresult == qbxml::HResult::PARSE_ERROR {
                     BackendErrorKind::Request

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Side-by-side HTTP benchmark of the connector (docs/BENCHMARKS.md):
+#   (a) a bare hyper hello-world (crates/server/examples/hello.rs)
+#   (b) the connector with the in-memory backend (HostQuery)
+#   (c) the connector with the simulator answering CustomerQuery by ListID
+#   (d) (c) over HTTPS
+# Usage: bench/server.sh [SECONDS per run, default 10] [CONNECTIONS, default 32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-32}
+threads=2
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk …"
+  (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || { echo "cannot install wrk"; exit 1; }
+fi
+
+cargo build --release -q -p qbconnector -p qbsim
+cargo build --release -q -p qbc-server --example hello
+bin=target/release
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+password='bench password 1'
+auth="Basic $(printf 'bench:%s' "$password" | base64 -w0)"
+
+# A sample company and one customer's ListID.
+"$bin/qbsim" create "$work/sample.qbw" >/dev/null
+cat > "$work/first.xml" <<'XML'
+<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq requestID="1"><MaxReturned>1</MaxReturned></CustomerQueryRq></QBXMLMsgsRq></QBXML>
+XML
+listid=$("$bin/qbsim" process "$work/sample.qbw" "$work/first.xml" | sed -n 's:.*<ListID>\(.*\)</ListID>.*:\1:p' | head -1)
+cat > "$work/host.xml" <<'XML'
+<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><HostQueryRq requestID="1"/></QBXMLMsgsRq></QBXML>
+XML
+cat > "$work/point.xml" <<XML
+<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq requestID="1"><ListID>$listid</ListID></CustomerQueryRq></QBXMLMsgsRq></QBXML>
+XML
+
+config() { # name kind port tls
+  local dir="$work/$1"; mkdir -p "$dir"
+  cat > "$dir/qbconnector.toml" <<TOML
+listen = "127.0.0.1:$3"
+[backend]
+kind = "$2"
+data_dir = "$work"
+default_company = "sample.qbw"
+TOML
+  printf '%s\n' "$password" | "$bin/qbconnector" user add bench --password-stdin --config "$dir/qbconnector.toml" >/dev/null
+  if [ "$4" = tls ]; then
+    "$bin/qbconnector" cert generate --host localhost --host 127.0.0.1 --config "$dir/qbconnector.toml" >/dev/null
+  fi
+  RUST_LOG=warn "$bin/qbconnector" serve --config "$dir/qbconnector.toml" 2>"$dir/log" &
+  pids+=($!)
+}
+
+"$bin/examples/hello" 2181 & pids+=($!)
+config memory memory 2182 plain
+config sim simulator 2183 plain
+config simtls simulator 2184 tls
+sleep 1
+
+run() { # label url body
+  local out
+  out=$(BODY_FILE="$3" AUTH="$auth" wrk -t$threads -c"$conns" -d"${secs}s" --latency -s bench/post.lua "$2")
+  local rps p50 p99 bad
+  rps=$(sed -n 's/^rps //p' <<<"$out"); p50=$(sed -n 's/^p50_us //p' <<<"$out")
+  p99=$(sed -n 's/^p99_us //p' <<<"$out"); bad=$(sed -n 's/^non2xx //p' <<<"$out")
+  printf '%-44s %9s req/s  p50 %6s µs  p99 %6s µs  non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "$bad"
+  eval "rps_$4=$rps; p99_$4=$p99"
+}
+
+echo "wrk: $threads threads, $conns connections, ${secs}s per run, $(nproc) cores shared with the servers"
+run "(a) bare hyper hello-world"                  http://127.0.0.1:2181/ "$work/host.xml" a
+run "(b) connector + memory backend (HostQuery)"  http://127.0.0.1:2182/ "$work/host.xml" b
+run "(c) connector + simulator, CustomerQuery"    http://127.0.0.1:2183/ "$work/point.xml" c
+run "(d) (c) over HTTPS"                          https://127.0.0.1:2184/ "$work/point.xml" d
+awk -v a="$rps_a" -v b="$rps_b" -v c="$rps_c" -v pa="$p99_a" -v pb="$p99_b" 'BEGIN {
+  printf "(b)/(a) = %.2f (goal >= 0.5)\n(c)/(a) = %.2f (goal >= 0.15)\n", b/a, c/a
+  printf "connector p99 over a bare server: %.3f ms (goal < 1 ms)\n", (pb-pa)/1000 }'
