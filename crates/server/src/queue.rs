@@ -22,8 +22,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -86,7 +87,7 @@ impl<T> Pending<T> {
             };
             tokio::select! {
                 r = &mut self.done => return r.map_err(|_| NotDone::Failed),
-                _ = tokio::time::sleep_until(deadline.into()) => {}
+                _ = tokio::time::sleep_until(deadline) => {}
             }
             if let Some(t0) = self.job.started.get() {
                 if *t0 + run <= Instant::now() {

@@ -1,0 +1,228 @@
+//! The `qbconnector` command as an admin uses it: users, certificates,
+//! check-config, serve and SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn qbc(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qbconnector"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
+}
+
+fn cfg(dir: &Path) -> String {
+    dir.join("qbconnector.toml").display().to_string()
+}
+
+#[test]
+fn users_are_added_listed_changed_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cfg(dir.path());
+    let o = qbc(
+        &[
+            "user",
+            "add",
+            "ann",
+            "--company-file",
+            "acme.qbw",
+            "--password-stdin",
+            "--config",
+            &c,
+        ],
+        "a long password\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = qbc(
+        &[
+            "user",
+            "add",
+            "rob",
+            "--read-only",
+            "--password-stdin",
+            "--config",
+            &c,
+        ],
+        "another password\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let file = std::fs::read_to_string(&c).unwrap();
+    assert!(file.contains("$argon2id$"), "{file}");
+    assert!(
+        !file.contains("a long password"),
+        "a plain password in the file"
+    );
+    let o = qbc(&["user", "list", "--config", &c], "");
+    let t = text(&o);
+    assert!(t.contains("ann\tread-write\tcompany=acme.qbw"), "{t}");
+    assert!(t.contains("rob\tread-only"), "{t}");
+    assert!(!t.contains("argon2"));
+    // Refusals: a duplicate (any case), a short password, no terminal.
+    let o = qbc(
+        &["user", "add", "ANN", "--password-stdin", "--config", &c],
+        "long enough pw\n",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("exists"),
+        "{}",
+        text(&o)
+    );
+    let o = qbc(
+        &["user", "add", "sue", "--password-stdin", "--config", &c],
+        "short\n",
+    );
+    assert!(!o.status.success() && text(&o).contains("8 characters"));
+    let o = qbc(&["user", "add", "sue", "--config", &c], "");
+    assert!(!o.status.success() && text(&o).contains("--password-stdin"));
+    // passwd changes the hash.
+    let before = std::fs::read_to_string(&c).unwrap();
+    let o = qbc(
+        &["user", "passwd", "ann", "--password-stdin", "--config", &c],
+        "a new password\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_ne!(std::fs::read_to_string(&c).unwrap(), before);
+    let o = qbc(&["user", "remove", "rob", "--config", &c], "");
+    assert!(o.status.success());
+    let o = qbc(&["user", "list", "--config", &c], "");
+    assert!(!text(&o).contains("rob"));
+    let o = qbc(&["check-config", "--config", &c], "");
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn check_config_names_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cfg(dir.path());
+    std::fs::write(&c, "lisen = \"0.0.0.0:80\"\n").unwrap();
+    let o = qbc(&["check-config", "--config", &c], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("lisen"), "{}", text(&o));
+    std::fs::write(
+        &c,
+        "listen = \"nowhere\"\nallowed_clients = [\"10.0.0.0/33\"]\n[[users]]\nname = \"x\"\npassword_hash = \"hunter2\"\n",
+    )
+    .unwrap();
+    let o = qbc(&["check-config", "--config", &c], "");
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    for k in ["listen:", "allowed_clients[0]", "users[0].password_hash"] {
+        assert!(t.contains(k), "{k} in {t}");
+    }
+    let o = qbc(&["check-config", "--config", &format!("{c}.missing")], "");
+    assert!(text(&o).contains("not found"));
+}
+
+#[test]
+fn cert_generate_then_export_for_pinning() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cfg(dir.path());
+    let o = qbc(
+        &[
+            "cert",
+            "generate",
+            "--host",
+            "localhost",
+            "--host",
+            "127.0.0.1",
+            "--config",
+            &c,
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let cert = std::fs::read_to_string(dir.path().join("cert.pem")).unwrap();
+    let o = qbc(&["cert", "export", "--config", &c], "");
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), cert.trim());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("PRIVATE"));
+    // Not replaced without --force.
+    let o = qbc(
+        &["cert", "generate", "--host", "localhost", "--config", &c],
+        "",
+    );
+    assert!(!o.status.success() && text(&o).contains("--force"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the key is readable by others");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_answers_then_drains_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cfg(dir.path());
+    std::fs::write(
+        &c,
+        "listen = \"127.0.0.1:0\"\n[backend]\ndata_dir = \"data\"\ncreate_missing = true\n",
+    )
+    .unwrap();
+    let o = qbc(
+        &["user", "add", "ann", "--password-stdin", "--config", &c],
+        "a long password\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qbconnector"))
+        .args(["serve", "--config", &c])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server said where it listens")
+            .unwrap();
+        if let Some(i) = line.find("serving http://") {
+            break line[i + 15..].trim().to_string();
+        }
+    };
+    // Keep reading the log so the server never blocks on a full pipe.
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let body = "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><HostQueryRq/></QBXMLMsgsRq></QBXML>";
+    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        tcp,
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: Basic YW5uOmEgbG9uZyBwYXNzd29yZA==\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("<HostRet>"));
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    let log = log.join().unwrap().join("\n");
+    assert!(log.contains("qbconnector::audit"), "{log}");
+    assert!(log.contains("user=ann"), "{log}");
+}
