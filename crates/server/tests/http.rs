@@ -644,3 +644,179 @@ async fn shutdown_lets_in_flight_requests_finish() {
         "the listener is closed"
     );
 }
+
+/// Records what the events say.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl qbc_server::Events for Recorder {
+    fn connected(&self, e: &qbc_server::events::Connected) {
+        self.push(format!("connected {}", e.connection_id));
+    }
+    fn disconnected(&self, e: &qbc_server::events::Disconnected) {
+        self.push(format!(
+            "disconnected {} {}",
+            e.connection_id, e.status_code
+        ));
+    }
+    fn header(&self, e: &qbc_server::events::Header<'_>) {
+        self.push(format!("header {}: {}", e.name, e.value));
+    }
+    fn request(&self, e: &qbc_server::events::Request<'_>) {
+        self.push(format!(
+            "request {} {} {:?}",
+            e.user, e.company_file, e.request_types
+        ));
+    }
+    fn response(&self, e: &qbc_server::events::Response<'_>) {
+        self.push(format!("response {}", e.http_status));
+    }
+    fn error(&self, e: &qbc_server::events::Error<'_>) {
+        self.push(format!("error {} {}", e.code, e.description));
+    }
+    fn audit(&self, e: &qbc_server::events::Audit<'_>) {
+        self.push(format!(
+            "audit {} {} {} {:?} {} {:?} {}",
+            e.remote.ip(),
+            e.user,
+            e.company_file,
+            e.request_types,
+            e.http_status,
+            e.status_codes,
+            e.error_code
+        ));
+    }
+}
+
+impl Recorder {
+    fn push(&self, s: String) {
+        self.0.lock().unwrap().push(s);
+    }
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn events_and_one_audit_line_per_request() {
+    let rec = Arc::new(Recorder::default());
+    let s = start_configured(|_| {}, None, Some(rec.clone())).await;
+    let two = qbxml(
+        "<CustomerAddRq requestID=\"1\"><CustomerAdd><Name>Ev</Name></CustomerAdd></CustomerAddRq>\
+         <CustomerAddRq requestID=\"2\"><CustomerAdd><Name>Ev</Name></CustomerAdd></CustomerAddRq>",
+    );
+    let mut h = vec![];
+    let auth = basic("ann", PASSWORD);
+    h.push(("authorization", auth.as_str()));
+    h.push(("content-type", "text/xml"));
+    assert_eq!(
+        send(
+            s.addr,
+            "POST",
+            "/",
+            &h,
+            &two.replace("stopOnError", "continueOnError")
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(post(s.addr, "rob", &customer_add("No")).await.status, 403);
+    s.running.shutdown().await;
+    let ev = rec.all();
+    let has = |p: &str| ev.iter().any(|e| e.starts_with(p));
+    assert!(has("connected "), "{ev:#?}");
+    assert!(has("disconnected "), "{ev:#?}");
+    assert!(has("header authorization: <not shown>"), "{ev:#?}");
+    assert!(
+        !ev.iter().any(|e| e.contains(&auth[6..])),
+        "credentials leaked into events"
+    );
+    assert!(
+        has("request ann acme.qbw [\"CustomerAddRq\", \"CustomerAddRq\"]"),
+        "{ev:#?}"
+    );
+    assert!(
+        has("audit 127.0.0.1 ann acme.qbw [\"CustomerAddRq\", \"CustomerAddRq\"] 200 [0, 3100] "),
+        "{ev:#?}"
+    );
+    assert!(
+        has("audit 127.0.0.1 rob  [\"CustomerAddRq\"] 403 [] QBC_READ_ONLY"),
+        "{ev:#?}"
+    );
+    assert!(
+        has("error QBC_READ_ONLY user `rob` is read-only"),
+        "{ev:#?}"
+    );
+    assert_eq!(ev.iter().filter(|e| e.starts_with("audit")).count(), 2);
+}
+
+#[tokio::test]
+async fn seed_style_configuration_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = qbc_server::Connector::new(config(dir.path())).unwrap();
+    let i = c
+        .add_user("ann", PASSWORD, "CompanyFile='acme.qbw'", false)
+        .unwrap();
+    assert_eq!(c.config(&format!("ReadOnly[{i}]=true")).unwrap(), "true");
+    assert_eq!(c.config("ReadOnly[0]").unwrap(), "true");
+    assert!(c.config("ReadOnly[7]=true").is_err());
+    assert_eq!(
+        c.config("DefaultConnectionString=CompanyFile='d.qbw'")
+            .unwrap(),
+        "CompanyFile='d.qbw'"
+    );
+    assert!(c.config("DefaultConnectionString=Color='x'").is_err());
+    assert_eq!(c.config("LocalPort=0").unwrap(), "0");
+    assert_eq!(
+        c.config("AllowedClients=127.0.0.1, 10.0.0.0/8").unwrap(),
+        "127.0.0.1,10.0.0.0/8"
+    );
+    assert!(c.config("AllowedClients=nonsense").is_err());
+    assert!(c.config("Nope=1").is_err());
+    assert!(c.add_user("ANN", "x", "", false).is_err());
+    let running = c.listen().await.unwrap();
+    assert!(running.listening());
+    assert_ne!(running.local_port(), 0);
+    assert_eq!(running.local_host(), "127.0.0.1");
+    // ReadOnly[0] took effect.
+    let r = post(running.local_addr(), "ann", &customer_add("Z")).await;
+    assert_eq!(r.status, 403);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let s = start_configured(|c| c.request_timeout_secs = 1, None, None).await;
+    // Connected, then silent: no request ever starts.
+    let mut idle = TcpStream::connect(s.addr).await.unwrap();
+    // And a keep-alive connection that goes quiet after one request.
+    let mut kept = TcpStream::connect(s.addr).await.unwrap();
+    let auth = basic("ann", PASSWORD);
+    let xml = host_query();
+    let req = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{xml}",
+        xml.len()
+    );
+    kept.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    for (name, tcp) in [("idle", &mut idle), ("kept", &mut kept)] {
+        let mut closed = false;
+        for _ in 0..60 {
+            match tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    closed = true;
+                    break;
+                }
+                Ok(Ok(_)) => {} // e.g. a 408 before the close
+                Err(_) => {}
+            }
+        }
+        assert!(
+            closed,
+            "{name}: a silent connection stayed open 30 s with a 1 s timeout"
+        );
+    }
+}
