@@ -44,9 +44,13 @@ pub enum Durability {
     Normal,
 }
 
-pub fn open(path: &Path, durability: Durability) -> Result<Db> {
+pub fn open(path: &Path, durability: Durability, exclusive: bool) -> Result<Db> {
     let db = Connection::open(path)?;
     db.busy_timeout(std::time::Duration::from_secs(5))?;
+    if exclusive {
+        // Before WAL is entered, so the WAL index lives in memory.
+        let _: String = db.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| r.get(0))?;
+    }
     let mode: String = db.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError(format!(

@@ -671,7 +671,10 @@ async fn once(
 /// that outlives the wait still finishes in its lane (and keeps the
 /// company file's turn until then); the client learns the outcome is
 /// unknown.
-async fn wait<T>(state: &State, job: Pending<Result<T, BackendError>>) -> Result<T, Reply> {
+async fn wait<T: Send + 'static>(
+    state: &State,
+    job: Pending<Result<T, BackendError>>,
+) -> Result<T, Reply> {
     match job.finish(state.settings.backend_timeout).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(backend_error(&e)),

@@ -19,11 +19,11 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -39,6 +39,50 @@ struct Lane {
     jobs: mpsc::Sender<Job>,
     /// Waiting or running.
     queued: Arc<AtomicUsize>,
+    turn: Arc<Turn>,
+}
+
+/// Whose turn it is: held by the lane task while it runs a job, or by a
+/// caller that found the lane empty and runs its job in place.
+struct Turn {
+    busy: AtomicBool,
+    freed: Notify,
+}
+
+impl Turn {
+    fn try_take(&self) -> bool {
+        !self.busy.swap(true, Ordering::SeqCst)
+    }
+
+    async fn take(&self) {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if self.try_take() {
+                return;
+            }
+            freed.await;
+        }
+    }
+}
+
+/// Gives the turn back when dropped (also when a job panics).
+struct Held(Arc<Turn>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.busy.store(false, Ordering::SeqCst);
+        self.0.freed.notify_one();
+    }
+}
+
+struct Decrement(Arc<AtomicUsize>);
+
+impl Drop for Decrement {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -54,12 +98,19 @@ struct JobState {
     started: OnceLock<Instant>,
 }
 
-/// A queued job.
-pub struct Pending<T> {
-    job: Arc<JobState>,
-    done: oneshot::Receiver<T>,
-    submitted: Instant,
-    wait: Duration,
+/// A submitted job.
+pub struct Pending<T: Send + 'static>(Kind<T>);
+
+enum Kind<T: Send + 'static> {
+    /// In the lane's queue; the lane task runs it.
+    Queued {
+        job: Arc<JobState>,
+        done: oneshot::Receiver<T>,
+        submitted: Instant,
+        wait: Duration,
+    },
+    /// The lane was empty: the caller holds the turn and runs it.
+    InPlace(InPlace<T>),
 }
 
 /// How waiting for a job ended without its result.
@@ -73,41 +124,94 @@ pub enum NotDone {
     Failed,
 }
 
-impl<T> Pending<T> {
+impl<T: Send + 'static> Pending<T> {
     /// Wait until the job starts (at most the queue's wait timeout) and
     /// then until it ends (at most `run` from its start).
-    pub async fn finish(mut self, run: Duration) -> Result<T, NotDone> {
-        loop {
-            // The start is not signalled (a wake-up per request would
-            // cost more than it is worth): while it waits, look every
-            // 100 ms, so a run timeout is late by at most that.
-            let deadline = match self.job.started.get() {
-                None => (self.submitted + self.wait).min(Instant::now() + CHECK_EVERY),
-                Some(t0) => *t0 + run,
-            };
-            tokio::select! {
-                r = &mut self.done => return r.map_err(|_| NotDone::Failed),
-                _ = tokio::time::sleep_until(deadline) => {}
-            }
-            if let Some(t0) = self.job.started.get() {
-                if *t0 + run <= Instant::now() {
-                    return Err(NotDone::TimedOut);
+    pub async fn finish(self, run: Duration) -> Result<T, NotDone> {
+        match self.0 {
+            Kind::InPlace(mut work) => match tokio::time::timeout(run, &mut work).await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(())) => Err(NotDone::Failed),
+                Err(_) => {
+                    drop(work); // it goes on, on a task of its own
+                    Err(NotDone::TimedOut)
                 }
-                continue; // it started meanwhile: now wait for its end
+            },
+            Kind::Queued {
+                job,
+                mut done,
+                submitted,
+                wait,
+            } => loop {
+                // The start is not signalled (a wake-up per request would
+                // cost more than it is worth): while it waits, look every
+                // 100 ms, so a run timeout is late by at most that.
+                let deadline = match job.started.get() {
+                    None => (submitted + wait).min(Instant::now() + CHECK_EVERY),
+                    Some(t0) => *t0 + run,
+                };
+                tokio::select! {
+                    r = &mut done => return r.map_err(|_| NotDone::Failed),
+                    _ = tokio::time::sleep_until(deadline) => {}
+                }
+                if let Some(t0) = job.started.get() {
+                    if *t0 + run <= Instant::now() {
+                        return Err(NotDone::TimedOut);
+                    }
+                    continue; // it started meanwhile: now wait for its end
+                }
+                if Instant::now() < submitted + wait {
+                    continue;
+                }
+                if job
+                    .state
+                    .compare_exchange(WAITING, CANCELLED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    return Err(NotDone::Refused(Refused::TimedOut));
+                }
+                // It is starting right now: the start time is about to be set.
+                tokio::task::yield_now().await;
+            },
+        }
+    }
+}
+
+/// A job run by its caller. Dropped before it completes (the caller timed
+/// out or hung up), it is spawned to completion instead of cancelled.
+struct InPlace<T: Send + 'static>(Option<Pin<Box<dyn Future<Output = T> + Send>>>);
+
+impl<T: Send + 'static> Future for InPlace<T> {
+    type Output = Result<T, ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(f) = self.0.as_mut() else {
+            return Poll::Ready(Err(()));
+        };
+        let out = std::panic::catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(cx)));
+        match out {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => {
+                self.0 = None;
+                Poll::Ready(Ok(v))
             }
-            if Instant::now() < self.submitted + self.wait {
-                continue;
+            Err(_) => {
+                self.0 = None; // drops its guards: the turn is given back
+                Poll::Ready(Err(()))
             }
-            if self
-                .job
-                .state
-                .compare_exchange(WAITING, CANCELLED, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
-                return Err(NotDone::Refused(Refused::TimedOut));
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for InPlace<T> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                // Still holding the turn; the result has no one to go to.
+                let job: Job = Box::pin(async move {
+                    let _ = f.await;
+                });
+                rt.spawn(CatchUnwind(job));
             }
-            // It is starting right now: the start time is about to be set.
-            tokio::task::yield_now().await;
         }
     }
 }
@@ -139,10 +243,19 @@ impl Lanes {
         if map.len() >= MAX_IDLE_LANES {
             map.retain(|_, l| l.queued.load(Ordering::SeqCst) > 0);
         }
-        let (tx, rx) = mpsc::channel(self.depth.max(1));
+        // The bound is `queued`; the channel only needs room for it.
+        let (tx, rx) = mpsc::channel(self.depth + 2);
         let queued = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(run_lane(rx, queued.clone()));
-        let lane = Lane { jobs: tx, queued };
+        let turn = Arc::new(Turn {
+            busy: AtomicBool::new(false),
+            freed: Notify::new(),
+        });
+        tokio::spawn(run_lane(rx, queued.clone(), turn.clone()));
+        let lane = Lane {
+            jobs: tx,
+            queued,
+            turn,
+        };
         map.insert(key.to_string(), lane.clone());
         lane
     }
@@ -155,6 +268,24 @@ impl Lanes {
         work: impl Future<Output = T> + Send + 'static,
     ) -> Result<Pending<T>, Refused> {
         let lane = self.lane(key);
+        // One running plus `depth` waiting.
+        let before = lane.queued.fetch_add(1, Ordering::SeqCst);
+        // An empty lane: run it here, with no hand-off to the lane task.
+        if before == 0 && lane.turn.try_take() {
+            let held = Held(lane.turn.clone());
+            let dec = Decrement(lane.queued.clone());
+            return Ok(Pending(Kind::InPlace(InPlace(Some(Box::pin(
+                async move {
+                    let _held = held;
+                    let _dec = dec;
+                    work.await
+                },
+            ))))));
+        }
+        if before > self.depth {
+            lane.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(Refused::Full);
+        }
         let job_state = Arc::new(JobState {
             state: AtomicU8::new(WAITING),
             started: OnceLock::new(),
@@ -173,17 +304,16 @@ impl Lanes {
             let out = work.await;
             let _ = done_tx.send(out);
         });
-        lane.queued.fetch_add(1, Ordering::SeqCst);
         if lane.jobs.try_send(job).is_err() {
             lane.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(Refused::Full);
         }
-        Ok(Pending {
+        Ok(Pending(Kind::Queued {
             job: job_state,
             done: done_rx,
             submitted: Instant::now(),
             wait: self.wait,
-        })
+        }))
     }
 
     /// Run `work` in the company file's turn however long the queue is
@@ -220,11 +350,14 @@ impl Lanes {
 }
 
 /// The lane's task: one job at a time, until every sender is gone.
-async fn run_lane(mut jobs: mpsc::Receiver<Job>, queued: Arc<AtomicUsize>) {
+async fn run_lane(mut jobs: mpsc::Receiver<Job>, queued: Arc<AtomicUsize>, turn: Arc<Turn>) {
     while let Some(job) = jobs.recv().await {
+        turn.take().await;
+        let held = Held(turn.clone());
         // A panicking job drops its result sender: its caller sees an
         // error, and the lane goes on.
         let _ = CatchUnwind(job).await;
+        drop(held);
         queued.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -254,24 +387,51 @@ mod tests {
     async fn one_job_at_a_time_per_key_bounded_queue() {
         let lanes = Arc::new(Lanes::new(1, Duration::from_secs(30)));
         let (release_tx, release_rx) = oneshot::channel::<()>();
+        // The lane is empty: this one runs in place and holds the turn.
         let a = lanes
             .submit("a", async move {
                 let _ = release_rx.await;
                 1
             })
             .unwrap();
+        assert!(matches!(a.0, Kind::InPlace(_)));
         // Another key is independent.
         let b = lanes.submit("b", async { 2 }).unwrap();
         assert_eq!(b.finish(RUN).await, Ok(2));
-        // Wait until "a" runs: then one may wait; the next is refused.
-        while a.job.started.get().is_none() {
-            tokio::task::yield_now().await;
-        }
+        // One may wait on "a"; the next is refused.
         let waiting = lanes.submit("a", async { 3 }).unwrap();
+        assert!(matches!(waiting.0, Kind::Queued { .. }));
         assert_eq!(lanes.submit("a", async { 4 }).err(), Some(Refused::Full));
+        let a = tokio::spawn(a.finish(RUN));
+        // The waiting job cannot start while "a" holds the turn.
+        tokio::task::yield_now().await;
         let _ = release_tx.send(());
-        assert_eq!(a.finish(RUN).await, Ok(1));
+        assert_eq!(a.await.unwrap(), Ok(1));
         assert_eq!(waiting.finish(RUN).await, Ok(3));
+        assert_eq!(lanes.depths(), vec![("a".into(), 0), ("b".into(), 0)]);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_in_place_job_still_finishes_and_keeps_the_turn() {
+        let lanes = Lanes::new(8, Duration::from_secs(30));
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        let (go_tx, go_rx) = oneshot::channel::<()>();
+        let first = lanes
+            .submit("a", async move {
+                let _ = go_rx.await;
+                r.store(true, Ordering::SeqCst);
+            })
+            .unwrap();
+        drop(first); // the caller hung up before it even started
+        let second = lanes.submit("a", async { 5 }).unwrap();
+        assert!(
+            matches!(second.0, Kind::Queued { .. }),
+            "the turn is still held"
+        );
+        let _ = go_tx.send(());
+        assert_eq!(second.finish(RUN).await, Ok(5));
+        assert!(ran.load(Ordering::SeqCst), "the abandoned job ran first");
     }
 
     #[tokio::test(start_paused = true)]

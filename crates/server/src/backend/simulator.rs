@@ -50,7 +50,11 @@ impl SimulatorBackend {
             data_dir: data_dir.to_path_buf(),
             default_company: default_company.to_string(),
             create_missing,
-            config: qbsim::Config::default(),
+            // The connector owns its company files while it runs.
+            config: qbsim::Config {
+                exclusive: true,
+                ..qbsim::Config::default()
+            },
             companies: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
