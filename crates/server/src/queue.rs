@@ -2,18 +2,20 @@
 //!
 //! QuickBooks works on one request at a time for a company file, and the
 //! request processor is not safe to call twice at once. Each company file
-//! (the backend's key) has a lane: a task that runs the backend work sent
-//! to it, one job after the other, and a bounded queue in front of it.
-//! Running the jobs back to back on one task, rather than waking each
-//! waiting request in turn, keeps thread hand-offs off the serial path: a
-//! busy company file does nothing but backend work.
+//! (the backend's key) has a lane: a turn (who may call the backend now),
+//! a bounded queue, and a task that runs queued jobs one after the other.
+//! A request that finds its lane empty takes the turn and runs its job in
+//! place, with no hand-off at all; otherwise its job is queued, and the
+//! lane task runs it when the turn is free. Thread hand-offs are what
+//! cost most here: both paths keep them off the serial path.
 //!
 //! A job that finds the queue full, or waits longer than the wait timeout,
 //! is refused (503) and never runs. A job that has started runs to the end
-//! even if its caller gives up (504) or hangs up, so jobs never interleave
-//! and no backend call is cut off halfway. A job that panics is caught:
-//! its caller gets an error, the lane goes on. Different company files
-//! have different lanes and run in parallel.
+//! even if its caller gives up (504) or hangs up — an abandoned in-place
+//! job moves to a task of its own, still holding the turn — so jobs never
+//! interleave and no backend call is cut off halfway. A job that panics is
+//! caught: its caller gets an error, the turn is given back, the lane goes
+//! on. Different company files have different lanes and run in parallel.
 
 use std::collections::HashMap;
 use std::future::Future;
