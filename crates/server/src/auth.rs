@@ -190,7 +190,12 @@ impl Throttle {
         (f.count >= self.max_failures && age < self.window).then(|| self.window - age)
     }
 
+    pub fn window_secs(&self) -> u64 {
+        self.window.as_secs().max(1)
+    }
+
     pub fn check(&self, ip: IpAddr, user: &str) -> Option<Locked> {
+        let ip = prefix(ip);
         if let Some(d) = self.locked_in(&self.by_ip, &ip) {
             return Some(Locked::Address(d));
         }
@@ -203,6 +208,7 @@ impl Throttle {
 
     /// Count a failure; returns a lockout if this failure starts one.
     pub fn fail(&self, ip: IpAddr, user: &str) -> Option<Locked> {
+        let ip = prefix(ip);
         let by_ip = self
             .bump(&self.by_ip, ip)
             .then_some(Locked::Address(self.window));
@@ -220,9 +226,15 @@ impl Throttle {
         let Ok(mut map) = map.lock() else {
             return false;
         };
-        if map.len() >= THROTTLE_MAX {
+        if map.len() >= THROTTLE_MAX && !map.contains_key(&key) {
             let window = self.window;
             map.retain(|_, f| f.since.elapsed() < window);
+            if map.len() >= THROTTLE_MAX {
+                // Full of live entries: a flood of names or addresses. Keep
+                // the lockouts already running rather than forget them;
+                // argon2's cost bounds what the new ones can try.
+                return false;
+            }
         }
         let now = Instant::now();
         let f = map.entry(key).or_insert(Failures {
@@ -250,6 +262,21 @@ impl Throttle {
         if let Ok(mut map) = self.by_user.lock() {
             map.remove(&user.to_lowercase());
         }
+    }
+}
+
+/// The unit an address is counted in: an IPv4 address, or an IPv6 /64
+/// (one host usually has a whole /64 to pick addresses from).
+fn prefix(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
 }
 

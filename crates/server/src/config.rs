@@ -321,28 +321,32 @@ impl Config {
                 bad(&format!("allowed_clients[{i}]"), e);
             }
         }
-        for (key, v) in [
-            ("request_timeout_secs", self.request_timeout_secs),
-            ("backend_timeout_secs", self.backend_timeout_secs),
-            ("queue_wait_secs", self.queue_wait_secs),
-            ("session_idle_secs", self.session_idle_secs),
-            ("auth.lockout_secs", self.auth.lockout_secs),
+        const WEEK: u64 = 7 * 24 * 3600;
+        for (key, v, min, max) in [
+            ("request_timeout_secs", self.request_timeout_secs, 1, WEEK),
+            ("backend_timeout_secs", self.backend_timeout_secs, 1, WEEK),
+            ("queue_wait_secs", self.queue_wait_secs, 1, WEEK),
+            ("session_idle_secs", self.session_idle_secs, 1, WEEK),
+            ("auth.lockout_secs", self.auth.lockout_secs, 1, WEEK),
+            ("auth.cache_secs", self.auth.cache_secs, 0, WEEK),
+            (
+                "auth.max_failures",
+                u64::from(self.auth.max_failures),
+                1,
+                1_000_000,
+            ),
+            (
+                "max_request_bytes",
+                self.max_request_bytes as u64,
+                64,
+                1 << 30,
+            ),
+            ("queue_depth", self.queue_depth as u64, 1, 1_000_000),
+            ("max_connections", self.max_connections as u64, 1, 1_000_000),
         ] {
-            if v == 0 {
-                bad(key, "must be at least 1".into());
+            if v < min || v > max {
+                bad(key, format!("{v} is outside {min}..={max}"));
             }
-        }
-        if self.max_request_bytes < 64 {
-            bad("max_request_bytes", "must be at least 64".into());
-        }
-        if self.queue_depth == 0 {
-            bad("queue_depth", "must be at least 1".into());
-        }
-        if self.max_connections == 0 {
-            bad("max_connections", "must be at least 1".into());
-        }
-        if self.auth.max_failures == 0 {
-            bad("auth.max_failures", "must be at least 1".into());
         }
         if let Some(tls) = &self.tls {
             if let Err(e) = crate::tls::server_config(tls) {

@@ -158,7 +158,7 @@ impl Events for TracingEvents {
         tracing::debug!(conn = e.connection_id, status = e.status_code, description = %e.description, "disconnected");
     }
     fn ssl_client_authentication(&self, e: &mut SslClientAuthentication) {
-        tracing::info!(conn = e.connection_id, subject = %e.subject, accept = e.accept, "client certificate");
+        tracing::info!(conn = e.connection_id, subject = ?e.subject, accept = e.accept, "client certificate");
     }
     fn ssl_status(&self, e: &SslStatus) {
         tracing::debug!(conn = e.connection_id, "{}", e.message);
@@ -167,20 +167,22 @@ impl Events for TracingEvents {
         tracing::trace!(conn = e.connection_id, "{}: {}", e.name, e.value);
     }
     fn authorization(&self, e: &mut Authorization<'_>) {
-        tracing::debug!(conn = e.connection_id, user = %e.user, index = e.user_index, accept = e.accept, "authorization");
+        tracing::debug!(conn = e.connection_id, user = ?e.user, index = e.user_index, accept = e.accept, "authorization");
     }
     fn error(&self, e: &Error<'_>) {
-        tracing::warn!(conn = e.connection_id, code = %e.code, "{}", e.description);
+        tracing::warn!(conn = e.connection_id, code = %e.code, "{:?}", e.description);
     }
     fn status(&self, e: &Status<'_>) {
-        tracing::info!(conn = e.connection_id, "{}", e.message);
+        tracing::info!(conn = e.connection_id, "{:?}", e.message);
     }
     fn audit(&self, e: &Audit<'_>) {
         tracing::info!(
             target: "qbconnector::audit",
             client = %e.remote,
-            user = %e.user,
-            company = %e.company_file,
+            // Debug form: quoted and escaped, so a user name with a newline
+            // cannot forge a line of its own.
+            user = ?e.user,
+            company = ?e.company_file,
             requests = %e.request_types.join(","),
             http = e.http_status,
             statuses = %e.status_codes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),

@@ -16,7 +16,7 @@ use crate::connstr::ConnectionString;
 use crate::events::{Audit, Authorization, Header};
 use crate::queue::{NotDone, Pending, Refused};
 use crate::server::ConnInfo;
-use crate::state::{State, Ticket, MAX_SESSIONS};
+use crate::state::{State, Ticket, MAX_SESSIONS, MAX_SESSIONS_PER_USER};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -112,6 +112,10 @@ impl Reply {
     }
 }
 
+/// Longest user name and password taken (bytes).
+const MAX_NAME: usize = 256;
+const MAX_PASSWORD: usize = 1024;
+
 /// Who is asking, once authenticated.
 struct Principal {
     name: String,
@@ -190,7 +194,8 @@ async fn route(
             StatusCode::FORBIDDEN,
             code::CLIENT_DENIED,
             &format!("client address {} is not allowed", conn.remote.ip()),
-        );
+        )
+        .header("connection", "close");
     }
     let path = req.uri().path().to_string();
     let method = req.method().clone();
@@ -306,6 +311,13 @@ async fn authenticate(
         Some((u, p)) => (u, p, false),
         None => (String::new(), String::new(), true),
     };
+    // Names and passwords are short; anything longer is refused before it
+    // costs memory in the throttle's tables or time in argon2.
+    let (user, password, malformed) = if user.len() > MAX_NAME || password.len() > MAX_PASSWORD {
+        (String::new(), String::new(), true)
+    } else {
+        (user, password, malformed)
+    };
     trace.user = user.clone();
     let ip = conn.remote.ip();
     if let Some(locked) = state.throttle.check(ip, &user) {
@@ -349,6 +361,21 @@ async fn authenticate(
         let Ok(slot) = state.argon_slots.clone().acquire_owned().await else {
             return Err(unauthorized("authentication is unavailable"));
         };
+        // Many parallel attempts all passed the lockout check above while
+        // they waited for a slot: look again, so that guesses stop at the
+        // limit instead of at the number of connections.
+        if state.throttle.check(ip, &user).is_some() {
+            drop(slot);
+            return Err(Reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::LOCKED,
+                "too many failed attempts; try again later",
+            )
+            .header(
+                RETRY_AFTER.as_str(),
+                &state.throttle.window_secs().to_string(),
+            ));
+        }
         let pw = password.clone();
         let ok = tokio::task::spawn_blocking(move || {
             let ok = hash.verify(&pw);
@@ -606,6 +633,19 @@ async fn relay(
                 &format!("user `{}` is read-only: subscriptions write", p.name),
             );
         }
+        // Error recovery stores (newMessageSetID) and deletes
+        // (ClearAllMessageSets, a reused ID) state that read-write clients
+        // rely on after a 504: a read-only user has no use for it.
+        if set.new_message_set_id().is_some() || set.old_message_set_id().is_some() {
+            return Reply::error(
+                StatusCode::FORBIDDEN,
+                code::READ_ONLY,
+                &format!(
+                    "user `{}` is read-only: error recovery (newMessageSetID/oldMessageSetID) keeps state",
+                    p.name
+                ),
+            );
+        }
     }
     drop(set);
     let answer = match (ticket, open) {
@@ -768,7 +808,7 @@ async fn open_session(
         Reply::error(
             StatusCode::SERVICE_UNAVAILABLE,
             code::SESSIONS_FULL,
-            "too many open sessions",
+            "too many open sessions (for this user, or in all)",
         )
         .header(RETRY_AFTER.as_str(), "5")
     };
@@ -786,25 +826,34 @@ async fn open_session(
         let ticket = new_ticket();
         let refused = {
             let mut map = job_state.lock_sessions();
-            if map.len() >= MAX_SESSIONS {
-                Some(session)
-            } else {
-                map.insert(
-                    ticket.clone(),
-                    Ticket {
-                        user,
-                        company_key: job_key,
-                        session,
-                        last_used: Instant::now(),
-                    },
-                );
-                None
+            let mine = map.values().filter(|t| t.user == user).count();
+            match &ticket {
+                Some(ticket)
+                    if map.len() < MAX_SESSIONS
+                        && mine < MAX_SESSIONS_PER_USER
+                        && !job_state.shutting_down.load(Ordering::SeqCst) =>
+                {
+                    map.insert(
+                        ticket.clone(),
+                        Ticket {
+                            user,
+                            company_key: job_key,
+                            session,
+                            last_used: Instant::now(),
+                        },
+                    );
+                    None
+                }
+                _ => Some(session),
             }
         };
         if let Some(session) = refused {
             backend.close(session).await;
             return Ok(None);
         }
+        let Some(ticket) = ticket else {
+            return Ok(None);
+        };
         job_state
             .metrics
             .sessions_open
@@ -865,16 +914,28 @@ async fn close_session(
             conn.id,
             &format!("session closed by {} on {}", p.name, t.company_key),
         );
-        state.close_backend_session(t).await;
+        if tokio::time::timeout(
+            state.settings.backend_timeout,
+            state.close_backend_session(t),
+        )
+        .await
+        .is_err()
+        {
+            return Reply::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                code::BACKEND_TIMEOUT,
+                "the session is closed here; QuickBooks has not finished ending it yet",
+            );
+        }
     }
     Reply::ok(StatusCode::NO_CONTENT, Bytes::new(), "text/plain")
 }
 
 /// 128 random bits, hex.
-fn new_ticket() -> String {
+fn new_ticket() -> Option<String> {
     let mut b = [0u8; 16];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).ok()?;
+    Some(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// The `statusCode` attributes of a response, in order (for the audit).

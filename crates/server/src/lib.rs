@@ -303,7 +303,13 @@ impl Connector {
                 if stopped {
                     break;
                 }
-                reaper_state.expire_sessions().await;
+                let stopped = tokio::select! {
+                    _ = reaper_state.expire_sessions() => false,
+                    _ = reaper_stop.wait_for(|s| *s) => true,
+                };
+                if stopped {
+                    break;
+                }
             }
         }));
         state.status(0, &format!("listening on {local}"));
@@ -381,9 +387,12 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
+        // Sessions end in their company file's turn, each bounded by the
+        // backend timeout (a hung QuickBooks must not hang the shutdown).
         let sessions: Vec<_> = self.state.lock_sessions().drain().collect();
+        let limit = self.state.settings.backend_timeout;
         for (_, t) in sessions {
-            self.state.backend.close(t.session).await;
+            let _ = tokio::time::timeout(limit, self.state.close_backend_session(t)).await;
         }
     }
 }

@@ -100,13 +100,33 @@ struct JobState {
     started: OnceLock<Instant>,
 }
 
+/// A caller that stops waiting (it hung up) takes its queued job back:
+/// a job nobody waits for never starts late.
+struct CancelOnDrop(Arc<JobState>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let _ =
+            self.0
+                .state
+                .compare_exchange(WAITING, CANCELLED, Ordering::SeqCst, Ordering::SeqCst);
+    }
+}
+
+impl std::ops::Deref for CancelOnDrop {
+    type Target = JobState;
+    fn deref(&self) -> &JobState {
+        &self.0
+    }
+}
+
 /// A submitted job.
 pub struct Pending<T: Send + 'static>(Kind<T>);
 
 enum Kind<T: Send + 'static> {
     /// In the lane's queue; the lane task runs it.
     Queued {
-        job: Arc<JobState>,
+        job: CancelOnDrop,
         done: oneshot::Receiver<T>,
         submitted: Instant,
         wait: Duration,
@@ -237,17 +257,21 @@ impl Lanes {
         }
     }
 
-    fn lane(&self, key: &str) -> Lane {
+    /// The key's lane, with one more job counted in `queued` (taken under
+    /// the table's lock, so an idle lane cannot be dropped and replaced
+    /// while someone is about to use it), and the count before.
+    fn reserve(&self, key: &str) -> (Lane, usize) {
         let mut map = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = map.get(key) {
-            return l.clone();
+            let before = l.queued.fetch_add(1, Ordering::SeqCst);
+            return (l.clone(), before);
         }
         if map.len() >= MAX_IDLE_LANES {
             map.retain(|_, l| l.queued.load(Ordering::SeqCst) > 0);
         }
         // The bound is `queued`; the channel only needs room for it.
         let (tx, rx) = mpsc::channel(self.depth + 2);
-        let queued = Arc::new(AtomicUsize::new(0));
+        let queued = Arc::new(AtomicUsize::new(1));
         let turn = Arc::new(Turn {
             busy: AtomicBool::new(false),
             freed: Notify::new(),
@@ -259,7 +283,7 @@ impl Lanes {
             turn,
         };
         map.insert(key.to_string(), lane.clone());
-        lane
+        (lane, 0)
     }
 
     /// Queue `work` for the company file; [`Pending::finish`] waits for
@@ -269,9 +293,8 @@ impl Lanes {
         key: &str,
         work: impl Future<Output = T> + Send + 'static,
     ) -> Result<Pending<T>, Refused> {
-        let lane = self.lane(key);
         // One running plus `depth` waiting.
-        let before = lane.queued.fetch_add(1, Ordering::SeqCst);
+        let (lane, before) = self.reserve(key);
         // An empty lane: run it here, with no hand-off to the lane task.
         if before == 0 && lane.turn.try_take() {
             let held = Held(lane.turn.clone());
@@ -311,7 +334,7 @@ impl Lanes {
             return Err(Refused::Full);
         }
         Ok(Pending(Kind::Queued {
-            job: job_state,
+            job: CancelOnDrop(job_state),
             done: done_rx,
             submitted: Instant::now(),
             wait: self.wait,
@@ -326,12 +349,11 @@ impl Lanes {
         key: &str,
         work: impl Future<Output = T> + Send + 'static,
     ) -> Option<T> {
-        let lane = self.lane(key);
+        let (lane, _) = self.reserve(key);
         let (done_tx, done_rx) = oneshot::channel::<T>();
         let job: Job = Box::pin(async move {
             let _ = done_tx.send(work.await);
         });
-        lane.queued.fetch_add(1, Ordering::SeqCst);
         if lane.jobs.send(job).await.is_err() {
             lane.queued.fetch_sub(1, Ordering::SeqCst);
             return None;
@@ -459,6 +481,27 @@ mod tests {
             first.finish(Duration::from_secs(1)).await,
             Err(NotDone::TimedOut)
         );
+        assert!(!ran.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_queued_job_whose_caller_hung_up_never_runs() {
+        let lanes = Lanes::new(8, Duration::from_secs(30));
+        let (go_tx, go_rx) = oneshot::channel::<()>();
+        let first = lanes
+            .submit("a", async move {
+                let _ = go_rx.await;
+            })
+            .unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        let queued = lanes
+            .submit("a", async move { r.store(true, Ordering::SeqCst) })
+            .unwrap();
+        drop(queued); // the client went away while it waited
+        let _ = go_tx.send(());
+        first.finish(RUN).await.unwrap();
+        assert_eq!(lanes.run_anyway("a", async { 1 }).await, Some(1));
         assert!(!ran.load(Ordering::SeqCst));
     }
 

@@ -90,6 +90,8 @@ pub async fn serve(
                 .metrics
                 .connections_open
                 .fetch_add(1, Ordering::Relaxed);
+            // Counted down however the task ends.
+            let _open = OpenConnection(state.clone());
             state.events.connected(&Connected {
                 connection_id: id,
                 remote,
@@ -135,10 +137,7 @@ pub async fn serve(
                 status_code: code,
                 description,
             });
-            state
-                .metrics
-                .connections_open
-                .fetch_sub(1, Ordering::Relaxed);
+
             drop(slot);
         });
     }
@@ -148,6 +147,17 @@ pub async fn serve(
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(grace) => {}
+    }
+}
+
+struct OpenConnection(Arc<State>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0
+            .metrics
+            .connections_open
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -178,7 +188,7 @@ fn after_handshake<IO>(
     };
     let subject = crate::tls::subject_of(cert.as_ref()).unwrap_or_default();
     let accept = match &tls.client_subject {
-        Some(want) => crate::tls::same_subject(&subject, want),
+        Some(want) => crate::tls::subject_matches(cert.as_ref(), want),
         None => true,
     };
     let mut ev = SslClientAuthentication {

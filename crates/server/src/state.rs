@@ -45,8 +45,9 @@ pub struct Ticket {
     pub last_used: Instant,
 }
 
-/// Open tickets at most.
+/// Open tickets at most, in all and per user.
 pub const MAX_SESSIONS: usize = 1024;
+pub const MAX_SESSIONS_PER_USER: usize = 64;
 
 pub struct State {
     pub settings: Settings,

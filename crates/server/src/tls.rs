@@ -184,14 +184,44 @@ pub fn subject_of(der: &[u8]) -> Option<String> {
     Some(cert.subject().to_string())
 }
 
-/// Compare subjects ignoring case and the spacing after commas.
-pub fn same_subject(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.split(',')
-            .map(|p| p.trim().to_lowercase())
-            .collect::<Vec<_>>()
+/// The subject's attributes as (type, value) pairs: `("cn", "app1")`.
+pub fn subject_attributes(der: &[u8]) -> Option<Vec<(String, String)>> {
+    use x509_parser::objects::{oid2abbrev, oid_registry};
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let mut out = Vec::new();
+    for rdn in cert.subject().iter() {
+        for attr in rdn.iter() {
+            let key = oid2abbrev(attr.attr_type(), oid_registry())
+                .map(str::to_string)
+                .unwrap_or_else(|_| attr.attr_type().to_id_string());
+            out.push((key.to_ascii_lowercase(), attr.as_str().ok()?.to_string()));
+        }
+    }
+    Some(out)
+}
+
+/// Does a certificate's subject equal the configured one (`CN=app1,
+/// O=Acme`: types case-insensitive, values compared ignoring case, order
+/// free)? Compared attribute by attribute, so a CN that itself holds
+/// `, O=Acme` does not match.
+pub fn subject_matches(der: &[u8], want: &str) -> bool {
+    let Some(mut have) = subject_attributes(der) else {
+        return false;
     };
-    norm(a) == norm(b)
+    let mut want: Vec<(String, String)> = want
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let norm = |v: &mut Vec<(String, String)>| {
+        for (_, val) in v.iter_mut() {
+            *val = val.to_lowercase();
+        }
+        v.sort();
+    };
+    norm(&mut have);
+    norm(&mut want);
+    !want.is_empty() && have == want
 }
 
 /// A self-signed certificate and its key, both PEM.
@@ -267,11 +297,14 @@ mod tests {
         assert!(server_config(&tls).is_ok());
         assert_eq!(export(&tls).unwrap().trim(), g.cert_pem.trim());
         let der = CertificateDer::from_pem_slice(g.cert_pem.as_bytes()).unwrap();
-        let subject = subject_of(der.as_ref()).unwrap();
-        assert!(
-            same_subject(&subject, "cn=localhost,O=QBConnector"),
-            "{subject}"
-        );
+        assert!(subject_of(der.as_ref()).unwrap().contains("CN=localhost"));
+        assert!(subject_matches(der.as_ref(), "cn=localhost,O=QBConnector"));
+        assert!(subject_matches(der.as_ref(), "O=qbconnector, CN=LOCALHOST"));
+        assert!(!subject_matches(der.as_ref(), "CN=localhost"));
+        assert!(!subject_matches(
+            der.as_ref(),
+            "CN=localhost, O=QBConnector, OU=x"
+        ));
     }
 
     #[test]

@@ -94,16 +94,26 @@ async fn authorization_hook_overrides_both_ways() {
         Some(Arc::new(Hook)),
     )
     .await;
+    // A read-only user never creates a file: make it first.
+    let r = post_with(
+        s.addr,
+        "cat",
+        &[("x-qb-connection", "CompanyFile='guest.qbw'")],
+        &customer_add("Only In Guest"),
+    )
+    .await;
+    assert!(r.body.contains("statusCode=\"0\""), "{}", r.body);
     let auth = basic("guest", "let me in");
     let h = [
         ("authorization", auth.as_str()),
         ("content-type", "text/xml"),
     ];
-    let r = send(s.addr, "POST", "/", &h, &host_query()).await;
+    let r = send(s.addr, "POST", "/", &h, &customer_query()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        s.dir.path().join("guest.qbw").exists(),
-        "default settings used"
+        r.body.contains("Only In Guest"),
+        "default settings: {}",
+        r.body
     );
     // The default settings are read-only here.
     let r = send(s.addr, "POST", "/", &h, &customer_add("X")).await;

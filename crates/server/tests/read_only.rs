@@ -55,6 +55,20 @@ async fn every_write_type_is_refused_and_nothing_changes() {
         "<CustomerQueryRq requestID=\"1\"/><CustomerAddRq requestID=\"2\"><CustomerAdd><Name>Sneaky</Name></CustomerAdd></CustomerAddRq>",
     );
     assert_eq!(post(s.addr, "rob", &mixed).await.status, 403);
+    // Error recovery keeps and deletes state other clients rely on.
+    for attr in [
+        "newMessageSetID=\"mine\"",
+        "oldMessageSetID=\"ClearAllMessageSets\"",
+    ] {
+        let doc = customer_query().replace("onError=", &format!("{attr} onError="));
+        let r = post(s.addr, "rob", &doc).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (403, "QBC_READ_ONLY"),
+            "{attr}: {}",
+            r.body
+        );
+    }
     eprintln!("read-only: {writes} write types refused, {reads} query types answered");
     assert!(writes > 100 && reads > 50, "{writes} {reads}");
     assert_eq!(file_state(s.dir.path()), before, "the company file changed");

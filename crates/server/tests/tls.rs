@@ -178,6 +178,11 @@ fn client_cert(pki: &Pki, cn: &str) -> (String, String) {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, cn);
+    if !cn.contains(',') {
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Acme Corp");
+    }
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &pki.issuer).unwrap();
@@ -188,10 +193,16 @@ fn client_cert(pki: &Pki, cn: &str) -> (String, String) {
 async fn client_certificates_required() {
     let good = ca("Acme clients");
     let evil = ca("Acme clients"); // same name, other key
-    let (s, server_pem) = tls_server(Some(&good.ca_pem), Some("CN=app1")).await;
+    let (s, server_pem) = tls_server(Some(&good.ca_pem), Some("CN=app1, O=Acme Corp")).await;
     let pinned = || roots(&server_pem);
 
     let (c, k) = client_cert(&good, "app1");
+    let der = CertificateDer::from_pem_slice(c.as_bytes()).unwrap();
+    assert!(
+        qbc_server::tls::subject_matches(der.as_ref(), "CN=app1, O=Acme Corp"),
+        "{:?}",
+        qbc_server::tls::subject_attributes(der.as_ref())
+    );
     let r = https_post(s.addr, client(pinned(), Some((&c, &k))))
         .await
         .unwrap();
@@ -200,6 +211,11 @@ async fn client_certificates_required() {
     // No certificate, a certificate from another CA, the wrong subject.
     assert!(https_post(s.addr, client(pinned(), None)).await.is_err());
     let (c, k) = client_cert(&evil, "app1");
+    assert!(https_post(s.addr, client(pinned(), Some((&c, &k))))
+        .await
+        .is_err());
+    // A CN that spells the whole wanted subject is one attribute, not two.
+    let (c, k) = client_cert(&good, "app1, O=Acme Corp");
     assert!(https_post(s.addr, client(pinned(), Some((&c, &k))))
         .await
         .is_err());

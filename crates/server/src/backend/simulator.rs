@@ -31,8 +31,28 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name.starts_with('.') {
         return bad("may not start with a dot");
     }
+    if name.ends_with(['.', ' ']) || name.starts_with(' ') {
+        return bad("may not start with a space or end with a dot or space");
+    }
+    // Windows' device names, with any extension, are not files there.
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if device {
+        return bad("is a Windows device name");
+    }
     Ok(())
 }
+
+/// Company files open at once, at most.
+const MAX_OPEN: usize = 256;
 
 pub struct SimulatorBackend {
     data_dir: PathBuf,
@@ -69,12 +89,13 @@ impl SimulatorBackend {
         }
     }
 
-    async fn company(&self, name: String) -> Result<Arc<Company>, BackendError> {
+    async fn company(&self, name: String, read_only: bool) -> Result<Arc<Company>, BackendError> {
         if let Some(c) = self.lock_companies().get(&name) {
             return Ok(c.clone());
         }
         let path = self.data_dir.join(&name);
-        if !self.create_missing && !path.exists() {
+        // A read-only user never creates a file.
+        if (!self.create_missing || read_only) && !path.exists() {
             // What the request processor answers for a file it cannot open.
             return Err(BackendError::new(
                 BackendErrorKind::Settings,
@@ -138,7 +159,15 @@ impl Backend for SimulatorBackend {
     fn open(&self, settings: OpenSettings) -> BoxFuture<'_, Result<SessionId, BackendError>> {
         Box::pin(async move {
             let name = self.company_key(&settings)?;
-            let company = self.company(name).await?;
+            if !self.lock_companies().contains_key(&name) && self.lock_companies().len() >= MAX_OPEN
+            {
+                return Err(BackendError::new(
+                    BackendErrorKind::Failed,
+                    None,
+                    format!("{MAX_OPEN} company files are open; no more"),
+                ));
+            }
+            let company = self.company(name, settings.read_only).await?;
             let session = company.begin_session();
             let id = self.next.fetch_add(1, Ordering::Relaxed);
             self.lock_sessions().insert(id, (company, session));
@@ -211,6 +240,11 @@ mod tests {
             r"C:\Data\x.qbw",
             r"..\x",
             ".hidden",
+            "CON",
+            "nul.qbw",
+            "com1.QBW",
+            "acme.qbw.",
+            "acme.qbw ",
             "a\0b",
             "a\nb",
             "/etc/passwd",
