@@ -29,6 +29,7 @@ pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod connstr;
+mod deadline;
 pub mod events;
 mod handler;
 mod metrics;

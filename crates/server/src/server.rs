@@ -234,6 +234,7 @@ where
         .header_read_timeout(Some(header_timeout))
         .keep_alive(true)
         .max_buf_size(64 * 1024);
+    let io = crate::deadline::Deadline::new(io, header_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     match watcher.watch(conn).await {
         Ok(()) => (0, "OK".into()),

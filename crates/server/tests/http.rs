@@ -830,3 +830,67 @@ async fn idle_connections_are_closed() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_connection() {
+    // 1 MiB answers, one connection slot, a 1 s timeout.
+    let big = format!(
+        "<?xml version=\"1.0\" ?><QBXML><QBXMLMsgsRs><HostQueryRs requestID=\"1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"{}\"/></QBXMLMsgsRs></QBXML>",
+        "x".repeat(1 << 20)
+    );
+    let backend = Arc::new(MemoryBackend::new(&big));
+    let s = start_configured(
+        |c| {
+            c.max_connections = 1;
+            c.request_timeout_secs = 1;
+        },
+        Some(backend),
+        None,
+    )
+    .await;
+    // Pipeline many requests and never read an answer.
+    let mut stalled = TcpStream::connect(s.addr).await.unwrap();
+    let auth = basic("ann", PASSWORD);
+    let xml = host_query();
+    let req = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{xml}",
+        xml.len()
+    );
+    for _ in 0..64 {
+        if tokio::time::timeout(
+            Duration::from_millis(200),
+            stalled.write_all(req.as_bytes()),
+        )
+        .await
+        .is_err()
+        {
+            break;
+        }
+    }
+    // The one slot frees once the server gives up writing to it.
+    let mut served = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let Ok(tcp) = TcpStream::connect(s.addr).await else {
+            continue;
+        };
+        let auth = basic("ann", PASSWORD);
+        let h = [
+            ("authorization", auth.as_str()),
+            ("content-type", "text/xml"),
+        ];
+        if let Ok(Ok(r)) =
+            tokio::time::timeout(Duration::from_secs(5), send_on(tcp, "POST", "/", &h, &xml)).await
+        {
+            if r.status == 200 {
+                served = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        served,
+        "a client that never reads held the only slot for 30 s"
+    );
+    drop(stalled);
+}
