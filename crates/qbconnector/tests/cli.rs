@@ -224,5 +224,5 @@ fn serve_answers_then_drains_on_sigterm() {
     assert!(status.success(), "exit after SIGTERM: {status:?}");
     let log = log.join().unwrap().join("\n");
     assert!(log.contains("qbconnector::audit"), "{log}");
-    assert!(log.contains("user=ann"), "{log}");
+    assert!(log.contains("user=\"ann\""), "{log}");
 }
