@@ -31,6 +31,7 @@
 mod build;
 pub mod catalog;
 mod classify;
+pub mod connstr;
 mod doc;
 mod error;
 mod parse;

@@ -58,6 +58,8 @@ pub struct ConnectionString {
     pub company_file: Option<String>,
     pub connection_mode: Option<ConnectionMode>,
     pub auth_flags: Option<u32>,
+    /// Settings the connector does not use, as given.
+    pub extra: Vec<(String, String)>,
 }
 
 /// What is wrong with a connection string.
@@ -72,48 +74,13 @@ impl fmt::Display for ConnStrError {
 
 impl std::error::Error for ConnStrError {}
 
-/// Longest value we take: a Windows path is at most 32,767 characters, and
-/// nothing else here is long.
-const MAX_VALUE: usize = 4096;
-
 impl ConnectionString {
+    /// Parse; names the server does not use are kept in `extra` (a client
+    /// may send all of its Integrator settings), credentials are refused.
     pub fn parse(s: &str) -> Result<ConnectionString, ConnStrError> {
         let mut out = ConnectionString::default();
-        let mut rest = s.trim_start();
-        while !rest.is_empty() {
-            let eq = rest.find('=').ok_or_else(|| {
-                ConnStrError(format!("expected name=\"value\" at `{}`", clip(rest)))
-            })?;
-            let name = rest[..eq].trim();
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(ConnStrError(format!("bad setting name `{}`", clip(name))));
-            }
-            rest = rest[eq + 1..].trim_start();
-            let (value, after) = match rest.chars().next() {
-                Some(q @ ('"' | '\'')) => {
-                    let body = &rest[1..];
-                    let end = body.find(q).ok_or_else(|| {
-                        ConnStrError(format!("the value of {name} has no closing {q}"))
-                    })?;
-                    (&body[..end], &body[end + 1..])
-                }
-                _ => {
-                    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                    (&rest[..end], &rest[end..])
-                }
-            };
-            if value.len() > MAX_VALUE {
-                return Err(ConnStrError(format!("the value of {name} is too long")));
-            }
-            if value.chars().any(char::is_control) {
-                return Err(ConnStrError(format!(
-                    "the value of {name} holds a control character"
-                )));
-            }
-            out.set(name, value)?;
-            rest = after.trim_start();
-            // Integrator strings sometimes separate pairs with `;`.
-            rest = rest.strip_prefix(';').unwrap_or(rest).trim_start();
+        for (name, value) in qbxml::connstr::pairs(s).map_err(|e| ConnStrError(e.to_string()))? {
+            out.set(&name, &value)?;
         }
         Ok(out)
     }
@@ -147,12 +114,7 @@ impl ConnectionString {
                     "{name} does not belong in the connection settings: send credentials with HTTP Basic authentication"
                 )))
             }
-            _ => {
-                return Err(ConnStrError(format!(
-                    "unknown setting `{}` (known: ApplicationName, AppID, CompanyFile, ConnectionMode, AuthFlags)",
-                    clip(name)
-                )))
-            }
+            _ => self.extra.push((name.to_string(), v)),
         }
         Ok(())
     }
@@ -171,6 +133,7 @@ impl ConnectionString {
                 .or_else(|| other.company_file.clone()),
             connection_mode: self.connection_mode.or(other.connection_mode),
             auth_flags: self.auth_flags.or(other.auth_flags),
+            extra: Vec::new(),
         }
     }
 }
@@ -230,16 +193,22 @@ mod tests {
     #[test]
     fn errors_say_what() {
         for (s, want) in [
-            ("CompanyFile='x", "no closing"),
+            ("CompanyFile='x", "never closes"),
             ("Password='p'", "HTTP Basic"),
-            ("Color='red'", "unknown setting `Color`"),
             ("ConnectionMode='both'", "not one of"),
-            ("CompanyFile", "expected name"),
+            ("CompanyFile", "expected `=`"),
             ("AuthFlags=zz", "not a number"),
         ] {
             let e = ConnectionString::parse(s).unwrap_err();
             assert!(e.0.contains(want), "{s}: {e}");
         }
+    }
+
+    #[test]
+    fn unknown_names_are_kept() {
+        let c = ConnectionString::parse("Color='red' CompanyFile=a.qbw").unwrap();
+        assert_eq!(c.extra, vec![("Color".to_string(), "red".to_string())]);
+        assert_eq!(c.company_file.as_deref(), Some("a.qbw"));
     }
 
     #[test]

@@ -235,11 +235,18 @@ async fn company_file_names_stay_in_the_data_directory() {
     let r = post_with(
         s.addr,
         "ann",
-        &[("x-qb-connection", "Color='red'")],
+        &[("x-qb-connection", "Color='red' URL='https://x'")],
         &host_query(),
     )
     .await;
-    assert_eq!((r.status, r.code()), (400, "QBC_BAD_CONNECTION"));
+    assert_eq!(
+        r.status, 200,
+        "names the connector does not use are ignored"
+    );
+    for bad in ["CompanyFile='x", "Password='p'", "ConnectionMode=both"] {
+        let r = post_with(s.addr, "ann", &[("x-qb-connection", bad)], &host_query()).await;
+        assert_eq!((r.status, r.code()), (400, "QBC_BAD_CONNECTION"), "{bad}");
+    }
 }
 
 #[tokio::test]
@@ -776,7 +783,7 @@ async fn seed_style_configuration_settings() {
             .unwrap(),
         "CompanyFile='d.qbw'"
     );
-    assert!(c.config("DefaultConnectionString=Color='x'").is_err());
+    assert!(c.config("DefaultConnectionString=CompanyFile='x").is_err());
     assert_eq!(c.config("LocalPort=0").unwrap(), "0");
     assert_eq!(
         c.config("AllowedClients=127.0.0.1, 10.0.0.0/8").unwrap(),
