@@ -1,6 +1,7 @@
 //! The `qbconnector` command: serve, demo, users, certificates, checks.
 
 mod admin;
+mod remote;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,37 @@ enum Command {
         #[command(subcommand)]
         command: CertCommand,
     },
+    /// Send a qbXML request to a connector and print QuickBooks' answer
+    /// (exit status 3 when a request in it failed).
+    Send {
+        /// The request file; `-` or none reads standard input.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        conn: Conn,
+        /// Indent the answer.
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Run a query (`Customer` → CustomerQueryRq) through a connector,
+    /// paging with an iterator, and print the records.
+    Query {
+        /// The list or transaction: Customer, Vendor, Invoice, …
+        kind: String,
+        /// Filters as Path=value: ActiveStatus=All,
+        /// NameFilter/MatchCriterion=StartsWith, NameFilter/Name=A
+        #[arg(long = "filter", short = 'f')]
+        filters: Vec<String>,
+        /// Stop after this many records.
+        #[arg(long)]
+        max: Option<u32>,
+        /// Records per page.
+        #[arg(long, default_value_t = 500)]
+        page: u32,
+        #[arg(long, value_enum, default_value = "xml")]
+        format: remote::Format,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Check the configuration file and say precisely what is wrong.
     CheckConfig {
         #[arg(long, default_value = "qbconnector.toml")]
@@ -68,6 +100,19 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+}
+
+/// Where the connection string comes from (the password is in it).
+#[derive(clap::Args)]
+struct Conn {
+    /// `URL='https://host:2080' User='u' Password='p' …` (or set
+    /// QBC_CONNECTION, or use --connection-file, to keep the password out
+    /// of shell history).
+    #[arg(long)]
+    connection: Option<String>,
+    /// A file holding the connection string.
+    #[arg(long)]
+    connection_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +189,28 @@ fn main() -> ExitCode {
         Command::User { config, command } => admin::user(&config, command),
         Command::Cert { config, command } => admin::cert(&config, command),
         Command::CheckConfig { config } => admin::check_config(&config),
+        Command::Send { file, conn, pretty } => {
+            match remote::send(conn.connection, conn.connection_file, file, pretty) {
+                Ok(code) => return ExitCode::from(code),
+                Err(e) => Err(e),
+            }
+        }
+        Command::Query {
+            kind,
+            filters,
+            max,
+            page,
+            format,
+            conn,
+        } => remote::query(
+            conn.connection,
+            conn.connection_file,
+            &kind,
+            &filters,
+            max,
+            page,
+            format,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,512 @@
+//! A client for the QBConnector (`docs/PROTOCOL.md`).
+//!
+//! Connect with a QBConnectionString, send qbXML, open and close a
+//! persistent session, page through a query with iterators, and tell the
+//! three kinds of failure apart: the connector or the network
+//! ([`Error::Transport`], [`Error::Http`]), QuickBooks refusing the whole
+//! message set ([`Error::HResult`]), and one request's status
+//! ([`Error::Status`], with the request it belongs to).
+//!
+//! Retries: a message set that only reads is retried on `503` (the company
+//! file was busy), honouring `Retry-After`, a few times. A write is never
+//! retried blindly: after a lost answer (a `504`, a dropped connection) it
+//! may or may not have happened. Send writes with a `newMessageSetID` and,
+//! when the answer is lost, ask with `oldMessageSetID`: the connector's
+//! QuickBooks answers with the saved responses of the set if it ran.
+
+mod settings;
+
+pub use settings::{Settings, Url};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use qbxml::{Elem, HResult};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+/// What went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The connection string is malformed (with the position).
+    ConnectionString(String),
+    /// No answer: connecting, TLS (e.g. a certificate that does not match
+    /// the pin), a dropped connection, a timeout.
+    Transport(String),
+    /// The connector refused or failed with its own code (`QBC_…`), or an
+    /// HTTP status without an HRESULT.
+    Http {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// QuickBooks (or the connector's validator on its behalf) refused the
+    /// message set as a whole.
+    HResult {
+        status: u16,
+        hresult: HResult,
+        message: String,
+    },
+    /// One request of the set failed (severity Error).
+    Status {
+        request: String,
+        request_id: Option<String>,
+        code: u32,
+        message: String,
+    },
+    /// The answer was not a qbXML response.
+    Response(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::ConnectionString(m) => write!(f, "connection string: {m}"),
+            Error::Transport(m) => write!(f, "cannot reach the connector: {m}"),
+            Error::Http {
+                status,
+                code,
+                message,
+            } => write!(f, "the connector answered {status} {code}: {message}"),
+            Error::HResult {
+                hresult, message, ..
+            } => write!(f, "QuickBooks refused the request: {hresult} {message}"),
+            Error::Status {
+                request,
+                request_id,
+                code,
+                message,
+            } => write!(
+                f,
+                "{request}{}: status {code}: {message}",
+                request_id
+                    .as_deref()
+                    .map(|i| format!(" (requestID {i})"))
+                    .unwrap_or_default()
+            ),
+            Error::Response(m) => write!(f, "not a qbXML response: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Retries of a read-only message set refused with 503.
+const READ_RETRIES: u32 = 5;
+
+pub struct Client {
+    settings: Settings,
+    tls: Option<tokio_rustls::TlsConnector>,
+    conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
+    ticket: std::sync::Mutex<Option<String>>,
+    auth: String,
+}
+
+/// An HTTP answer.
+struct Answer {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: String,
+}
+
+impl Client {
+    pub fn new(settings: Settings) -> Result<Client, Error> {
+        let tls = if settings.url.https {
+            let mut roots = rustls::RootCertStore::empty();
+            if settings.pinned.is_empty() {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            } else {
+                for c in &settings.pinned {
+                    roots.add(c.clone()).map_err(|e| {
+                        Error::ConnectionString(format!("SSLAcceptServerCert: {e}"))
+                    })?;
+                }
+            }
+            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Transport(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            Some(tokio_rustls::TlsConnector::from(Arc::new(config)))
+        } else {
+            None
+        };
+        use base64::Engine;
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", settings.user, settings.password))
+        );
+        Ok(Client {
+            settings,
+            tls,
+            conn: Mutex::new(None),
+            ticket: std::sync::Mutex::new(None),
+            auth,
+        })
+    }
+
+    pub fn from_connection_string(s: &str) -> Result<Client, Error> {
+        Client::new(Settings::parse(s)?)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Use a ticket obtained elsewhere (another process of the same user).
+    pub fn set_ticket(&self, ticket: Option<String>) {
+        if let Ok(mut slot) = self.ticket.lock() {
+            *slot = ticket;
+        }
+    }
+
+    /// The open session's ticket, if any.
+    pub fn ticket(&self) -> Option<String> {
+        self.ticket.lock().ok().and_then(|t| t.clone())
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Error> {
+        let url = &self.settings.url;
+        let addr = format!("{}:{}", bracket(&url.host), url.port);
+        let tcp = TcpStream::connect(&addr)
+            .await
+            .map_err(|e| Error::Transport(format!("{addr}: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            Some(tls) => {
+                let name = rustls::pki_types::ServerName::try_from(url.host.clone())
+                    .map_err(|e| Error::ConnectionString(format!("URL host: {e}")))?;
+                let stream = tls.connect(name, tcp).await.map_err(|e| {
+                    Error::Transport(format!(
+                        "TLS with {addr}: {e} (if the connector uses a self-signed certificate, pin it with SSLAcceptServerCertFile)"
+                    ))
+                })?;
+                handshake(stream).await
+            }
+            None => handshake(tcp).await,
+        }
+    }
+
+    /// One HTTP exchange on the kept-alive connection (reconnecting once
+    /// if the connector closed it).
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, String)],
+        body: &str,
+    ) -> Result<Answer, Error> {
+        let mut conn = self.conn.lock().await;
+        for attempt in 0..2 {
+            let mut sender = match conn.take() {
+                Some(s) if !s.is_closed() => s,
+                _ => self.connect().await?,
+            };
+            let mut req = Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", &self.settings.url.host)
+                .header("authorization", &self.auth)
+                .header("content-type", "text/xml");
+            for (k, v) in extra {
+                req = req.header(*k, v);
+            }
+            let req = req
+                .body(Full::new(Bytes::from(body.to_string())))
+                .map_err(|e| Error::Transport(e.to_string()))?;
+            let sent = tokio::time::timeout(self.settings.timeout, async {
+                let resp = sender.send_request(req).await?;
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let body = resp.into_body().collect().await?.to_bytes();
+                Ok::<_, hyper::Error>((status, headers, body))
+            })
+            .await;
+            match sent {
+                Ok(Ok((status, headers, body))) => {
+                    if !headers
+                        .get("connection")
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
+                    {
+                        *conn = Some(sender);
+                    }
+                    return Ok(Answer {
+                        status,
+                        headers,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    });
+                }
+                // A kept-alive connection the connector had closed: once more.
+                Ok(Err(e)) if attempt == 0 && e.is_canceled() => continue,
+                Ok(Err(e)) => return Err(Error::Transport(e.to_string())),
+                Err(_) => {
+                    return Err(Error::Transport(format!(
+                        "no answer within {} s",
+                        self.settings.timeout.as_secs()
+                    )))
+                }
+            }
+        }
+        Err(Error::Transport("the connection closed".into()))
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = Vec::new();
+        let c = self.settings.connection_header();
+        if !c.is_empty() {
+            h.push(("x-qb-connection", c));
+        }
+        if let Some(t) = self.ticket() {
+            h.push(("x-qb-ticket", t));
+        }
+        h
+    }
+
+    /// Send a qbXML request message set; the answer is QuickBooks'
+    /// response text, whatever the status codes inside it say.
+    pub async fn send(&self, xml: &str) -> Result<String, Error> {
+        let reads = qbxml::parse_request(xml.as_bytes().to_vec())
+            .map(|s| s.access() == qbxml::Access::Read)
+            .unwrap_or(false);
+        let mut tries = 0;
+        loop {
+            let a = self
+                .exchange("POST", &self.settings.url.path, &self.headers(), xml)
+                .await?;
+            if a.status == 200 {
+                return Ok(a.body);
+            }
+            if a.status == 503 && reads && tries < READ_RETRIES {
+                tries += 1;
+                let wait = a
+                    .headers
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, 30);
+                // Exponential on top of what the connector asks for.
+                tokio::time::sleep(Duration::from_secs(wait) * (1 << (tries - 1))).await;
+                continue;
+            }
+            return Err(refusal(&a));
+        }
+    }
+
+    /// Send, parse, and turn the first request that failed (severity
+    /// Error) into [`Error::Status`].
+    pub async fn request(&self, xml: &str) -> Result<qbxml::ResponseSet, Error> {
+        let text = self.send(xml).await?;
+        let set =
+            qbxml::parse_response(text.into_bytes()).map_err(|e| Error::Response(e.to_string()))?;
+        if let Some(r) = set.responses().find(|r| r.is_error()) {
+            return Err(Error::Status {
+                request: r.name().strip_suffix("Rs").unwrap_or(r.name()).to_string() + "Rq",
+                request_id: r.request_id().map(str::to_string),
+                code: r.status_code(),
+                message: r.message().to_string(),
+            });
+        }
+        Ok(set)
+    }
+
+    /// The seed's OpenQBConnection: later requests reuse one QuickBooks
+    /// session (iterators need one) until [`Client::close_session`].
+    pub async fn open_session(&self) -> Result<String, Error> {
+        let mut h = self.headers();
+        h.retain(|(k, _)| *k != "x-qb-ticket");
+        let a = self.exchange("POST", "/session", &h, "").await?;
+        if a.status != 201 {
+            return Err(refusal(&a));
+        }
+        let t = a
+            .headers
+            .get("x-qb-ticket")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::Response("201 without X-QB-Ticket".into()))?
+            .to_string();
+        if let Ok(mut slot) = self.ticket.lock() {
+            *slot = Some(t.clone());
+        }
+        Ok(t)
+    }
+
+    /// The seed's CloseQBConnection (a no-op without a session).
+    pub async fn close_session(&self) -> Result<(), Error> {
+        let Some(t) = self.ticket.lock().ok().and_then(|mut s| s.take()) else {
+            return Ok(());
+        };
+        let a = self
+            .exchange("DELETE", "/session", &[("x-qb-ticket", t)], "")
+            .await?;
+        if a.status != 204 {
+            return Err(refusal(&a));
+        }
+        Ok(())
+    }
+
+    /// Page through a query (`<CustomerQueryRq>` with its filters) with an
+    /// iterator, `page` records at a time. Opens a session if none is
+    /// open (and closes it at the end).
+    pub fn pages(&self, query: Elem, page: u32, version: qbxml::Version) -> Pages<'_> {
+        Pages {
+            client: self,
+            query,
+            page: page.max(1),
+            version,
+            iterator: None,
+            remaining: None,
+            done: false,
+            own_session: false,
+        }
+    }
+}
+
+/// An iterated query in progress; see [`Client::pages`].
+pub struct Pages<'c> {
+    client: &'c Client,
+    query: Elem,
+    page: u32,
+    version: qbxml::Version,
+    iterator: Option<String>,
+    remaining: Option<u32>,
+    done: bool,
+    own_session: bool,
+}
+
+impl Pages<'_> {
+    /// Records still to come, as QuickBooks last said.
+    pub fn remaining(&self) -> Option<u32> {
+        self.remaining
+    }
+
+    /// The next page of records (the query's Ret elements); `None` at the
+    /// end.
+    pub async fn next(&mut self) -> Result<Option<Vec<Elem>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.client.ticket().is_none() {
+            self.client.open_session().await?;
+            self.own_session = true;
+        }
+        let mut rq = self.query.clone();
+        rq.children.retain(|c| c.name != "MaxReturned");
+        rq = rq.with("MaxReturned", self.page.to_string());
+        rq = match &self.iterator {
+            None => rq.attr("iterator", "Start"),
+            Some(id) => rq
+                .attr("iterator", "Continue")
+                .attr("iteratorID", id.clone()),
+        };
+        let xml = qbxml::RequestBuilder::new(self.version)
+            .request(rq)
+            .build()
+            .map_err(|e| Error::Response(format!("cannot build the query: {e}")))?;
+        let set = match self.client.request(&xml).await {
+            Ok(s) => s,
+            // 1: nothing (more) found.
+            Err(Error::Status { code: 1, .. }) => {
+                self.finish().await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(r) = set.responses().next() else {
+            return Err(Error::Response("an empty response".into()));
+        };
+        let items: Vec<Elem> = r.items().map(Elem::from_element).collect();
+        self.iterator = r.iterator_id().map(str::to_string);
+        self.remaining = r.iterator_remaining_count();
+        if self.remaining.unwrap_or(0) == 0 {
+            self.finish().await?;
+        }
+        Ok(Some(items))
+    }
+
+    async fn finish(&mut self) -> Result<(), Error> {
+        self.done = true;
+        if self.own_session {
+            self.own_session = false;
+            self.client.close_session().await?;
+        }
+        Ok(())
+    }
+
+    /// Stop early: QuickBooks frees the iterator (iterator="Stop").
+    pub async fn stop(mut self) -> Result<(), Error> {
+        if let (false, Some(id)) = (self.done, self.iterator.clone()) {
+            let mut rq = self.query.clone();
+            rq.children.retain(|c| c.name != "MaxReturned");
+            let rq = rq.attr("iterator", "Stop").attr("iteratorID", id);
+            if let Ok(xml) = qbxml::RequestBuilder::new(self.version).request(rq).build() {
+                let _ = self.client.send(&xml).await;
+            }
+        }
+        self.finish().await
+    }
+}
+
+fn refusal(a: &Answer) -> Error {
+    let code = a
+        .headers
+        .get("x-qb-error-code")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let message = between(&a.body, "<Message>", "</Message>")
+        .map(unescape)
+        .unwrap_or_else(|| a.body.chars().take(300).collect());
+    match HResult::parse(&code).filter(|_| code.starts_with("0x")) {
+        Some(hresult) => Error::HResult {
+            status: a.status,
+            hresult,
+            message,
+        },
+        None => Error::Http {
+            status: a.status,
+            code,
+            message,
+        },
+    }
+}
+
+fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let i = s.find(open)? + open.len();
+    let j = s[i..].find(close)? + i;
+    Some(&s[i..j])
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+async fn handshake<IO>(io: IO) -> Result<SendRequest<Full<Bytes>>, Error>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    tokio::spawn(conn);
+    Ok(sender)
+}

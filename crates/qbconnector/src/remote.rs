@@ -1,0 +1,295 @@
+//! `qbconnector send` and `qbconnector query`: the client side, from the
+//! shell.
+//!
+//! The connection string comes from `--connection`, `--connection-file`
+//! or the `QBC_CONNECTION` environment variable, so that a password need
+//! not appear in shell history.
+
+use qbc_client::{Client, Error};
+use qbxml::Elem;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+type Result<T> = std::result::Result<T, String>;
+
+pub const ENV: &str = "QBC_CONNECTION";
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Xml,
+    Json,
+    Csv,
+}
+
+fn connection(inline: Option<String>, file: Option<PathBuf>) -> Result<Client> {
+    let s = match (inline, file) {
+        (Some(s), _) => s,
+        (None, Some(f)) => std::fs::read_to_string(&f)
+            .map_err(|e| format!("{}: {e}", f.display()))?
+            .trim()
+            .to_string(),
+        (None, None) => std::env::var(ENV).map_err(|_| {
+            format!("no connection string: give --connection, --connection-file, or set {ENV}")
+        })?,
+    };
+    Client::from_connection_string(&s).map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Exit status: 0, or 3 when a request in the answer failed.
+pub fn send(
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    input: Option<PathBuf>,
+    pretty: bool,
+) -> Result<u8> {
+    let client = connection(inline, file)?;
+    let xml = match input.as_deref() {
+        None => read_stdin()?,
+        Some(p) if p == Path::new("-") => read_stdin()?,
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+    };
+    let text = runtime()?
+        .block_on(client.send(&xml))
+        .map_err(|e| e.to_string())?;
+    let failed = qbxml::parse_response(text.clone().into_bytes())
+        .map(|set| set.responses().any(|r| r.is_error()))
+        .unwrap_or(false);
+    if pretty {
+        match qbxml::parse_response(text.clone().into_bytes()) {
+            Ok(set) => {
+                let mut out = String::new();
+                indent(&Elem::from_element(set.document().root()), 0, &mut out);
+                print!("{out}");
+            }
+            Err(_) => print!("{text}"),
+        }
+    } else {
+        print!("{text}");
+    }
+    Ok(if failed { 3 } else { 0 })
+}
+
+fn read_stdin() -> Result<String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("standard input: {e}"))?;
+    Ok(s)
+}
+
+fn indent(e: &Elem, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    out.push_str(&pad);
+    out.push('<');
+    out.push_str(&e.name);
+    for (k, v) in &e.attrs {
+        out.push_str(&format!(" {k}=\""));
+        qbxml::escape_into(out, v);
+        out.push('"');
+    }
+    if e.children.is_empty() && e.text.is_empty() {
+        out.push_str(" />\n");
+        return;
+    }
+    out.push('>');
+    if e.children.is_empty() {
+        qbxml::escape_into(out, &e.text);
+    } else {
+        out.push('\n');
+        for c in &e.children {
+            indent(c, depth + 1, out);
+        }
+        out.push_str(&pad);
+    }
+    out.push_str(&format!("</{}>\n", e.name));
+}
+
+/// `Customer` → `<CustomerQueryRq>` with `filters` (`Path/To=value`).
+pub fn query_element(kind: &str, filters: &[String], max: Option<u32>) -> Result<Elem> {
+    let name = if kind.ends_with("QueryRq") {
+        kind.to_string()
+    } else {
+        format!("{kind}QueryRq")
+    };
+    let mut rq = Elem::new(name);
+    for f in filters {
+        let (path, value) = f
+            .split_once('=')
+            .ok_or_else(|| format!("filter `{f}`: expected Name=value (e.g. ActiveStatus=All, NameFilter/MatchCriterion=StartsWith)"))?;
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let Some((last, parents)) = parts.split_last() else {
+            return Err(format!("filter `{f}`: no element name"));
+        };
+        let mut at = &mut rq;
+        for p in parents {
+            let i = match at.children.iter().position(|c| c.name == *p) {
+                Some(i) => i,
+                None => {
+                    at.push(Elem::new(p.to_string()));
+                    at.children.len() - 1
+                }
+            };
+            at = &mut at.children[i];
+        }
+        at.push(Elem::leaf(last.to_string(), value));
+    }
+    if let Some(m) = max {
+        rq.push(Elem::leaf("MaxReturned", m.to_string()));
+    }
+    Ok(rq)
+}
+
+/// Leaf values of a record by path (`BillAddress/City`), in order.
+fn flatten(e: &Elem, prefix: &str, out: &mut Vec<(String, String)>) {
+    for c in &e.children {
+        let path = if prefix.is_empty() {
+            c.name.to_string()
+        } else {
+            format!("{prefix}/{}", c.name)
+        };
+        if c.children.is_empty() {
+            out.push((path, c.text.clone()));
+        } else {
+            flatten(c, &path, out);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn query(
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    kind: &str,
+    filters: &[String],
+    max: Option<u32>,
+    page: u32,
+    format: Format,
+) -> Result<()> {
+    let client = connection(inline, file)?;
+    let rq = query_element(kind, filters, None)?;
+    let progress = std::io::stderr().is_terminal();
+    let records = runtime()?.block_on(async {
+        let mut pages = client.pages(rq, page.min(max.unwrap_or(u32::MAX)), qbxml::Version::V13_0);
+        let mut all = Vec::new();
+        while let Some(batch) = pages.next().await? {
+            all.extend(batch);
+            if progress {
+                eprint!(
+                    "\r{} records{}",
+                    all.len(),
+                    pages
+                        .remaining()
+                        .map(|r| format!(", {r} to go "))
+                        .unwrap_or_default()
+                );
+            }
+            if max.is_some_and(|m| all.len() >= m as usize) {
+                all.truncate(max.unwrap_or(0) as usize);
+                pages.stop().await?;
+                break;
+            }
+        }
+        if progress {
+            eprintln!();
+        }
+        Ok::<_, Error>(all)
+    });
+    let records = records.map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock<'_>, s: &str| {
+        out.write_all(s.as_bytes()).map_err(|e| e.to_string())
+    };
+    match format {
+        Format::Xml => {
+            for r in &records {
+                let mut s = String::new();
+                indent(r, 0, &mut s);
+                w(&mut out, &s)?;
+            }
+        }
+        Format::Json => {
+            w(&mut out, "[\n")?;
+            for (i, r) in records.iter().enumerate() {
+                let mut fields = Vec::new();
+                flatten(r, "", &mut fields);
+                let body: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", json_string(k), json_string(v)))
+                    .collect();
+                let sep = if i + 1 < records.len() { "," } else { "" };
+                w(&mut out, &format!("  {{{}}}{sep}\n", body.join(", ")))?;
+            }
+            w(&mut out, "]\n")?;
+        }
+        Format::Csv => {
+            let rows: Vec<Vec<(String, String)>> = records
+                .iter()
+                .map(|r| {
+                    let mut f = Vec::new();
+                    flatten(r, "", &mut f);
+                    f
+                })
+                .collect();
+            let mut columns: Vec<String> = Vec::new();
+            for row in &rows {
+                for (k, _) in row {
+                    if !columns.contains(k) {
+                        columns.push(k.clone());
+                    }
+                }
+            }
+            let line: Vec<String> = columns.iter().map(|c| csv_field(c)).collect();
+            w(&mut out, &(line.join(",") + "\r\n"))?;
+            for row in &rows {
+                let line: Vec<String> = columns
+                    .iter()
+                    .map(|c| {
+                        // A repeated element (several lines) is joined.
+                        let vals: Vec<&str> = row
+                            .iter()
+                            .filter(|(k, _)| k == c)
+                            .map(|(_, v)| v.as_str())
+                            .collect();
+                        csv_field(&vals.join("; "))
+                    })
+                    .collect();
+                w(&mut out, &(line.join(",") + "\r\n"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_string(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// RFC 4180: quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,338 @@
+//! The client library and `qbconnector send`/`query` against the real
+//! `qbconnector serve` binary with the simulator.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use qbc_client::{Client, Error};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_qbconnector");
+
+struct Served {
+    child: Child,
+    addr: String,
+    https: bool,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn qbc(args: &[&str], stdin: &str) {
+    let mut c = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    assert!(c.wait().unwrap().success(), "{args:?}");
+}
+
+/// `qbconnector serve` on an ephemeral port, users ann and bob.
+fn serve(tls: bool) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("qbconnector.toml");
+    std::fs::write(
+        &cfg,
+        "listen = \"127.0.0.1:0\"\n[backend]\ndata_dir = \"data\"\ndefault_company = \"acme.qbw\"\ncreate_missing = true\n",
+    )
+    .unwrap();
+    let c = cfg.display().to_string();
+    qbc(
+        &["user", "add", "ann", "--password-stdin", "--config", &c],
+        "ann password\n",
+    );
+    qbc(
+        &["user", "add", "bob", "--password-stdin", "--config", &c],
+        "bob password\n",
+    );
+    if tls {
+        qbc(
+            &["cert", "generate", "--host", "localhost", "--config", &c],
+            "",
+        );
+    }
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config", &c])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server said where it listens")
+            .unwrap();
+        if let Some(i) = line.find("serving http") {
+            let rest = &line[i + "serving ".len()..];
+            break rest.split("://").nth(1).unwrap().trim().to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Served {
+        child,
+        addr,
+        https: tls,
+        dir,
+    }
+}
+
+impl Served {
+    fn connection(&self, user: &str, extra: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        let port = self.addr.rsplit(':').next().unwrap();
+        let host = if self.https { "localhost" } else { "127.0.0.1" };
+        format!("URL='{scheme}://{host}:{port}' User='{user}' Password='{user} password' {extra}")
+    }
+    fn client(&self, user: &str) -> Client {
+        Client::from_connection_string(&self.connection(user, "")).unwrap()
+    }
+}
+
+fn qbxml(inner: &str) -> String {
+    format!("<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\">{inner}</QBXMLMsgsRq></QBXML>")
+}
+
+fn first(set: &qbxml::ResponseSet, name: &str) -> String {
+    let r = set.responses().next().unwrap();
+    r.items()
+        .next()
+        .unwrap()
+        .child_text(name)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_query_stale_mod_delete() {
+    let s = serve(false);
+    let c = s.client("ann");
+    let set = c
+        .request(&qbxml("<CustomerAddRq requestID=\"7\"><CustomerAdd><Name>Typed Errors Inc</Name></CustomerAdd></CustomerAddRq>"))
+        .await
+        .unwrap();
+    let id = first(&set, "ListID");
+    let seq = first(&set, "EditSequence");
+    let set = c
+        .request(&qbxml(&format!(
+            "<CustomerQueryRq><ListID>{id}</ListID></CustomerQueryRq>"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(first(&set, "Name"), "Typed Errors Inc");
+    let stale = format!("{}", seq.parse::<u64>().unwrap() - 1);
+    let e = c
+        .request(&qbxml(&format!(
+            "<CustomerModRq requestID=\"9\"><CustomerMod><ListID>{id}</ListID><EditSequence>{stale}</EditSequence><Name>New</Name></CustomerMod></CustomerModRq>"
+        )))
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Status {
+            request,
+            request_id,
+            code,
+            ..
+        } => {
+            assert_eq!(
+                (request.as_str(), request_id.as_deref(), *code),
+                ("CustomerModRq", Some("9"), 3200)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    c.request(&qbxml(&format!(
+        "<ListDelRq><ListDelType>Customer</ListDelType><ListID>{id}</ListID></ListDelRq>"
+    )))
+    .await
+    .unwrap();
+    // Gone: not an error severity (500 Warn / 1 Info), and no record.
+    let set = c
+        .request(&qbxml(&format!(
+            "<CustomerQueryRq><ListID>{id}</ListID></CustomerQueryRq>"
+        )))
+        .await
+        .unwrap();
+    let r = set.responses().next().unwrap();
+    assert!(matches!(r.status_code(), 500 | 1), "{}", r.status_code());
+    assert_eq!(r.items().count(), 0);
+    // The connector's own refusals and QuickBooks' are told apart.
+    let e = c.send("not xml").await.unwrap_err();
+    assert!(matches!(e, Error::HResult { status: 400, .. }), "{e:?}");
+    let bad =
+        Client::from_connection_string(&s.connection("ann", "").replace("ann password", "nope"))
+            .unwrap();
+    let e = bad.send(&qbxml("<HostQueryRq/>")).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Http { status: 401, code, .. } if code == "QBC_AUTH"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_reused_closed_and_private() {
+    let s = serve(false);
+    let ann = s.client("ann");
+    let t = ann.open_session().await.unwrap();
+    for _ in 0..3 {
+        ann.send(&qbxml("<HostQueryRq/>")).await.unwrap();
+        assert_eq!(ann.ticket().as_deref(), Some(t.as_str()));
+    }
+    // bob cannot use ann's ticket.
+    let bob = s.client("bob");
+    bob.set_ticket(Some(t.clone()));
+    let e = bob.send(&qbxml("<HostQueryRq/>")).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::HResult { hresult, .. } if hresult.0 == 0x8004_040D),
+        "{e:?}"
+    );
+    ann.close_session().await.unwrap();
+    assert_eq!(ann.ticket(), None);
+    ann.set_ticket(Some(t));
+    let e = ann.send(&qbxml("<HostQueryRq/>")).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::HResult { hresult, .. } if hresult.0 == 0x8004_040D),
+        "{e:?}"
+    );
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_customers_through_an_iterator_and_as_csv() {
+    let s = serve(false);
+    let c = s.client("ann");
+    let mut adds = String::new();
+    for i in 0..5000 {
+        adds.push_str(&format!(
+            "<CustomerAddRq><CustomerAdd><Name>Cust {i:04}</Name><CompanyName>Co, \"{i}\"</CompanyName></CustomerAdd></CustomerAddRq>"
+        ));
+    }
+    c.request(&qbxml(&adds)).await.unwrap();
+    let mut pages = c.pages(
+        qbxml::Elem::new("CustomerQueryRq"),
+        333,
+        qbxml::Version::V13_0,
+    );
+    let mut names = std::collections::HashSet::new();
+    let mut n = 0;
+    while let Some(batch) = pages.next().await.unwrap() {
+        for r in batch {
+            n += 1;
+            names.insert(r.get("Name").unwrap().text.clone());
+        }
+    }
+    assert_eq!((n, names.len()), (5000, 5000), "each exactly once");
+    assert_eq!(
+        c.ticket(),
+        None,
+        "the session opened for the pages is closed"
+    );
+
+    let out = Command::new(BIN)
+        .args(["query", "Customer", "--format", "csv", "--page", "1000"])
+        .env("QBC_CONNECTION", s.connection("ann", ""))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = csv_rows(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(rows.len(), 5001, "header and 5000 rows");
+    let width = rows[0].len();
+    assert!(
+        rows.iter().all(|r| r.len() == width),
+        "a table: every row as wide as the header"
+    );
+    let col = rows[0].iter().position(|h| h == "CompanyName").unwrap();
+    assert_eq!(rows[1][col], "Co, \"0\"");
+    // send: exit 3 when a request failed.
+    let mut child = Command::new(BIN)
+        .args(["send", "-", "--pretty"])
+        .env("QBC_CONNECTION", s.connection("ann", ""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            qbxml(
+                "<CustomerAddRq><CustomerAdd><Name>Cust 0001</Name></CustomerAdd></CustomerAddRq>",
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("statusCode=\"3100\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_certificate_right_and_wrong() {
+    let s = serve(true);
+    let pem = s.dir.path().join("cert.pem");
+    let right = format!("SSLAcceptServerCertFile='{}'", pem.display());
+    let c = Client::from_connection_string(&s.connection("ann", &right)).unwrap();
+    c.send(&qbxml("<HostQueryRq/>")).await.unwrap();
+    // The certificate's base64 inline works too.
+    let b64: String = std::fs::read_to_string(&pem)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let c = Client::from_connection_string(
+        &s.connection("ann", &format!("SSLAcceptServerCert='{b64}'")),
+    )
+    .unwrap();
+    c.send(&qbxml("<HostQueryRq/>")).await.unwrap();
+    // Another certificate pinned: a clear transport error.
+    let other = qbc_server::tls::generate(&["localhost".into()]).unwrap();
+    let wrong = s.dir.path().join("other.pem");
+    std::fs::write(&wrong, other.cert_pem).unwrap();
+    let c = Client::from_connection_string(&s.connection(
+        "ann",
+        &format!("SSLAcceptServerCertFile='{}'", wrong.display()),
+    ))
+    .unwrap();
+    let e = c.send(&qbxml("<HostQueryRq/>")).await.unwrap_err();
+    match e {
+        Error::Transport(m) => assert!(m.contains("TLS") && m.contains("certificate"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let _ = Path::new("");
+}
