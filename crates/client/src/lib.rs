@@ -98,7 +98,14 @@ impl std::error::Error for Error {}
 /// Retries of a read-only message set refused with 503.
 const READ_RETRIES: u32 = 5;
 
+/// A connector client. Cheap to clone: clones share the connection and
+/// the session.
+#[derive(Clone)]
 pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     settings: Settings,
     tls: Option<tokio_rustls::TlsConnector>,
     conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
@@ -144,11 +151,13 @@ impl Client {
                 .encode(format!("{}:{}", settings.user, settings.password))
         );
         Ok(Client {
-            settings,
-            tls,
-            conn: Mutex::new(None),
-            ticket: std::sync::Mutex::new(None),
-            auth,
+            inner: Arc::new(Inner {
+                settings,
+                tls,
+                conn: Mutex::new(None),
+                ticket: std::sync::Mutex::new(None),
+                auth,
+            }),
         })
     }
 
@@ -157,29 +166,29 @@ impl Client {
     }
 
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.inner.settings
     }
 
     /// Use a ticket obtained elsewhere (another process of the same user).
     pub fn set_ticket(&self, ticket: Option<String>) {
-        if let Ok(mut slot) = self.ticket.lock() {
+        if let Ok(mut slot) = self.inner.ticket.lock() {
             *slot = ticket;
         }
     }
 
     /// The open session's ticket, if any.
     pub fn ticket(&self) -> Option<String> {
-        self.ticket.lock().ok().and_then(|t| t.clone())
+        self.inner.ticket.lock().ok().and_then(|t| t.clone())
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Error> {
-        let url = &self.settings.url;
+        let url = &self.inner.settings.url;
         let addr = format!("{}:{}", bracket(&url.host), url.port);
         let tcp = TcpStream::connect(&addr)
             .await
             .map_err(|e| Error::Transport(format!("{addr}: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        match &self.tls {
+        match &self.inner.tls {
             Some(tls) => {
                 let name = rustls::pki_types::ServerName::try_from(url.host.clone())
                     .map_err(|e| Error::ConnectionString(format!("URL host: {e}")))?;
@@ -203,7 +212,7 @@ impl Client {
         extra: &[(&str, String)],
         body: &str,
     ) -> Result<Answer, Error> {
-        let mut conn = self.conn.lock().await;
+        let mut conn = self.inner.conn.lock().await;
         for attempt in 0..2 {
             let mut sender = match conn.take() {
                 Some(s) if !s.is_closed() => s,
@@ -212,8 +221,8 @@ impl Client {
             let mut req = Request::builder()
                 .method(method)
                 .uri(path)
-                .header("host", &self.settings.url.host)
-                .header("authorization", &self.auth)
+                .header("host", &self.inner.settings.url.host)
+                .header("authorization", &self.inner.auth)
                 .header("content-type", "text/xml");
             for (k, v) in extra {
                 req = req.header(*k, v);
@@ -221,7 +230,7 @@ impl Client {
             let req = req
                 .body(Full::new(Bytes::from(body.to_string())))
                 .map_err(|e| Error::Transport(e.to_string()))?;
-            let sent = tokio::time::timeout(self.settings.timeout, async {
+            let sent = tokio::time::timeout(self.inner.settings.timeout, async {
                 let resp = sender.send_request(req).await?;
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
@@ -249,7 +258,7 @@ impl Client {
                 Err(_) => {
                     return Err(Error::Transport(format!(
                         "no answer within {} s",
-                        self.settings.timeout.as_secs()
+                        self.inner.settings.timeout.as_secs()
                     )))
                 }
             }
@@ -259,7 +268,7 @@ impl Client {
 
     fn headers(&self) -> Vec<(&'static str, String)> {
         let mut h = Vec::new();
-        let c = self.settings.connection_header();
+        let c = self.inner.settings.connection_header();
         if !c.is_empty() {
             h.push(("x-qb-connection", c));
         }
@@ -278,7 +287,7 @@ impl Client {
         let mut tries = 0;
         loop {
             let a = self
-                .exchange("POST", &self.settings.url.path, &self.headers(), xml)
+                .exchange("POST", &self.inner.settings.url.path, &self.headers(), xml)
                 .await?;
             if a.status == 200 {
                 return Ok(a.body);
@@ -332,7 +341,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| Error::Response("201 without X-QB-Ticket".into()))?
             .to_string();
-        if let Ok(mut slot) = self.ticket.lock() {
+        if let Ok(mut slot) = self.inner.ticket.lock() {
             *slot = Some(t.clone());
         }
         Ok(t)
@@ -340,7 +349,7 @@ impl Client {
 
     /// The seed's CloseQBConnection (a no-op without a session).
     pub async fn close_session(&self) -> Result<(), Error> {
-        let Some(t) = self.ticket.lock().ok().and_then(|mut s| s.take()) else {
+        let Some(t) = self.inner.ticket.lock().ok().and_then(|mut s| s.take()) else {
             return Ok(());
         };
         let a = self
@@ -355,9 +364,9 @@ impl Client {
     /// Page through a query (`<CustomerQueryRq>` with its filters) with an
     /// iterator, `page` records at a time. Opens a session if none is
     /// open (and closes it at the end).
-    pub fn pages(&self, query: Elem, page: u32, version: qbxml::Version) -> Pages<'_> {
+    pub fn pages(&self, query: Elem, page: u32, version: qbxml::Version) -> Pages {
         Pages {
-            client: self,
+            client: self.clone(),
             query,
             page: page.max(1),
             version,
@@ -369,9 +378,11 @@ impl Client {
     }
 }
 
-/// An iterated query in progress; see [`Client::pages`].
-pub struct Pages<'c> {
-    client: &'c Client,
+/// An iterated query in progress; see [`Client::pages`]. Dropped before
+/// the end, it stops the iterator (and closes a session it opened) on a
+/// task of its own.
+pub struct Pages {
+    client: Client,
     query: Elem,
     page: u32,
     version: qbxml::Version,
@@ -381,7 +392,7 @@ pub struct Pages<'c> {
     own_session: bool,
 }
 
-impl Pages<'_> {
+impl Pages {
     /// Records still to come, as QuickBooks last said.
     pub fn remaining(&self) -> Option<u32> {
         self.remaining
@@ -442,15 +453,43 @@ impl Pages<'_> {
 
     /// Stop early: QuickBooks frees the iterator (iterator="Stop").
     pub async fn stop(mut self) -> Result<(), Error> {
-        if let (false, Some(id)) = (self.done, self.iterator.clone()) {
-            let mut rq = self.query.clone();
-            rq.children.retain(|c| c.name != "MaxReturned");
-            let rq = rq.attr("iterator", "Stop").attr("iteratorID", id);
-            if let Ok(xml) = qbxml::RequestBuilder::new(self.version).request(rq).build() {
-                let _ = self.client.send(&xml).await;
-            }
+        let stop = self.stop_request();
+        if let Some(xml) = stop {
+            let _ = self.client.send(&xml).await;
         }
         self.finish().await
+    }
+
+    fn stop_request(&self) -> Option<String> {
+        let id = self.iterator.clone().filter(|_| !self.done)?;
+        let mut rq = self.query.clone();
+        rq.children.retain(|c| c.name != "MaxReturned");
+        let rq = rq.attr("iterator", "Stop").attr("iteratorID", id);
+        qbxml::RequestBuilder::new(self.version)
+            .request(rq)
+            .build()
+            .ok()
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let stop = self.stop_request();
+        let own = std::mem::replace(&mut self.own_session, false);
+        let client = self.client.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Some(xml) = stop {
+                    let _ = client.send(&xml).await;
+                }
+                if own {
+                    let _ = client.close_session().await;
+                }
+            });
+        }
     }
 }
 

@@ -203,6 +203,23 @@ async fn sessions_are_reused_closed_and_private() {
     );
 }
 
+/// `qbconnector_sessions_open` from /metrics.
+fn sessions_open(s: &Served) -> u64 {
+    use std::io::Read;
+    let mut tcp = std::net::TcpStream::connect(&s.addr).unwrap();
+    write!(
+        tcp,
+        "GET /metrics HTTP/1.1\r\nhost: x\r\nauthorization: Basic YW5uOmFubiBwYXNzd29yZA==\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("qbconnector_sessions_open "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
 fn csv_rows(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
@@ -258,6 +275,27 @@ async fn five_thousand_customers_through_an_iterator_and_as_csv() {
         None,
         "the session opened for the pages is closed"
     );
+
+    // Dropped after one page: the iterator is stopped and the session it
+    // opened is closed, on a task of its own.
+    let c2 = s.client("ann");
+    let mut pages = c2.pages(
+        qbxml::Elem::new("CustomerQueryRq"),
+        100,
+        qbxml::Version::V13_0,
+    );
+    assert_eq!(pages.next().await.unwrap().unwrap().len(), 100);
+    assert!(c2.ticket().is_some());
+    drop(pages);
+    let mut closed = false;
+    for _ in 0..100 {
+        if c2.ticket().is_none() && sessions_open(&s) == 0 {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(closed, "a dropped Pages left its session open");
 
     let out = Command::new(BIN)
         .args(["query", "Customer", "--format", "csv", "--page", "1000"])
