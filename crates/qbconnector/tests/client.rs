@@ -374,3 +374,58 @@ async fn pinned_certificate_right_and_wrong() {
     }
     let _ = Path::new("");
 }
+
+/// The library server in-process, with a slow in-memory backend and a
+/// queue of one: the company file is busy on demand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_retried_on_503_writes_are_not() {
+    use qbc_server::backend::memory::MemoryBackend;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = qbc_server::Config {
+        listen: "127.0.0.1:0".into(),
+        queue_depth: 1,
+        ..qbc_server::Config::default()
+    };
+    cfg.backend.data_dir = dir.path().to_path_buf();
+    let mut conn = qbc_server::Connector::new(cfg).unwrap();
+    conn.add_user("ann", "ann password", "", false).unwrap();
+    let backend =
+        Arc::new(MemoryBackend::default().holding(std::time::Duration::from_millis(1500)));
+    let running = conn.with_backend(backend.clone()).listen().await.unwrap();
+    let cs = format!(
+        "URL='http://{}' User='ann' Password='ann password'",
+        running.local_addr()
+    );
+    // Two slow requests: one runs, one waits; the queue is full.
+    let mut busy = Vec::new();
+    for _ in 0..2 {
+        let c = Client::from_connection_string(&cs).unwrap();
+        busy.push(tokio::spawn(async move {
+            c.send(&qbxml("<HostQueryRq/>")).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let write = Client::from_connection_string(&cs).unwrap();
+    let e = write
+        .send(&qbxml(
+            "<CustomerAddRq><CustomerAdd><Name>X</Name></CustomerAdd></CustomerAddRq>",
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Http { status: 503, code, .. } if code == "QBC_BUSY"),
+        "{e:?}"
+    );
+    let read = Client::from_connection_string(&cs).unwrap();
+    read.send(&qbxml("<HostQueryRq/>")).await.unwrap();
+    for b in busy {
+        b.await.unwrap().unwrap();
+    }
+    // 2 busy + the read; the write never reached the backend.
+    assert_eq!(
+        backend.processed.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+    running.shutdown().await;
+}
