@@ -267,7 +267,7 @@ impl Throttle {
 
 /// The unit an address is counted in: an IPv4 address, or an IPv6 /64
 /// (one host usually has a whole /64 to pick addresses from).
-fn prefix(ip: IpAddr) -> IpAddr {
+pub fn prefix(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

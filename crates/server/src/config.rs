@@ -34,6 +34,9 @@ pub struct Config {
     pub session_idle_secs: u64,
     /// Open connections at most; more are closed at once.
     pub max_connections: usize,
+    /// Open connections from one client address (IPv6: one /64) at most,
+    /// so that one client cannot take every slot.
+    pub max_connections_per_client: usize,
     pub tls: Option<TlsConfig>,
     pub auth: AuthConfig,
     /// The seed's DefaultConnectionString: settings for users that the
@@ -56,6 +59,7 @@ impl Default for Config {
             queue_wait_secs: 60,
             session_idle_secs: 600,
             max_connections: 4096,
+            max_connections_per_client: 1024,
             tls: None,
             auth: AuthConfig::default(),
             default_connection: DefaultConnection::default(),
@@ -343,6 +347,12 @@ impl Config {
             ),
             ("queue_depth", self.queue_depth as u64, 1, 1_000_000),
             ("max_connections", self.max_connections as u64, 1, 1_000_000),
+            (
+                "max_connections_per_client",
+                self.max_connections_per_client as u64,
+                1,
+                1_000_000,
+            ),
         ] {
             if v < min || v > max {
                 bad(key, format!("{v} is outside {min}..={max}"));

@@ -61,6 +61,10 @@ pub async fn serve(
             drop(stream); // over max_connections: closed at once
             continue;
         };
+        let Some(client_slot) = state.admit(remote.ip()) else {
+            drop(stream); // over max_connections_per_client
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let allowed = state.allows(remote.ip());
         let mut ev = ConnectionRequest {
@@ -139,6 +143,7 @@ pub async fn serve(
             });
 
             drop(slot);
+            drop(client_slot);
         });
     }
     drop(listener);

@@ -23,6 +23,7 @@ pub struct Settings {
     pub backend_timeout: Duration,
     pub max_request_bytes: usize,
     pub max_connections: usize,
+    pub max_connections_per_client: usize,
     pub session_idle: Duration,
     /// `/metrics` lives on its own address.
     pub metrics_elsewhere: bool,
@@ -33,6 +34,28 @@ pub struct Settings {
 pub struct UserEntry {
     pub config: UserConfig,
     pub hash: Option<PasswordHash>,
+}
+
+/// One counted connection of a client; uncounted when dropped.
+pub struct ClientSlot {
+    state: Arc<State>,
+    key: IpAddr,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .state
+            .per_client
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// A persistent session (the seed's OpenQBConnection ticket).
@@ -72,6 +95,8 @@ pub struct State {
     pub tls: Option<TlsSetup>,
     pub shutting_down: AtomicBool,
     pub next_conn: AtomicU64,
+    /// Open connections per client address (IPv6: per /64).
+    pub per_client: Mutex<HashMap<IpAddr, usize>>,
 }
 
 impl State {
@@ -91,6 +116,7 @@ impl State {
                 backend_timeout: Duration::from_secs(config.backend_timeout_secs),
                 max_request_bytes: config.max_request_bytes,
                 max_connections: config.max_connections,
+                max_connections_per_client: config.max_connections_per_client,
                 session_idle: Duration::from_secs(config.session_idle_secs),
                 metrics_elsewhere: config.metrics.listen.is_some(),
             },
@@ -116,6 +142,7 @@ impl State {
             tls,
             shutting_down: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
+            per_client: Mutex::new(HashMap::new()),
         })
     }
 
@@ -127,6 +154,22 @@ impl State {
             v4 => v4,
         };
         list.is_empty() || list.iter().any(|n| n.contains(&ip))
+    }
+
+    /// Count a connection from `ip`; `None` when the client has its
+    /// limit already.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
+        let key = crate::auth::prefix(ip);
+        let mut map = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(key).or_insert(0);
+        if *n >= self.settings.max_connections_per_client {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            state: self.clone(),
+            key,
+        })
     }
 
     pub fn error(&self, connection_id: u64, code: &str, description: &str) {

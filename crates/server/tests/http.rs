@@ -901,3 +901,36 @@ async fn a_client_that_stops_reading_loses_its_connection() {
     );
     drop(stalled);
 }
+
+#[tokio::test]
+async fn one_client_cannot_take_every_slot() {
+    let s = start_configured(|c| c.max_connections_per_client = 2, None, None).await;
+    let a = TcpStream::connect(s.addr).await.unwrap();
+    let b = TcpStream::connect(s.addr).await.unwrap();
+    // Let the server count them.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(s.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(30), third.read(&mut buf))
+        .await
+        .expect("the third connection is closed at once")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    drop(a);
+    drop(b);
+    let mut ok = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let tcp = TcpStream::connect(s.addr).await.unwrap();
+        let auth = basic("ann", PASSWORD);
+        let h = [
+            ("authorization", auth.as_str()),
+            ("content-type", "text/xml"),
+        ];
+        if let Ok(r) = send_on(tcp, "POST", "/", &h, &host_query()).await {
+            ok = r.status == 200;
+            break;
+        }
+    }
+    assert!(ok, "slots come back when connections close");
+}
