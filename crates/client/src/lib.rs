@@ -364,7 +364,9 @@ impl Client {
     /// Page through a query (`<CustomerQueryRq>` with its filters) with an
     /// iterator, `page` records at a time. Opens a session if none is
     /// open (and closes it at the end).
-    pub fn pages(&self, query: Elem, page: u32, version: qbxml::Version) -> Pages {
+    pub fn pages(&self, mut query: Elem, page: u32, version: qbxml::Version) -> Pages {
+        // Each page sets its own MaxReturned.
+        query.children.retain(|c| c.name != "MaxReturned");
         Pages {
             client: self.clone(),
             query,
@@ -383,6 +385,7 @@ impl Client {
 /// task of its own.
 pub struct Pages {
     client: Client,
+    /// The query without MaxReturned.
     query: Elem,
     page: u32,
     version: qbxml::Version,
@@ -408,9 +411,10 @@ impl Pages {
             self.client.open_session().await?;
             self.own_session = true;
         }
-        let mut rq = self.query.clone();
-        rq.children.retain(|c| c.name != "MaxReturned");
-        rq = rq.with("MaxReturned", self.page.to_string());
+        let mut rq = self
+            .query
+            .clone()
+            .with("MaxReturned", self.page.to_string());
         rq = match &self.iterator {
             None => rq.attr("iterator", "Start"),
             Some(id) => rq
@@ -462,9 +466,11 @@ impl Pages {
 
     fn stop_request(&self) -> Option<String> {
         let id = self.iterator.clone().filter(|_| !self.done)?;
-        let mut rq = self.query.clone();
-        rq.children.retain(|c| c.name != "MaxReturned");
-        let rq = rq.attr("iterator", "Stop").attr("iteratorID", id);
+        let rq = self
+            .query
+            .clone()
+            .attr("iterator", "Stop")
+            .attr("iteratorID", id);
         qbxml::RequestBuilder::new(self.version)
             .request(rq)
             .build()

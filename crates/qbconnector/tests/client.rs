@@ -3,11 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use qbc_client::{Client, Error};
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_qbconnector");
+mod common;
+
+use common::BIN;
 
 struct Served {
     child: Child,
@@ -58,23 +59,7 @@ fn serve(tls: bool) -> Served {
             "",
         );
     }
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config", &c])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server said where it listens")
-            .unwrap();
-        if let Some(i) = line.find("serving http") {
-            let rest = &line[i + "serving ".len()..];
-            break rest.split("://").nth(1).unwrap().trim().to_string();
-        }
-    };
+    let (child, addr, lines) = common::serve(&c);
     std::thread::spawn(move || lines.for_each(drop));
     Served {
         child,
@@ -372,7 +357,6 @@ async fn pinned_certificate_right_and_wrong() {
         Error::Transport(m) => assert!(m.contains("TLS") && m.contains("certificate"), "{m}"),
         other => panic!("{other:?}"),
     }
-    let _ = Path::new("");
 }
 
 /// The library server in-process, with a slow in-memory backend and a

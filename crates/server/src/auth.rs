@@ -190,10 +190,6 @@ impl Throttle {
         (f.count >= self.max_failures && age < self.window).then(|| self.window - age)
     }
 
-    pub fn window_secs(&self) -> u64 {
-        self.window.as_secs().max(1)
-    }
-
     pub fn check(&self, ip: IpAddr, user: &str) -> Option<Locked> {
         let ip = prefix(ip);
         if let Some(d) = self.locked_in(&self.by_ip, &ip) {

@@ -227,9 +227,13 @@ async fn route(
                 Err(r) => r,
             }
         }
-        (Method::POST, "/") => relay(state, conn, req, trace).await,
-        (Method::POST, "/session") => open_session(state, conn, req, trace).await,
-        (Method::DELETE, "/session") => close_session(state, conn, req, trace).await,
+        (Method::POST, "/") => relay(state, conn, req, trace).await.unwrap_or_else(|r| r),
+        (Method::POST, "/session") => open_session(state, conn, req, trace)
+            .await
+            .unwrap_or_else(|r| r),
+        (Method::DELETE, "/session") => close_session(state, conn, req, trace)
+            .await
+            .unwrap_or_else(|r| r),
         (_, "/") => method_not_allowed("POST"),
         (_, "/session") => method_not_allowed("POST, DELETE"),
         (_, "/healthz") => method_not_allowed("GET"),
@@ -289,6 +293,18 @@ fn metrics(state: &State) -> Reply {
     Reply::ok(StatusCode::OK, text, "text/plain; version=0.0.4")
 }
 
+/// 429 while a lockout lasts; the password is not looked at.
+fn locked(state: &State, l: crate::auth::Locked) -> Reply {
+    state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+    let secs = l.retry_after().as_secs().max(1);
+    Reply::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::LOCKED,
+        "too many failed attempts; try again later",
+    )
+    .header(RETRY_AFTER.as_str(), &secs.to_string())
+}
+
 fn unauthorized(message: &str) -> Reply {
     Reply::error(StatusCode::UNAUTHORIZED, code::AUTH, message).header(
         WWW_AUTHENTICATE.as_str(),
@@ -320,15 +336,8 @@ async fn authenticate(
     };
     trace.user = user.clone();
     let ip = conn.remote.ip();
-    if let Some(locked) = state.throttle.check(ip, &user) {
-        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        let secs = locked.retry_after().as_secs().max(1);
-        return Err(Reply::error(
-            StatusCode::TOO_MANY_REQUESTS,
-            code::LOCKED,
-            "too many failed attempts; try again later",
-        )
-        .header(RETRY_AFTER.as_str(), &secs.to_string()));
+    if let Some(l) = state.throttle.check(ip, &user) {
+        return Err(locked(state, l));
     }
     let (index, entry) = {
         let users = state.users.read().unwrap_or_else(|e| e.into_inner());
@@ -364,17 +373,9 @@ async fn authenticate(
         // Many parallel attempts all passed the lockout check above while
         // they waited for a slot: look again, so that guesses stop at the
         // limit instead of at the number of connections.
-        if state.throttle.check(ip, &user).is_some() {
+        if let Some(l) = state.throttle.check(ip, &user) {
             drop(slot);
-            return Err(Reply::error(
-                StatusCode::TOO_MANY_REQUESTS,
-                code::LOCKED,
-                "too many failed attempts; try again later",
-            )
-            .header(
-                RETRY_AFTER.as_str(),
-                &state.throttle.window_secs().to_string(),
-            ));
+            return Err(locked(state, l));
         }
         let pw = password.clone();
         let ok = tokio::task::spawn_blocking(move || {
@@ -569,97 +570,76 @@ fn ticket_of(headers: &HeaderMap) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Why a message set writes, if it does: a write request, a subscription
+/// set, or error recovery — which stores (newMessageSetID) and deletes
+/// (ClearAllMessageSets, a reused ID) state that read-write clients rely
+/// on after a 504.
+fn writes(set: &qbxml::RequestSet) -> Option<String> {
+    if let Some(w) = set.requests().find(|r| r.access() == qbxml::Access::Write) {
+        return Some(format!("{} writes", w.name()));
+    }
+    if set.kind() == qbxml::MessageSetKind::Subscriptions {
+        return Some("subscriptions write".into());
+    }
+    if set.new_message_set_id().is_some() || set.old_message_set_id().is_some() {
+        return Some("error recovery (newMessageSetID/oldMessageSetID) keeps state".into());
+    }
+    None
+}
+
 /// POST / — the relay.
 async fn relay(
     state: &Arc<State>,
     conn: &ConnInfo,
     req: Request<Incoming>,
     trace: &mut Trace,
-) -> Reply {
-    let p = match authenticate(state, conn, req.headers(), trace).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Result<Reply, Reply> {
+    let p = authenticate(state, conn, req.headers(), trace).await?;
     if !xml_content_type(req.headers()) {
-        return Reply::error(
+        return Err(Reply::error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             code::MEDIA_TYPE,
             "send the qbXML with Content-Type: text/xml (or application/xml)",
-        );
+        ));
     }
-    let ticket = ticket_of(req.headers());
-    let open = match &ticket {
-        Some(_) => None,
-        None => match settings(&p, req.headers()) {
-            Ok(s) => Some(s),
-            Err(r) => return r,
-        },
+    // A ticket names its session; without one, the settings open one.
+    let target = match ticket_of(req.headers()) {
+        Some(t) => Ok(t),
+        None => Err(settings(&p, req.headers())?),
     };
-    let body = match read_body(state, req).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let body = read_body(state, req).await?;
     let limits = qbxml::Limits {
         max_size: state.settings.max_request_bytes,
         ..qbxml::Limits::default()
     };
-    let set = match qbxml::parse_request_with(body.to_vec(), &limits) {
-        Ok(s) => s,
-        Err(e) => {
-            let mut detail = format!("{} {}", e.message(), e.detail);
-            if e.line > 0 {
-                detail.push_str(&format!(" (line {}, column {}", e.line, e.column));
-                if !e.path.is_empty() {
-                    detail.push_str(&format!(", {}", e.path));
-                }
-                detail.push(')');
+    let set = qbxml::parse_request_with(body.to_vec(), &limits).map_err(|e| {
+        let mut detail = format!("{} {}", e.message(), e.detail);
+        if e.line > 0 {
+            detail.push_str(&format!(" (line {}, column {}", e.line, e.column));
+            if !e.path.is_empty() {
+                detail.push_str(&format!(", {}", e.path));
             }
-            return Reply::error(StatusCode::BAD_REQUEST, &e.hresult.to_string(), &detail);
+            detail.push(')');
         }
-    };
+        Reply::error(StatusCode::BAD_REQUEST, &e.hresult.to_string(), &detail)
+    })?;
     trace.request_types = set.requests().map(|r| r.name().to_string()).collect();
     if p.read_only {
-        if let Some(w) = set.requests().find(|r| r.access() == qbxml::Access::Write) {
-            return Reply::error(
+        if let Some(why) = writes(&set) {
+            return Err(Reply::error(
                 StatusCode::FORBIDDEN,
                 code::READ_ONLY,
-                &format!("user `{}` is read-only: {} writes", p.name, w.name()),
-            );
-        }
-        if set.kind() == qbxml::MessageSetKind::Subscriptions {
-            return Reply::error(
-                StatusCode::FORBIDDEN,
-                code::READ_ONLY,
-                &format!("user `{}` is read-only: subscriptions write", p.name),
-            );
-        }
-        // Error recovery stores (newMessageSetID) and deletes
-        // (ClearAllMessageSets, a reused ID) state that read-write clients
-        // rely on after a 504: a read-only user has no use for it.
-        if set.new_message_set_id().is_some() || set.old_message_set_id().is_some() {
-            return Reply::error(
-                StatusCode::FORBIDDEN,
-                code::READ_ONLY,
-                &format!(
-                    "user `{}` is read-only: error recovery (newMessageSetID/oldMessageSetID) keeps state",
-                    p.name
-                ),
-            );
+                &format!("user `{}` is read-only: {why}", p.name),
+            ));
         }
     }
     drop(set);
-    let answer = match (ticket, open) {
-        (Some(t), _) => on_ticket(state, conn, &p, &t, body, trace).await,
-        (None, Some(s)) => once(state, conn, &p, s, body, trace).await,
-        (None, None) => return not_found(),
+    let text = match target {
+        Ok(t) => on_ticket(state, conn, &p, &t, body, trace).await?,
+        Err(s) => once(state, conn, &p, s, body, trace).await?,
     };
-    match answer {
-        Ok(text) => {
-            trace.statuses = status_codes(&text);
-            Reply::ok(StatusCode::OK, text, "text/xml; charset=utf-8")
-        }
-        Err(r) => r,
-    }
+    trace.statuses = status_codes(&text);
+    Ok(Reply::ok(StatusCode::OK, text, "text/xml; charset=utf-8"))
 }
 
 fn request_event(
@@ -789,19 +769,13 @@ async fn open_session(
     conn: &ConnInfo,
     req: Request<Incoming>,
     trace: &mut Trace,
-) -> Reply {
-    let p = match authenticate(state, conn, req.headers(), trace).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let s = match settings(&p, req.headers()) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let key = match state.backend.company_key(&s) {
-        Ok(k) => k,
-        Err(e) => return backend_error(&e),
-    };
+) -> Result<Reply, Reply> {
+    let p = authenticate(state, conn, req.headers(), trace).await?;
+    let s = settings(&p, req.headers())?;
+    let key = state
+        .backend
+        .company_key(&s)
+        .map_err(|e| backend_error(&e))?;
     trace.company = key.clone();
     trace.request_types = vec!["OpenSession".into()];
     let sessions_full = || {
@@ -813,61 +787,57 @@ async fn open_session(
         .header(RETRY_AFTER.as_str(), "5")
     };
     if state.lock_sessions().len() >= MAX_SESSIONS {
-        return sessions_full();
+        return Err(sessions_full());
     }
     // The ticket is registered by the job itself: if the caller gave up
     // waiting, the session is still known and its idle timeout closes it.
     let job_state = state.clone();
     let user = p.name.to_lowercase();
     let job_key = key.clone();
-    let done = match state.lanes.submit(&key, async move {
-        let backend = job_state.backend.clone();
-        let session = backend.open(s).await?;
-        let ticket = new_ticket();
-        let refused = {
-            let mut map = job_state.lock_sessions();
-            let mine = map.values().filter(|t| t.user == user).count();
-            match &ticket {
-                Some(ticket)
-                    if map.len() < MAX_SESSIONS
-                        && mine < MAX_SESSIONS_PER_USER
-                        && !job_state.shutting_down.load(Ordering::SeqCst) =>
-                {
-                    map.insert(
-                        ticket.clone(),
-                        Ticket {
-                            user,
-                            company_key: job_key,
-                            session,
-                            last_used: Instant::now(),
-                        },
-                    );
-                    None
+    let done = state
+        .lanes
+        .submit(&key, async move {
+            let backend = job_state.backend.clone();
+            let session = backend.open(s).await?;
+            let ticket = new_ticket();
+            let refused = {
+                let mut map = job_state.lock_sessions();
+                let mine = map.values().filter(|t| t.user == user).count();
+                match &ticket {
+                    Some(ticket)
+                        if map.len() < MAX_SESSIONS
+                            && mine < MAX_SESSIONS_PER_USER
+                            && !job_state.shutting_down.load(Ordering::SeqCst) =>
+                    {
+                        map.insert(
+                            ticket.clone(),
+                            Ticket {
+                                user,
+                                company_key: job_key,
+                                session,
+                                last_used: Instant::now(),
+                            },
+                        );
+                        None
+                    }
+                    _ => Some(session),
                 }
-                _ => Some(session),
+            };
+            if let Some(session) = refused {
+                backend.close(session).await;
+                return Ok(None);
             }
-        };
-        if let Some(session) = refused {
-            backend.close(session).await;
-            return Ok(None);
-        }
-        let Some(ticket) = ticket else {
-            return Ok(None);
-        };
-        job_state
-            .metrics
-            .sessions_open
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(Some(ticket))
-    }) {
-        Ok(d) => d,
-        Err(r) => return busy(r),
-    };
-    let ticket = match wait(state, done).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return sessions_full(),
-        Err(r) => return r,
-    };
+            let Some(ticket) = ticket else {
+                return Ok(None);
+            };
+            job_state
+                .metrics
+                .sessions_open
+                .fetch_add(1, Ordering::Relaxed);
+            Ok(Some(ticket))
+        })
+        .map_err(busy)?;
+    let ticket = wait(state, done).await?.ok_or_else(sessions_full)?;
     state.status(conn.id, &format!("session opened by {} on {key}", p.name));
     let mut body =
         String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<QBConnectorSession>\n<Ticket>");
@@ -877,8 +847,10 @@ async fn open_session(
     body.push_str("</CompanyFile>\n<IdleTimeoutSeconds>");
     body.push_str(&state.settings.session_idle.as_secs().to_string());
     body.push_str("</IdleTimeoutSeconds>\n</QBConnectorSession>\n");
-    Reply::ok(StatusCode::CREATED, body, "application/xml; charset=utf-8")
-        .header(TICKET_HEADER, &ticket)
+    Ok(
+        Reply::ok(StatusCode::CREATED, body, "application/xml; charset=utf-8")
+            .header(TICKET_HEADER, &ticket),
+    )
 }
 
 /// DELETE /session — CloseQBConnection (closing a closed one is a no-op).
@@ -887,18 +859,15 @@ async fn close_session(
     conn: &ConnInfo,
     req: Request<Incoming>,
     trace: &mut Trace,
-) -> Reply {
-    let p = match authenticate(state, conn, req.headers(), trace).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Result<Reply, Reply> {
+    let p = authenticate(state, conn, req.headers(), trace).await?;
     trace.request_types = vec!["CloseSession".into()];
     let Some(ticket) = ticket_of(req.headers()) else {
-        return Reply::error(
+        return Err(Reply::error(
             StatusCode::BAD_REQUEST,
             code::BAD_TICKET,
             "DELETE /session needs the X-QB-Ticket header",
-        );
+        ));
     };
     let removed = {
         let mut map = state.lock_sessions();
@@ -921,14 +890,18 @@ async fn close_session(
         .await
         .is_err()
         {
-            return Reply::error(
+            return Err(Reply::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 code::BACKEND_TIMEOUT,
                 "the session is closed here; QuickBooks has not finished ending it yet",
-            );
+            ));
         }
     }
-    Reply::ok(StatusCode::NO_CONTENT, Bytes::new(), "text/plain")
+    Ok(Reply::ok(
+        StatusCode::NO_CONTENT,
+        Bytes::new(),
+        "text/plain",
+    ))
 }
 
 /// 128 random bits, hex.

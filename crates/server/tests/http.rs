@@ -540,38 +540,16 @@ async fn sessions_keep_iterators_and_belong_to_their_user() {
     // Another user cannot use or close the ticket.
     let r = post_with(s.addr, "rob", &[("x-qb-ticket", &ticket)], &cont).await;
     assert_eq!((r.status, r.code()), (400, "0x8004040D"));
-    let rob = basic("rob", PASSWORD);
-    let r = send(
-        s.addr,
-        "DELETE",
-        "/session",
-        &[("authorization", &rob), ("x-qb-ticket", &ticket)],
-        "",
-    )
-    .await;
+    let r = close_session(s.addr, "rob", &ticket).await;
     assert_eq!(r.status, 204);
     assert_eq!(s.running.open_sessions(), 1, "rob's DELETE closed nothing");
-    let r = send(
-        s.addr,
-        "DELETE",
-        "/session",
-        &[("authorization", &auth), ("x-qb-ticket", &ticket)],
-        "",
-    )
-    .await;
+    let r = close_session(s.addr, "ann", &ticket).await;
     assert_eq!(r.status, 204);
     assert_eq!(s.running.open_sessions(), 0);
     let r = post_with(s.addr, "ann", &[("x-qb-ticket", &ticket)], &cont).await;
     assert_eq!(r.status, 400);
     // Closing again is a no-op, as CloseQBConnection is.
-    let r = send(
-        s.addr,
-        "DELETE",
-        "/session",
-        &[("authorization", &auth), ("x-qb-ticket", &ticket)],
-        "",
-    )
-    .await;
+    let r = close_session(s.addr, "ann", &ticket).await;
     assert_eq!(r.status, 204);
 }
 

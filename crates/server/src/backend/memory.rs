@@ -125,13 +125,7 @@ impl Backend for MemoryBackend {
                 .unwrap_or_else(|e| e.into_inner())
                 .get(&session.0)
                 .cloned()
-                .ok_or_else(|| {
-                    BackendError::new(
-                        BackendErrorKind::Request,
-                        Some(qbxml::HResult(0x8004_040D)),
-                        "The ticket parameter is invalid.",
-                    )
-                })?;
+                .ok_or_else(BackendError::invalid_session)?;
             self.enter(&company);
             if self.wait_for > 0 {
                 for _ in 0..1000 {

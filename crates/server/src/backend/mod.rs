@@ -77,6 +77,18 @@ impl BackendError {
     }
 }
 
+impl BackendError {
+    /// A session that is not (or no longer) open: the request processor's
+    /// 0x8004040D.
+    pub fn invalid_session() -> Self {
+        BackendError::new(
+            BackendErrorKind::Request,
+            Some(HResult(0x8004_040D)),
+            "The ticket parameter is invalid.",
+        )
+    }
+}
+
 impl std::fmt::Display for BackendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.hresult {

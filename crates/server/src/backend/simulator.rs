@@ -182,11 +182,7 @@ impl Backend for SimulatorBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         Box::pin(async move {
             let Some((company, s)) = self.lock_sessions().get(&session.0).cloned() else {
-                return Err(BackendError::new(
-                    BackendErrorKind::Request,
-                    Some(qbxml::HResult(0x8004_040D)),
-                    "The ticket parameter is invalid.",
-                ));
+                return Err(BackendError::invalid_session());
             };
             let small = qbsim::is_small(&request);
             let answer = blocking(small, move || company.process(s, &request)).await?;

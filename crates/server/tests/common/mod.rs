@@ -175,6 +175,19 @@ pub async fn post_with(addr: SocketAddr, user: &str, extra: &[(&str, &str)], xml
     send(addr, "POST", "/", &h, xml).await
 }
 
+/// DELETE /session as `user`.
+pub async fn close_session(addr: SocketAddr, user: &str, ticket: &str) -> Resp {
+    let auth = basic(user, PASSWORD);
+    send(
+        addr,
+        "DELETE",
+        "/session",
+        &[("authorization", &auth), ("x-qb-ticket", ticket)],
+        "",
+    )
+    .await
+}
+
 /// A request message set around `inner`.
 pub fn qbxml(inner: &str) -> String {
     format!(
