@@ -37,7 +37,14 @@ fn main() {
             .or_else(|| s.response(&name))
             .map(|p| p.decl());
         match found {
-            Some(d) => show(d, 0, 2),
+            Some(d) => show(
+                d,
+                0,
+                std::env::var("DEPTH")
+                    .ok()
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(2),
+            ),
             None => {
                 // Search one level down in requests and responses.
                 let all = s.request_types().chain(

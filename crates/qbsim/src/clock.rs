@@ -335,3 +335,106 @@ mod tests {
         );
     }
 }
+
+/// `YYYY-MM-DD` → days since 1970-01-01.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let mut it = s.trim().splitn(3, '-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.get(..2)?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// Days since 1970-01-01 → `YYYY-MM-DD`.
+pub fn date_text(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The days of the month `months` after (y, m)'s first day.
+fn month_start(y: i64, m: u32, months: i64) -> i64 {
+    let idx = y * 12 + (m as i64 - 1) + months;
+    days_from_civil(idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32, 1)
+}
+
+/// The inclusive (from, to) days of a qbXML `DateMacro` relative to
+/// `today` (the enumeration of qbxmlops130). Weeks start on Sunday; the
+/// fiscal year is the calendar year [I] (QuickBooks reads both from the
+/// company's preferences).
+pub fn macro_range(name: &str, today: i64) -> Option<(Option<i64>, Option<i64>)> {
+    let (y, m, _) = civil_from_days(today);
+    let week = today - weekday(today);
+    let q0 = (m - 1) / 3 * 3 + 1;
+    let month = |k: i64| (month_start(y, m, k), month_start(y, m, k + 1) - 1);
+    let quarter = |k: i64| (month_start(y, q0, 3 * k), month_start(y, q0, 3 * k + 3) - 1);
+    let year = |k: i64| {
+        (
+            days_from_civil(y + k, 1, 1),
+            days_from_civil(y + k + 1, 1, 1) - 1,
+        )
+    };
+    let (f, t) = match name {
+        "All" => return Some((None, None)),
+        "Today" => (today, today),
+        "Yesterday" => (today - 1, today - 1),
+        "ThisWeek" => (week, week + 6),
+        "ThisWeekToDate" => (week, today),
+        "LastWeek" => (week - 7, week - 1),
+        "LastWeekToDate" => (week - 7, today - 7),
+        "NextWeek" => (week + 7, week + 13),
+        "NextFourWeeks" => (week + 7, week + 34),
+        "ThisMonth" => month(0),
+        "ThisMonthToDate" => (month(0).0, today),
+        "LastMonth" => month(-1),
+        "LastMonthToDate" => {
+            let (f, t) = month(-1);
+            (f, (f + (today - month(0).0)).min(t))
+        }
+        "NextMonth" => month(1),
+        "ThisCalendarQuarter" | "ThisFiscalQuarter" => quarter(0),
+        "ThisCalendarQuarterToDate" | "ThisFiscalQuarterToDate" => (quarter(0).0, today),
+        "LastCalendarQuarter" | "LastFiscalQuarter" => quarter(-1),
+        "LastCalendarQuarterToDate" | "LastFiscalQuarterToDate" => {
+            let (f, t) = quarter(-1);
+            (f, (f + (today - quarter(0).0)).min(t))
+        }
+        "NextCalendarQuarter" | "NextFiscalQuarter" => quarter(1),
+        "ThisCalendarYear" | "ThisFiscalYear" => year(0),
+        "ThisCalendarYearToDate" | "ThisFiscalYearToDate" => (year(0).0, today),
+        "LastCalendarYear" | "LastFiscalYear" => year(-1),
+        "LastCalendarYearToDate" | "LastFiscalYearToDate" => {
+            let (f, t) = year(-1);
+            (f, (f + (today - year(0).0)).min(t))
+        }
+        "NextCalendarYear" | "NextFiscalYear" => year(1),
+        _ => return None,
+    };
+    Some((Some(f), Some(t)))
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn macros() {
+        let today = parse_date("2024-05-15").unwrap(); // a Wednesday
+        let r = |n: &str| {
+            let (f, t) = macro_range(n, today).unwrap();
+            (f.map(date_text), t.map(date_text))
+        };
+        let s = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
+        assert_eq!(r("ThisWeek"), s("2024-05-12", "2024-05-18"));
+        assert_eq!(r("LastMonth"), s("2024-04-01", "2024-04-30"));
+        assert_eq!(r("ThisCalendarQuarter"), s("2024-04-01", "2024-06-30"));
+        assert_eq!(r("LastFiscalQuarter"), s("2024-01-01", "2024-03-31"));
+        assert_eq!(r("ThisCalendarYearToDate"), s("2024-01-01", "2024-05-15"));
+        assert_eq!(r("LastFiscalYear"), s("2023-01-01", "2023-12-31"));
+        assert_eq!(r("NextMonth"), s("2024-06-01", "2024-06-30"));
+        assert_eq!(r("All"), (None, None));
+        assert!(macro_range("Someday", today).is_none());
+    }
+}

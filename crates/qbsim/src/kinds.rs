@@ -129,7 +129,9 @@ pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
         }
         "PreferredPaymentMethod" | "PaymentMethod" => &["PaymentMethod"],
         "TaxVendor" | "PrefVendor" | "Vendor" => &["Vendor"],
-        "Entity" | "Payee" | "SalesRepEntity" => &["Customer", "Vendor", "Employee", "OtherName"],
+        "Entity" | "Payee" | "PayeeEntity" | "SalesRepEntity" => {
+            &["Customer", "Vendor", "Employee", "OtherName"]
+        }
         "Supervisor" | "Employee" => &["Employee"],
         "ItemSalesTaxGroup" => &[],
         "Customer" | "Class" | "SalesTaxCode" | "ShipMethod" | "CustomerType" | "VendorType"

@@ -30,12 +30,16 @@ mod clock;
 mod dataext;
 mod host;
 mod kinds;
+mod ledger;
 mod lists;
 mod msgset;
 mod query;
 mod render;
 pub mod sample;
 mod store;
+mod txnkinds;
+mod txnquery;
+mod txns;
 
 pub use clock::{Clock, Dst, TimeZone};
 pub use host::FileMode;
@@ -317,6 +321,12 @@ pub(crate) enum SimError {
     StatusWith(Status, Vec<Elem>),
     /// The company file failed: 1000 for the request.
     Store(StoreError),
+}
+
+impl From<rusqlite::Error> for SimError {
+    fn from(e: rusqlite::Error) -> SimError {
+        SimError::Store(StoreError::from(e))
+    }
 }
 
 impl From<StoreError> for SimError {

@@ -163,7 +163,7 @@ fn derive(ctx: &Ctx<'_>, kind: &Kind, agg: Element<'_>, items: &mut Vec<Elem>) -
 }
 
 /// Generate `…AddressBlock` for every address the Ret has a block for.
-fn add_blocks(items: &mut Vec<Elem>, ret: qbxml::schema::Decl) {
+pub(crate) fn add_blocks(items: &mut Vec<Elem>, ret: qbxml::schema::Decl) {
     items.retain(|e| !e.name.ends_with("AddressBlock"));
     let blocks: Vec<Elem> = items
         .iter()
@@ -284,16 +284,37 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
         created: now,
         modified: now,
         edit_seq: now,
-        balance,
-        total: balance,
         body: body::encode(&items),
+        ..Row::default()
     };
     store::insert(ctx.db, &row)?;
     if let Some(p) = &row.parent {
         refs.push(store::key(kind.namespace, p));
-        add_to_totals(ctx, kind.namespace, p, balance)?;
     }
     store::set_refs(ctx.db, &store::key(kind.namespace, &id), &refs)?;
+    // Opening balances are postings like any other (the ledger moves the
+    // balances); read the row back to answer with them.
+    let qty = agg
+        .child_text("QuantityOnHand")
+        .and_then(|q| q.trim().parse::<f64>().ok())
+        .map(crate::ledger::qty_units)
+        .unwrap_or(0);
+    let value = match agg.child_text("TotalValue") {
+        Some(v) => store::cents(v),
+        None => {
+            let cost = agg
+                .child_text("PurchaseCost")
+                .and_then(|c| c.trim().parse::<f64>().ok())
+                .unwrap_or(0.0);
+            (cost * qty as f64 / crate::ledger::QTY_SCALE * 100.0).round() as i64
+        }
+    };
+    if kind.name == "ItemInventory" {
+        crate::ledger::opening(ctx, kind.name, &id, value, qty, &items)?;
+    } else {
+        crate::ledger::opening(ctx, kind.name, &id, balance, 0, &items)?;
+    }
+    let row = store::get(ctx.db, kind.namespace, &id)?.unwrap_or(row);
     let st = match unsupported_field(agg) {
         Some(f) => Status::from_code(530, &[("field", &f)]),
         None => Status::ok(),
@@ -497,7 +518,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     answer_with_ret(ctx, kind, &row, rq, st)
 }
 
-fn collect_ref_ids(items: &[Elem], out: &mut Vec<String>) {
+pub(crate) fn collect_ref_ids(items: &[Elem], out: &mut Vec<String>) {
     for e in items {
         if e.name.ends_with("Ref") && e.children.len() == 1 && e.children[0].name == "ListID" {
             if let Some(ns) = kinds::ref_namespace(&e.name) {

@@ -16,7 +16,7 @@
 //!   processed. `ClearAllMessageSets` forgets every saved set.
 
 use crate::kinds;
-use crate::{dataext, host, lists, query};
+use crate::{dataext, host, lists, query, txnkinds, txnquery, txns};
 use crate::{Answer, Ctx, Failure, Inner, SimError};
 use qbxml::schema::Schema;
 use qbxml::{
@@ -298,7 +298,21 @@ fn dispatch(
         "DataExtAddRq" => return dataext::set(ctx, rq, true),
         "DataExtModRq" => return dataext::set(ctx, rq, false),
         "DataExtDelRq" => return dataext::del(ctx, rq),
+        "TxnDelRq" => return txns::del(ctx, rq),
+        "TxnVoidRq" => return txns::void(ctx, rq),
+        "TxnDeletedQueryRq" => return txnquery::deleted(ctx, rq),
+        "TransactionQueryRq" => return txnquery::transactions(ctx, rq, iters, session),
+        "ReceivePaymentToDepositQueryRq" => return txnquery::to_deposit(ctx, rq),
         _ => {}
+    }
+    if let Some(k) = name.strip_suffix("AddRq").and_then(txnkinds::txn_kind) {
+        return txns::add(ctx, k, rq);
+    }
+    if let Some(k) = name.strip_suffix("ModRq").and_then(txnkinds::txn_kind) {
+        return txns::modify(ctx, k, rq);
+    }
+    if let Some(k) = name.strip_suffix("QueryRq").and_then(txnkinds::txn_kind) {
+        return txnquery::query(ctx, k, rq, iters, session);
     }
     if let Some(base) = name.strip_suffix("AddRq") {
         if let Some(k) = kinds::kind(base).filter(allowed) {

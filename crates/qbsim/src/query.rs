@@ -31,7 +31,6 @@ struct Iter {
     pos: usize,
     max: usize,
     expires: i64,
-    kinds: Vec<&'static Kind>,
 }
 
 /// At most this many open iterators per company file, holding at most
@@ -121,6 +120,40 @@ pub fn query(
             .map(|o| o.text().to_string())
             .collect(),
     };
+    paged(
+        ctx,
+        rq,
+        iters,
+        session,
+        &mut || select(ctx, kinds, e),
+        &mut |ids, empty_is_1, missing| {
+            let rows = store::get_many(ctx.db, namespace(kinds), ids)?;
+            page_answer(ctx, kinds, rows, &opts, rq.meta_data(), empty_is_1, missing)
+        },
+    )
+}
+
+/// The IDs a query matches, and the first named one that was not found.
+pub(crate) type Selection = (Vec<String>, Option<String>);
+
+/// Answer for one page of IDs: (IDs, whether an empty page answers 1,
+/// the missing name for a 500).
+pub(crate) type PageFn<'a> = dyn FnMut(&[String], bool, Option<String>) -> Res<Answer> + 'a;
+
+/// A query with `MaxReturned` and iterators, for any kind of record:
+/// `select` gives the IDs the query matches (and the first named one not
+/// found), `page` answers for a page of them. An iterator keeps the
+/// matched IDs, so continuing returns each record once even while the
+/// list changes (records deleted meanwhile are skipped).
+pub(crate) fn paged(
+    ctx: &Ctx<'_>,
+    rq: &Request<'_>,
+    iters: &mut Iterators,
+    session: u64,
+    select: &mut dyn FnMut() -> Res<Selection>,
+    page: &mut PageFn<'_>,
+) -> Res<Answer> {
+    let e = rq.element();
     let max = e
         .child_text("MaxReturned")
         .and_then(|m| m.trim().parse::<usize>().ok())
@@ -151,13 +184,11 @@ pub fn query(
             };
             let page_size = max.unwrap_or(it.max);
             let end = (it.pos + page_size).min(it.ids.len());
-            let page: Vec<String> = it.ids[it.pos..end].to_vec();
+            let ids: Vec<String> = it.ids[it.pos..end].to_vec();
             it.pos = end;
             it.expires = ctx.now + ttl;
             let remaining = it.ids.len() - it.pos;
-            let kinds = it.kinds.clone();
-            let rows = store::get_many(ctx.db, namespace(&kinds), &page)?;
-            let mut a = page_answer(ctx, &kinds, rows, &opts, rq.meta_data(), false, None)?;
+            let mut a = page(&ids, false, None)?;
             a.remaining = Some(remaining as u32);
             a.iterator_id = Some(id.to_string());
             if remaining == 0 {
@@ -166,10 +197,10 @@ pub fn query(
             Ok(a)
         }
         Some(IteratorMode::Start) => {
-            let (ids, _) = select(ctx, kinds, e)?;
+            let (ids, _) = select()?;
             let page_size = max.unwrap_or(usize::MAX);
             let end = page_size.min(ids.len());
-            let page = ids[..end].to_vec();
+            let first = ids[..end].to_vec();
             let remaining = ids.len() - end;
             let id = iters.new_id(ctx.now);
             if remaining > 0 {
@@ -183,23 +214,20 @@ pub fn query(
                         pos: end,
                         max: page_size,
                         expires: ctx.now + iters.ttl,
-                        kinds: kinds.to_vec(),
                     },
                 );
             }
-            let rows = store::get_many(ctx.db, namespace(kinds), &page)?;
-            let mut a = page_answer(ctx, kinds, rows, &opts, rq.meta_data(), true, None)?;
+            let mut a = page(&first, true, None)?;
             a.remaining = Some(remaining as u32);
             a.iterator_id = Some(id);
             Ok(a)
         }
         None => {
-            let (mut ids, missing) = select(ctx, kinds, e)?;
+            let (mut ids, missing) = select()?;
             if let Some(m) = max {
                 ids.truncate(m);
             }
-            let rows = store::get_many(ctx.db, namespace(kinds), &ids)?;
-            page_answer(ctx, kinds, rows, &opts, rq.meta_data(), true, missing)
+            page(&ids, true, missing)
         }
     }
 }
@@ -252,7 +280,7 @@ fn select(
     ctx: &Ctx<'_>,
     kinds: &[&'static Kind],
     e: Element<'_>,
-) -> Res<(Vec<String>, Option<String>)> {
+) -> Res<Selection> {
     let by_id: Vec<&str> = e.children_named("ListID").map(|c| c.text()).collect();
     let by_name: Vec<&str> = e.children_named("FullName").map(|c| c.text()).collect();
     if !by_id.is_empty() || !by_name.is_empty() {
@@ -464,7 +492,7 @@ impl RowFilter {
 /// The IDs a `ClassFilter`/`CurrencyFilter` names: `ListID+`, `FullName+`,
 /// `ListIDWithChildren` or `FullNameWithChildren`. Unknown names select
 /// nothing.
-fn ref_set(ctx: &Ctx<'_>, f: Element<'_>, kind: &str) -> Res<HashSet<String>> {
+pub(crate) fn ref_set(ctx: &Ctx<'_>, f: Element<'_>, kind: &str) -> Res<HashSet<String>> {
     let mut set = HashSet::new();
     let Some(k) = kinds::kind(kind) else {
         return Ok(set);

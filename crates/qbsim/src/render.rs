@@ -90,6 +90,19 @@ pub fn ret(
         complete_refs(ctx.db, names, &mut c);
         e.push(c);
     }
+    if kind.name == "ItemInventory" {
+        // Stock derives from the ledger (ledger.rs), not from the Add.
+        e.children
+            .retain(|c| !matches!(c.name.as_ref(), "QuantityOnHand" | "AverageCost"));
+        e.push(Elem::leaf(
+            "QuantityOnHand",
+            crate::ledger::qty_text(row.qty),
+        ));
+        if row.qty > 0 {
+            let avg = row.value as f64 / 100.0 / (row.qty as f64 / crate::ledger::QTY_SCALE);
+            e.push(Elem::leaf("AverageCost", format!("{avg:.2}")));
+        }
+    }
     if !opts.owners.is_empty() {
         for d in crate::dataext::rets_for(ctx.db, &store::key(&row.ns, &row.id), &opts.owners) {
             e.push(d);
@@ -151,7 +164,7 @@ pub fn bool_text(b: bool) -> &'static str {
 }
 
 /// Give every stored reference its target's current FullName.
-fn complete_refs(db: &Db, names: &mut Names, e: &mut Elem) {
+pub(crate) fn complete_refs(db: &Db, names: &mut Names, e: &mut Elem) {
     if e.name.ends_with("Ref") && e.children.len() == 1 && e.children[0].name == "ListID" {
         let id = e.children[0].text.clone();
         if let Some(ns) = crate::kinds::ref_namespace(&e.name) {

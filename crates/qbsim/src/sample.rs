@@ -39,6 +39,7 @@ pub(crate) fn seed_builtins(db: &Db, now: i64, path: &Path) -> Result<(), StoreE
                     balance: 0,
                     total: 0,
                     body: crate::body::encode(&body),
+                    ..Row::default()
                 },
             )?;
             Ok(id)

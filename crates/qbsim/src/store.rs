@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
 /// Bumped when the schema changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub type Db = Connection;
 
@@ -113,6 +113,58 @@ CREATE TABLE data_ext (
 CREATE TABLE msgset (id TEXT PRIMARY KEY, response TEXT NOT NULL, created INTEGER NOT NULL);
 ";
 
+/// Version 2: transactions and the ledger under them.
+///
+/// `txn` holds a transaction's header columns (what is searched or
+/// computed) and its Ret body; `posting` its debits (positive) and credits
+/// (negative) in cents, with the customer/vendor and item each touches and
+/// the item quantity moved; `link` what one transaction applies to another
+/// (payments and credits to invoices and bills, deposits of payments).
+/// Balances on list records (`list.balance`, `list.total`, `list.qty`,
+/// `list.value`) are kept equal to sums over `posting` in the same
+/// transaction that writes the postings.
+const SCHEMA_V2: &str = "
+ALTER TABLE list ADD COLUMN qty INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE list ADD COLUMN value INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE txn (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  date TEXT NOT NULL,
+  ref TEXT,
+  entity TEXT,
+  account TEXT,
+  created INTEGER NOT NULL,
+  modified INTEGER NOT NULL,
+  edit_seq INTEGER NOT NULL,
+  amount INTEGER NOT NULL DEFAULT 0,
+  open INTEGER NOT NULL DEFAULT 0,
+  voided INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL
+);
+CREATE INDEX txn_order ON txn(type, date, created, id);
+CREATE INDEX txn_entity ON txn(entity, type);
+CREATE INDEX txn_modified ON txn(modified);
+CREATE INDEX txn_ref ON txn(type, ref);
+CREATE TABLE posting (
+  txn TEXT NOT NULL, seq INTEGER NOT NULL, account TEXT NOT NULL, amount INTEGER NOT NULL,
+  entity TEXT, item TEXT, qty INTEGER NOT NULL DEFAULT 0, date TEXT NOT NULL,
+  PRIMARY KEY (txn, seq)
+) WITHOUT ROWID;
+CREATE INDEX posting_account ON posting(account, date);
+CREATE TABLE link (
+  src TEXT NOT NULL, dst TEXT NOT NULL, via TEXT NOT NULL,
+  amount INTEGER NOT NULL, discount INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (src, dst, via)
+) WITHOUT ROWID;
+CREATE INDEX link_dst ON link(dst);
+CREATE INDEX link_via ON link(via);
+CREATE TABLE txn_deleted (
+  id TEXT NOT NULL, type TEXT NOT NULL, ref TEXT, created INTEGER NOT NULL, deleted INTEGER NOT NULL,
+  PRIMARY KEY (type, id)
+);
+";
+
 fn migrate(db: &Db) -> Result<()> {
     let v: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if v > SCHEMA_VERSION {
@@ -120,9 +172,14 @@ fn migrate(db: &Db) -> Result<()> {
             "company file schema {v} is newer than this simulator ({SCHEMA_VERSION})"
         )));
     }
-    if v < 1 {
+    if v < SCHEMA_VERSION {
         let tx = db.unchecked_transaction()?;
-        tx.execute_batch(SCHEMA_V1)?;
+        if v < 1 {
+            tx.execute_batch(SCHEMA_V1)?;
+        }
+        if v < 2 {
+            tx.execute_batch(SCHEMA_V2)?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))?;
         tx.commit()?;
     }
@@ -155,6 +212,17 @@ pub fn next_counter(db: &Db, family: &str) -> Result<u64> {
     Ok(n as u64)
 }
 
+/// The next value of a sequence that starts at `first` (TxnIDs start
+/// small, as in QuickBooks files; TxnNumber starts at 1).
+pub fn next_seq(db: &Db, family: &str, first: i64) -> Result<i64> {
+    Ok(db.query_row(
+        "INSERT INTO counter(family, next) VALUES(?1, ?2 + 1) \
+         ON CONFLICT(family) DO UPDATE SET next = next + 1 RETURNING next - 1",
+        params![family, first],
+        |r| r.get(0),
+    )?)
+}
+
 /// A list record's columns.
 #[derive(Clone, Debug, Default)]
 pub struct Row {
@@ -173,10 +241,14 @@ pub struct Row {
     pub balance: i64,
     /// Cents, this record's balance plus its descendants'.
     pub total: i64,
+    /// Inventory items: quantity on hand in hundred-thousandths, and its
+    /// value in cents (average cost = value / quantity).
+    pub qty: i64,
+    pub value: i64,
     pub body: String,
 }
 
-const COLS: &str = "id, kind, ns, parent, name, full_name, sort_key, active, created, modified, edit_seq, balance, total, body";
+const COLS: &str = "id, kind, ns, parent, name, full_name, sort_key, active, created, modified, edit_seq, balance, total, body, qty, value";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -194,6 +266,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         balance: r.get(11)?,
         total: r.get(12)?,
         body: r.get(13)?,
+        qty: r.get(14)?,
+        value: r.get(15)?,
     })
 }
 
@@ -230,7 +304,7 @@ pub fn name_key(full_name: &str) -> String {
 
 pub fn insert(db: &Db, r: &Row) -> Result<()> {
     let mut st = db.prepare_cached(&format!(
-        "INSERT INTO list({COLS}, name_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
+        "INSERT INTO list({COLS}, name_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
     ))?;
     st.execute(params![
         r.id,
@@ -247,6 +321,8 @@ pub fn insert(db: &Db, r: &Row) -> Result<()> {
         r.balance,
         r.total,
         r.body,
+        r.qty,
+        r.value,
         name_key(&r.full_name)
     ])?;
     Ok(())
@@ -455,4 +531,166 @@ mod tests {
         assert_eq!(next_counter(&db, "Name").unwrap(), 0x8000_0002);
         assert_eq!(next_counter(&db, "Item").unwrap(), 0x8000_0001);
     }
+}
+
+/// A transaction's columns.
+#[derive(Clone, Debug, Default)]
+pub struct TxnRow {
+    pub id: String,
+    pub kind: String,
+    pub number: i64,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub ref_number: Option<String>,
+    /// ListID of the customer, vendor or payee.
+    pub entity: Option<String>,
+    /// ListID of the account the total goes to.
+    pub account: Option<String>,
+    pub created: i64,
+    pub modified: i64,
+    pub edit_seq: i64,
+    /// Cents: the transaction's total.
+    pub amount: i64,
+    /// Cents: what is still open (unpaid, unused).
+    pub open: i64,
+    pub voided: bool,
+    pub body: String,
+}
+
+const TXN_COLS: &str =
+    "id, type, number, date, ref, entity, account, created, modified, edit_seq, amount, open, voided, body";
+
+fn txn_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TxnRow> {
+    Ok(TxnRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        number: r.get(2)?,
+        date: r.get(3)?,
+        ref_number: r.get(4)?,
+        entity: r.get(5)?,
+        account: r.get(6)?,
+        created: r.get(7)?,
+        modified: r.get(8)?,
+        edit_seq: r.get(9)?,
+        amount: r.get(10)?,
+        open: r.get(11)?,
+        voided: r.get(12)?,
+        body: r.get(13)?,
+    })
+}
+
+pub fn get_txn(db: &Db, id: &str) -> Result<Option<TxnRow>> {
+    let mut st = db.prepare_cached(&format!("SELECT {TXN_COLS} FROM txn WHERE id=?1"))?;
+    Ok(st.query_row([id], txn_row).optional()?)
+}
+
+/// Insert or replace a transaction's row.
+pub fn put_txn(db: &Db, t: &TxnRow) -> Result<()> {
+    let mut st = db.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO txn({TXN_COLS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+    ))?;
+    st.execute(params![
+        t.id,
+        t.kind,
+        t.number,
+        t.date,
+        t.ref_number,
+        t.entity,
+        t.account,
+        t.created,
+        t.modified,
+        t.edit_seq,
+        t.amount,
+        t.open,
+        t.voided,
+        t.body
+    ])?;
+    Ok(())
+}
+
+pub fn delete_txn(db: &Db, t: &TxnRow, when: i64) -> Result<()> {
+    db.prepare_cached("DELETE FROM txn WHERE id=?1")?
+        .execute([&t.id])?;
+    db.prepare_cached("DELETE FROM ref WHERE src=?1")?
+        .execute([format!("txn/{}", t.id)])?;
+    db.prepare_cached("DELETE FROM data_ext WHERE obj=?1")?
+        .execute([key("Txn", &t.id)])?;
+    db.prepare_cached(
+        "INSERT OR REPLACE INTO txn_deleted(id, type, ref, created, deleted) VALUES(?1,?2,?3,?4,?5)",
+    )?
+    .execute(params![t.id, t.kind, t.ref_number, t.created, when])?;
+    Ok(())
+}
+
+/// Transaction rows by ID, in the order given; missing IDs are skipped.
+pub fn get_txns(db: &Db, ids: &[String]) -> Result<Vec<TxnRow>> {
+    let mut st = db.prepare_cached(&format!("SELECT {TXN_COLS} FROM txn WHERE id=?1"))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = st.query_row([id.as_str()], txn_row).optional()? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// One application of a transaction to another (see `link` in the schema).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub src: String,
+    pub dst: String,
+    pub via: String,
+    pub amount: i64,
+    pub discount: i64,
+}
+
+fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
+    Ok(Link {
+        src: r.get(0)?,
+        dst: r.get(1)?,
+        via: r.get(2)?,
+        amount: r.get(3)?,
+        discount: r.get(4)?,
+    })
+}
+
+pub fn put_link(db: &Db, l: &Link) -> Result<()> {
+    db.prepare_cached(
+        "INSERT INTO link(src, dst, via, amount, discount) VALUES(?1,?2,?3,?4,?5) \
+         ON CONFLICT(src, dst, via) DO UPDATE SET amount=amount+?4, discount=discount+?5",
+    )?
+    .execute(params![l.src, l.dst, l.via, l.amount, l.discount])?;
+    Ok(())
+}
+
+/// Links made by `via` (a payment's applications, a deposit's lines).
+pub fn links_via(db: &Db, via: &str) -> Result<Vec<Link>> {
+    let mut st = db.prepare_cached(
+        "SELECT src, dst, via, amount, discount FROM link WHERE via=?1 ORDER BY src, dst",
+    )?;
+    let rows = st.query_map([via], link_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Every link touching `id` as source or destination.
+pub fn links_of(db: &Db, id: &str) -> Result<Vec<Link>> {
+    let mut st = db.prepare_cached(
+        "SELECT src, dst, via, amount, discount FROM link WHERE src=?1 OR dst=?1",
+    )?;
+    let rows = st.query_map([id], link_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn delete_links_via(db: &Db, via: &str) -> Result<()> {
+    db.prepare_cached("DELETE FROM link WHERE via=?1")?
+        .execute([via])?;
+    Ok(())
+}
+
+/// Add `delta` cents to a transaction's open balance; the new value.
+pub fn add_open(db: &Db, id: &str, delta: i64) -> Result<Option<i64>> {
+    Ok(db
+        .prepare_cached("UPDATE txn SET open=open+?1 WHERE id=?2 RETURNING open")?
+        .query_row(params![delta, id], |r| r.get(0))
+        .optional()?)
 }

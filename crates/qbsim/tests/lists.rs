@@ -25,7 +25,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("SalesRep", "<SalesRepEntityRef><FullName>Ann Lee</FullName></SalesRepEntityRef>", "Initial", "<IsActive>false</IsActive>"),
     ("ItemService", "<SalesOrPurchase><Desc>Labor</Desc><Price>55.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase>", "Name", "<SalesOrPurchaseMod><Price>60.00</Price></SalesOrPurchaseMod>"),
     ("ItemNonInventory", "<SalesOrPurchase><Desc>Nails</Desc><Price>2.5</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase>", "Name", "<ManufacturerPartNumber>N-1</ManufacturerPartNumber>"),
-    ("ItemInventory", "<SalesPrice>10.00</SalesPrice><IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Stock</FullName></AssetAccountRef><QuantityOnHand>5</QuantityOnHand>", "Name", "<SalesPrice>11.00</SalesPrice>"),
+    ("ItemInventory", "<SalesPrice>10.00</SalesPrice><IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Stock</FullName></AssetAccountRef>", "Name", "<SalesPrice>11.00</SalesPrice>"),
     ("ItemOtherCharge", "<SalesOrPurchase><Price>25.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase>", "Name", "<IsActive>false</IsActive>"),
     ("ItemSalesTax", "<TaxRate>8.75</TaxRate>", "Name", "<TaxRate>9.25</TaxRate>"),
     ("ItemSubtotal", "<ItemDesc>Subtotal</ItemDesc>", "Name", "<ItemDesc>Sub total</ItemDesc>"),
@@ -280,7 +280,7 @@ fn invalid_references_and_too_long_values() {
     let rs = sim.one("<VendorAddRq><VendorAdd><Name>b</Name></VendorAdd></VendorAddRq>");
     assert_eq!(rs.code, 3100);
     // Unsupported request types are refused per request.
-    let rs = sim.one("<InvoiceQueryRq/>");
+    let rs = sim.one("<TimeTrackingQueryRq/>");
     assert_eq!(rs.code, 1030);
     assert_eq!(
         rs.message,
@@ -391,20 +391,22 @@ fn hierarchy_names_balances_and_in_use() {
     ));
     assert_eq!(rs.code, 3140);
 
-    // Deleting a leaf job takes its balance out of its parents' totals.
+    // A job with an opening balance has a transaction behind it (the
+    // ledger's opening entry): it is in use and cannot be deleted, and
+    // nothing moves.
     let all = sim.one("<CustomerQueryRq/>");
     let phase = all
         .items
         .iter()
         .find(|i| i.must("FullName") == "Zeta:Job:Phase")
         .unwrap();
-    sim.one(&format!(
+    let rs = sim.one(&format!(
         "<ListDelRq><ListDelType>Customer</ListDelType><ListID>{}</ListID></ListDelRq>",
         phase.must("ListID")
-    ))
-    .ok();
+    ));
+    assert_eq!(rs.code, 3176);
     let z = sim.one("<CustomerQueryRq><FullName>Zeta</FullName></CustomerQueryRq>");
-    assert_eq!(z.item().must("TotalBalance"), "120.50");
+    assert_eq!(z.item().must("TotalBalance"), "121.75");
     sim.check_schema();
 }
 

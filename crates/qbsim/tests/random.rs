@@ -29,6 +29,10 @@ fn handled(name: &str) -> bool {
             | "HostQueryRq"
             | "CompanyQueryRq"
             | "PreferencesQueryRq"
+            | "TxnDelRq"
+            | "TxnVoidRq"
+            | "TxnDeletedQueryRq"
+            | "ReceivePaymentToDepositQueryRq"
     ) || base.is_some_and(|b| {
         b.starts_with("Item")
             || [
@@ -52,6 +56,24 @@ fn handled(name: &str) -> bool {
                 "Currency",
                 "Template",
                 "Entity",
+                "Invoice",
+                "SalesReceipt",
+                "CreditMemo",
+                "Estimate",
+                "SalesOrder",
+                "PurchaseOrder",
+                "ReceivePayment",
+                "Bill",
+                "VendorCredit",
+                "Check",
+                "CreditCardCharge",
+                "CreditCardCredit",
+                "BillPaymentCheck",
+                "BillPaymentCreditCard",
+                "Deposit",
+                "JournalEntry",
+                "InventoryAdjustment",
+                "Transaction",
             ]
             .contains(&b)
     })

@@ -127,6 +127,7 @@ pub static STATUS_CODES: &[StatusInfo] = &[
     st(3140, Error, "There is an invalid reference to QuickBooks <type> \"<value>\" in the <object>.  QuickBooks error message: Invalid argument.  The specified record does not exist in the list.", Seen),
     st(3150, Error, "There is a missing element: \"<field>\".", Inferred),
     st(3170, Error, "There was an error when modifying a <object> named \"<value>\".  QuickBooks error message: This list has been modified by another user.", Reported),
+    st(3171, Error, "An attempt to <action> the <object> \"<value>\" failed.  QuickBooks error message: <reason>", Inferred),
     st(3176, Error, "There was an error when deleting the <object> list element \"<value>\".  QuickBooks error message: This list element is in use.", Inferred),
     st(3180, Error, "There was an error when saving a <object> list, element \"<value>\". QuickBooks error message: This list has been modified by another user.", Seen),
     st(3200, Error, "The provided edit sequence \"<value>\" is out-of-date. ", Seen),

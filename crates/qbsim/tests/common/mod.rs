@@ -237,12 +237,17 @@ pub fn check_schema(docs: &[(String, String)]) {
                 .filter(|l| !l.ends_with(" validates"))
                 .collect();
             if !bad.is_empty() {
-                let first = bad[0].split(':').next().unwrap_or("");
+                let mut parts = bad[0].split(':');
+                let first = parts.next().unwrap_or("");
+                let line: usize = parts.next().and_then(|l| l.parse().ok()).unwrap_or(1);
                 let doc = std::fs::read_to_string(first).unwrap_or_default();
+                // The lines before the error: enough to see the record.
+                let context: Vec<&str> =
+                    doc.lines().skip(line.saturating_sub(40)).take(45).collect();
                 panic!(
-                    "responses do not validate against {xsd}:\n{}\n--- {first}:\n{}",
+                    "responses do not validate against {xsd}:\n{}\n--- {first} around line {line}:\n{}",
                     bad.join("\n"),
-                    &doc[..doc.len().min(3000)]
+                    context.join("\n")
                 );
             }
         }

@@ -1,0 +1,754 @@
+//! Transaction queries (`InvoiceQuery` … `TransactionQuery`,
+//! `TxnDeletedQuery`, `ReceivePaymentToDepositQuery`) and writing a stored
+//! transaction out as its `…Ret`.
+//!
+//! Filters (FACTS §5): `TxnID+`, `RefNumber+` (case-insensitive) and
+//! `RefNumberCaseSensitive+` name transactions (500 Warn when one is
+//! missing); otherwise ModifiedDateRangeFilter, TxnDateRangeFilter (dates
+//! or DateMacro), EntityFilter and AccountFilter (with children),
+//! RefNumberFilter, RefNumberRangeFilter, PaidStatus; a filter that
+//! matches nothing answers 1. Order: TxnDate, then creation [I].
+//! Lines only with IncludeLineItems, LinkedTxn only with IncludeLinkedTxns.
+
+use crate::body;
+use crate::clock::{macro_range, parse_date};
+use crate::ledger;
+use crate::lists::include_of;
+use crate::query::{self, Iterators, Selection};
+use crate::render::{self, Names};
+use crate::store::{self, TxnRow};
+use crate::txnkinds::{self, TxnKind};
+use crate::txns::{line_family, DYNAMIC};
+use crate::{Answer, Ctx, SimError};
+use qbxml::{Elem, Element, MetaData, Request, Status};
+use rusqlite::types::Value;
+use std::collections::HashSet;
+
+type Res<T> = Result<T, SimError>;
+
+fn status(code: u32, args: &[(&str, &str)]) -> SimError {
+    SimError::Status(Status::from_code(code, args))
+}
+
+/// What the request asked to see of each transaction.
+#[derive(Default, Debug, Clone)]
+pub struct TxnOpts {
+    pub include: Vec<String>,
+    pub owners: Vec<String>,
+    pub lines: bool,
+    pub linked: bool,
+}
+
+impl TxnOpts {
+    fn of(e: Element<'_>) -> TxnOpts {
+        let yes = |n: &str| e.child_text(n).is_some_and(|v| v == "true" || v == "1");
+        TxnOpts {
+            include: include_of(e),
+            owners: e
+                .children_named("OwnerID")
+                .map(|o| o.text().to_string())
+                .collect(),
+            lines: yes("IncludeLineItems"),
+            linked: yes("IncludeLinkedTxns"),
+        }
+    }
+}
+
+/// Write a transaction out for the request's version.
+pub fn ret(
+    ctx: &Ctx<'_>,
+    names: &mut Names,
+    row: &TxnRow,
+    kind: &TxnKind,
+    opts: &TxnOpts,
+) -> Option<Elem> {
+    let decl = render::ret_decl(ctx, kind.name)?;
+    let mut e = Elem::new(format!("{}Ret", kind.name));
+    e.push(Elem::leaf("TxnID", row.id.clone()));
+    e.push(Elem::leaf("TimeCreated", ctx.tz.format(row.created)));
+    e.push(Elem::leaf("TimeModified", ctx.tz.format(row.modified)));
+    e.push(Elem::leaf("EditSequence", row.edit_seq.to_string()));
+    e.push(Elem::leaf("TxnNumber", row.number.to_string()));
+    for mut c in body::decode(&row.body) {
+        if !opts.lines && line_family(&c.name, decl).is_some() {
+            continue;
+        }
+        if DYNAMIC.contains(&c.name.as_ref()) {
+            continue;
+        }
+        if c.name == "AppliedToTxnRet" {
+            applied_details(ctx, &mut c);
+        }
+        render::complete_refs(ctx.db, names, &mut c);
+        e.push(c);
+    }
+    if let Some(f) = kind.open {
+        e.push(Elem::leaf(f, store::money(row.open)));
+    }
+    if kind.name == "Invoice" {
+        e.push(Elem::leaf(
+            "AppliedAmount",
+            store::money(row.open - row.amount),
+        ));
+    }
+    if matches!(kind.name, "Invoice" | "Bill") {
+        e.push(Elem::leaf(
+            "IsPaid",
+            render::bool_text(row.open == 0 && !row.voided),
+        ));
+    }
+    if opts.linked && decl.child("LinkedTxn").is_some() {
+        for l in linked(ctx, row) {
+            e.push(l);
+        }
+    }
+    if !opts.owners.is_empty() {
+        for d in crate::dataext::rets_for(ctx.db, &store::key("Txn", &row.id), &opts.owners) {
+            e.push(d);
+        }
+    }
+    render::fit(&mut e, decl, ctx.version);
+    if e.order_by_schema(decl, Some(ctx.version)).is_err() {
+        return None;
+    }
+    render::include(&mut e, decl, ctx.version, &opts.include);
+    Some(e)
+}
+
+/// An applied-to element as QuickBooks writes it: the document's type,
+/// date, number and what it still owes.
+fn applied_details(ctx: &Ctx<'_>, a: &mut Elem) {
+    let Some(id) = a.get("TxnID").map(|e| e.text.clone()) else {
+        return;
+    };
+    a.children.retain(|c| c.name != "SetCredit");
+    if let Ok(Some(t)) = store::get_txn(ctx.db, &id) {
+        a.push(Elem::leaf("TxnType", t.kind.clone()));
+        a.push(Elem::leaf("TxnDate", t.date.clone()));
+        if let Some(r) = &t.ref_number {
+            a.push(Elem::leaf("RefNumber", r.clone()));
+        }
+        a.push(Elem::leaf("BalanceRemaining", store::money(t.open)));
+    }
+}
+
+/// `LinkedTxn`: the transactions applied to this one, or that this one
+/// is applied to, with the amount as a negative number (FACTS §5).
+fn linked(ctx: &Ctx<'_>, row: &TxnRow) -> Vec<Elem> {
+    let Ok(links) = store::links_of(ctx.db, &row.id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for l in links {
+        let other = if l.dst == row.id { &l.src } else { &l.dst };
+        if other == &row.id {
+            continue;
+        }
+        let Ok(Some(t)) = store::get_txn(ctx.db, other) else {
+            continue;
+        };
+        let mut e = Elem::new("LinkedTxn")
+            .with("TxnID", t.id.clone())
+            .with("TxnType", t.kind.clone())
+            .with("TxnDate", t.date.clone());
+        if let Some(r) = &t.ref_number {
+            e.push(Elem::leaf("RefNumber", r.clone()));
+        }
+        e.push(Elem::leaf("LinkType", "AMTTYPE"));
+        e.push(Elem::leaf("Amount", store::money(-(l.amount + l.discount))));
+        out.push(e);
+    }
+    out
+}
+
+/// IDs of the records a filter names (`ListID+`, `FullName+`,
+/// `ListIDWithChildren`, `FullNameWithChildren`) in one namespace.
+fn name_set(ctx: &Ctx<'_>, f: Element<'_>, ns: &str) -> Res<HashSet<String>> {
+    let mut set = HashSet::new();
+    let mut roots = Vec::new();
+    for c in f.children() {
+        let row = match c.name() {
+            "ListID" | "ListIDWithChildren" => store::get(ctx.db, ns, c.text())?,
+            "FullName" | "FullNameWithChildren" => store::by_name(ctx.db, ns, c.text())?,
+            _ => None,
+        };
+        let Some(row) = row else { continue };
+        if c.name().ends_with("WithChildren") {
+            roots.push(row.id.clone());
+        }
+        set.insert(row.id);
+    }
+    while let Some(id) = roots.pop() {
+        for ch in store::children(ctx.db, ns, &id)? {
+            roots.push(ch.id.clone());
+            set.insert(ch.id);
+        }
+    }
+    Ok(set)
+}
+
+/// The filters of a transaction query, read from the request.
+#[derive(Default)]
+struct Filter {
+    types: Vec<String>,
+    from_modified: Option<i64>,
+    to_modified: Option<i64>,
+    from_date: Option<String>,
+    to_date: Option<String>,
+    entities: Option<HashSet<String>>,
+    entity_types: Vec<String>,
+    accounts: Option<HashSet<String>>,
+    ref_match: Option<(String, String)>,
+    ref_range: Option<(Option<String>, Option<String>)>,
+    paid: Option<bool>,
+}
+
+fn date_bounds(
+    ctx: &Ctx<'_>,
+    f: Element<'_>,
+    from: &str,
+    to: &str,
+) -> Res<(Option<String>, Option<String>)> {
+    if let Some(m) = f.child_text("DateMacro") {
+        let today = parse_date(&ctx.tz.date(ctx.now)).unwrap_or_default();
+        let Some((a, b)) = macro_range(m, today) else {
+            return Err(status(3020, &[("value", m), ("field", "DateMacro")]));
+        };
+        return Ok((
+            a.map(crate::clock::date_text),
+            b.map(crate::clock::date_text),
+        ));
+    }
+    let a = f
+        .child_text(from)
+        .map(|s| s.get(..10).unwrap_or(s).to_string());
+    let b = f
+        .child_text(to)
+        .map(|s| s.get(..10).unwrap_or(s).to_string());
+    if let (Some(x), Some(y)) = (&a, &b) {
+        if x > y {
+            return Err(status(3030, &[]));
+        }
+    }
+    Ok((a, b))
+}
+
+impl Filter {
+    fn read(ctx: &Ctx<'_>, e: Element<'_>, prefix: &str) -> Res<Filter> {
+        let mut f = Filter::default();
+        let name = |n: &str| format!("{prefix}{n}");
+        if let Some(m) = e.child(&name("ModifiedDateRangeFilter")) {
+            if let Some(v) = m.child_text("DateMacro") {
+                let today = parse_date(&ctx.tz.date(ctx.now)).unwrap_or_default();
+                if let Some((a, b)) = macro_range(v, today) {
+                    f.from_modified =
+                        a.and_then(|d| ctx.tz.parse_datetime(&crate::clock::date_text(d), false));
+                    f.to_modified =
+                        b.and_then(|d| ctx.tz.parse_datetime(&crate::clock::date_text(d), true));
+                }
+            }
+            if let Some(v) = m.child_text("FromModifiedDate") {
+                f.from_modified = ctx.tz.parse_datetime(v, false);
+            }
+            if let Some(v) = m.child_text("ToModifiedDate") {
+                f.to_modified = ctx.tz.parse_datetime(v, true);
+            }
+            if let (Some(a), Some(b)) = (f.from_modified, f.to_modified) {
+                if a > b {
+                    return Err(status(3030, &[]));
+                }
+            }
+        }
+        let date_filter = if prefix.is_empty() {
+            "TxnDateRangeFilter".to_string()
+        } else {
+            name("DateRangeFilter")
+        };
+        if let Some(d) = e.child(&date_filter) {
+            let (a, b) = date_bounds(ctx, d, "FromTxnDate", "ToTxnDate")?;
+            f.from_date = a;
+            f.to_date = b;
+        }
+        if let Some(en) = e.child(&name("EntityFilter")) {
+            f.entity_types = en
+                .children_named("EntityTypeFilter")
+                .map(|t| t.text().to_string())
+                .collect();
+            if en.children().any(|c| c.name() != "EntityTypeFilter") {
+                f.entities = Some(name_set(ctx, en, "Name")?);
+            }
+        }
+        if let Some(a) = e.child(&name("AccountFilter")) {
+            let mut set = if a.children().any(|c| c.name() != "AccountTypeFilter") {
+                name_set(ctx, a, "Account")?
+            } else {
+                HashSet::new()
+            };
+            let types: Vec<&str> = a
+                .children_named("AccountTypeFilter")
+                .map(|t| t.text())
+                .collect();
+            if !types.is_empty() {
+                for id in store::ids_in_order(ctx.db, "Account", &store::ColumnFilter::default())? {
+                    if ledger::account_type(ctx.db, &id)?
+                        .is_some_and(|t| types.contains(&t.as_str()))
+                    {
+                        set.insert(id);
+                    }
+                }
+            }
+            f.accounts = Some(set);
+        }
+        if let Some(r) = e.child("RefNumberFilter") {
+            f.ref_match = Some((
+                r.child_text("MatchCriterion")
+                    .unwrap_or("StartsWith")
+                    .to_string(),
+                r.child_text("RefNumber").unwrap_or("").to_lowercase(),
+            ));
+        }
+        if let Some(r) = e.child("RefNumberRangeFilter") {
+            f.ref_range = Some((
+                r.child_text("FromRefNumber").map(str::to_lowercase),
+                r.child_text("ToRefNumber").map(str::to_lowercase),
+            ));
+        }
+        let paid = e
+            .child_text("PaidStatus")
+            .or_else(|| e.child_text("TransactionPaidStatusFilter"));
+        f.paid = match paid {
+            Some("PaidOnly" | "Closed") => Some(true),
+            Some("NotPaidOnly" | "Open") => Some(false),
+            _ => None,
+        };
+        Ok(f)
+    }
+
+    /// Matching IDs in order: SQL for the column filters, the rest here.
+    fn select(&self, ctx: &Ctx<'_>) -> Res<Vec<String>> {
+        let mut sql = String::from("SELECT id, ref, entity FROM txn WHERE 1=1");
+        let mut args: Vec<Value> = Vec::new();
+        if !self.types.is_empty() {
+            sql.push_str(" AND type IN (");
+            for (i, t) in self.types.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('?');
+                args.push(Value::Text(t.clone()));
+            }
+            sql.push(')');
+        }
+        if let Some(v) = self.from_modified {
+            sql.push_str(" AND modified>=?");
+            args.push(Value::Integer(v));
+        }
+        if let Some(v) = self.to_modified {
+            sql.push_str(" AND modified<=?");
+            args.push(Value::Integer(v));
+        }
+        if let Some(v) = &self.from_date {
+            sql.push_str(" AND date>=?");
+            args.push(Value::Text(v.clone()));
+        }
+        if let Some(v) = &self.to_date {
+            sql.push_str(" AND date<=?");
+            args.push(Value::Text(v.clone()));
+        }
+        match self.paid {
+            Some(true) => sql.push_str(" AND open=0"),
+            Some(false) => sql.push_str(" AND open<>0"),
+            None => {}
+        }
+        if let Some(accts) = &self.accounts {
+            sql.push_str(" AND (account IN (SELECT value FROM json_each(?)) OR id IN (SELECT txn FROM posting WHERE account IN (SELECT value FROM json_each(?))))");
+            let json = json_list(accts);
+            args.push(Value::Text(json.clone()));
+            args.push(Value::Text(json));
+        }
+        sql.push_str(" ORDER BY date, created, id");
+        let mut st = ctx.db.prepare(&sql).map_err(store::StoreError::from)?;
+        let mut rows = st
+            .query(rusqlite::params_from_iter(args))
+            .map_err(store::StoreError::from)?;
+        let mut out = Vec::new();
+        let mut kinds_cache: std::collections::HashMap<String, String> = Default::default();
+        while let Some(r) = rows.next().map_err(store::StoreError::from)? {
+            let id: String = r.get(0).map_err(store::StoreError::from)?;
+            let rf: Option<String> = r.get(1).map_err(store::StoreError::from)?;
+            let entity: Option<String> = r.get(2).map_err(store::StoreError::from)?;
+            if let Some(set) = &self.entities {
+                if !entity.as_ref().is_some_and(|e| set.contains(e)) {
+                    continue;
+                }
+            }
+            if !self.entity_types.is_empty() {
+                let Some(e) = entity else { continue };
+                let k = match kinds_cache.get(&e) {
+                    Some(k) => k.clone(),
+                    None => {
+                        let k = store::get(ctx.db, "Name", &e)?
+                            .map(|r| r.kind)
+                            .unwrap_or_default();
+                        kinds_cache.insert(e.clone(), k.clone());
+                        k
+                    }
+                };
+                if !self.entity_types.contains(&k) {
+                    continue;
+                }
+            }
+            let rl = rf.unwrap_or_default().to_lowercase();
+            if let Some((how, v)) = &self.ref_match {
+                let ok = match how.as_str() {
+                    "Contains" => rl.contains(v.as_str()),
+                    "EndsWith" => rl.ends_with(v.as_str()),
+                    _ => rl.starts_with(v.as_str()),
+                };
+                if !ok {
+                    continue;
+                }
+            }
+            if let Some((from, to)) = &self.ref_range {
+                if from.as_ref().is_some_and(|f| ref_cmp(&rl, f).is_lt())
+                    || to.as_ref().is_some_and(|t| ref_cmp(&rl, t).is_gt())
+                {
+                    continue;
+                }
+            }
+            out.push(id);
+        }
+        Ok(out)
+    }
+}
+
+fn json_list(set: &HashSet<String>) -> String {
+    let mut s = String::from("[");
+    for (i, v) in set.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('"');
+        for ch in v.chars() {
+            match ch {
+                '"' => s.push_str("\\\""),
+                '\\' => s.push_str("\\\\"),
+                c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
+                c => s.push(c),
+            }
+        }
+        s.push('"');
+    }
+    s.push(']');
+    s
+}
+
+/// RefNumbers compare as numbers when both are numeric, else as text
+/// (case-insensitive) [I].
+fn ref_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// IDs named by TxnID+/RefNumber+/RefNumberCaseSensitive+, in the order
+/// named, and the first that was not found.
+fn named(ctx: &Ctx<'_>, types: &[String], e: Element<'_>) -> Res<Option<Selection>> {
+    let ids: Vec<&str> = e.children_named("TxnID").map(|c| c.text()).collect();
+    let refs: Vec<&str> = e.children_named("RefNumber").map(|c| c.text()).collect();
+    let exact: Vec<&str> = e
+        .children_named("RefNumberCaseSensitive")
+        .map(|c| c.text())
+        .collect();
+    if ids.is_empty() && refs.is_empty() && exact.is_empty() {
+        return Ok(None);
+    }
+    let ok_type = |t: &str| types.is_empty() || types.iter().any(|x| x == t);
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut missing = None;
+    for id in ids {
+        match store::get_txn(ctx.db, id)? {
+            Some(r) if ok_type(&r.kind) => {
+                if seen.insert(r.id.clone()) {
+                    out.push(r.id);
+                }
+            }
+            _ => {
+                missing.get_or_insert_with(|| id.to_string());
+            }
+        }
+    }
+    for (r, case) in refs
+        .iter()
+        .map(|r| (*r, false))
+        .chain(exact.iter().map(|r| (*r, true)))
+    {
+        let mut st = ctx.db.prepare_cached(
+            "SELECT id, type, ref FROM txn WHERE lower(ref)=lower(?1) ORDER BY date, created, id",
+        )?;
+        let found: Vec<(String, String, String)> = st
+            .query_map([r], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(store::StoreError::from)?;
+        let mut any = false;
+        for (id, ty, rf) in found {
+            if !ok_type(&ty) || (case && rf != r) {
+                continue;
+            }
+            any = true;
+            if seen.insert(id.clone()) {
+                out.push(id);
+            }
+        }
+        if !any {
+            missing.get_or_insert_with(|| r.to_string());
+        }
+    }
+    Ok(Some((out, missing)))
+}
+
+/// `InvoiceQuery`, `BillQuery`, … for one type.
+pub fn query(
+    ctx: &Ctx<'_>,
+    kind: &'static TxnKind,
+    rq: &Request<'_>,
+    iters: &mut Iterators,
+    session: u64,
+) -> Res<Answer> {
+    let e = rq.element();
+    let opts = TxnOpts::of(e);
+    let types = vec![kind.name.to_string()];
+    query::paged(
+        ctx,
+        rq,
+        iters,
+        session,
+        &mut || {
+            if let Some(n) = named(ctx, &types, e)? {
+                return Ok(n);
+            }
+            let mut f = Filter::read(ctx, e, "")?;
+            f.types = types.clone();
+            Ok((f.select(ctx)?, None))
+        },
+        &mut |ids, empty_is_1, missing| {
+            let rows = store::get_txns(ctx.db, ids)?;
+            let mut names = Names::default();
+            let items: Vec<Elem> = if rq.meta_data() == MetaData::MetaDataOnly {
+                Vec::new()
+            } else {
+                rows.iter()
+                    .filter_map(|r| ret(ctx, &mut names, r, kind, &opts))
+                    .collect()
+            };
+            Ok(answer(
+                rows.len(),
+                items,
+                rq.meta_data(),
+                empty_is_1,
+                missing,
+            ))
+        },
+    )
+}
+
+fn answer(
+    count: usize,
+    items: Vec<Elem>,
+    meta: MetaData,
+    empty_is_1: bool,
+    missing: Option<String>,
+) -> Answer {
+    let st = match missing {
+        Some(v) => Status::from_code(500, &[("value", &v)]),
+        None if count == 0 && empty_is_1 => Status::from_code(1, &[]),
+        None => Status::ok(),
+    };
+    Answer {
+        status: st,
+        items,
+        ret_count: (meta != MetaData::NoMetaData).then_some(count as u32),
+        ..Answer::default()
+    }
+}
+
+/// `TransactionQuery`: every type at once, one `TransactionRet` per
+/// transaction (summary level).
+pub fn transactions(
+    ctx: &Ctx<'_>,
+    rq: &Request<'_>,
+    iters: &mut Iterators,
+    session: u64,
+) -> Res<Answer> {
+    let e = rq.element();
+    let include = include_of(e);
+    let mut types: Vec<String> = e
+        .child("TransactionTypeFilter")
+        .map(|t| {
+            t.children_named("TxnTypeFilter")
+                .map(|x| x.text().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    if types.iter().any(|t| t == "All") {
+        types.clear();
+    }
+    query::paged(
+        ctx,
+        rq,
+        iters,
+        session,
+        &mut || {
+            if let Some(n) = named(ctx, &types, e)? {
+                return Ok(n);
+            }
+            let mut f = Filter::read(ctx, e, "Transaction")?;
+            f.types = types.clone();
+            Ok((f.select(ctx)?, None))
+        },
+        &mut |ids, empty_is_1, missing| {
+            let rows = store::get_txns(ctx.db, ids)?;
+            let mut names = Names::default();
+            let decl = ctx
+                .schema
+                .response("TransactionQueryRs")
+                .and_then(|p| p.decl().child("TransactionRet"))
+                .map(|p| p.decl());
+            let mut items = Vec::new();
+            if rq.meta_data() != MetaData::MetaDataOnly {
+                for r in &rows {
+                    let mut t = Elem::new("TransactionRet")
+                        .with("TxnType", r.kind.clone())
+                        .with("TxnID", r.id.clone())
+                        .with("TimeCreated", ctx.tz.format(r.created))
+                        .with("TimeModified", ctx.tz.format(r.modified));
+                    if let Some(en) = &r.entity {
+                        t.push(Elem::new("EntityRef").with("ListID", en.clone()));
+                    }
+                    if let Some(a) = &r.account {
+                        t.push(Elem::new("AccountRef").with("ListID", a.clone()));
+                    }
+                    t.push(Elem::leaf("TxnDate", r.date.clone()));
+                    if let Some(rf) = &r.ref_number {
+                        t.push(Elem::leaf("RefNumber", rf.clone()));
+                    }
+                    t.push(Elem::leaf("Amount", store::money(r.amount)));
+                    let b = body::decode(&r.body);
+                    if let Some(m) = b.iter().find(|x| x.name == "Memo") {
+                        t.push(m.clone());
+                    }
+                    render::complete_refs(ctx.db, &mut names, &mut t);
+                    if let Some(d) = decl {
+                        render::fit(&mut t, d, ctx.version);
+                        render::include(&mut t, d, ctx.version, &include);
+                    }
+                    items.push(t);
+                }
+            }
+            Ok(answer(
+                rows.len(),
+                items,
+                rq.meta_data(),
+                empty_is_1,
+                missing,
+            ))
+        },
+    )
+}
+
+/// `TxnDeletedQuery`: TxnDelType+ and an optional deleted-date range.
+pub fn deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let e = rq.element();
+    let types: Vec<String> = e
+        .children_named("TxnDelType")
+        .map(|t| t.text().to_string())
+        .collect();
+    let (mut from, mut to) = (i64::MIN, i64::MAX);
+    if let Some(r) = e.child("DeletedDateRangeFilter") {
+        if let Some(f) = r.child_text("FromDeletedDate") {
+            from = ctx.tz.parse_datetime(f, false).unwrap_or(i64::MIN);
+        }
+        if let Some(t) = r.child_text("ToDeletedDate") {
+            to = ctx.tz.parse_datetime(t, true).unwrap_or(i64::MAX);
+        }
+    }
+    let include = include_of(e);
+    let decl = ctx
+        .schema
+        .response("TxnDeletedQueryRs")
+        .and_then(|p| p.decl().child("TxnDeletedRet"))
+        .map(|p| p.decl());
+    let mut st = ctx.db.prepare_cached(
+        "SELECT id, type, ref, created, deleted FROM txn_deleted \
+         WHERE type=?1 AND deleted>=?2 AND deleted<=?3 ORDER BY deleted, id",
+    )?;
+    let mut items = Vec::new();
+    for t in &types {
+        let rows: Vec<(String, String, Option<String>, i64, i64)> = st
+            .query_map(rusqlite::params![t, from, to], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(store::StoreError::from)?;
+        for (id, ty, rf, created, del) in rows {
+            let mut r = Elem::new("TxnDeletedRet")
+                .with("TxnDelType", ty)
+                .with("TxnID", id)
+                .with("TimeCreated", ctx.tz.format(created))
+                .with("TimeDeleted", ctx.tz.format(del));
+            if let Some(rf) = rf {
+                r.push(Elem::leaf("RefNumber", rf));
+            }
+            if let Some(d) = decl {
+                render::include(&mut r, d, ctx.version, &include);
+            }
+            items.push(r);
+        }
+    }
+    let n = items.len();
+    let meta = rq.meta_data();
+    if meta == MetaData::MetaDataOnly {
+        items.clear();
+    }
+    Ok(answer(n, items, meta, true, None))
+}
+
+/// `ReceivePaymentToDepositQuery`: payments and sales receipts waiting in
+/// Undeposited Funds.
+pub fn to_deposit(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let uf = ledger::special(ctx, txnkinds::Special::UndepositedFunds)?;
+    let mut st = ctx.db.prepare_cached(
+        "SELECT id FROM txn WHERE type IN ('ReceivePayment','SalesReceipt') AND voided=0 \
+         AND id NOT IN (SELECT dst FROM link WHERE amount=0 AND discount=0) \
+         ORDER BY date, created, id",
+    )?;
+    let ids: Vec<String> = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(store::StoreError::from)?;
+    let mut names = Names::default();
+    let mut items = Vec::new();
+    for r in store::get_txns(ctx.db, &ids)? {
+        let b = body::decode(&r.body);
+        if ledger::ref_id(&b, "DepositToAccountRef").as_deref() != Some(uf.as_str()) {
+            continue;
+        }
+        let mut e = Elem::new("ReceivePaymentToDepositRet")
+            .with("TxnID", r.id.clone())
+            .with("TxnType", r.kind.clone());
+        if let Some(c) = &r.entity {
+            e.push(Elem::new("CustomerRef").with("ListID", c.clone()));
+        }
+        e.push(Elem::leaf("TxnDate", r.date.clone()));
+        if let Some(rf) = &r.ref_number {
+            e.push(Elem::leaf("RefNumber", rf.clone()));
+        }
+        e.push(Elem::leaf("Amount", store::money(r.amount)));
+        render::complete_refs(ctx.db, &mut names, &mut e);
+        items.push(e);
+    }
+    let n = items.len();
+    Ok(answer(n, items, rq.meta_data(), true, None))
+}

@@ -1,0 +1,883 @@
+//! Transactions: each type's Add/Mod/Query, the arithmetic QuickBooks
+//! does (FACTS §5 "Totals", "ReceivePayment"), the balances the ledger
+//! moves, TxnDel/TxnVoid, the query filters, and each status code on the
+//! way. Every response is checked against Intuit's XSD at the end of each
+//! test (xmllint, when available).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::{Rs, Sim};
+
+const SETUP: &str = "
+<AccountAddRq><AccountAdd><Name>Accounts Receivable</Name><AccountType>AccountsReceivable</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>Checking</Name><AccountType>Bank</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>Sales</Name><AccountType>Income</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>Discounts Given</Name><AccountType>Income</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>Materials</Name><AccountType>Expense</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>Visa</Name><AccountType>CreditCard</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>Inventory</Name><AccountType>OtherCurrentAsset</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>COGS</Name><AccountType>CostOfGoodsSold</AccountType></AccountAdd></AccountAddRq>
+<AccountAddRq><AccountAdd><Name>Shrinkage</Name><AccountType>Expense</AccountType></AccountAdd></AccountAddRq>
+<StandardTermsAddRq><StandardTermsAdd><Name>Net 30</Name><StdDueDays>30</StdDueDays></StandardTermsAdd></StandardTermsAddRq>
+<ItemSalesTaxAddRq><ItemSalesTaxAdd><Name>CA Tax</Name><TaxRate>8.75</TaxRate></ItemSalesTaxAdd></ItemSalesTaxAddRq>
+<CustomerAddRq><CustomerAdd><Name>Acme</Name><BillAddress><Addr1>1 Main St</Addr1><City>Bayshore</City><State>CA</State><PostalCode>94326</PostalCode></BillAddress><TermsRef><FullName>Net 30</FullName></TermsRef><SalesTaxCodeRef><FullName>Tax</FullName></SalesTaxCodeRef><ItemSalesTaxRef><FullName>CA Tax</FullName></ItemSalesTaxRef></CustomerAdd></CustomerAddRq>
+<CustomerAddRq><CustomerAdd><Name>Job 1</Name><ParentRef><FullName>Acme</FullName></ParentRef></CustomerAdd></CustomerAddRq>
+<CustomerAddRq><CustomerAdd><Name>Beta</Name></CustomerAdd></CustomerAddRq>
+<VendorAddRq><VendorAdd><Name>Lumber Co</Name><VendorAddress><Addr1>9 Mill Rd</Addr1><City>Oakland</City></VendorAddress></VendorAdd></VendorAddRq>
+<ItemServiceAddRq><ItemServiceAdd><Name>Labor</Name><SalesTaxCodeRef><FullName>Non</FullName></SalesTaxCodeRef><SalesOrPurchase><Desc>Hourly labor</Desc><Price>50.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemServiceAdd></ItemServiceAddRq>
+<ItemInventoryAddRq><ItemInventoryAdd><Name>Widget</Name><SalesTaxCodeRef><FullName>Tax</FullName></SalesTaxCodeRef><SalesDesc>A widget</SalesDesc><SalesPrice>10.00</SalesPrice><IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><PurchaseCost>4.00</PurchaseCost><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Inventory</FullName></AssetAccountRef><QuantityOnHand>100</QuantityOnHand></ItemInventoryAdd></ItemInventoryAddRq>
+<ItemDiscountAddRq><ItemDiscountAdd><Name>Ten Off</Name><DiscountRatePercent>10</DiscountRatePercent><AccountRef><FullName>Discounts Given</FullName></AccountRef></ItemDiscountAdd></ItemDiscountAddRq>
+<ItemSubtotalAddRq><ItemSubtotalAdd><Name>Subtotal</Name></ItemSubtotalAdd></ItemSubtotalAddRq>
+";
+
+fn setup() -> Sim {
+    let sim = Sim::new();
+    for r in sim.send(SETUP).responses() {
+        assert_eq!(r.status_code(), 0, "{} {}", r.name(), r.message());
+    }
+    sim
+}
+
+fn field(sim: &Sim, query: &str, name: &str) -> String {
+    sim.one(query).ok().item().must(name).to_string()
+}
+
+fn customer_balance(sim: &Sim, name: &str) -> (String, String) {
+    let r = sim.one(&format!(
+        "<CustomerQueryRq><FullName>{name}</FullName></CustomerQueryRq>"
+    ));
+    let i = r.item();
+    (i.must("Balance").into(), i.must("TotalBalance").into())
+}
+
+fn account_balance(sim: &Sim, name: &str) -> String {
+    field(
+        sim,
+        &format!("<AccountQueryRq><FullName>{name}</FullName></AccountQueryRq>"),
+        "Balance",
+    )
+}
+
+fn invoice(sim: &Sim, customer: &str, lines: &str) -> Rs {
+    sim.one(&format!(
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef><TxnDate>2023-11-01</TxnDate>{lines}</InvoiceAdd></InvoiceAddRq>"
+    ))
+}
+
+const TWO_LINES: &str = "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>\
+<InvoiceLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>3</Quantity><Rate>12</Rate></InvoiceLineAdd>";
+
+/// Every element named `name` under the document's root, in order.
+fn all<'d>(doc: &'d qbxml::Document, name: &str) -> Vec<qbxml::Element<'d>> {
+    fn walk<'d>(e: qbxml::Element<'d>, name: &str, out: &mut Vec<qbxml::Element<'d>>) {
+        for c in e.children() {
+            if c.name() == name {
+                out.push(c);
+            }
+            walk(c, name, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc.root(), name, &mut out);
+    out
+}
+
+fn hex_of(id: &str) -> u64 {
+    u64::from_str_radix(id.split('-').next().unwrap(), 16).unwrap()
+}
+
+#[test]
+fn invoice_arithmetic_defaults_and_ledger() {
+    let sim = setup();
+    let r = invoice(&sim, "Acme", TWO_LINES);
+    let inv = r.ok().item();
+    // FACTS §5 "Totals": Subtotal, tax on taxable lines, balance.
+    assert_eq!(inv.must("Subtotal"), "136.00");
+    assert_eq!(inv.must("SalesTaxPercentage"), "8.75");
+    assert_eq!(inv.must("SalesTaxTotal"), "3.15");
+    assert_eq!(inv.must("AppliedAmount"), "0.00");
+    assert_eq!(inv.must("BalanceRemaining"), "139.15");
+    assert_eq!(inv.must("IsPaid"), "false");
+    // Defaults QuickBooks fills in.
+    assert_eq!(inv.must("ARAccountRef.FullName"), "Accounts Receivable");
+    assert_eq!(inv.must("TemplateRef.FullName"), "Intuit Service Invoice");
+    assert_eq!(inv.must("RefNumber"), "1");
+    assert_eq!(inv.must("DueDate"), "2023-12-01");
+    assert_eq!(inv.must("ShipDate"), "2023-11-01");
+    assert_eq!(inv.must("TermsRef.FullName"), "Net 30");
+    assert_eq!(inv.must("ItemSalesTaxRef.FullName"), "CA Tax");
+    assert_eq!(inv.must("IsToBePrinted"), "true");
+    assert!(inv.children.contains(&"BillAddress".to_string()));
+    assert!(inv.children.contains(&"BillAddressBlock".to_string()));
+    assert_eq!(inv.must("TxnNumber"), "1");
+    // IDs: the first line is TxnID + 2, the next + 3, same epoch suffix.
+    let set = sim.send(&format!(
+        "<InvoiceQueryRq><TxnID>{}</TxnID><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>",
+        inv.must("TxnID")
+    ));
+    let doc = set.document();
+    let lines: Vec<_> = all(doc, "InvoiceLineRet");
+    assert_eq!(lines.len(), 2);
+    let txn = hex_of(inv.must("TxnID"));
+    let l0 = lines[0].child_text("TxnLineID").unwrap();
+    let l1 = lines[1].child_text("TxnLineID").unwrap();
+    assert_eq!(hex_of(l0), txn + 2);
+    assert_eq!(hex_of(l1), txn + 3);
+    assert_eq!(l0.split('-').nth(1), inv.must("TxnID").split('-').nth(1));
+    // Amount = Quantity × Rate; the item's price and description fill in.
+    assert_eq!(lines[0].child_text("Rate"), Some("50.00"));
+    assert_eq!(lines[0].child_text("Amount"), Some("100.00"));
+    assert_eq!(lines[0].child_text("Desc"), Some("Hourly labor"));
+    assert_eq!(lines[1].child_text("Amount"), Some("36.00"));
+    // The ledger: A/R, the customer, income, tax, inventory.
+    assert_eq!(
+        customer_balance(&sim, "Acme"),
+        ("139.15".into(), "139.15".into())
+    );
+    assert_eq!(account_balance(&sim, "Accounts Receivable"), "139.15");
+    assert_eq!(account_balance(&sim, "Sales"), "136.00");
+    assert_eq!(account_balance(&sim, "Sales Tax Payable"), "3.15");
+    assert_eq!(account_balance(&sim, "COGS"), "12.00");
+    assert_eq!(account_balance(&sim, "Inventory"), "388.00");
+    assert_eq!(
+        field(
+            &sim,
+            "<ItemInventoryQueryRq><FullName>Widget</FullName></ItemInventoryQueryRq>",
+            "QuantityOnHand"
+        ),
+        "97"
+    );
+    // A job's invoice moves its own Balance and its parent's TotalBalance.
+    invoice(&sim, "Acme:Job 1", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Amount>20.00</Amount></InvoiceLineAdd>").ok();
+    assert_eq!(
+        customer_balance(&sim, "Acme:Job 1"),
+        ("20.00".into(), "20.00".into())
+    );
+    assert_eq!(
+        customer_balance(&sim, "Acme"),
+        ("139.15".into(), "159.15".into())
+    );
+    // The next invoice takes the next number.
+    let r = invoice(
+        &sim,
+        "Beta",
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
+    );
+    assert_eq!(r.ok().item().must("RefNumber"), "3");
+    assert_eq!(r.item().must("Subtotal"), "50.00");
+    // Discount and subtotal items.
+    let r = invoice(
+        &sim,
+        "Beta",
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>4</Quantity></InvoiceLineAdd>\
+         <InvoiceLineAdd><ItemRef><FullName>Subtotal</FullName></ItemRef></InvoiceLineAdd>\
+         <InvoiceLineAdd><ItemRef><FullName>Ten Off</FullName></ItemRef></InvoiceLineAdd>",
+    );
+    assert_eq!(r.ok().item().must("Subtotal"), "180.00");
+    sim.check_schema();
+}
+
+#[test]
+fn references_and_required_values_answer_quickbooks_codes() {
+    let sim = setup();
+    // 3140 for a missing customer and for a missing item on a line.
+    let r = invoice(&sim, "Nobody", TWO_LINES);
+    assert_eq!(r.code, 3140);
+    assert!(
+        r.message
+            .contains("invalid reference to QuickBooks Customer \"Nobody\" in the Invoice"),
+        "{}",
+        r.message
+    );
+    let r = invoice(
+        &sim,
+        "Acme",
+        "<InvoiceLineAdd><ItemRef><FullName>Gadget</FullName></ItemRef></InvoiceLineAdd>",
+    );
+    assert_eq!(r.code, 3140);
+    assert!(r.message.contains("in the Invoice line"), "{}", r.message);
+    // Nothing was saved by either.
+    let r = sim.one("<InvoiceQueryRq></InvoiceQueryRq>");
+    assert_eq!(r.code, 1);
+    assert_eq!(account_balance(&sim, "Sales"), "0.00");
+    sim.check_schema();
+}
+
+fn pay(sim: &Sim, customer: &str, total: &str, applied: &str) -> Rs {
+    sim.one(&format!(
+        "<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef><TxnDate>2023-11-05</TxnDate><RefNumber>CHK-1</RefNumber><TotalAmount>{total}</TotalAmount>{applied}</ReceivePaymentAdd></ReceivePaymentAddRq>"
+    ))
+}
+
+#[test]
+fn payments_apply_to_invoices_and_overpaying_is_3210() {
+    let sim = setup();
+    let inv = invoice(&sim, "Acme", TWO_LINES);
+    let inv_id = inv.ok().item().must("TxnID").to_string();
+    // Overpaying: QuickBooks' 3210, nothing saved.
+    let r = pay(
+        &sim,
+        "Acme",
+        "200.00",
+        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>150.00</PaymentAmount></AppliedToTxnAdd>"),
+    );
+    assert_eq!(r.code, 3210);
+    assert_eq!(r.message, "The \"AppliedToTxnAdd payment amount\" field has an invalid value \"150.00\".  QuickBooks error message: You cannot pay more than the amount due.");
+    assert_eq!(customer_balance(&sim, "Acme").0, "139.15");
+    // A partial payment.
+    let r = pay(
+        &sim,
+        "Acme",
+        "100.00",
+        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>100.00</PaymentAmount></AppliedToTxnAdd>"),
+    );
+    let p = r.ok().item();
+    assert_eq!(p.must("UnusedPayment"), "0.00");
+    assert_eq!(p.must("UnusedCredits"), "0.00");
+    assert_eq!(p.must("DepositToAccountRef.FullName"), "Undeposited Funds");
+    let pay_id = p.must("TxnID").to_string();
+    let set = sim.send(&format!(
+        "<ReceivePaymentQueryRq><TxnID>{pay_id}</TxnID></ReceivePaymentQueryRq>"
+    ));
+    let doc = set.document();
+    let applied = all(doc, "AppliedToTxnRet").into_iter().next().unwrap();
+    assert_eq!(applied.child_text("TxnType"), Some("Invoice"));
+    assert_eq!(applied.child_text("RefNumber"), Some("1"));
+    assert_eq!(applied.child_text("BalanceRemaining"), Some("39.15"));
+    assert_eq!(applied.child_text("Amount"), Some("100.00"));
+    let r = sim.one(&format!(
+        "<InvoiceQueryRq><TxnID>{inv_id}</TxnID><IncludeLinkedTxns>true</IncludeLinkedTxns></InvoiceQueryRq>"
+    ));
+    let i = r.ok().item();
+    assert_eq!(i.must("AppliedAmount"), "-100.00");
+    assert_eq!(i.must("BalanceRemaining"), "39.15");
+    assert!(i.children.contains(&"LinkedTxn".to_string()));
+    let set = sim.send(&format!(
+        "<InvoiceQueryRq><TxnID>{inv_id}</TxnID><IncludeLinkedTxns>true</IncludeLinkedTxns></InvoiceQueryRq>"
+    ));
+    let doc = set.document();
+    let lt = all(doc, "LinkedTxn").into_iter().next().unwrap();
+    assert_eq!(lt.child_text("TxnType"), Some("ReceivePayment"));
+    assert_eq!(lt.child_text("Amount"), Some("-100.00"));
+    assert_eq!(lt.child_text("LinkType"), Some("AMTTYPE"));
+    assert_eq!(customer_balance(&sim, "Acme").0, "39.15");
+    assert_eq!(account_balance(&sim, "Undeposited Funds"), "100.00");
+    // An unapplied payment stays as a credit; IsAutoApply pays the rest.
+    let r = pay(&sim, "Acme", "50.00", "<IsAutoApply>true</IsAutoApply>");
+    let p = r.ok().item();
+    assert_eq!(p.must("UnusedPayment"), "10.85");
+    assert_eq!(customer_balance(&sim, "Acme").0, "-10.85");
+    let r = sim.one(&format!(
+        "<InvoiceQueryRq><TxnID>{inv_id}</TxnID></InvoiceQueryRq>"
+    ));
+    assert_eq!(r.item().must("IsPaid"), "true");
+    // Applying to another customer's invoice is refused.
+    let other = invoice(
+        &sim,
+        "Beta",
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
+    );
+    let other_id = other.item().must("TxnID").to_string();
+    let r = pay(
+        &sim,
+        "Acme",
+        "5.00",
+        &format!("<AppliedToTxnAdd><TxnID>{other_id}</TxnID><PaymentAmount>5.00</PaymentAmount></AppliedToTxnAdd>"),
+    );
+    assert_eq!(r.code, 3210);
+    // An unknown TxnID: 3120.
+    let r = pay(
+        &sim,
+        "Acme",
+        "5.00",
+        "<AppliedToTxnAdd><TxnID>FFFF-1</TxnID><PaymentAmount>5.00</PaymentAmount></AppliedToTxnAdd>",
+    );
+    assert_eq!(r.code, 3120);
+    sim.check_schema();
+}
+
+#[test]
+fn credit_memos_discounts_and_set_credit() {
+    let sim = setup();
+    let inv = invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>");
+    let inv_id = inv.ok().item().must("TxnID").to_string();
+    let cm = sim.one(
+        "<CreditMemoAddRq><CreditMemoAdd><CustomerRef><FullName>Beta</FullName></CustomerRef><CreditMemoLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Amount>30.00</Amount></CreditMemoLineAdd></CreditMemoAdd></CreditMemoAddRq>",
+    );
+    let c = cm.ok().item();
+    assert_eq!(c.must("TotalAmount"), "30.00");
+    assert_eq!(c.must("CreditRemaining"), "30.00");
+    assert_eq!(c.must("TemplateRef.FullName"), "Custom Credit Memo");
+    let cm_id = c.must("TxnID").to_string();
+    assert_eq!(customer_balance(&sim, "Beta").0, "70.00");
+    // Pay 60 with a 10 discount and the 30 credit: the invoice is paid.
+    let r = pay(
+        &sim,
+        "Beta",
+        "60.00",
+        &format!(
+            "<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>60.00</PaymentAmount>\
+             <SetCredit><CreditTxnID>{cm_id}</CreditTxnID><AppliedAmount>30.00</AppliedAmount></SetCredit>\
+             <DiscountAmount>10.00</DiscountAmount><DiscountAccountRef><FullName>Discounts Given</FullName></DiscountAccountRef></AppliedToTxnAdd>"
+        ),
+    );
+    r.ok();
+    let r = sim.one(&format!(
+        "<InvoiceQueryRq><TxnID>{inv_id}</TxnID></InvoiceQueryRq>"
+    ));
+    assert_eq!(r.item().must("BalanceRemaining"), "0.00");
+    assert_eq!(r.item().must("AppliedAmount"), "-100.00");
+    let r = sim.one(&format!(
+        "<CreditMemoQueryRq><TxnID>{cm_id}</TxnID></CreditMemoQueryRq>"
+    ));
+    assert_eq!(r.item().must("CreditRemaining"), "0.00");
+    assert_eq!(customer_balance(&sim, "Beta").0, "0.00");
+    assert_eq!(account_balance(&sim, "Discounts Given"), "-10.00");
+    // The credit memo is in use: deleting it is refused.
+    let r = sim.one(&format!(
+        "<TxnDelRq><TxnDelType>CreditMemo</TxnDelType><TxnID>{cm_id}</TxnID></TxnDelRq>"
+    ));
+    assert_eq!(r.code, 3171, "{}", r.message);
+    sim.check_schema();
+}
+
+#[test]
+fn invoice_mod_lines_and_edit_sequence() {
+    let sim = setup();
+    let inv = invoice(&sim, "Beta", TWO_LINES);
+    let i = inv.ok().item();
+    let (id, seq) = (
+        i.must("TxnID").to_string(),
+        i.must("EditSequence").to_string(),
+    );
+    let set = sim.send(&format!("<InvoiceQueryRq><TxnID>{id}</TxnID><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"));
+    let doc = set.document();
+    let line_ids: Vec<String> = all(doc, "InvoiceLineRet")
+        .into_iter()
+        .map(|e| e.child_text("TxnLineID").unwrap().to_string())
+        .collect();
+    // Stale EditSequence: 3200 with the current record.
+    let r = sim.one(&format!(
+        "<InvoiceModRq><InvoiceMod><TxnID>{id}</TxnID><EditSequence>1</EditSequence><Memo>x</Memo></InvoiceMod></InvoiceModRq>"
+    ));
+    assert_eq!(r.code, 3200);
+    assert_eq!(r.items.len(), 1);
+    // Missing: 3120.
+    let r = sim.one(
+        "<InvoiceModRq><InvoiceMod><TxnID>ABC-1</TxnID><EditSequence>1</EditSequence></InvoiceMod></InvoiceModRq>",
+    );
+    assert_eq!(r.code, 3120);
+    sim.clock.advance(10);
+    // Keep the first line by TxnLineID alone, drop the second, add one.
+    let r = sim.one(&format!(
+        "<InvoiceModRq><InvoiceMod><TxnID>{id}</TxnID><EditSequence>{seq}</EditSequence><Memo>changed</Memo>\
+         <InvoiceLineMod><TxnLineID>{}</TxnLineID></InvoiceLineMod>\
+         <InvoiceLineMod><TxnLineID>-1</TxnLineID><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>1</Quantity></InvoiceLineMod>\
+         </InvoiceMod></InvoiceModRq>",
+        line_ids[0]
+    ));
+    let m = r.ok().item();
+    assert_eq!(m.must("Subtotal"), "150.00");
+    assert_eq!(m.must("SalesTaxTotal"), "0.00");
+    assert_eq!(m.must("Memo"), "changed");
+    assert_ne!(m.must("EditSequence"), seq);
+    let set = sim.send(&format!("<InvoiceQueryRq><TxnID>{id}</TxnID><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"));
+    let doc = set.document();
+    let now: Vec<String> = all(doc, "InvoiceLineRet")
+        .into_iter()
+        .map(|e| e.child_text("TxnLineID").unwrap().to_string())
+        .collect();
+    assert_eq!(now.len(), 2);
+    assert_eq!(now[0], line_ids[0]);
+    assert!(!now.contains(&line_ids[1]));
+    // Later lines carry the transaction's creation epoch.
+    assert_eq!(now[1].split('-').nth(1), id.split('-').nth(1));
+    // The ledger follows: the widget line's stock is back.
+    assert_eq!(customer_balance(&sim, "Beta").0, "150.00");
+    assert_eq!(
+        field(
+            &sim,
+            "<ItemInventoryQueryRq><FullName>Widget</FullName></ItemInventoryQueryRq>",
+            "QuantityOnHand"
+        ),
+        "100"
+    );
+    assert_eq!(account_balance(&sim, "COGS"), "0.00");
+    sim.check_schema();
+}
+
+#[test]
+fn delete_and_void_restore_balances() {
+    let sim = setup();
+    let inv = invoice(&sim, "Acme", TWO_LINES);
+    let inv_id = inv.ok().item().must("TxnID").to_string();
+    let p = pay(
+        &sim,
+        "Acme",
+        "39.15",
+        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>39.15</PaymentAmount></AppliedToTxnAdd>"),
+    );
+    let pay_id = p.ok().item().must("TxnID").to_string();
+    // The invoice has a payment: refused until the payment goes.
+    let r = sim.one(&format!(
+        "<TxnDelRq><TxnDelType>Invoice</TxnDelType><TxnID>{inv_id}</TxnID></TxnDelRq>"
+    ));
+    assert_eq!(r.code, 3171);
+    let r = sim.one(&format!(
+        "<TxnDelRq><TxnDelType>ReceivePayment</TxnDelType><TxnID>{pay_id}</TxnID></TxnDelRq>"
+    ));
+    // TxnDelRs: TxnDelType, TxnID, TimeDeleted, RefNumber (leaves).
+    let leaf = |n: &str| {
+        r.items
+            .iter()
+            .find(|i| i.name == n)
+            .map(|i| i.must(n).to_string())
+    };
+    assert_eq!(r.code, 0);
+    assert_eq!(leaf("TxnDelType").as_deref(), Some("ReceivePayment"));
+    assert_eq!(leaf("RefNumber").as_deref(), Some("CHK-1"));
+    assert!(leaf("TimeDeleted").is_some());
+    assert_eq!(
+        field(
+            &sim,
+            &format!("<InvoiceQueryRq><TxnID>{inv_id}</TxnID></InvoiceQueryRq>"),
+            "BalanceRemaining"
+        ),
+        "139.15"
+    );
+    // Void: kept with zero amounts, every balance back.
+    let r = sim.one(&format!(
+        "<TxnVoidRq><TxnVoidType>Invoice</TxnVoidType><TxnID>{inv_id}</TxnID></TxnVoidRq>"
+    ));
+    r.ok();
+    let r = sim.one(&format!(
+        "<InvoiceQueryRq><TxnID>{inv_id}</TxnID></InvoiceQueryRq>"
+    ));
+    let v = r.ok().item();
+    assert_eq!(v.must("Subtotal"), "0.00");
+    assert_eq!(v.must("BalanceRemaining"), "0.00");
+    assert!(v.must("Memo").starts_with("VOID:"));
+    for (acct, bal) in [
+        ("Accounts Receivable", "0.00"),
+        ("Sales", "0.00"),
+        ("Sales Tax Payable", "0.00"),
+        ("COGS", "0.00"),
+        ("Inventory", "400.00"),
+        ("Undeposited Funds", "0.00"),
+    ] {
+        assert_eq!(account_balance(&sim, acct), bal, "{acct}");
+    }
+    assert_eq!(
+        customer_balance(&sim, "Acme"),
+        ("0.00".into(), "0.00".into())
+    );
+    // Delete it for good; TxnDeletedQuery has both.
+    sim.one(&format!(
+        "<TxnDelRq><TxnDelType>Invoice</TxnDelType><TxnID>{inv_id}</TxnID></TxnDelRq>"
+    ))
+    .ok();
+    let r = sim.one(&format!(
+        "<InvoiceQueryRq><TxnID>{inv_id}</TxnID></InvoiceQueryRq>"
+    ));
+    assert_eq!(r.code, 500);
+    let r = sim.one("<TxnDeletedQueryRq><TxnDelType>Invoice</TxnDelType><TxnDelType>ReceivePayment</TxnDelType></TxnDeletedQueryRq>");
+    assert_eq!(r.ok().items.len(), 2);
+    let r = sim.one(&format!(
+        "<TxnDelRq><TxnDelType>Invoice</TxnDelType><TxnID>{inv_id}</TxnID></TxnDelRq>"
+    ));
+    assert_eq!(r.code, 3120);
+    // A customer with transactions cannot be deleted; without, it can.
+    let b = invoice(
+        &sim,
+        "Beta",
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
+    );
+    b.ok();
+    let beta = field(
+        &sim,
+        "<CustomerQueryRq><FullName>Beta</FullName></CustomerQueryRq>",
+        "ListID",
+    );
+    let r = sim.one(&format!(
+        "<ListDelRq><ListDelType>Customer</ListDelType><ListID>{beta}</ListID></ListDelRq>"
+    ));
+    assert_eq!(r.code, 3176);
+    sim.check_schema();
+}
+
+#[test]
+fn purchases_bills_and_bill_payments() {
+    let sim = setup();
+    let bill = sim.one(
+        "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef><TxnDate>2023-11-02</TxnDate><RefNumber>L-77</RefNumber>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>120.00</Amount></ExpenseLineAdd>\
+         <ItemLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>10</Quantity><Cost>5.00</Cost></ItemLineAdd>\
+         </BillAdd></BillAddRq>",
+    );
+    let b = bill.ok().item();
+    assert_eq!(b.must("AmountDue"), "170.00");
+    assert_eq!(b.must("OpenAmount"), "170.00");
+    assert_eq!(b.must("IsPaid"), "false");
+    assert_eq!(b.must("APAccountRef.FullName"), "Accounts Payable");
+    assert!(b.children.contains(&"VendorAddress".to_string()));
+    let bill_id = b.must("TxnID").to_string();
+    let vendor = || {
+        field(
+            &sim,
+            "<VendorQueryRq><FullName>Lumber Co</FullName></VendorQueryRq>",
+            "Balance",
+        )
+    };
+    assert_eq!(vendor(), "170.00");
+    assert_eq!(account_balance(&sim, "Accounts Payable"), "170.00");
+    assert_eq!(account_balance(&sim, "Materials"), "120.00");
+    assert_eq!(account_balance(&sim, "Inventory"), "450.00");
+    assert_eq!(
+        field(
+            &sim,
+            "<ItemInventoryQueryRq><FullName>Widget</FullName></ItemInventoryQueryRq>",
+            "QuantityOnHand"
+        ),
+        "110"
+    );
+    // A vendor credit and a bill payment using it.
+    let vc = sim.one(
+        "<VendorCreditAddRq><VendorCreditAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>20.00</Amount></ExpenseLineAdd>\
+         </VendorCreditAdd></VendorCreditAddRq>",
+    );
+    let vc_id = vc.ok().item().must("TxnID").to_string();
+    assert_eq!(vc.item().must("CreditAmount"), "20.00");
+    assert_eq!(vendor(), "150.00");
+    let over = sim.one(&format!(
+        "<BillPaymentCheckAddRq><BillPaymentCheckAdd><PayeeEntityRef><FullName>Lumber Co</FullName></PayeeEntityRef>\
+         <BankAccountRef><FullName>Checking</FullName></BankAccountRef><RefNumber>101</RefNumber>\
+         <AppliedToTxnAdd><TxnID>{bill_id}</TxnID><PaymentAmount>171.00</PaymentAmount></AppliedToTxnAdd>\
+         </BillPaymentCheckAdd></BillPaymentCheckAddRq>"
+    ));
+    assert_eq!(over.code, 3210);
+    let bp = sim.one(&format!(
+        "<BillPaymentCheckAddRq><BillPaymentCheckAdd><PayeeEntityRef><FullName>Lumber Co</FullName></PayeeEntityRef>\
+         <BankAccountRef><FullName>Checking</FullName></BankAccountRef><RefNumber>101</RefNumber>\
+         <AppliedToTxnAdd><TxnID>{bill_id}</TxnID><PaymentAmount>150.00</PaymentAmount>\
+         <SetCredit><CreditTxnID>{vc_id}</CreditTxnID><AppliedAmount>20.00</AppliedAmount></SetCredit></AppliedToTxnAdd>\
+         </BillPaymentCheckAdd></BillPaymentCheckAddRq>"
+    ));
+    assert_eq!(bp.ok().item().must("Amount"), "150.00");
+    assert_eq!(vendor(), "0.00");
+    assert_eq!(account_balance(&sim, "Checking"), "-150.00");
+    let r = sim.one(&format!(
+        "<BillQueryRq><TxnID>{bill_id}</TxnID></BillQueryRq>"
+    ));
+    assert_eq!(r.item().must("IsPaid"), "true");
+    let r = sim.one("<BillQueryRq><PaidStatus>NotPaidOnly</PaidStatus></BillQueryRq>");
+    assert_eq!(r.code, 1);
+    // Checks and credit card charges/credits.
+    sim.one(
+        "<CheckAddRq><CheckAdd><AccountRef><FullName>Checking</FullName></AccountRef><PayeeEntityRef><FullName>Lumber Co</FullName></PayeeEntityRef>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>25.00</Amount></ExpenseLineAdd></CheckAdd></CheckAddRq>",
+    )
+    .ok();
+    assert_eq!(account_balance(&sim, "Checking"), "-175.00");
+    sim.one(
+        "<CreditCardChargeAddRq><CreditCardChargeAdd><AccountRef><FullName>Visa</FullName></AccountRef>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>40.00</Amount></ExpenseLineAdd></CreditCardChargeAdd></CreditCardChargeAddRq>",
+    )
+    .ok();
+    sim.one(
+        "<CreditCardCreditAddRq><CreditCardCreditAdd><AccountRef><FullName>Visa</FullName></AccountRef>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>15.00</Amount></ExpenseLineAdd></CreditCardCreditAdd></CreditCardCreditAddRq>",
+    )
+    .ok();
+    assert_eq!(account_balance(&sim, "Visa"), "25.00");
+    assert_eq!(account_balance(&sim, "Materials"), "150.00");
+    sim.check_schema();
+}
+
+#[test]
+fn deposits_from_undeposited_funds() {
+    let sim = setup();
+    let inv = invoice(
+        &sim,
+        "Beta",
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
+    );
+    let inv_id = inv.ok().item().must("TxnID").to_string();
+    let p = pay(
+        &sim,
+        "Beta",
+        "50.00",
+        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>50.00</PaymentAmount></AppliedToTxnAdd>"),
+    );
+    let pay_id = p.ok().item().must("TxnID").to_string();
+    let sr = sim.one(
+        "<SalesReceiptAddRq><SalesReceiptAdd><CustomerRef><FullName>Beta</FullName></CustomerRef>\
+         <SalesReceiptLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>1</Quantity></SalesReceiptLineAdd></SalesReceiptAdd></SalesReceiptAddRq>",
+    );
+    let s = sr.ok().item();
+    assert_eq!(s.must("TotalAmount"), "50.00");
+    assert_eq!(s.must("DepositToAccountRef.FullName"), "Undeposited Funds");
+    let r = sim.one("<ReceivePaymentToDepositQueryRq></ReceivePaymentToDepositQueryRq>");
+    assert_eq!(r.ok().items.len(), 2);
+    assert_eq!(account_balance(&sim, "Undeposited Funds"), "100.00");
+    let dep = sim.one(&format!(
+        "<DepositAddRq><DepositAdd><DepositToAccountRef><FullName>Checking</FullName></DepositToAccountRef>\
+         <DepositLineAdd><PaymentTxnID>{pay_id}</PaymentTxnID></DepositLineAdd>\
+         <DepositLineAdd><AccountRef><FullName>Sales</FullName></AccountRef><Amount>5.00</Amount></DepositLineAdd>\
+         </DepositAdd></DepositAddRq>"
+    ));
+    let d = dep.ok().item();
+    assert_eq!(d.must("DepositTotal"), "55.00");
+    let dep_id = d.must("TxnID").to_string();
+    assert_eq!(account_balance(&sim, "Checking"), "55.00");
+    assert_eq!(account_balance(&sim, "Undeposited Funds"), "50.00");
+    let r = sim.one("<ReceivePaymentToDepositQueryRq></ReceivePaymentToDepositQueryRq>");
+    assert_eq!(r.items.len(), 1);
+    // A payment is deposited once.
+    let again = sim.one(&format!(
+        "<DepositAddRq><DepositAdd><DepositToAccountRef><FullName>Checking</FullName></DepositToAccountRef>\
+         <DepositLineAdd><PaymentTxnID>{pay_id}</PaymentTxnID></DepositLineAdd></DepositAdd></DepositAddRq>"
+    ));
+    assert_eq!(again.code, 3210);
+    // A deposited payment cannot be deleted before its deposit.
+    let r = sim.one(&format!(
+        "<TxnDelRq><TxnDelType>ReceivePayment</TxnDelType><TxnID>{pay_id}</TxnID></TxnDelRq>"
+    ));
+    assert_eq!(r.code, 3171);
+    sim.one(&format!(
+        "<TxnDelRq><TxnDelType>Deposit</TxnDelType><TxnID>{dep_id}</TxnID></TxnDelRq>"
+    ))
+    .ok();
+    assert_eq!(account_balance(&sim, "Checking"), "0.00");
+    assert_eq!(account_balance(&sim, "Undeposited Funds"), "100.00");
+    sim.check_schema();
+}
+
+#[test]
+fn journal_entries_must_balance() {
+    let sim = setup();
+    let r = sim.one(
+        "<JournalEntryAddRq><JournalEntryAdd><TxnDate>2023-11-03</TxnDate>\
+         <JournalDebitLine><AccountRef><FullName>Checking</FullName></AccountRef><Amount>100.00</Amount></JournalDebitLine>\
+         <JournalCreditLine><AccountRef><FullName>Sales</FullName></AccountRef><Amount>90.00</Amount></JournalCreditLine>\
+         </JournalEntryAdd></JournalEntryAddRq>",
+    );
+    assert_eq!(r.code, 3210);
+    assert!(r.message.contains("not in balance"), "{}", r.message);
+    // A/R lines need a customer.
+    let r = sim.one(
+        "<JournalEntryAddRq><JournalEntryAdd>\
+         <JournalDebitLine><AccountRef><FullName>Accounts Receivable</FullName></AccountRef><Amount>10.00</Amount></JournalDebitLine>\
+         <JournalCreditLine><AccountRef><FullName>Sales</FullName></AccountRef><Amount>10.00</Amount></JournalCreditLine>\
+         </JournalEntryAdd></JournalEntryAddRq>",
+    );
+    assert_eq!(r.code, 3210, "{}", r.message);
+    let r = sim.one(
+        "<JournalEntryAddRq><JournalEntryAdd><TxnDate>2023-11-03</TxnDate>\
+         <JournalDebitLine><AccountRef><FullName>Checking</FullName></AccountRef><Amount>100.00</Amount></JournalDebitLine>\
+         <JournalCreditLine><AccountRef><FullName>Sales</FullName></AccountRef><Amount>60.00</Amount></JournalCreditLine>\
+         <JournalCreditLine><AccountRef><FullName>Accounts Receivable</FullName></AccountRef><Amount>40.00</Amount><EntityRef><FullName>Acme</FullName></EntityRef></JournalCreditLine>\
+         </JournalEntryAdd></JournalEntryAddRq>",
+    );
+    let j = r.ok().item();
+    assert_eq!(j.must("RefNumber"), "1");
+    let id = j.must("TxnID");
+    let set = sim.send(&format!("<JournalEntryQueryRq><TxnID>{id}</TxnID><IncludeLineItems>true</IncludeLineItems></JournalEntryQueryRq>"));
+    let doc = set.document();
+    let first = all(doc, "JournalDebitLine").into_iter().next().unwrap();
+    // Journal lines start right after the TxnID.
+    assert_eq!(
+        hex_of(first.child_text("TxnLineID").unwrap()),
+        hex_of(id) + 1
+    );
+    assert_eq!(account_balance(&sim, "Checking"), "100.00");
+    assert_eq!(customer_balance(&sim, "Acme").0, "-40.00");
+    sim.check_schema();
+}
+
+#[test]
+fn orders_do_not_post_receipts_and_adjustments_move_stock() {
+    let sim = setup();
+    for (t, who) in [
+        ("Estimate", "Customer"),
+        ("SalesOrder", "Customer"),
+        ("PurchaseOrder", "Vendor"),
+    ] {
+        let entity = if who == "Customer" {
+            "Acme"
+        } else {
+            "Lumber Co"
+        };
+        let r = sim.one(&format!(
+            "<{t}AddRq><{t}Add><{who}Ref><FullName>{entity}</FullName></{who}Ref><{t}LineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>2</Quantity></{t}LineAdd></{t}Add></{t}AddRq>"
+        ));
+        let i = r.ok().item();
+        assert_eq!(i.must("RefNumber"), "1", "{t}");
+        assert!(i.get("TotalAmount").is_some(), "{t}");
+    }
+    assert_eq!(customer_balance(&sim, "Acme").0, "0.00");
+    assert_eq!(
+        field(
+            &sim,
+            "<ItemInventoryQueryRq><FullName>Widget</FullName></ItemInventoryQueryRq>",
+            "QuantityOnHand"
+        ),
+        "100"
+    );
+    sim.one(
+        "<ItemReceiptAddRq><ItemReceiptAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef>\
+         <ItemLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>20</Quantity><Cost>4.00</Cost></ItemLineAdd></ItemReceiptAdd></ItemReceiptAddRq>",
+    )
+    .ok();
+    let r = sim.one(
+        "<InventoryAdjustmentAddRq><InventoryAdjustmentAdd><AccountRef><FullName>Shrinkage</FullName></AccountRef>\
+         <InventoryAdjustmentLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><QuantityAdjustment><QuantityDifference>-5</QuantityDifference></QuantityAdjustment></InventoryAdjustmentLineAdd>\
+         </InventoryAdjustmentAdd></InventoryAdjustmentAddRq>",
+    );
+    r.ok();
+    assert_eq!(
+        field(
+            &sim,
+            "<ItemInventoryQueryRq><FullName>Widget</FullName></ItemInventoryQueryRq>",
+            "QuantityOnHand"
+        ),
+        "115"
+    );
+    assert_eq!(account_balance(&sim, "Shrinkage"), "20.00");
+    assert_eq!(account_balance(&sim, "Inventory"), "460.00");
+    sim.check_schema();
+}
+
+#[test]
+fn query_filters_and_iterators() {
+    let sim = setup();
+    for (i, (who, date, rf)) in [
+        ("Acme", "2023-10-01", "A-1"),
+        ("Acme:Job 1", "2023-10-15", "a-2"),
+        ("Beta", "2023-11-01", "100"),
+        ("Beta", "2023-11-10", "101"),
+        ("Acme", "2023-11-12", "99"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = sim.one(&format!(
+            "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{who}</FullName></CustomerRef><TxnDate>{date}</TxnDate><RefNumber>{rf}</RefNumber>\
+             <InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>{}</Quantity></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>",
+            i + 1
+        ));
+        r.ok();
+        sim.clock.advance(60);
+    }
+    let refs = |q: &str| -> Vec<String> {
+        let r = sim.one(&format!("<InvoiceQueryRq>{q}</InvoiceQueryRq>"));
+        r.items
+            .iter()
+            .map(|i| i.must("RefNumber").to_string())
+            .collect()
+    };
+    assert_eq!(refs(""), ["A-1", "a-2", "100", "101", "99"]);
+    assert_eq!(refs("<RefNumber>a-1</RefNumber>"), ["A-1"]);
+    assert_eq!(
+        refs("<RefNumberCaseSensitive>A-1</RefNumberCaseSensitive>"),
+        ["A-1"]
+    );
+    let r = sim.one(
+        "<InvoiceQueryRq><RefNumberCaseSensitive>a-1</RefNumberCaseSensitive></InvoiceQueryRq>",
+    );
+    assert_eq!(r.code, 500);
+    assert_eq!(refs("<MaxReturned>2</MaxReturned>"), ["A-1", "a-2"]);
+    assert_eq!(
+        refs("<TxnDateRangeFilter><FromTxnDate>2023-10-10</FromTxnDate><ToTxnDate>2023-11-05</ToTxnDate></TxnDateRangeFilter>"),
+        ["a-2", "100"]
+    );
+    // The manual clock is 2023-11-14: ThisMonth is November.
+    assert_eq!(
+        refs("<TxnDateRangeFilter><DateMacro>ThisMonth</DateMacro></TxnDateRangeFilter>"),
+        ["100", "101", "99"]
+    );
+    assert_eq!(
+        refs("<EntityFilter><FullNameWithChildren>Acme</FullNameWithChildren></EntityFilter>"),
+        ["A-1", "a-2", "99"]
+    );
+    assert_eq!(
+        refs("<EntityFilter><FullName>Acme</FullName></EntityFilter>"),
+        ["A-1", "99"]
+    );
+    assert_eq!(
+        refs("<RefNumberFilter><MatchCriterion>StartsWith</MatchCriterion><RefNumber>a-</RefNumber></RefNumberFilter>"),
+        ["A-1", "a-2"]
+    );
+    assert_eq!(
+        refs("<RefNumberRangeFilter><FromRefNumber>99</FromRefNumber><ToRefNumber>100</ToRefNumber></RefNumberRangeFilter>"),
+        ["100", "99"]
+    );
+    assert_eq!(
+        refs("<AccountFilter><FullName>Accounts Receivable</FullName></AccountFilter>").len(),
+        5
+    );
+    let r = sim.one(
+        "<InvoiceQueryRq><TxnDateRangeFilter><FromTxnDate>2030-01-01</FromTxnDate></TxnDateRangeFilter></InvoiceQueryRq>",
+    );
+    assert_eq!(r.code, 1);
+    let r = sim.one(
+        "<InvoiceQueryRq><TxnDateRangeFilter><FromTxnDate>2024-01-01</FromTxnDate><ToTxnDate>2023-01-01</ToTxnDate></TxnDateRangeFilter></InvoiceQueryRq>",
+    );
+    assert_eq!(r.code, 3030);
+    // Lines only when asked for.
+    let r = sim.one("<InvoiceQueryRq><MaxReturned>1</MaxReturned></InvoiceQueryRq>");
+    assert!(!r.item().children.contains(&"InvoiceLineRet".to_string()));
+    let r = sim.one("<InvoiceQueryRq><MaxReturned>1</MaxReturned><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>");
+    assert!(r.item().children.contains(&"InvoiceLineRet".to_string()));
+    // PaidStatus after paying one.
+    let first = sim.one("<InvoiceQueryRq><RefNumber>A-1</RefNumber></InvoiceQueryRq>");
+    let first_id = first.item().must("TxnID").to_string();
+    pay(
+        &sim,
+        "Acme",
+        "50.00",
+        &format!("<AppliedToTxnAdd><TxnID>{first_id}</TxnID><PaymentAmount>50.00</PaymentAmount></AppliedToTxnAdd>"),
+    )
+    .ok();
+    assert_eq!(refs("<PaidStatus>PaidOnly</PaidStatus>"), ["A-1"]);
+    assert_eq!(refs("<PaidStatus>NotPaidOnly</PaidStatus>").len(), 4);
+    // Modified since: only the invoice the payment touched... no: payments
+    // do not modify invoices. ModifiedDateRangeFilter sees adds.
+    let last = sim.one("<InvoiceQueryRq><RefNumber>99</RefNumber></InvoiceQueryRq>");
+    let modified = last.item().must("TimeModified").to_string();
+    assert_eq!(
+        refs(&format!("<ModifiedDateRangeFilter><FromModifiedDate>{modified}</FromModifiedDate></ModifiedDateRangeFilter>")),
+        ["99"]
+    );
+    // Iterators.
+    let r = sim.send_v(
+        "13.0",
+        "stopOnError",
+        "<InvoiceQueryRq iterator=\"Start\"><MaxReturned>2</MaxReturned></InvoiceQueryRq>",
+    );
+    let rs = r.responses().next().map(|x| common::Rs::of(&x)).unwrap();
+    assert_eq!(rs.remaining, Some(3));
+    let it = rs.iterator_id.clone().unwrap();
+    let mut seen = rs.items.len();
+    loop {
+        let r = sim.send_v(
+            "13.0",
+            "stopOnError",
+            &format!("<InvoiceQueryRq iterator=\"Continue\" iteratorID=\"{it}\"><MaxReturned>2</MaxReturned></InvoiceQueryRq>"),
+        );
+        let rs = r.responses().next().map(|x| common::Rs::of(&x)).unwrap();
+        seen += rs.items.len();
+        if rs.remaining == Some(0) {
+            break;
+        }
+    }
+    assert_eq!(seen, 5);
+    // TransactionQuery across types.
+    let r = sim.one("<TransactionQueryRq></TransactionQueryRq>");
+    let types: Vec<&str> = r.ok().items.iter().map(|i| i.must("TxnType")).collect();
+    assert_eq!(types.len(), 6);
+    assert!(types.contains(&"ReceivePayment"));
+    let r = sim.one("<TransactionQueryRq><TransactionTypeFilter><TxnTypeFilter>ReceivePayment</TxnTypeFilter></TransactionTypeFilter></TransactionQueryRq>");
+    assert_eq!(r.ok().items.len(), 1);
+    sim.check_schema();
+}
