@@ -35,6 +35,7 @@ mod lists;
 mod msgset;
 mod query;
 mod render;
+mod reports;
 pub mod sample;
 mod store;
 mod txnkinds;

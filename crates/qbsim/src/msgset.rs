@@ -16,7 +16,7 @@
 //!   processed. `ClearAllMessageSets` forgets every saved set.
 
 use crate::kinds;
-use crate::{dataext, host, lists, query, txnkinds, txnquery, txns};
+use crate::{dataext, host, lists, query, reports, txnkinds, txnquery, txns};
 use crate::{Answer, Ctx, Failure, Inner, SimError};
 use qbxml::schema::Schema;
 use qbxml::{
@@ -303,6 +303,8 @@ fn dispatch(
         "TxnDeletedQueryRq" => return txnquery::deleted(ctx, rq),
         "TransactionQueryRq" => return txnquery::transactions(ctx, rq, iters, session),
         "ReceivePaymentToDepositQueryRq" => return txnquery::to_deposit(ctx, rq),
+        "GeneralSummaryReportQueryRq" => return reports::general_summary(ctx, rq),
+        "AgingReportQueryRq" => return reports::aging(ctx, rq),
         _ => {}
     }
     if let Some(k) = name.strip_suffix("AddRq").and_then(txnkinds::txn_kind) {

@@ -276,11 +276,7 @@ fn page_answer(
 
 /// The IDs a query selects, in list order (or in the order named), and the
 /// first named ID/FullName that was not found.
-fn select(
-    ctx: &Ctx<'_>,
-    kinds: &[&'static Kind],
-    e: Element<'_>,
-) -> Res<Selection> {
+fn select(ctx: &Ctx<'_>, kinds: &[&'static Kind], e: Element<'_>) -> Res<Selection> {
     let by_id: Vec<&str> = e.children_named("ListID").map(|c| c.text()).collect();
     let by_name: Vec<&str> = e.children_named("FullName").map(|c| c.text()).collect();
     if !by_id.is_empty() || !by_name.is_empty() {

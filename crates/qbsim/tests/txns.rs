@@ -881,3 +881,107 @@ fn query_filters_and_iterators() {
     assert_eq!(r.ok().items.len(), 1);
     sim.check_schema();
 }
+
+/// The rows of a report: (row element, label, values by colID).
+fn report_rows(set: &qbxml::ResponseSet) -> Vec<(String, String, Vec<(String, String)>)> {
+    let doc = set.document();
+    let mut out = Vec::new();
+    for data in all(doc, "ReportData") {
+        for row in data.children() {
+            let label = row
+                .children_named("ColData")
+                .find(|c| c.attr("colID") == Some("1"))
+                .and_then(|c| c.attr("value"))
+                .or_else(|| row.attr("value"))
+                .unwrap_or("")
+                .to_string();
+            let values = row
+                .children_named("ColData")
+                .filter(|c| c.attr("colID") != Some("1"))
+                .map(|c| {
+                    (
+                        c.attr("colID").unwrap_or("").to_string(),
+                        c.attr("value").unwrap_or("").to_string(),
+                    )
+                })
+                .collect();
+            out.push((row.name().to_string(), label, values));
+        }
+    }
+    out
+}
+
+fn value(rows: &[(String, String, Vec<(String, String)>)], label: &str, col: &str) -> String {
+    rows.iter()
+        .find(|r| r.1 == label)
+        .and_then(|r| r.2.iter().find(|(c, _)| c == col))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no {label}/{col} in {rows:?}"))
+}
+
+#[test]
+fn reports_from_the_ledger() {
+    let sim = setup();
+    // Last year: a sale that closes into Retained Earnings.
+    sim.one(
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Beta</FullName></CustomerRef><TxnDate>2022-06-01</TxnDate>\
+         <InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Amount>1000.00</Amount></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>",
+    )
+    .ok();
+    let inv = invoice(&sim, "Acme", TWO_LINES); // 2023-11-01, due 2023-12-01
+    inv.ok();
+    sim.one(
+        "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef><TxnDate>2023-03-01</TxnDate><DueDate>2023-03-31</DueDate>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>300.00</Amount></ExpenseLineAdd></BillAdd></BillAddRq>",
+    )
+    .ok();
+    let period = "<ReportPeriod><FromReportDate>2023-01-01</FromReportDate><ToReportDate>2023-12-31</ToReportDate></ReportPeriod>";
+    // Trial balance: debits equal credits, last year's income is
+    // Retained Earnings.
+    let tb = sim.send(&format!(
+        "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>TrialBalance</GeneralSummaryReportType>{period}</GeneralSummaryReportQueryRq>"
+    ));
+    let rows = report_rows(&tb);
+    assert_eq!(value(&rows, "TOTAL", "2"), value(&rows, "TOTAL", "3"));
+    assert_eq!(value(&rows, "Retained Earnings", "3"), "1000.00");
+    assert_eq!(value(&rows, "Sales", "3"), "136.00");
+    // P&L for 2023: 136 income, 12 COGS, 300 expense.
+    let pl = sim.send(&format!(
+        "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>ProfitAndLossStandard</GeneralSummaryReportType>{period}</GeneralSummaryReportQueryRq>"
+    ));
+    let rows = report_rows(&pl);
+    assert_eq!(value(&rows, "Total Income", "2"), "136.00");
+    assert_eq!(value(&rows, "Gross Profit", "2"), "124.00");
+    assert_eq!(value(&rows, "Net Income", "2"), "-176.00");
+    let doc = pl.document();
+    assert_eq!(
+        all(doc, "ReportSubtitle")[0].text(),
+        "January 1 - December 31, 2023"
+    );
+    // Balance sheet: assets = liabilities + equity.
+    let bs = sim.send(&format!(
+        "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>BalanceSheetStandard</GeneralSummaryReportType>{period}</GeneralSummaryReportQueryRq>"
+    ));
+    let rows = report_rows(&bs);
+    assert_eq!(
+        value(&rows, "TOTAL ASSETS", "2"),
+        value(&rows, "TOTAL LIABILITIES & EQUITY", "2")
+    );
+    assert_eq!(value(&rows, "Net Income", "2"), "-176.00");
+    // A/R aging as of 2023-12-15: Beta's 2022 invoice is > 90 days past
+    // due, Acme's is 14 days past due; the total is the A/R balance.
+    let ag = sim.send(
+        "<AgingReportQueryRq><AgingReportType>ARAgingSummary</AgingReportType><ReportPeriod><ToReportDate>2023-12-15</ToReportDate></ReportPeriod></AgingReportQueryRq>",
+    );
+    let rows = report_rows(&ag);
+    assert_eq!(value(&rows, "Beta", "6"), "1000.00");
+    assert_eq!(value(&rows, "Acme", "3"), "139.15");
+    assert_eq!(
+        value(&rows, "TOTAL", "7"),
+        account_balance(&sim, "Accounts Receivable")
+    );
+    // Unsupported report types answer 3250.
+    let r = sim.one("<GeneralSummaryReportQueryRq><GeneralSummaryReportType>SalesTaxLiability</GeneralSummaryReportType></GeneralSummaryReportQueryRq>");
+    assert_eq!(r.code, 3250);
+    sim.check_schema();
+}

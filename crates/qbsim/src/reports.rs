@@ -1,0 +1,624 @@
+//! Reports computed from the ledger: `GeneralSummaryReportQuery` for
+//! ProfitAndLossStandard, BalanceSheetStandard and TrialBalance, and
+//! `AgingReportQuery` for ARAgingSummary, in the schema's report format
+//! (`ReportRet` with `ColDesc` and `ReportData` rows whose values are
+//! attributes).
+//!
+//! Sums come from `posting` alone (one grouped scan: balances through a
+//! date, and income/expense activity within a period), so a report agrees
+//! with the account balances by construction. The fiscal year is the
+//! calendar year [I]; income and expense of earlier years show as
+//! Retained Earnings, this year's as Net Income, as in QuickBooks.
+//! Accounts are flat rows by FullName (QuickBooks indents subaccounts and
+//! subtotals them; we do not) and the basis is always accrual.
+
+use crate::clock::{civil_from_days, date_text, days_from_civil, macro_range, parse_date};
+use crate::ledger::{account_type, debit_normal};
+use crate::store;
+use crate::{Answer, Ctx, SimError};
+use qbxml::{Elem, Request, Status};
+use std::collections::HashMap;
+
+type Res<T> = Result<T, SimError>;
+
+fn status(code: u32, args: &[(&str, &str)]) -> SimError {
+    SimError::Status(Status::from_code(code, args))
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// `November 14, 2023`.
+fn long_date(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{} {d}, {y}", MONTHS[(m - 1) as usize])
+}
+
+/// QuickBooks' period subtitle: `January 1 - November 14, 2023`,
+/// `December 1, 2022 - January 31, 2023`, `All Transactions`.
+fn period_text(from: Option<i64>, to: i64) -> String {
+    let Some(from) = from else {
+        return format!("Through {}", long_date(to));
+    };
+    let (fy, fm, fd) = civil_from_days(from);
+    let (ty, tm, td) = civil_from_days(to);
+    if from == to {
+        return long_date(to);
+    }
+    if fy == ty && fm == tm {
+        return format!("{} {fd} - {td}, {ty}", MONTHS[(fm - 1) as usize]);
+    }
+    if fy == ty {
+        return format!(
+            "{} {fd} - {} {td}, {ty}",
+            MONTHS[(fm - 1) as usize],
+            MONTHS[(tm - 1) as usize]
+        );
+    }
+    format!("{} - {}", long_date(from), long_date(to))
+}
+
+/// The report period: ReportPeriod or ReportDateMacro, else `default`.
+fn period(ctx: &Ctx<'_>, rq: &Request<'_>, default: &str) -> Res<(Option<i64>, i64)> {
+    let e = rq.element();
+    let today = parse_date(&ctx.tz.date(ctx.now)).unwrap_or_default();
+    let bad = |v: &str, f: &str| status(3020, &[("value", v), ("field", f)]);
+    let (mut from, mut to) = (None, None);
+    if let Some(p) = e.child("ReportPeriod") {
+        if let Some(f) = p.child_text("FromReportDate") {
+            from = Some(parse_date(f).ok_or_else(|| bad(f, "FromReportDate"))?);
+        }
+        if let Some(t) = p.child_text("ToReportDate") {
+            to = Some(parse_date(t).ok_or_else(|| bad(t, "ToReportDate"))?);
+        }
+    } else {
+        let m = e.child_text("ReportDateMacro").unwrap_or(default);
+        let (a, b) = macro_range(m, today).ok_or_else(|| bad(m, "ReportDateMacro"))?;
+        from = a;
+        to = b;
+    }
+    let to = to.unwrap_or(today);
+    if from.is_some_and(|f| f > to) {
+        return Err(status(3030, &[]));
+    }
+    Ok((from, to))
+}
+
+/// An account as reports need it.
+struct Account {
+    id: String,
+    full_name: String,
+    ty: String,
+}
+
+/// Every account in chart order.
+fn chart(ctx: &Ctx<'_>) -> Res<Vec<Account>> {
+    let ids = store::ids_in_order(ctx.db, "Account", &store::ColumnFilter::default())?;
+    let mut out = Vec::with_capacity(ids.len());
+    for r in store::get_many(ctx.db, "Account", &ids)? {
+        let ty = account_type(ctx.db, &r.id)?.unwrap_or_default();
+        out.push(Account {
+            id: r.id,
+            full_name: r.full_name,
+            ty,
+        });
+    }
+    Ok(out)
+}
+
+/// Sums of postings per account: everything through `to`, and what falls
+/// within `[from, to]`.
+fn sums(ctx: &Ctx<'_>, from: Option<i64>, to: i64) -> Res<HashMap<String, (i64, i64)>> {
+    let to_s = date_text(to);
+    let from_s = from.map(date_text).unwrap_or_default();
+    let mut st = ctx.db.prepare_cached(
+        "SELECT account, SUM(amount), SUM(CASE WHEN date >= ?2 THEN amount ELSE 0 END) \
+         FROM posting WHERE date <= ?1 GROUP BY account",
+    )?;
+    let rows = st.query_map([&to_s, &from_s], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?),
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for r in rows {
+        let (k, v) = r?;
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+fn is_pl(ty: &str) -> bool {
+    matches!(
+        ty,
+        "Income" | "CostOfGoodsSold" | "Expense" | "OtherIncome" | "OtherExpense"
+    )
+}
+
+/// A report being written: columns, then rows.
+struct Report {
+    title: String,
+    subtitle: String,
+    cols: Vec<(&'static str, &'static str, &'static str)>,
+    rows: Vec<Elem>,
+}
+
+impl Report {
+    fn new(
+        title: &str,
+        subtitle: String,
+        cols: &[(&'static str, &'static str, &'static str)],
+    ) -> Report {
+        Report {
+            title: title.into(),
+            subtitle,
+            cols: cols.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn n(&self) -> String {
+        (self.rows.len() + 1).to_string()
+    }
+
+    fn text(&mut self, value: &str) {
+        let e = Elem::new("TextRow")
+            .attr("rowNumber", self.n())
+            .attr("value", value);
+        self.rows.push(e);
+    }
+
+    /// A row: `kind` DataRow/SubtotalRow/TotalRow, its RowData, and a
+    /// value per column after the label (None: left empty).
+    fn row(
+        &mut self,
+        kind: &'static str,
+        row_type: Option<&str>,
+        label: &str,
+        values: &[Option<String>],
+    ) {
+        let mut e = Elem::new(kind).attr("rowNumber", self.n());
+        if let Some(t) = row_type {
+            e.push(Elem::new("RowData").attr("rowType", t).attr("value", label));
+        }
+        e.push(Elem::new("ColData").attr("colID", "1").attr("value", label));
+        for (i, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                e.push(
+                    Elem::new("ColData")
+                        .attr("colID", (i + 2).to_string())
+                        .attr("value", v.clone()),
+                );
+            }
+        }
+        self.rows.push(e);
+    }
+
+    fn finish(self) -> Elem {
+        let mut r = Elem::new("ReportRet")
+            .with("ReportTitle", self.title)
+            .with("ReportSubtitle", self.subtitle)
+            .with("ReportBasis", "Accrual")
+            .with("NumRows", self.rows.len().to_string())
+            .with("NumColumns", self.cols.len().to_string())
+            .with("NumColTitleRows", "1");
+        for (i, (title, data_type, col_type)) in self.cols.iter().enumerate() {
+            let mut t = Elem::new("ColTitle").attr("titleRow", "1");
+            if !title.is_empty() {
+                t = t.attr("value", *title);
+            }
+            r.push(
+                Elem::new("ColDesc")
+                    .attr("colID", (i + 1).to_string())
+                    .attr("dataType", *data_type)
+                    .child(t)
+                    .with("ColType", *col_type),
+            );
+        }
+        let mut data = Elem::new("ReportData");
+        data.children = self.rows;
+        r.push(data);
+        r
+    }
+}
+
+fn money(c: i64) -> Option<String> {
+    Some(store::money(c))
+}
+
+fn answer(report: Elem) -> Answer {
+    Answer {
+        status: Status::ok(),
+        items: vec![report],
+        ..Answer::default()
+    }
+}
+
+pub fn general_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let ty = rq
+        .element()
+        .child_text("GeneralSummaryReportType")
+        .unwrap_or("");
+    match ty {
+        "TrialBalance" => trial_balance(ctx, rq),
+        "ProfitAndLossStandard" => profit_and_loss(ctx, rq),
+        "BalanceSheetStandard" => balance_sheet(ctx, rq),
+        _ => Err(status(3250, &[])),
+    }
+}
+
+/// Start of the fiscal (= calendar) year of `day`.
+fn year_start(day: i64) -> i64 {
+    let (y, _, _) = civil_from_days(day);
+    days_from_civil(y, 1, 1)
+}
+
+/// Balances as of `to`, with income and expense of earlier years moved
+/// into Retained Earnings (returned separately: it is not an account's
+/// postings), signed as natural balances.
+fn closing_balances(ctx: &Ctx<'_>, to: i64) -> Res<(Vec<(Account, i64)>, i64, i64)> {
+    let ys = year_start(to);
+    let s = sums(ctx, Some(ys), to)?;
+    let mut out = Vec::new();
+    let mut retained = 0i64; // natural (credit-positive)
+    let mut net_income = 0i64;
+    for a in chart(ctx)? {
+        let (through, within) = s.get(&a.id).copied().unwrap_or((0, 0));
+        let raw = if is_pl(&a.ty) {
+            // Earlier years' activity closes to Retained Earnings.
+            retained -= through - within;
+            net_income -= within;
+            within
+        } else {
+            through
+        };
+        let natural = if debit_normal(&a.ty) { raw } else { -raw };
+        out.push((a, natural));
+    }
+    Ok((out, retained, net_income))
+}
+
+fn trial_balance(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let (_, to) = period(ctx, rq, "ThisCalendarYearToDate")?;
+    let (accts, retained, _) = closing_balances(ctx, to)?;
+    let mut r = Report::new(
+        "Trial Balance",
+        format!("As of {}", long_date(to)),
+        &[
+            ("", "STRTYPE", "Label"),
+            ("Debit", "AMTTYPE", "Debit"),
+            ("Credit", "AMTTYPE", "Credit"),
+        ],
+    );
+    let (mut dr, mut cr) = (0i64, 0i64);
+    let mut put = |r: &mut Report, name: &str, debit: i64| {
+        if debit == 0 {
+            return;
+        }
+        if debit > 0 {
+            dr += debit;
+            r.row("DataRow", Some("account"), name, &[money(debit), None]);
+        } else {
+            cr -= debit;
+            r.row("DataRow", Some("account"), name, &[None, money(-debit)]);
+        }
+    };
+    let mut retained_done = retained == 0;
+    for (a, natural) in &accts {
+        let debit = if debit_normal(&a.ty) {
+            *natural
+        } else {
+            -*natural
+        };
+        if !retained_done
+            && a.ty != "Equity"
+            && crate::kinds::account_type_rank(&a.ty) > crate::kinds::account_type_rank("Equity")
+        {
+            put(&mut r, "Retained Earnings", -retained);
+            retained_done = true;
+        }
+        put(&mut r, &a.full_name, debit);
+    }
+    if !retained_done {
+        put(&mut r, "Retained Earnings", -retained);
+    }
+    r.row("TotalRow", None, "TOTAL", &[money(dr), money(cr)]);
+    Ok(answer(r.finish()))
+}
+
+fn profit_and_loss(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let (from, to) = period(ctx, rq, "ThisCalendarYearToDate")?;
+    let s = sums(ctx, from, to)?;
+    let accts = chart(ctx)?;
+    let amount = |a: &Account| -> i64 {
+        let (through, within) = s.get(&a.id).copied().unwrap_or((0, 0));
+        let raw = if from.is_some() { within } else { through };
+        if debit_normal(&a.ty) {
+            raw
+        } else {
+            -raw
+        }
+    };
+    let mut r = Report::new(
+        "Profit & Loss",
+        period_text(from, to),
+        &[("", "STRTYPE", "Label"), ("TOTAL", "AMTTYPE", "Amount")],
+    );
+    let section = |r: &mut Report, ty: &str, title: &str| -> i64 {
+        let list: Vec<(&Account, i64)> = accts
+            .iter()
+            .filter(|a| a.ty == ty)
+            .map(|a| (a, amount(a)))
+            .filter(|(_, v)| *v != 0)
+            .collect();
+        if list.is_empty() {
+            return 0;
+        }
+        r.text(title);
+        let mut total = 0;
+        for (a, v) in list {
+            total += v;
+            r.row("DataRow", Some("account"), &a.full_name, &[money(v)]);
+        }
+        r.row(
+            "SubtotalRow",
+            None,
+            &format!("Total {title}"),
+            &[money(total)],
+        );
+        total
+    };
+    r.text("Ordinary Income/Expense");
+    let income = section(&mut r, "Income", "Income");
+    let cogs = section(&mut r, "CostOfGoodsSold", "Cost of Goods Sold");
+    r.row("SubtotalRow", None, "Gross Profit", &[money(income - cogs)]);
+    let expense = section(&mut r, "Expense", "Expense");
+    let ordinary = income - cogs - expense;
+    r.row(
+        "SubtotalRow",
+        None,
+        "Net Ordinary Income",
+        &[money(ordinary)],
+    );
+    let other_income = section(&mut r, "OtherIncome", "Other Income");
+    let other_expense = section(&mut r, "OtherExpense", "Other Expense");
+    if other_income != 0 || other_expense != 0 {
+        r.row(
+            "SubtotalRow",
+            None,
+            "Net Other Income",
+            &[money(other_income - other_expense)],
+        );
+    }
+    r.row(
+        "TotalRow",
+        None,
+        "Net Income",
+        &[money(ordinary + other_income - other_expense)],
+    );
+    Ok(answer(r.finish()))
+}
+
+fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let (_, to) = period(ctx, rq, "ThisCalendarYearToDate")?;
+    let (accts, retained, net_income) = closing_balances(ctx, to)?;
+    let mut r = Report::new(
+        "Balance Sheet",
+        format!("As of {}", long_date(to)),
+        &[("", "STRTYPE", "Label"), ("TOTAL", "AMTTYPE", "Amount")],
+    );
+    let group = |r: &mut Report, types: &[&str], title: &str| -> i64 {
+        let list: Vec<&(Account, i64)> = accts
+            .iter()
+            .filter(|(a, v)| types.contains(&a.ty.as_str()) && *v != 0)
+            .collect();
+        if list.is_empty() {
+            return 0;
+        }
+        r.text(title);
+        let mut total = 0;
+        for (a, v) in list {
+            total += v;
+            r.row("DataRow", Some("account"), &a.full_name, &[money(*v)]);
+        }
+        r.row(
+            "SubtotalRow",
+            None,
+            &format!("Total {title}"),
+            &[money(total)],
+        );
+        total
+    };
+    r.text("ASSETS");
+    let current = group(
+        &mut r,
+        &["Bank", "AccountsReceivable", "OtherCurrentAsset"],
+        "Current Assets",
+    );
+    let fixed = group(&mut r, &["FixedAsset"], "Fixed Assets");
+    let other = group(&mut r, &["OtherAsset"], "Other Assets");
+    r.row(
+        "TotalRow",
+        None,
+        "TOTAL ASSETS",
+        &[money(current + fixed + other)],
+    );
+    r.text("LIABILITIES & EQUITY");
+    let cl = group(
+        &mut r,
+        &["AccountsPayable", "CreditCard", "OtherCurrentLiability"],
+        "Current Liabilities",
+    );
+    let ll = group(&mut r, &["LongTermLiability"], "Long Term Liabilities");
+    r.row("SubtotalRow", None, "Total Liabilities", &[money(cl + ll)]);
+    r.text("Equity");
+    let mut equity = 0;
+    for (a, v) in accts.iter().filter(|(a, v)| a.ty == "Equity" && *v != 0) {
+        equity += v;
+        r.row("DataRow", Some("account"), &a.full_name, &[money(*v)]);
+    }
+    if retained != 0 {
+        equity += retained;
+        r.row(
+            "DataRow",
+            Some("label"),
+            "Retained Earnings",
+            &[money(retained)],
+        );
+    }
+    if net_income != 0 {
+        equity += net_income;
+        r.row("DataRow", Some("label"), "Net Income", &[money(net_income)]);
+    }
+    r.row("SubtotalRow", None, "Total Equity", &[money(equity)]);
+    r.row(
+        "TotalRow",
+        None,
+        "TOTAL LIABILITIES & EQUITY",
+        &[money(cl + ll + equity)],
+    );
+    Ok(answer(r.finish()))
+}
+
+/// `AgingReportQuery` ARAgingSummary: each customer's open documents as
+/// of the report date, by days past due (invoices age from their due
+/// date, credits and unused payments from their date). Open amounts are
+/// today's: payments dated after the report date still count [I].
+pub fn aging(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let ty = rq.element().child_text("AgingReportType").unwrap_or("");
+    if ty != "ARAgingSummary" {
+        return Err(status(3250, &[]));
+    }
+    let (_, to) = period(ctx, rq, "Today")?;
+    let to_s = date_text(to);
+    let mut st = ctx.db.prepare_cached(
+        "SELECT entity, type, date, open, body FROM txn \
+         WHERE type IN ('Invoice','CreditMemo','ReceivePayment') AND open<>0 AND voided=0 \
+         AND date<=?1 AND entity IS NOT NULL",
+    )?;
+    let rows = st.query_map([&to_s], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut per: HashMap<String, [i64; 5]> = HashMap::new();
+    for r in rows {
+        let (entity, kind, date, open, body) = r?;
+        let (amount, basis) = if kind == "Invoice" {
+            let due = crate::body::decode(&body)
+                .into_iter()
+                .find(|e| e.name == "DueDate")
+                .map(|e| e.text)
+                .unwrap_or(date);
+            (open, due)
+        } else {
+            (-open, date)
+        };
+        let days = to - parse_date(&basis).unwrap_or(to);
+        let bucket = match days {
+            i64::MIN..=0 => 0,
+            1..=30 => 1,
+            31..=60 => 2,
+            61..=90 => 3,
+            _ => 4,
+        };
+        per.entry(entity).or_insert([0; 5])[bucket] += amount;
+    }
+    // Opening balances and A/R journal lines: current, from the ledger.
+    let ar_ids: Vec<String> = chart(ctx)?
+        .into_iter()
+        .filter(|a| a.ty == "AccountsReceivable")
+        .map(|a| a.id)
+        .collect();
+    let mut other = ctx.db.prepare_cached(
+        "SELECT p.entity, SUM(p.amount) FROM posting p LEFT JOIN txn t ON t.id = p.txn \
+         WHERE p.account=?1 AND p.date<=?2 AND p.entity IS NOT NULL \
+         AND (t.type IS NULL OR t.type NOT IN ('Invoice','CreditMemo','ReceivePayment')) \
+         GROUP BY p.entity",
+    )?;
+    for ar in &ar_ids {
+        let rows = other.query_map([ar, &to_s], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for r in rows {
+            let (e, v) = r?;
+            per.entry(e).or_insert([0; 5])[0] += v;
+        }
+    }
+    let mut names: Vec<(String, [i64; 5])> = Vec::new();
+    for (id, b) in per {
+        if b.iter().all(|v| *v == 0) {
+            continue;
+        }
+        let name = store::full_name(ctx.db, "Name", &id)?.unwrap_or(id);
+        names.push((name, b));
+    }
+    names.sort_by_key(|a| a.0.to_lowercase());
+    let mut r = Report::new(
+        "A/R Aging Summary",
+        format!("As of {}", long_date(to)),
+        &[
+            ("", "STRTYPE", "Label"),
+            ("Current", "AMTTYPE", "Amount"),
+            ("1 - 30", "AMTTYPE", "Amount"),
+            ("31 - 60", "AMTTYPE", "Amount"),
+            ("61 - 90", "AMTTYPE", "Amount"),
+            ("> 90", "AMTTYPE", "Amount"),
+            ("TOTAL", "AMTTYPE", "Total"),
+        ],
+    );
+    let mut totals = [0i64; 6];
+    for (name, b) in &names {
+        let sum: i64 = b.iter().sum();
+        let mut vals: Vec<Option<String>> = b.iter().map(|v| money(*v)).collect();
+        vals.push(money(sum));
+        for (i, v) in b.iter().enumerate() {
+            totals[i] += v;
+        }
+        totals[5] += sum;
+        r.row("DataRow", Some("customer"), name, &vals);
+    }
+    let vals: Vec<Option<String>> = totals.iter().map(|v| money(*v)).collect();
+    r.row("TotalRow", None, "TOTAL", &vals);
+    Ok(answer(r.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtitles() {
+        let d = |s: &str| parse_date(s).unwrap();
+        assert_eq!(
+            period_text(Some(d("2023-01-01")), d("2023-11-14")),
+            "January 1 - November 14, 2023"
+        );
+        assert_eq!(
+            period_text(Some(d("2023-11-01")), d("2023-11-14")),
+            "November 1 - 14, 2023"
+        );
+        assert_eq!(
+            period_text(Some(d("2022-12-01")), d("2023-01-31")),
+            "December 1, 2022 - January 31, 2023"
+        );
+        assert_eq!(long_date(d("2023-11-04")), "November 4, 2023");
+    }
+}
