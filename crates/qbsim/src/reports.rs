@@ -266,10 +266,20 @@ fn year_start(day: i64) -> i64 {
     days_from_civil(y, 1, 1)
 }
 
+/// Balances as of a date, natural sign (credit-normal accounts positive
+/// when in credit).
+struct Closing {
+    /// Every account with its balance (income and expense: this year's).
+    accounts: Vec<(Account, i64)>,
+    /// Earlier years' net income (it is no account's postings).
+    retained: i64,
+    /// This year's net income.
+    net_income: i64,
+}
+
 /// Balances as of `to`, with income and expense of earlier years moved
-/// into Retained Earnings (returned separately: it is not an account's
-/// postings), signed as natural balances.
-fn closing_balances(ctx: &Ctx<'_>, to: i64) -> Res<(Vec<(Account, i64)>, i64, i64)> {
+/// into Retained Earnings.
+fn closing_balances(ctx: &Ctx<'_>, to: i64) -> Res<Closing> {
     let ys = year_start(to);
     let s = sums(ctx, Some(ys), to)?;
     let mut out = Vec::new();
@@ -288,12 +298,20 @@ fn closing_balances(ctx: &Ctx<'_>, to: i64) -> Res<(Vec<(Account, i64)>, i64, i6
         let natural = if debit_normal(&a.ty) { raw } else { -raw };
         out.push((a, natural));
     }
-    Ok((out, retained, net_income))
+    Ok(Closing {
+        accounts: out,
+        retained,
+        net_income,
+    })
 }
 
 fn trial_balance(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let (_, to) = period(ctx, rq, "ThisCalendarYearToDate")?;
-    let (accts, retained, _) = closing_balances(ctx, to)?;
+    let Closing {
+        accounts: accts,
+        retained,
+        ..
+    } = closing_balances(ctx, to)?;
     let mut r = Report::new(
         "Trial Balance",
         format!("As of {}", long_date(to)),
@@ -414,7 +432,11 @@ fn profit_and_loss(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
 
 fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let (_, to) = period(ctx, rq, "ThisCalendarYearToDate")?;
-    let (accts, retained, net_income) = closing_balances(ctx, to)?;
+    let Closing {
+        accounts: accts,
+        retained,
+        net_income,
+    } = closing_balances(ctx, to)?;
     let mut r = Report::new(
         "Balance Sheet",
         format!("As of {}", long_date(to)),

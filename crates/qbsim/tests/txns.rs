@@ -882,8 +882,10 @@ fn query_filters_and_iterators() {
     sim.check_schema();
 }
 
-/// The rows of a report: (row element, label, values by colID).
-fn report_rows(set: &qbxml::ResponseSet) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A report row: (row element, label, values by colID).
+type ReportRow = (String, String, Vec<(String, String)>);
+
+fn report_rows(set: &qbxml::ResponseSet) -> Vec<ReportRow> {
     let doc = set.document();
     let mut out = Vec::new();
     for data in all(doc, "ReportData") {
@@ -911,7 +913,7 @@ fn report_rows(set: &qbxml::ResponseSet) -> Vec<(String, String, Vec<(String, St
     out
 }
 
-fn value(rows: &[(String, String, Vec<(String, String)>)], label: &str, col: &str) -> String {
+fn value(rows: &[ReportRow], label: &str, col: &str) -> String {
     rows.iter()
         .find(|r| r.1 == label)
         .and_then(|r| r.2.iter().find(|(c, _)| c == col))
