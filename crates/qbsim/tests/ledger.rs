@@ -309,7 +309,7 @@ fn random_request(rng: &mut Rng, sim: &Sim) -> String {
     let customer = *rng.pick(CUSTOMERS);
     let vendor = *rng.pick(VENDORS);
     match rng.below(14) {
-        0 | 1 | 2 => format!(
+        0..=2 => format!(
             "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef><TxnDate>{date}</TxnDate>{}</InvoiceAdd></InvoiceAddRq>",
             sale_lines(rng, "InvoiceLineAdd")
         ),
@@ -469,8 +469,7 @@ fn run(seed: u64, steps: usize) {
     let mut codes: BTreeMap<u32, usize> = BTreeMap::new();
     for step in 0..steps {
         sim.clock.advance(1 + rng.below(100) as i64);
-        let what;
-        if rng.chance(15) && !world.txns.is_empty() {
+        let what = if rng.chance(15) && !world.txns.is_empty() {
             // Delete or void an older transaction (may be refused: then
             // nothing changes).
             let i = rng.below(world.txns.len());
