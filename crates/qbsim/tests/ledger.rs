@@ -537,8 +537,8 @@ fn run(seed: u64, steps: usize) {
                     r.message()
                 );
             }
-            what = rq;
-        }
+            rq
+        };
         invariants(&sim, &db, &format!("seed {seed} step {step} after {what}"));
     }
     // The run did exercise refusals and successes.
