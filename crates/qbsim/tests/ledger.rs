@@ -490,7 +490,7 @@ fn run(seed: u64, steps: usize) {
                     "seed {seed} step {step}: a refused {rq} changed something"
                 );
             }
-            what = rq;
+            rq
         } else {
             let rq = random_request(&mut rng, &sim);
             let before = snapshot(&sim);
