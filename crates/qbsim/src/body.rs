@@ -182,6 +182,10 @@ pub fn map_children<E>(
             }
             let id = resolve(&rq)?;
             out.push(Elem::new(target).child(Elem::leaf("ListID", id)));
+        } else if !c.has_children() && decl.children().next().is_some() {
+            // An aggregate given empty (`<ShipAddress></ShipAddress>`):
+            // nothing to store.
+            continue;
         } else if c.has_children() {
             let children = map_children(c, decl, &[], resolve)?;
             if !children.is_empty() {
@@ -262,13 +266,19 @@ pub fn cleared(src: Element<'_>, ret: Decl, skip: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// The printed address block of an address: street lines, then
-/// "City, State PostalCode", then the country.
+/// The printed address block of an address as typed: street lines keep
+/// their positions (`Addr1`, `Addr3` stay first and third), then
+/// "City, State PostalCode" on the next line, then the country — as in
+/// QuickBooks' own responses (a sales receipt typed with Addr1 and Addr3
+/// prints its city on Addr4 and its country on Addr5).
 pub fn address_block(addr: &Elem) -> Option<Elem> {
-    let mut lines: Vec<String> = Vec::new();
-    for n in ["Addr1", "Addr2", "Addr3", "Addr4", "Addr5"] {
+    let mut lines: Vec<(usize, String)> = Vec::new();
+    for (i, n) in ["Addr1", "Addr2", "Addr3", "Addr4", "Addr5"]
+        .iter()
+        .enumerate()
+    {
         if let Some(t) = addr.get(n).map(|e| e.text.trim()).filter(|t| !t.is_empty()) {
-            lines.push(t.to_string());
+            lines.push((i, t.to_string()));
         }
     }
     let get = |n: &str| {
@@ -290,20 +300,118 @@ pub fn address_block(addr: &Elem) -> Option<Elem> {
         }
         last.push_str(part);
     }
+    let mut next = lines.last().map(|(i, _)| i + 1).unwrap_or(0);
     if !last.is_empty() {
-        lines.push(last);
+        lines.push((next, last));
+        next += 1;
     }
     if let Some(c) = get("Country") {
-        lines.push(c);
+        lines.push((next, c));
     }
     if lines.is_empty() {
         return None;
     }
     let mut block = Elem::new(format!("{}Block", addr.name));
-    for (i, l) in lines.into_iter().take(5).enumerate() {
+    for (i, l) in lines.into_iter().filter(|(i, _)| *i < 5) {
         block.push(Elem::leaf(format!("Addr{}", i + 1), l));
     }
     Some(block)
+}
+
+/// US states by name, for [`file_address`].
+const US_STATES: &[(&str, &str)] = &[
+    ("Alabama", "AL"),
+    ("Alaska", "AK"),
+    ("Arizona", "AZ"),
+    ("Arkansas", "AR"),
+    ("California", "CA"),
+    ("Colorado", "CO"),
+    ("Connecticut", "CT"),
+    ("Delaware", "DE"),
+    ("District of Columbia", "DC"),
+    ("Florida", "FL"),
+    ("Georgia", "GA"),
+    ("Hawaii", "HI"),
+    ("Idaho", "ID"),
+    ("Illinois", "IL"),
+    ("Indiana", "IN"),
+    ("Iowa", "IA"),
+    ("Kansas", "KS"),
+    ("Kentucky", "KY"),
+    ("Louisiana", "LA"),
+    ("Maine", "ME"),
+    ("Maryland", "MD"),
+    ("Massachusetts", "MA"),
+    ("Michigan", "MI"),
+    ("Minnesota", "MN"),
+    ("Mississippi", "MS"),
+    ("Missouri", "MO"),
+    ("Montana", "MT"),
+    ("Nebraska", "NE"),
+    ("Nevada", "NV"),
+    ("New Hampshire", "NH"),
+    ("New Jersey", "NJ"),
+    ("New Mexico", "NM"),
+    ("New York", "NY"),
+    ("North Carolina", "NC"),
+    ("North Dakota", "ND"),
+    ("Ohio", "OH"),
+    ("Oklahoma", "OK"),
+    ("Oregon", "OR"),
+    ("Pennsylvania", "PA"),
+    ("Rhode Island", "RI"),
+    ("South Carolina", "SC"),
+    ("South Dakota", "SD"),
+    ("Tennessee", "TN"),
+    ("Texas", "TX"),
+    ("Utah", "UT"),
+    ("Vermont", "VT"),
+    ("Virginia", "VA"),
+    ("Washington", "WA"),
+    ("West Virginia", "WV"),
+    ("Wisconsin", "WI"),
+    ("Wyoming", "WY"),
+];
+
+/// Store an address the way QuickBooks files it (its responses show the
+/// block as typed and the address filed): street lines close up (`Addr1`,
+/// `Addr3` → `Addr1`, `Addr2`), a US state's name becomes its code
+/// ("Massachusetts" → "MA"), and the United States is "USA" ("US",
+/// "United States" → "USA"). Other values are kept as given.
+pub fn file_address(addr: &mut Elem) {
+    let is_line = |n: &str| matches!(n, "Addr1" | "Addr2" | "Addr3" | "Addr4" | "Addr5");
+    let lines: Vec<String> = ["Addr1", "Addr2", "Addr3", "Addr4", "Addr5"]
+        .iter()
+        .filter_map(|n| addr.get(n).map(|e| e.text.clone()))
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    addr.children.retain(|c| !is_line(&c.name));
+    for (i, l) in lines.into_iter().enumerate().rev() {
+        addr.children
+            .insert(0, Elem::leaf(format!("Addr{}", i + 1), l));
+    }
+    for c in addr.children.iter_mut() {
+        match c.name.as_ref() {
+            "State" => {
+                if let Some((_, code)) = US_STATES
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(c.text.trim()))
+                {
+                    c.text = (*code).to_string();
+                }
+            }
+            "Country" => {
+                let t = c.text.trim().to_ascii_lowercase();
+                if matches!(
+                    t.as_str(),
+                    "us" | "u.s." | "u.s.a." | "united states" | "united states of america"
+                ) {
+                    c.text = "USA".into();
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +445,34 @@ mod tests {
             b.get("Addr2").map(|e| e.text.as_str()),
             Some("Bayshore, CA 94326")
         );
+        // Street lines keep their places; the address is filed closed up.
+        let mut typed = Elem::new("BillAddress")
+            .with("Addr1", "Tom Test")
+            .with("Addr3", "123 Test St")
+            .with("City", "Concord")
+            .with("State", "Massachusetts")
+            .with("PostalCode", "01742")
+            .with("Country", "United States");
+        let b = address_block(&typed).unwrap();
+        let lines: Vec<(&str, &str)> = b
+            .children
+            .iter()
+            .map(|c| (c.name.as_ref(), c.text.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("Addr1", "Tom Test"),
+                ("Addr3", "123 Test St"),
+                ("Addr4", "Concord, Massachusetts 01742"),
+                ("Addr5", "United States")
+            ]
+        );
+        file_address(&mut typed);
+        assert_eq!(typed.get("Addr2").unwrap().text, "123 Test St");
+        assert!(typed.get("Addr3").is_none());
+        assert_eq!(typed.get("State").unwrap().text, "MA");
+        assert_eq!(typed.get("Country").unwrap().text, "USA");
     }
 
     #[test]

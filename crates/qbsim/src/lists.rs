@@ -171,6 +171,11 @@ pub(crate) fn add_blocks(items: &mut Vec<Elem>, ret: qbxml::schema::Decl) {
         .filter(|e| ret.child(&format!("{}Block", e.name)).is_some())
         .filter_map(body::address_block)
         .collect();
+    // The block keeps the address as typed; the address itself is stored
+    // the way QuickBooks files it.
+    for a in items.iter_mut().filter(|e| e.name.ends_with("Address")) {
+        body::file_address(a);
+    }
     items.extend(blocks);
 }
 

@@ -372,6 +372,22 @@ fn give_line_id(line: &mut Elem, id: String) {
     line.children.insert(0, Elem::leaf("TxnLineID", id));
 }
 
+/// Status fields QuickBooks sets on a new order or line: (type or line
+/// family, field, value). Orders are not yet invoiced or received from
+/// here (linking POs to receipts and sales orders to invoices is not
+/// simulated), so these stay at their first values.
+const NEW_FLAGS: &[(&str, &str, &str)] = &[
+    ("SalesOrder", "IsManuallyClosed", "false"),
+    ("SalesOrder", "IsFullyInvoiced", "false"),
+    ("SalesOrderLineRet", "Invoiced", "0"),
+    ("SalesOrderLineRet", "IsManuallyClosed", "false"),
+    ("PurchaseOrder", "IsManuallyClosed", "false"),
+    ("PurchaseOrder", "IsFullyReceived", "false"),
+    ("PurchaseOrderLineRet", "ReceivedQuantity", "0"),
+    ("PurchaseOrderLineRet", "IsManuallyClosed", "false"),
+    ("Estimate", "IsActive", "true"),
+];
+
 /// QuickBooks' defaults for what the Add left out.
 fn fill_defaults(ctx: &Ctx<'_>, d: &mut Draft<'_>, agg: Element<'_>) -> Res<()> {
     let kind = d.kind;
@@ -452,6 +468,26 @@ fn fill_defaults(ctx: &Ctx<'_>, d: &mut Draft<'_>, agg: Element<'_>) -> Res<()> 
         && matches!(kind.role, Role::Sale { .. })
     {
         set_leaf(&mut d.items, "ShipDate", date_text(d.date));
+    }
+    for (owner, field, value) in NEW_FLAGS {
+        if *owner == kind.name && has(field) && leaf(&d.items, field).is_none() {
+            d.items.push(Elem::leaf(*field, *value));
+        }
+    }
+    let ret = d.ret;
+    for line in d.items.iter_mut() {
+        let Some(family) = line_family(&line.name, ret) else {
+            continue;
+        };
+        let decl = ret.child(family).map(|p| p.decl());
+        for (owner, field, value) in NEW_FLAGS {
+            if *owner == family
+                && decl.is_some_and(|dd| dd.child(field).is_some())
+                && leaf(&line.children, field).is_none()
+            {
+                line.children.push(Elem::leaf(*field, *value));
+            }
+        }
     }
     // Flags QuickBooks sets on its forms.
     for (field, value) in [
