@@ -89,21 +89,19 @@ pub fn account_type(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
     }))
 }
 
-/// The account QuickBooks uses for `which`, created on first use: a
+/// The account QuickBooks uses for `which`, if the file has one: a
 /// top-level account of that name and type, else (for A/R and A/P) the
-/// first account of the type.
-pub fn special(ctx: &Ctx<'_>, which: Special) -> Res<String> {
+/// first account of the type. Reads only (queries and reports use it).
+pub fn find_special(ctx: &Ctx<'_>, which: Special) -> Res<Option<String>> {
     let (name, ty) = which.account();
-    let key = format!("special:{name}");
-    if let Some(id) = store::meta(ctx.db, &key)? {
+    if let Some(id) = store::meta(ctx.db, &format!("special:{name}"))? {
         if store::get(ctx.db, "Account", &id)?.is_some() {
-            return Ok(id);
+            return Ok(Some(id));
         }
     }
     if let Some(row) = store::by_name(ctx.db, "Account", name)? {
         if account_type(ctx.db, &row.id)?.as_deref() == Some(ty) {
-            store::set_meta(ctx.db, &key, &row.id)?;
-            return Ok(row.id);
+            return Ok(Some(row.id));
         }
     }
     if matches!(
@@ -113,10 +111,23 @@ pub fn special(ctx: &Ctx<'_>, which: Special) -> Res<String> {
         let ids = store::ids_in_order(ctx.db, "Account", &store::ColumnFilter::default())?;
         for id in ids {
             if account_type(ctx.db, &id)?.as_deref() == Some(ty) {
-                store::set_meta(ctx.db, &key, &id)?;
-                return Ok(id);
+                return Ok(Some(id));
             }
         }
+    }
+    Ok(None)
+}
+
+/// The account QuickBooks uses for `which`, created on first use (for
+/// writes only).
+pub fn special(ctx: &Ctx<'_>, which: Special) -> Res<String> {
+    let (name, ty) = which.account();
+    let key = format!("special:{name}");
+    if let Some(id) = find_special(ctx, which)? {
+        if store::meta(ctx.db, &key)?.as_deref() != Some(id.as_str()) {
+            store::set_meta(ctx.db, &key, &id)?;
+        }
+        return Ok(id);
     }
     // Not there: QuickBooks makes it (with a suffix if the name is taken
     // by an account of another type).

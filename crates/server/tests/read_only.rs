@@ -71,7 +71,10 @@ async fn every_write_type_is_refused_and_nothing_changes() {
     }
     eprintln!("read-only: {writes} write types refused, {reads} query types answered");
     assert!(writes > 100 && reads > 50, "{writes} {reads}");
-    assert_eq!(file_state(s.dir.path()), before, "the company file changed");
+    assert!(
+        file_state(s.dir.path()) == before,
+        "the company file changed"
+    );
     // And the same write from a read-write user goes through.
     let r = post(s.addr, "ann", &customer_add("After")).await;
     assert!(r.body.contains("statusCode=\"0\""), "{}", r.body);
