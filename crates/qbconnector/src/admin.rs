@@ -139,6 +139,9 @@ pub fn demo(port: u16, customers: usize) -> Result<()> {
         let vendors = (customers / 3).max(1);
         qbsim::sample::generate(&c, qbsim::sample::SampleSize { customers, vendors })
             .map_err(|e| e.to_string())?;
+        let t = qbsim::sample::transactions(&c, qbsim::sample::TxnPlan::default())
+            .map_err(|e| e.to_string())?;
+        eprintln!("… and a year of its business: {} transactions", t.added);
     }
     let mut config = Config {
         // Loopback only: the demo user's password is printed.

@@ -361,7 +361,8 @@ fn month_start(y: i64, m: u32, months: i64) -> i64 {
 }
 
 /// The inclusive (from, to) days of a qbXML `DateMacro` relative to
-/// `today` (the enumeration of qbxmlops130). Weeks start on Sunday; the
+/// `today` (the enumerations of qbxmlops130: DateMacro's `ThisCalendarYear`
+/// and ReportDateMacro's `ThisYear` are the same period). Weeks start on Sunday; the
 /// fiscal year is the calendar year [I] (QuickBooks reads both from the
 /// company's preferences).
 pub fn macro_range(name: &str, today: i64) -> Option<(Option<i64>, Option<i64>)> {
@@ -394,22 +395,24 @@ pub fn macro_range(name: &str, today: i64) -> Option<(Option<i64>, Option<i64>)>
             (f, (f + (today - month(0).0)).min(t))
         }
         "NextMonth" => month(1),
-        "ThisCalendarQuarter" | "ThisFiscalQuarter" => quarter(0),
-        "ThisCalendarQuarterToDate" | "ThisFiscalQuarterToDate" => (quarter(0).0, today),
-        "LastCalendarQuarter" | "LastFiscalQuarter" => quarter(-1),
-        "LastCalendarQuarterToDate" | "LastFiscalQuarterToDate" => {
+        "ThisQuarter" | "ThisCalendarQuarter" | "ThisFiscalQuarter" => quarter(0),
+        "ThisQuarterToDate" | "ThisCalendarQuarterToDate" | "ThisFiscalQuarterToDate" => {
+            (quarter(0).0, today)
+        }
+        "LastQuarter" | "LastCalendarQuarter" | "LastFiscalQuarter" => quarter(-1),
+        "LastQuarterToDate" | "LastCalendarQuarterToDate" | "LastFiscalQuarterToDate" => {
             let (f, t) = quarter(-1);
             (f, (f + (today - quarter(0).0)).min(t))
         }
-        "NextCalendarQuarter" | "NextFiscalQuarter" => quarter(1),
-        "ThisCalendarYear" | "ThisFiscalYear" => year(0),
-        "ThisCalendarYearToDate" | "ThisFiscalYearToDate" => (year(0).0, today),
-        "LastCalendarYear" | "LastFiscalYear" => year(-1),
-        "LastCalendarYearToDate" | "LastFiscalYearToDate" => {
+        "NextQuarter" | "NextCalendarQuarter" | "NextFiscalQuarter" => quarter(1),
+        "ThisYear" | "ThisCalendarYear" | "ThisFiscalYear" => year(0),
+        "ThisYearToDate" | "ThisCalendarYearToDate" | "ThisFiscalYearToDate" => (year(0).0, today),
+        "LastYear" | "LastCalendarYear" | "LastFiscalYear" => year(-1),
+        "LastYearToDate" | "LastCalendarYearToDate" | "LastFiscalYearToDate" => {
             let (f, t) = year(-1);
             (f, (f + (today - year(0).0)).min(t))
         }
-        "NextCalendarYear" | "NextFiscalYear" => year(1),
+        "NextYear" | "NextCalendarYear" | "NextFiscalYear" => year(1),
         _ => return None,
     };
     Some((Some(f), Some(t)))

@@ -140,6 +140,26 @@ const DEMO: &[(&str, &str)] = &[
         "Page through the vendors with an iterator (Start, 2 at a time)",
         "<VendorQueryRq requestID=\"7\" iterator=\"Start\"><MaxReturned>2</MaxReturned><IncludeRetElement>Name</IncludeRetElement></VendorQueryRq>",
     ),
+    (
+        "Invoice the new customer: 2 hours of design and a window (taxable); QuickBooks adds the terms, due date, tax and totals",
+        "<InvoiceAddRq requestID=\"8\"><InvoiceAdd><CustomerRef><FullName>Harbor Lights Bakery</FullName></CustomerRef><ItemSalesTaxRef><FullName>Bayshore County</FullName></ItemSalesTaxRef><InvoiceLineAdd><ItemRef><FullName>Design</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd><InvoiceLineAdd><ItemRef><FullName>Window</FullName></ItemRef><Quantity>1</Quantity><SalesTaxCodeRef><FullName>Tax</FullName></SalesTaxCodeRef></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>",
+    ),
+    (
+        "Pay more than is due: 3210",
+        "<ReceivePaymentAddRq requestID=\"9\"><ReceivePaymentAdd><CustomerRef><FullName>Harbor Lights Bakery</FullName></CustomerRef><TotalAmount>9999.00</TotalAmount><AppliedToTxnAdd><TxnID>{TXN}</TxnID><PaymentAmount>9999.00</PaymentAmount></AppliedToTxnAdd></ReceivePaymentAdd></ReceivePaymentAddRq>",
+    ),
+    (
+        "Unpaid invoices of last month, summary only",
+        "<InvoiceQueryRq requestID=\"10\" metaData=\"MetaDataOnly\"><TxnDateRangeFilter><DateMacro>LastMonth</DateMacro></TxnDateRangeFilter><PaidStatus>NotPaidOnly</PaidStatus></InvoiceQueryRq>",
+    ),
+    (
+        "Profit & Loss, this year to date, from the ledger",
+        "<GeneralSummaryReportQueryRq requestID=\"11\"><GeneralSummaryReportType>ProfitAndLossStandard</GeneralSummaryReportType><ReportDateMacro>ThisYearToDate</ReportDateMacro></GeneralSummaryReportQueryRq>",
+    ),
+    (
+        "Who owes what, and for how long (A/R aging)",
+        "<AgingReportQueryRq requestID=\"12\"><AgingReportType>ARAgingSummary</AgingReportType></AgingReportQueryRq>",
+    ),
 ];
 
 /// The demo: a sample company and a tour of requests, each printed with
@@ -155,16 +175,19 @@ fn demo(keep: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     }
     let c = Company::open(&file, Config::default())?;
     let n = sample::generate(&c, sample::SampleSize::default())?;
+    let t = sample::transactions(&c, sample::TxnPlan::default())?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "# A sample company: {} ({n} list records)\n",
-        file.display()
+        "# A sample company: {} ({n} list records, {} transactions over a year)\n",
+        file.display(),
+        t.added
     )?;
     let s = c.begin_session();
     let mut added_id = String::new();
+    let mut txn_id = String::new();
     for (what, body) in DEMO {
-        let body = body.replace("{ID}", &added_id);
+        let body = body.replace("{ID}", &added_id).replace("{TXN}", &txn_id);
         let rq = format!(
             "<?xml version=\"1.0\"?>\n<?qbxml version=\"13.0\"?>\n<QBXML><QBXMLMsgsRq onError=\"continueOnError\">{body}</QBXMLMsgsRq></QBXML>"
         );
@@ -177,6 +200,11 @@ fn demo(keep: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
                 .and_then(|r| r.split('<').next())
             {
                 added_id = id.to_string();
+            }
+        }
+        if txn_id.is_empty() && rs.contains("<InvoiceAddRs requestID=\"8\" statusCode=\"0\"") {
+            if let Some(id) = rs.split("<TxnID>").nth(1).and_then(|r| r.split('<').next()) {
+                txn_id = id.to_string();
             }
         }
         writeln!(out, "{rs}\n")?;

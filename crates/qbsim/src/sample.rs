@@ -154,6 +154,10 @@ impl Rng {
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
         xs[self.below(xs.len())]
     }
+
+    fn pick_owned(&mut self, xs: &[String]) -> String {
+        xs[self.below(xs.len())].clone()
+    }
 }
 
 const FIRST: &[&str] = &[
@@ -715,4 +719,416 @@ pub fn generate(company: &Company, size: SampleSize) -> Result<usize, Failure> {
         added += rs.matches("statusCode=\"0\"").count();
     }
     Ok(added)
+}
+
+/// How much business the sample company does.
+#[derive(Clone, Copy, Debug)]
+pub struct TxnPlan {
+    /// Days of business, ending today (in the company's zone).
+    pub days: u32,
+    /// Invoices per day (payments, bills, deposits, … follow from them).
+    pub invoices_per_day: u32,
+}
+
+impl Default for TxnPlan {
+    /// The demo company: a year, three invoices a day (~3,000
+    /// transactions).
+    fn default() -> TxnPlan {
+        TxnPlan {
+            days: 365,
+            invoices_per_day: 3,
+        }
+    }
+}
+
+/// What [`transactions`] made, and what QuickBooks refused (a sample that
+/// QuickBooks refuses anything of is a bug: tests assert zero).
+#[derive(Clone, Debug, Default)]
+pub struct TxnSummary {
+    pub added: usize,
+    pub refused: usize,
+    pub first_refusal: Option<String>,
+}
+
+const SERVICES: &[&str] = &[
+    "Labor:Framing",
+    "Labor:Finish Carpentry",
+    "Design",
+    "Inspection",
+];
+const STOCK: &[(&str, u32)] = &[
+    ("Cabinet Pulls", 12),
+    ("Door Frame", 2),
+    ("Light Fixture", 4),
+    ("Window", 1),
+];
+
+/// Names of a list, from the company itself.
+fn names_of(company: &Company, query: &str, field: &str) -> Result<Vec<String>, Failure> {
+    let rs = company.process_bulk(
+        format!(
+            "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"continueOnError\">{query}</QBXMLMsgsRq></QBXML>"
+        )
+        .as_bytes(),
+    )?;
+    let set = qbxml::parse_response(rs)
+        .map_err(|e| Failure::new(qbxml::HResult(0x8004_0402), e.to_string()))?;
+    let mut out = Vec::new();
+    for r in set.responses() {
+        for i in r.items() {
+            if let Some(n) = i.child_text(field) {
+                out.push(n.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One request of a day's batch, and what to remember of its answer.
+enum Then {
+    Nothing,
+    /// An invoice: pay it on this day (days since 1970), maybe.
+    PayInvoice(Option<i64>, String),
+    /// A bill: pay it on this day.
+    PayBill(i64, String),
+    /// A payment into Undeposited Funds: deposit it.
+    Deposit,
+}
+
+/// Fill `company` with a year (by default) of a small contractor's
+/// business, through ordinary Add requests, one day per message set:
+/// invoices (services and stock, with sales tax), payments for most of
+/// them weeks later (a few partial, a few with a discount), weekly
+/// deposits of what came in, sales receipts, credit memos, estimates and
+/// sales orders, bills for materials and subcontractors paid by check a
+/// month later, stock bought on bills, monthly rent, utilities and card
+/// charges, a depreciation journal entry each month and a stock count
+/// each quarter. Needs the lists of [`generate`]. Deterministic.
+pub fn transactions(company: &Company, plan: TxnPlan) -> Result<TxnSummary, Failure> {
+    let customers = names_of(
+        company,
+        "<CustomerQueryRq><IncludeRetElement>FullName</IncludeRetElement></CustomerQueryRq>",
+        "FullName",
+    )?;
+    let vendors: Vec<String> = names_of(
+        company,
+        "<VendorQueryRq><IncludeRetElement>Name</IncludeRetElement></VendorQueryRq>",
+        "Name",
+    )?
+    .into_iter()
+    .filter(|v| v != "State Board of Equalization")
+    .collect();
+    let mut summary = TxnSummary::default();
+    if customers.is_empty() || vendors.is_empty() {
+        return Ok(summary);
+    }
+    let mut rng = Rng(0x0DDB_A11C_0FFE_E5ED);
+    let today = crate::clock::parse_date(&company_today(company)).unwrap_or(0);
+    let start = today - plan.days as i64 + 1;
+    // Payments and bill payments due later: day → requests.
+    let mut later: std::collections::BTreeMap<i64, Vec<(Elem, Then)>> = Default::default();
+    let mut undeposited: Vec<String> = Vec::new();
+    for day in start..=today {
+        let date = crate::clock::date_text(day);
+        let (_, month, dom) = crate::clock::civil_from_days(day);
+        let weekday = (day + 4).rem_euclid(7); // 0 = Sunday
+        let mut batch: Vec<(Elem, Then)> = later.remove(&day).unwrap_or_default();
+        if weekday != 0 && weekday != 6 {
+            for _ in 0..plan.invoices_per_day {
+                let customer = rng.pick_owned(&customers);
+                let mut inv = add("Invoice")
+                    .child(reff("CustomerRef", &customer))
+                    .with("TxnDate", date.clone());
+                for _ in 0..1 + rng.below(4) {
+                    let line = if rng.below(3) == 0 {
+                        let (item, max) = STOCK[rng.below(STOCK.len())];
+                        Elem::new("InvoiceLineAdd")
+                            .child(reff("ItemRef", item))
+                            .with("Quantity", (1 + rng.below(max as usize)).to_string())
+                    } else {
+                        Elem::new("InvoiceLineAdd")
+                            .child(reff("ItemRef", rng.pick(SERVICES)))
+                            .with("Quantity", (1 + rng.below(16)).to_string())
+                    };
+                    inv.push(line);
+                }
+                let pay = (rng.below(100) < 85).then(|| day + 7 + rng.below(45) as i64);
+                batch.push((rq("InvoiceAdd", inv), Then::PayInvoice(pay, customer)));
+            }
+            if rng.below(3) == 0 {
+                let sr = add("SalesReceipt")
+                    .child(reff("CustomerRef", &rng.pick_owned(&customers)))
+                    .with("TxnDate", date.clone())
+                    .child(reff("PaymentMethodRef", "Visa"))
+                    .child(
+                        Elem::new("SalesReceiptLineAdd")
+                            .child(reff("ItemRef", "Inspection"))
+                            .with("Quantity", "1"),
+                    );
+                batch.push((rq("SalesReceiptAdd", sr), Then::Deposit));
+            }
+            if rng.below(40) == 0 {
+                let cm = add("CreditMemo")
+                    .child(reff("CustomerRef", &rng.pick_owned(&customers)))
+                    .with("TxnDate", date.clone())
+                    .child(
+                        Elem::new("CreditMemoLineAdd")
+                            .child(reff("ItemRef", "Labor:Finish Carpentry"))
+                            .with("Amount", format!("{}.00", 50 + rng.below(200))),
+                    );
+                batch.push((rq("CreditMemoAdd", cm), Then::Nothing));
+            }
+            for kind in ["Estimate", "SalesOrder"] {
+                if rng.below(10) == 0 {
+                    let e = add(kind)
+                        .child(reff("CustomerRef", &rng.pick_owned(&customers)))
+                        .with("TxnDate", date.clone())
+                        .child(
+                            Elem::new(format!("{kind}LineAdd"))
+                                .child(reff("ItemRef", "Labor:Framing"))
+                                .with("Quantity", (8 + rng.below(40)).to_string()),
+                        );
+                    batch.push((rq(&format!("{kind}Add"), e), Then::Nothing));
+                }
+            }
+            if rng.below(3) == 0 {
+                let vendor = rng.pick_owned(&vendors);
+                let (account, cents) = if rng.below(2) == 0 {
+                    ("Job Expenses:Job Materials", 5_000 + rng.below(120_000))
+                } else {
+                    ("Job Expenses:Subcontractors", 20_000 + rng.below(300_000))
+                };
+                let bill = add("Bill")
+                    .child(reff("VendorRef", &vendor))
+                    .with("TxnDate", date.clone())
+                    .with("DueDate", crate::clock::date_text(day + 30))
+                    .child(
+                        Elem::new("ExpenseLineAdd")
+                            .child(reff("AccountRef", account))
+                            .with("Amount", store::money(cents as i64)),
+                    );
+                batch.push((
+                    rq("BillAdd", bill),
+                    Then::PayBill(day + 25 + rng.below(10) as i64, vendor),
+                ));
+            }
+        }
+        // Mondays: restock, on a bill; and a purchase order for next week.
+        if weekday == 1 {
+            let vendor = rng.pick_owned(&vendors);
+            let mut bill = add("Bill")
+                .child(reff("VendorRef", &vendor))
+                .with("TxnDate", date.clone())
+                .with("DueDate", crate::clock::date_text(day + 30));
+            let mut po = add("PurchaseOrder")
+                .child(reff("VendorRef", &vendor))
+                .with("TxnDate", date.clone());
+            for (item, max) in STOCK {
+                let q = (*max as usize * plan.invoices_per_day as usize).max(1) + rng.below(3);
+                bill.push(
+                    Elem::new("ItemLineAdd")
+                        .child(reff("ItemRef", item))
+                        .with("Quantity", q.to_string()),
+                );
+                po.push(
+                    Elem::new("PurchaseOrderLineAdd")
+                        .child(reff("ItemRef", item))
+                        .with("Quantity", q.to_string()),
+                );
+            }
+            batch.push((rq("BillAdd", bill), Then::PayBill(day + 28, vendor)));
+            batch.push((rq("PurchaseOrderAdd", po), Then::Nothing));
+        }
+        // The first of the month: rent, utilities, the card, depreciation.
+        if dom == 1 {
+            let check = add("Check")
+                .child(reff("AccountRef", "Checking"))
+                .child(reff("PayeeEntityRef", &vendors[0]))
+                .with("TxnDate", date.clone())
+                .with("IsToBePrinted", "false")
+                .child(
+                    Elem::new("ExpenseLineAdd")
+                        .child(reff("AccountRef", "Rent"))
+                        .with("Amount", "2400.00"),
+                );
+            batch.push((rq("CheckAdd", check), Then::Nothing));
+            let card = add("CreditCardCharge")
+                .child(reff("AccountRef", "Business Credit Card"))
+                .with("TxnDate", date.clone())
+                .child(
+                    Elem::new("ExpenseLineAdd")
+                        .child(reff("AccountRef", "Automobile:Fuel"))
+                        .with("Amount", store::money(20_000 + rng.below(30_000) as i64)),
+                );
+            batch.push((rq("CreditCardChargeAdd", card), Then::Nothing));
+            let je = add("JournalEntry")
+                .with("TxnDate", date.clone())
+                .child(
+                    Elem::new("JournalDebitLine")
+                        .child(reff("AccountRef", "Other Expenses"))
+                        .with("Amount", "350.00")
+                        .with("Memo", "Vehicle depreciation"),
+                )
+                .child(
+                    Elem::new("JournalCreditLine")
+                        .child(reff("AccountRef", "Vehicles:Depreciation"))
+                        .with("Amount", "350.00")
+                        .with("Memo", "Vehicle depreciation"),
+                );
+            batch.push((rq("JournalEntryAdd", je), Then::Nothing));
+            if matches!(month, 1 | 4 | 7 | 10) {
+                let adj = add("InventoryAdjustment")
+                    .child(reff("AccountRef", "Cost of Goods Sold"))
+                    .with("TxnDate", date.clone())
+                    .with("Memo", "Quarterly stock count")
+                    .child(
+                        Elem::new("InventoryAdjustmentLineAdd")
+                            .child(reff("ItemRef", "Cabinet Pulls"))
+                            .child(
+                                Elem::new("QuantityAdjustment").with("QuantityDifference", "-3"),
+                            ),
+                    );
+                batch.push((rq("InventoryAdjustmentAdd", adj), Then::Nothing));
+            }
+        }
+        // Fridays: deposit the week's checks and card receipts.
+        let deposit_today = weekday == 5 && !undeposited.is_empty();
+        // Run the day, remembering what the answers say.
+        if !batch.is_empty() {
+            let answers = run_day(company, &batch)?;
+            for ((_, then), answer) in batch.into_iter().zip(answers) {
+                let Some((txn, amount, refused)) = answer else {
+                    continue;
+                };
+                if let Some(why) = refused {
+                    summary.refused += 1;
+                    summary.first_refusal.get_or_insert(why);
+                    continue;
+                }
+                summary.added += 1;
+                match then {
+                    Then::Nothing => {}
+                    Then::Deposit => undeposited.push(txn),
+                    Then::PayInvoice(Some(when), customer) if when <= today => {
+                        // Most pay in full; some pay half now, some take
+                        // the 2% early discount.
+                        let cents = store::cents(&amount);
+                        let (paid, discount) = match rng.below(10) {
+                            0 => (cents / 2, 0),
+                            1 => (cents - cents / 50, cents / 50),
+                            _ => (cents, 0),
+                        };
+                        let mut applied = Elem::new("AppliedToTxnAdd")
+                            .with("TxnID", txn)
+                            .with("PaymentAmount", store::money(paid));
+                        if discount > 0 {
+                            applied.push(Elem::leaf("DiscountAmount", store::money(discount)));
+                            applied.push(reff(
+                                "DiscountAccountRef",
+                                "Construction Income:Discounts Given",
+                            ));
+                        }
+                        let p = add("ReceivePayment")
+                            .child(reff("CustomerRef", &customer))
+                            .with("TxnDate", crate::clock::date_text(when))
+                            .with("RefNumber", format!("{}", 1000 + rng.below(9000)))
+                            .with("TotalAmount", store::money(paid))
+                            .child(reff("PaymentMethodRef", "Check"))
+                            .child(applied);
+                        later
+                            .entry(when)
+                            .or_default()
+                            .push((rq("ReceivePaymentAdd", p), Then::Deposit));
+                    }
+                    Then::PayInvoice(..) => {}
+                    Then::PayBill(when, vendor) if when <= today => {
+                        let bp = add("BillPaymentCheck")
+                            .child(reff("PayeeEntityRef", &vendor))
+                            .with("TxnDate", crate::clock::date_text(when))
+                            .child(reff("BankAccountRef", "Checking"))
+                            .with("IsToBePrinted", "false")
+                            .child(
+                                Elem::new("AppliedToTxnAdd")
+                                    .with("TxnID", txn)
+                                    .with("PaymentAmount", amount),
+                            );
+                        later
+                            .entry(when)
+                            .or_default()
+                            .push((rq("BillPaymentCheckAdd", bp), Then::Nothing));
+                    }
+                    Then::PayBill(..) => {}
+                }
+            }
+        }
+        if deposit_today || (day == today && !undeposited.is_empty()) {
+            let mut dep = add("Deposit")
+                .with("TxnDate", date.clone())
+                .child(reff("DepositToAccountRef", "Checking"));
+            for id in undeposited.drain(..) {
+                dep.push(Elem::new("DepositLineAdd").with("PaymentTxnID", id));
+            }
+            let answers = run_day(company, &[(rq("DepositAdd", dep), Then::Nothing)])?;
+            for a in answers.into_iter().flatten() {
+                match a.2 {
+                    Some(why) => {
+                        summary.refused += 1;
+                        summary.first_refusal.get_or_insert(why);
+                    }
+                    None => summary.added += 1,
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Today in the company's zone, as QuickBooks would date a new form.
+fn company_today(company: &Company) -> String {
+    company
+        .with_inner(|inner| Ok(inner.config.time_zone.date(inner.config.clock.now())))
+        .unwrap_or_default()
+}
+
+/// Send one day's requests as one message set (one SQLite transaction).
+/// Per request: (TxnID, the amount still open, why it was refused).
+type DayAnswer = Option<(String, String, Option<String>)>;
+
+fn run_day(company: &Company, batch: &[(Elem, Then)]) -> Result<Vec<DayAnswer>, Failure> {
+    let schema = qbxml::schema::Schema::for_version(qbxml::Version::V13_0);
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"continueOnError\">",
+    );
+    for (r, _) in batch {
+        let mut r = r.clone();
+        if let Some(p) = schema.request(&r.name) {
+            let _ = r.order_by_schema(p.decl(), None);
+        }
+        r.write_to(&mut xml);
+    }
+    xml.push_str("</QBXMLMsgsRq></QBXML>");
+    let rs = company.process_bulk(xml.as_bytes())?;
+    let set = qbxml::parse_response(rs)
+        .map_err(|e| Failure::new(qbxml::HResult(0x8004_0402), e.to_string()))?;
+    Ok(set
+        .responses()
+        .map(|r| {
+            if r.status_code() != 0 {
+                return Some((
+                    String::new(),
+                    String::new(),
+                    Some(format!("{}: {}", r.name(), r.message())),
+                ));
+            }
+            let item = r.items().next()?;
+            let txn = item.child_text("TxnID")?.to_string();
+            let open = item
+                .child_text("BalanceRemaining")
+                .or_else(|| item.child_text("OpenAmount"))
+                .or_else(|| item.child_text("AmountDue"))
+                .unwrap_or("0.00")
+                .to_string();
+            Some((txn, open, None))
+        })
+        .collect())
 }

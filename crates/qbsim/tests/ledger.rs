@@ -564,3 +564,81 @@ fn random_sequences_keep_the_books_balanced() {
         run(0x1ED6_E500 + s * 7919, 60);
     }
 }
+
+/// The generated sample company's business: QuickBooks refuses none of
+/// it, and its books balance.
+#[test]
+fn sample_year_is_accepted_and_balances() {
+    let sim = Sim::with_config(|c| c.durability = Durability::Normal);
+    qbsim::sample::generate(
+        &sim.company,
+        qbsim::sample::SampleSize {
+            customers: 20,
+            vendors: 6,
+        },
+    )
+    .unwrap();
+    let s = qbsim::sample::transactions(
+        &sim.company,
+        qbsim::sample::TxnPlan {
+            days: 120,
+            invoices_per_day: 2,
+        },
+    )
+    .unwrap();
+    assert_eq!(s.refused, 0, "{:?}", s.first_refusal);
+    assert!(s.added > 300, "{s:?}");
+    let db = rusqlite::Connection::open_with_flags(
+        sim.path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let count = |t: &str| -> i64 {
+        db.query_row("SELECT COUNT(*) FROM txn WHERE type=?1", [t], |r| r.get(0))
+            .unwrap()
+    };
+    for t in [
+        "Invoice",
+        "ReceivePayment",
+        "Deposit",
+        "Bill",
+        "BillPaymentCheck",
+        "Check",
+        "JournalEntry",
+        "SalesReceipt",
+    ] {
+        assert!(count(t) > 0, "no {t}");
+    }
+    invariants_lite(&sim, &db);
+}
+
+/// The ledger invariants without the per-customer scans (a bigger file).
+fn invariants_lite(sim: &Sim, db: &rusqlite::Connection) {
+    let total: i64 = db
+        .query_row("SELECT COALESCE(SUM(amount),0) FROM posting", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(total, 0);
+    let open = sum_of(sim, "<InvoiceQueryRq/>", "BalanceRemaining")
+        - sum_of(sim, "<CreditMemoQueryRq/>", "CreditRemaining")
+        - sum_of(sim, "<ReceivePaymentQueryRq/>", "UnusedPayment");
+    let ar = sum_of(
+        sim,
+        "<AccountQueryRq><FullName>Accounts Receivable</FullName></AccountQueryRq>",
+        "Balance",
+    );
+    let customers = sum_of(sim, "<CustomerQueryRq/>", "Balance");
+    // Customers may carry opening balances (sample customers do): those
+    // are A/R without an open document.
+    let opening: i64 = db
+        .query_row(
+            "SELECT COALESCE(SUM(amount),0) FROM posting WHERE txn LIKE 'open:%' AND entity IS NOT NULL \
+             AND account=(SELECT id FROM list WHERE ns='Account' AND name='Accounts Receivable')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open + opening, ar);
+    assert_eq!(customers, ar);
+}
