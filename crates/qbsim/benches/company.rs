@@ -7,8 +7,15 @@
 //! - `query`: CustomerQuery by ListID in a file of 10,000 customers,
 //!   against parsing the same request alone (our floor: the qbXML parser).
 //!
-//! The 100,000-customer iteration (time and peak RSS) is the `scale`
-//! example. Results: docs/BENCHMARKS.md.
+//! - `invoice`: one InvoiceAdd with 5 lines (services and stock, sales
+//!   tax) per message set, durable, in a sample company — lines, tax,
+//!   postings, balances, inventory — against the same floor for what it
+//!   writes: one durable transaction of 16 bare INSERTs (the invoice row,
+//!   its postings and references).
+//!
+//! The 100,000-customer iteration (time and peak RSS) and the trial
+//! balance over 100,000 transactions are the `scale` example. Results:
+//! docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -120,9 +127,99 @@ fn query(c: &mut Criterion) {
     g.finish();
 }
 
+fn invoice(c: &mut Criterion) {
+    invoice_with(c, qbsim::Durability::Full, "durable");
+    invoice_with(c, qbsim::Durability::Normal, "synchronous=NORMAL");
+}
+
+fn invoice_with(c: &mut Criterion, durability: qbsim::Durability, label: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let company = Company::open(
+        &dir.path().join("bench.qbsim"),
+        Config {
+            durability,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    sample::generate(
+        &company,
+        sample::SampleSize {
+            customers: 200,
+            vendors: 20,
+        },
+    )
+    .unwrap();
+    let session = company.begin_session();
+    let customers: Vec<String> = company
+        .process(
+            session,
+            envelope("<CustomerQueryRq><IncludeRetElement>FullName</IncludeRetElement></CustomerQueryRq>").as_bytes(),
+        )
+        .unwrap()
+        .split("<FullName>")
+        .skip(1)
+        .filter_map(|s| s.split_once("</FullName>").map(|(n, _)| n.to_string()))
+        .collect();
+    assert!(customers.len() > 100);
+    let mut g = c.benchmark_group("invoice");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0usize;
+    g.bench_function(format!("qbsim InvoiceAdd, 5 lines ({label})"), |b| {
+        b.iter(|| {
+            i += 1;
+            let rq = envelope(&format!(
+                "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{}</FullName></CustomerRef><TxnDate>2024-03-{:02}</TxnDate>\
+                 <InvoiceLineAdd><ItemRef><FullName>Labor:Framing</FullName></ItemRef><Quantity>{}</Quantity></InvoiceLineAdd>\
+                 <InvoiceLineAdd><ItemRef><FullName>Design</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>\
+                 <InvoiceLineAdd><ItemRef><FullName>Window</FullName></ItemRef><Quantity>1</Quantity></InvoiceLineAdd>\
+                 <InvoiceLineAdd><ItemRef><FullName>Cabinet Pulls</FullName></ItemRef><Quantity>12</Quantity><Rate>5.50</Rate></InvoiceLineAdd>\
+                 <InvoiceLineAdd><ItemRef><FullName>Freight</FullName></ItemRef><Amount>45.00</Amount></InvoiceLineAdd>\
+                 </InvoiceAdd></InvoiceAddRq>",
+                customers[i % customers.len()],
+                1 + i % 28,
+                1 + i % 16
+            ));
+            let rs = company.process(session, rq.as_bytes()).unwrap();
+            assert!(rs.contains("statusCode=\"0\""), "{rs}");
+            black_box(rs);
+        })
+    });
+    let raw = rusqlite::Connection::open(dir.path().join("baseline.db")).unwrap();
+    let sync = if durability == qbsim::Durability::Full {
+        "FULL"
+    } else {
+        "NORMAL"
+    };
+    raw.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};
+         CREATE TABLE t(id TEXT PRIMARY KEY, body TEXT);"
+    ))
+    .unwrap();
+    let mut j = 0u64;
+    g.bench_function(
+        format!("baseline: transaction of 16 bare INSERTs ({label})"),
+        |b| {
+            b.iter(|| {
+                let tx = raw.unchecked_transaction().unwrap();
+                for _ in 0..16 {
+                    j += 1;
+                    tx.execute(
+                        "INSERT INTO t VALUES(?1, ?2)",
+                        (format!("{j:X}-1700000000"), "x".repeat(120)),
+                    )
+                    .unwrap();
+                }
+                tx.commit().unwrap();
+            })
+        },
+    );
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(5));
-    targets = add, query
+    targets = add, query, invoice
 }
 criterion_main!(benches);

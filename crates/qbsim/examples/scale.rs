@@ -7,6 +7,18 @@
 //! cargo run --release -p qbsim --example scale -- iterate /tmp/big.qbsim
 //! ```
 //! (Two processes, so the peak RSS is the iteration's alone.)
+//!
+//! Transactions and reports over them:
+//!
+//! ```sh
+//! cargo run --release -p qbsim --example scale -- txns /tmp/books.qbsim 730 105
+//! cargo run --release -p qbsim --example scale -- reports /tmp/books.qbsim
+//! ```
+//! `txns FILE DAYS INVOICES_PER_DAY` makes a sample company with that much
+//! business (730 days × 105 invoices ≈ 100,000 transactions); `reports`
+//! times TrialBalance, ProfitAndLossStandard, BalanceSheetStandard and
+//! ARAgingSummary over it, each beside the SQL that sums the postings, run
+//! alone (the floor), in the same run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use qbsim::{sample, Company, Config};
@@ -102,6 +114,91 @@ fn main() {
                 peak_rss_mb()
             );
         }
-        _ => eprintln!("usage: scale create FILE [N] | scale iterate FILE"),
+        Some("txns") => {
+            let days: u32 = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(730);
+            let per_day: u32 = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(105);
+            let t = Instant::now();
+            let c = Company::open(
+                args[2].as_ref(),
+                Config {
+                    durability: qbsim::Durability::Normal,
+                    ..Config::default()
+                },
+            )
+            .unwrap();
+            sample::generate(&c, sample::SampleSize::default()).unwrap();
+            let s = sample::transactions(
+                &c,
+                sample::TxnPlan {
+                    days,
+                    invoices_per_day: per_day,
+                },
+            )
+            .unwrap();
+            println!(
+                "{} transactions ({} refused) in {:.1} s",
+                s.added,
+                s.refused,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Some("reports") => {
+            let c = Company::open(args[2].as_ref(), Config::default()).unwrap();
+            let s = c.begin_session();
+            let raw = rusqlite::Connection::open(&args[2]).unwrap();
+            // The simulator's page cache and temp store, and the file
+            // memory-mapped: through read() this connection took ~850 ms
+            // for the same SQL on the reference machine (docs/BENCHMARKS.md).
+            raw.execute_batch(
+                "PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1000000000;",
+            )
+            .unwrap();
+            let (txns, postings): (i64, i64) = raw
+                .query_row(
+                    "SELECT (SELECT COUNT(*) FROM txn), (SELECT COUNT(*) FROM posting)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            println!("{txns} transactions, {postings} postings");
+            let reports = [
+                ("TrialBalance", "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>TrialBalance</GeneralSummaryReportType></GeneralSummaryReportQueryRq>"),
+                ("ProfitAndLossStandard", "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>ProfitAndLossStandard</GeneralSummaryReportType><ReportDateMacro>ThisYear</ReportDateMacro></GeneralSummaryReportQueryRq>"),
+                ("BalanceSheetStandard", "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>BalanceSheetStandard</GeneralSummaryReportType></GeneralSummaryReportQueryRq>"),
+                ("ARAgingSummary", "<AgingReportQueryRq><AgingReportType>ARAgingSummary</AgingReportType></AgingReportQueryRq>"),
+            ];
+            for round in 0..3 {
+                for (name, body) in reports {
+                    let t = Instant::now();
+                    let rs = c.process(s, envelope(body).as_bytes()).unwrap();
+                    assert!(rs.contains("statusCode=\"0\""), "{rs}");
+                    let ms = t.elapsed().as_secs_f64() * 1e3;
+                    println!(
+                        "round {round}: {name:<22} {ms:7.1} ms ({} rows)",
+                        rs.matches("Row rowNumber").count()
+                    );
+                }
+                // The floor: the SQL a trial balance needs (every posting
+                // through the date, summed per account), alone.
+                let t = Instant::now();
+                let mut st = raw
+                    .prepare_cached(
+                        "SELECT account, SUM(amount), SUM(CASE WHEN date >= ?2 THEN amount ELSE 0 END) \
+                         FROM posting WHERE date <= ?1 GROUP BY account",
+                    )
+                    .unwrap();
+                let n = st
+                    .query_map(["2099-12-31", "2026-01-01"], |r| r.get::<_, i64>(1))
+                    .unwrap()
+                    .count();
+                println!(
+                    "round {round}: baseline: the summing SQL alone {:7.1} ms ({n} accounts)",
+                    t.elapsed().as_secs_f64() * 1e3
+                );
+            }
+        }
+        _ => eprintln!(
+            "usage: scale create FILE [N] | iterate FILE | txns FILE [DAYS] [PER_DAY] | reports FILE"
+        ),
     }
 }

@@ -95,7 +95,13 @@ pub fn account_type(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
 pub fn find_special(ctx: &Ctx<'_>, which: Special) -> Res<Option<String>> {
     let (name, ty) = which.account();
     if let Some(id) = store::meta(ctx.db, &format!("special:{name}"))? {
-        if store::get(ctx.db, "Account", &id)?.is_some() {
+        let exists = ctx
+            .db
+            .prepare_cached("SELECT 1 FROM list WHERE ns='Account' AND id=?1")?
+            .query_row([&id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if exists {
             return Ok(Some(id));
         }
     }
@@ -195,6 +201,7 @@ pub fn post(ctx: &Ctx<'_>, txn: &str, date: &str, postings: &[Posting]) -> Res<(
         "INSERT INTO posting(txn, seq, account, amount, entity, item, qty, date) \
          VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     )?;
+    let mut deltas = Deltas::default();
     for (i, p) in postings.iter().enumerate() {
         if p.amount == 0 && p.qty == 0 {
             continue;
@@ -211,9 +218,9 @@ pub fn post(ctx: &Ctx<'_>, txn: &str, date: &str, postings: &[Posting]) -> Res<(
         st.execute(params![
             txn, i as i64, p.account, p.amount, p.entity, p.item, p.qty, date
         ])?;
-        apply(ctx, &ty, p, 1)?;
+        deltas.add(&ty, p, 1);
     }
-    Ok(())
+    deltas.apply(ctx)
 }
 
 fn check_entity(ctx: &Ctx<'_>, ty: &str, p: &Posting) -> Res<()> {
@@ -222,8 +229,12 @@ fn check_entity(ctx: &Ctx<'_>, ty: &str, p: &Posting) -> Res<()> {
         "AccountsPayable" => "Vendor",
         _ => return Ok(()),
     };
-    let kind = match &p.entity {
-        Some(e) => store::get(ctx.db, "Name", e)?.map(|r| r.kind),
+    let kind: Option<String> = match &p.entity {
+        Some(e) => ctx
+            .db
+            .prepare_cached("SELECT kind FROM list WHERE ns='Name' AND id=?1")?
+            .query_row([e], |r| r.get(0))
+            .optional()?,
         None => None,
     };
     if kind.as_deref() == Some(need) {
@@ -260,6 +271,7 @@ pub fn unpost(ctx: &Ctx<'_>, txn: &str) -> Res<()> {
             .map_err(StoreError::from)?
     };
     let mut types: HashMap<String, String> = HashMap::new();
+    let mut deltas = Deltas::default();
     for p in &rows {
         let ty = match types.get(&p.account) {
             Some(t) => t.clone(),
@@ -269,34 +281,66 @@ pub fn unpost(ctx: &Ctx<'_>, txn: &str) -> Res<()> {
                 t
             }
         };
-        apply(ctx, &ty, p, -1)?;
+        deltas.add(&ty, p, -1);
     }
+    deltas.apply(ctx)?;
     ctx.db
         .prepare_cached("DELETE FROM posting WHERE txn=?1")?
         .execute([txn])?;
     Ok(())
 }
 
-fn apply(ctx: &Ctx<'_>, ty: &str, p: &Posting, dir: i64) -> Res<()> {
-    let shown = if debit_normal(ty) {
-        p.amount
-    } else {
-        -p.amount
-    } * dir;
-    add_balance(ctx.db, "Account", &p.account, shown)?;
-    if let Some(e) = &p.entity {
-        match ty {
-            "AccountsReceivable" => add_balance(ctx.db, "Name", e, p.amount * dir)?,
-            "AccountsPayable" => add_balance(ctx.db, "Name", e, -p.amount * dir)?,
-            _ => {}
+/// What a set of postings does to the balances on list records, summed
+/// per record before it is written (an invoice's five lines to one income
+/// account are one update).
+#[derive(Default)]
+struct Deltas {
+    /// (namespace, ListID) → change of Balance.
+    balance: HashMap<(&'static str, String), i64>,
+    /// item → (quantity, value).
+    stock: HashMap<String, (i64, i64)>,
+}
+
+impl Deltas {
+    fn add(&mut self, ty: &str, p: &Posting, dir: i64) {
+        let shown = if debit_normal(ty) {
+            p.amount
+        } else {
+            -p.amount
+        } * dir;
+        *self
+            .balance
+            .entry(("Account", p.account.clone()))
+            .or_default() += shown;
+        if let Some(e) = &p.entity {
+            let d = match ty {
+                "AccountsReceivable" => p.amount * dir,
+                "AccountsPayable" => -p.amount * dir,
+                _ => 0,
+            };
+            if d != 0 {
+                *self.balance.entry(("Name", e.clone())).or_default() += d;
+            }
+        }
+        if let Some(item) = &p.item {
+            let s = self.stock.entry(item.clone()).or_default();
+            s.0 += p.qty * dir;
+            s.1 += p.amount * dir;
         }
     }
-    if let Some(item) = &p.item {
-        ctx.db
-            .prepare_cached("UPDATE list SET qty=qty+?1, value=value+?2 WHERE ns='Item' AND id=?3")?
-            .execute(params![p.qty * dir, p.amount * dir, item])?;
+
+    fn apply(self, ctx: &Ctx<'_>) -> Res<()> {
+        for ((ns, id), d) in self.balance {
+            add_balance(ctx.db, ns, &id, d)?;
+        }
+        let mut st = ctx.db.prepare_cached(
+            "UPDATE list SET qty=qty+?1, value=value+?2 WHERE ns='Item' AND id=?3",
+        )?;
+        for (item, (q, v)) in self.stock {
+            st.execute(params![q, v, item])?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Add to a record's Balance, and to the TotalBalance of it and its

@@ -21,9 +21,13 @@
 //!
 //! Layers: `msgset` runs a message set (onError, one SQLite transaction per
 //! request, error recovery) and dispatches each request to `lists`
-//! (Add/Mod/ListDel), `query` (queries and iterators), `dataext`, `host`.
-//! `render` writes records out; `body` maps request aggregates onto stored
-//! Ret bodies; `store` is the SQL; `kinds` is the table of lists.
+//! (Add/Mod/ListDel), `query` (queries and iterators), `txns` (transaction
+//! Add/Mod/TxnDel/TxnVoid), `txnquery` (transaction queries), `reports`,
+//! `dataext`, `host`. `ledger` keeps the postings every transaction makes
+//! and the balances that derive from them. `render` writes records out;
+//! `body` maps request aggregates onto stored Ret bodies; `store` is the
+//! schema and row-level SQL; `kinds` and `txnkinds` are the tables of lists
+//! and transaction types.
 
 mod body;
 mod clock;
@@ -282,6 +286,9 @@ impl Company {
     }
 }
 
+/// A list record read once: its columns and decoded body.
+pub(crate) type Record = std::rc::Rc<(store::Row, Vec<Elem>)>;
+
 /// What a request handler needs: the transaction's connection, the time,
 /// and the version to answer in.
 pub(crate) struct Ctx<'a> {
@@ -294,6 +301,10 @@ pub(crate) struct Ctx<'a> {
     /// The newest schema: what is stored (so nothing a newer client sent
     /// is lost when an older one reads).
     pub latest: Schema,
+    /// List records a transaction handler has read, by `ref` key (an
+    /// invoice's items and tax codes are read by the arithmetic and again by
+    /// the postings). Handlers clear it before they change list rows.
+    pub lookups: std::cell::RefCell<std::collections::HashMap<String, Record>>,
 }
 
 impl Ctx<'_> {

@@ -560,7 +560,8 @@ pub fn list_del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         _ => return Err(status(3120, &[("value", id)])),
     };
     let in_use = !store::children(ctx.db, kind.namespace, &row.id)?.is_empty()
-        || store::referrer(ctx.db, &store::key(kind.namespace, &row.id))?.is_some();
+        || store::referrer(ctx.db, &store::key(kind.namespace, &row.id))?.is_some()
+        || store::counted(ctx.db, &store::key(kind.namespace, &row.id))?;
     if in_use {
         return Err(status(
             3176,

@@ -108,6 +108,7 @@ pub(crate) fn process(
             version,
             schema,
             latest,
+            lookups: Default::default(),
         };
         let result = match rq.error() {
             Some(fe) => Err(SimError::Status(Status {
@@ -162,12 +163,12 @@ pub(crate) fn process(
         if savepoint {
             let mut ok = true;
             if failed && is_write {
-                ok &= inner.db.execute_batch("ROLLBACK TO rq").is_ok();
+                ok &= db_exec(inner, "ROLLBACK TO rq", []).is_ok();
             }
             if let Some(id) = &new_id {
                 ok &= save_answer(inner, id, index, &text, now).is_ok();
             }
-            let released = inner.db.execute_batch("RELEASE rq");
+            let released = db_exec(inner, "RELEASE rq", []);
             if !ok || released.is_err() {
                 let _ = inner.db.execute_batch("ROLLBACK TO rq; RELEASE rq");
                 // The write did not become durable: it must not be
@@ -197,10 +198,13 @@ pub(crate) fn process(
     Ok(assemble(new_id.as_deref(), set_status, &out))
 }
 
+/// Run a statement (prepared once per connection: savepoints run on every
+/// write).
 fn db_exec<P: rusqlite::Params>(inner: &Inner, sql: &str, p: P) -> Result<(), Failure> {
     inner
         .db
-        .execute(sql, p)
+        .prepare_cached(sql)
+        .and_then(|mut st| st.execute(p))
         .map(|_| ())
         .map_err(|e| Failure::new(HResult(0x8004_041C), format!("company file: {e}")))
 }

@@ -21,9 +21,10 @@ use crate::ledger::{self, qty_text, qty_units, Posting};
 use crate::lists::{include_of, resolve};
 use crate::store::{self, Link, TxnRow};
 use crate::txnkinds::{self, Role, Special, TxnKind};
-use crate::{Answer, Ctx, SimError};
+use crate::{Answer, Ctx, Record, SimError};
 use qbxml::schema::Decl;
 use qbxml::{Elem, Element, Request, Status};
+use std::rc::Rc;
 
 type Res<T> = Result<T, SimError>;
 
@@ -137,27 +138,38 @@ fn resolve_ref(
     Ok(row.id)
 }
 
-/// A list record's stored body (items, customers, accounts, tax codes).
-fn list_body(ctx: &Ctx<'_>, ns: &str, id: &str) -> Res<Option<(store::Row, Vec<Elem>)>> {
-    Ok(store::get(ctx.db, ns, id)?.map(|r| {
-        let b = body::decode(&r.body);
-        (r, b)
-    }))
+/// A list record's stored body (items, customers, accounts, tax codes),
+/// read once per request (`Ctx::lookups`).
+fn list_body(ctx: &Ctx<'_>, ns: &str, id: &str) -> Res<Option<Record>> {
+    let key = store::key(ns, id);
+    if let Some(hit) = ctx.lookups.borrow().get(&key) {
+        return Ok(Some(hit.clone()));
+    }
+    let Some(r) = store::get(ctx.db, ns, id)? else {
+        return Ok(None);
+    };
+    let b = body::decode(&r.body);
+    let v = Rc::new((r, b));
+    ctx.lookups.borrow_mut().insert(key, v.clone());
+    Ok(Some(v))
 }
 
 /// What the line arithmetic and postings need to know of an item.
 struct Item {
-    row: store::Row,
-    body: Vec<Elem>,
+    rec: Record,
 }
 
 impl Item {
+    fn row(&self) -> &store::Row {
+        &self.rec.0
+    }
+
     fn kind(&self) -> &str {
-        &self.row.kind
+        &self.rec.0.kind
     }
 
     fn get(&self, path: &[&str]) -> Option<&Elem> {
-        let mut cur = self.body.iter().find(|e| e.name == path[0])?;
+        let mut cur = self.rec.1.iter().find(|e| e.name == path[0])?;
         for p in &path[1..] {
             cur = cur.get(p)?;
         }
@@ -239,8 +251,9 @@ impl Item {
 
     /// Average cost of `qty` units now.
     fn cost_of(&self, qty: i64) -> i64 {
-        if self.row.qty > 0 {
-            ((self.row.value as i128 * qty as i128) / self.row.qty as i128) as i64
+        let row = self.row();
+        if row.qty > 0 {
+            ((row.value as i128 * qty as i128) / row.qty as i128) as i64
         } else {
             round_cents(self.purchase_cost().unwrap_or(0.0) * qty as f64 / ledger::QTY_SCALE)
         }
@@ -251,14 +264,16 @@ fn item(ctx: &Ctx<'_>, line: &[Elem]) -> Res<Option<Item>> {
     let Some(id) = ledger::ref_id(line, "ItemRef") else {
         return Ok(None);
     };
-    Ok(list_body(ctx, "Item", &id)?.map(|(row, body)| Item { row, body }))
+    Ok(list_body(ctx, "Item", &id)?.map(|rec| Item { rec }))
 }
 
 /// Is the sales tax code `id` taxable?
 fn taxable(ctx: &Ctx<'_>, id: Option<&str>) -> Res<bool> {
     let Some(id) = id else { return Ok(false) };
-    Ok(list_body(ctx, "SalesTaxCode", id)?
-        .is_some_and(|(_, b)| leaf(&b, "IsTaxable") == Some("true")))
+    Ok(
+        list_body(ctx, "SalesTaxCode", id)?
+            .is_some_and(|r| leaf(&r.1, "IsTaxable") == Some("true")),
+    )
 }
 
 fn tax_code_id(ctx: &Ctx<'_>, name: &str) -> Res<Option<String>> {
@@ -430,7 +445,8 @@ fn fill_defaults(ctx: &Ctx<'_>, d: &mut Draft<'_>, agg: Element<'_>) -> Res<()> 
         Some(e) => list_body(ctx, "Name", &e)?,
         None => None,
     };
-    if let Some((_, eb)) = &entity {
+    if let Some(rec) = &entity {
+        let eb = &rec.1;
         for (field, from) in [
             ("BillAddress", "BillAddress"),
             ("ShipAddress", "ShipAddress"),
@@ -512,10 +528,11 @@ fn due_date(ctx: &Ctx<'_>, items: &[Elem], date: i64) -> Res<i64> {
     let Some(t) = ledger::ref_id(items, "TermsRef") else {
         return Ok(date);
     };
-    let Some((row, b)) = list_body(ctx, "Terms", &t)? else {
+    let Some(rec) = list_body(ctx, "Terms", &t)? else {
         return Ok(date);
     };
-    let int = |n: &str| leaf(&b, n).and_then(|v| v.parse::<i64>().ok());
+    let (row, b) = (&rec.0, &rec.1);
+    let int = |n: &str| leaf(b, n).and_then(|v| v.parse::<i64>().ok());
     if row.kind == "StandardTerms" {
         return Ok(date + int("StdDueDays").unwrap_or(0));
     }
@@ -533,27 +550,30 @@ fn due_date(ctx: &Ctx<'_>, items: &[Elem], date: i64) -> Res<i64> {
 }
 
 /// The next number of a form: one more than the last numeric RefNumber
-/// of that type (keeping leading zeros), else 1.
+/// given to that type (keeping leading zeros), else 1. The last one is kept
+/// in `meta` (`lastref:<type>`), so this costs one lookup however many
+/// transactions the file has.
 fn next_ref(ctx: &Ctx<'_>, kind: &str) -> Res<String> {
-    let mut st = ctx
-        .db
-        .prepare_cached("SELECT ref FROM txn WHERE type=?1 AND ref IS NOT NULL ORDER BY created DESC, number DESC LIMIT 50")?;
-    let refs: Vec<String> = st
-        .query_map([kind], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(store::StoreError::from)?;
-    for r in refs {
-        if !r.is_empty() && r.len() <= 11 && r.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(n) = r.parse::<u64>() {
-                let next = (n + 1).to_string();
-                let width = r.len().max(next.len());
-                if width <= 11 {
-                    return Ok(format!("{next:0>width$}"));
-                }
+    if let Some(r) = store::meta(ctx.db, &format!("lastref:{kind}"))? {
+        if let Ok(n) = r.parse::<u64>() {
+            let next = (n + 1).to_string();
+            let width = r.len().max(next.len());
+            if width <= 11 {
+                return Ok(format!("{next:0>width$}"));
             }
         }
     }
     Ok("1".into())
+}
+
+/// Remember a numeric RefNumber as the form's last number.
+fn note_ref(ctx: &Ctx<'_>, kind: &str, r: Option<&str>) -> Res<()> {
+    if let Some(r) =
+        r.filter(|r| !r.is_empty() && r.len() <= 11 && r.bytes().all(|b| b.is_ascii_digit()))
+    {
+        store::set_meta(ctx.db, &format!("lastref:{kind}"), r)?;
+    }
+    Ok(())
 }
 
 /// Totals of a transaction: what it is for, and how much of that is tax.
@@ -692,7 +712,7 @@ fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
     if d.ret.child("SalesTaxTotal").is_some() {
         let pct = match ledger::ref_id(&d.items, "ItemSalesTaxRef") {
             Some(id) => list_body(ctx, "Item", &id)?
-                .and_then(|(_, b)| num(leaf(&b, "TaxRate")))
+                .and_then(|r| num(leaf(&r.1, "TaxRate")))
                 .unwrap_or(0.0),
             None => 0.0,
         };
@@ -786,7 +806,7 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
                     ps.push(Posting {
                         account: asset,
                         amount: -sign * cost,
-                        item: Some(it.row.id.clone()),
+                        item: Some(it.row().id.clone()),
                         qty: -sign * q,
                         entity: None,
                     });
@@ -819,7 +839,7 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
                         ps.push(Posting {
                             account: asset,
                             amount: sign * amount,
-                            item: Some(it.row.id.clone()),
+                            item: Some(it.row().id.clone()),
                             qty: sign * qty_units(num(leaf(c, "Quantity")).unwrap_or(1.0)),
                             entity: None,
                         });
@@ -935,7 +955,7 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
                     d.items = items;
                     return Err(invalid(
                         "ItemRef",
-                        &it.row.full_name,
+                        &it.row().full_name,
                         "Only inventory items can be adjusted.",
                     ));
                 }
@@ -951,7 +971,7 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
                 ps.push(Posting {
                     account: asset,
                     amount: dv,
-                    item: Some(it.row.id.clone()),
+                    item: Some(it.row().id.clone()),
                     qty: dq,
                     entity: None,
                 });
@@ -977,12 +997,12 @@ fn adjustment(it: &Item, c: &[Elem]) -> (i64, i64) {
             sub("ValueAdjustment", "NewQuantity"),
             sub("ValueAdjustment", "QuantityDifference"),
         ) {
-            (Some(n), _) => qty_units(n) - it.row.qty,
+            (Some(n), _) => qty_units(n) - it.row().qty,
             (None, Some(dq)) => qty_units(dq),
             _ => 0,
         };
         let dv = match sub("ValueAdjustment", "NewValue") {
-            Some(v) => round_cents(v) - it.row.value,
+            Some(v) => round_cents(v) - it.row().value,
             None => it.cost_of(dq),
         };
         return (dq, dv);
@@ -991,7 +1011,7 @@ fn adjustment(it: &Item, c: &[Elem]) -> (i64, i64) {
         sub("QuantityAdjustment", "NewQuantity"),
         sub("QuantityAdjustment", "QuantityDifference"),
     ) {
-        (Some(n), _) => qty_units(n) - it.row.qty,
+        (Some(n), _) => qty_units(n) - it.row().qty,
         (None, Some(dq)) => qty_units(dq),
         _ => 0,
     };
@@ -1444,9 +1464,16 @@ fn save(
     // Mod keeps the payments on an invoice) — this transaction's own
     // applications follow in apply_links.
     row.open = 0;
+    // A new transaction has nothing applied to it yet.
+    let is_new = row.refs.is_empty() && row.modified == row.created;
     if d.kind.open.is_some() {
         let mut applied = 0;
-        for l in store::links_of(ctx.db, &row.id)? {
+        let existing = if is_new {
+            Vec::new()
+        } else {
+            store::links_of(ctx.db, &row.id)?
+        };
+        for l in existing {
             if l.dst == row.id && l.amount != 0 {
                 applied += l.amount + l.discount;
             } else if l.src == row.id && l.via != row.id {
@@ -1464,15 +1491,22 @@ fn save(
     }
     d.items.retain(|e| !DYNAMIC.contains(&e.name.as_ref()));
     row.body = body::encode(&d.items);
-    store::put_txn(ctx.db, &row)?;
-    ledger::post(ctx, &row.id, &row.date, &ps)?;
-    apply_links(ctx, &links, 1)?;
+    // The list records it uses: counted, so ListDel refuses them (3176).
     let mut refs = std::mem::take(&mut d.refs);
     refs.extend(ledger::posting_refs(&ps));
     crate::lists::collect_ref_ids(&d.items, &mut refs);
     refs.sort();
     refs.dedup();
-    store::set_refs(ctx.db, &format!("txn/{}", row.id), &refs)?;
+    store::count_refs(ctx.db, row.refs.lines(), -1)?;
+    row.refs = refs.join("\n");
+    store::count_refs(ctx.db, row.refs.lines(), 1)?;
+    store::put_txn(ctx.db, &row)?;
+    ledger::post(ctx, &row.id, &row.date, &ps)?;
+    apply_links(ctx, &links, 1)?;
+    if links.is_empty() {
+        return Ok(row);
+    }
+    // Its own applications moved its open amount (a payment's unused part).
     store::get_txn(ctx.db, &row.id)?.ok_or_else(|| status(1000, &[]))
 }
 
@@ -1484,7 +1518,17 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<Answe
         return Err(status(1000, &[]));
     };
     let created = ctx.now;
-    let id = format!("{:X}-{created}", store::next_seq(ctx.db, "Txn", 1)?);
+    // One block of IDs for the transaction and its lines (FACTS §5: they
+    // share a counter; forms skip one value after the TxnID).
+    let line_count = agg
+        .children()
+        .filter(|c| line_family(c.name(), ret).is_some())
+        .count() as i64
+        + i64::from(agg.child("CashBackInfoAdd").is_some());
+    let skip = i64::from(line_count > 0 && kind.role != Role::Journal);
+    let first = store::next_seqs(ctx.db, "Txn", 1, 1 + skip + line_count)?;
+    let id = format!("{first:X}-{created}");
+    let mut line_ids = (first + 1 + skip..).map(|n| format!("{n:X}-{created}"));
     let mut refs = Vec::new();
     let mut items = map_header(ctx, kind, agg, ret, &mut refs)?;
     let mut lines = Vec::new();
@@ -1501,15 +1545,11 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<Answe
             items.push(e);
         }
     }
-    // Line IDs: forms skip one value after the TxnID (FACTS §5 "IDs").
-    if !lines.is_empty() && kind.role != Role::Journal {
-        store::next_seq(ctx.db, "Txn", 1)?;
-    }
     for l in lines.iter_mut() {
-        give_line_id(l, next_line_id(ctx, created)?);
+        give_line_id(l, line_ids.next().unwrap_or_default());
     }
     if let Some(cb) = items.iter_mut().find(|e| e.name == "CashBackInfoRet") {
-        give_line_id(cb, next_line_id(ctx, created)?);
+        give_line_id(cb, line_ids.next().unwrap_or_default());
     }
     items.extend(lines);
     let mut d = Draft {
@@ -1536,6 +1576,9 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<Answe
         ..TxnRow::default()
     };
     let row = save(ctx, &mut d, row, &t, specs, auto, given_total)?;
+    if kind.numbered {
+        note_ref(ctx, kind.name, row.ref_number.as_deref())?;
+    }
     answer(ctx, kind, &row, rq, true)
 }
 
@@ -1603,6 +1646,8 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
     // balances without it.
     ledger::unpost(ctx, &old.id)?;
     remove_links(ctx, &old.id)?;
+    // Stock and balances just moved: nothing read before is current.
+    ctx.lookups.borrow_mut().clear();
     let mut refs = Vec::new();
     let changes = map_header(ctx, kind, agg, ret, &mut refs)?;
     let mut items = body::decode(&old.body);
