@@ -987,3 +987,135 @@ fn reports_from_the_ledger() {
     assert_eq!(r.code, 3250);
     sim.check_schema();
 }
+
+#[test]
+fn payment_and_journal_mods_and_card_bill_payments() {
+    let sim = setup();
+    let a = invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>");
+    let b = invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>1</Quantity></InvoiceLineAdd>");
+    let (a_id, b_id) = (
+        a.ok().item().must("TxnID").to_string(),
+        b.ok().item().must("TxnID").to_string(),
+    );
+    let p = pay(
+        &sim,
+        "Beta",
+        "100.00",
+        &format!("<AppliedToTxnAdd><TxnID>{a_id}</TxnID><PaymentAmount>100.00</PaymentAmount></AppliedToTxnAdd>"),
+    );
+    let p = p.ok().item();
+    let (p_id, p_seq) = (
+        p.must("TxnID").to_string(),
+        p.must("EditSequence").to_string(),
+    );
+    sim.clock.advance(5);
+    // AppliedToTxnMod replaces the applications: now half to each.
+    let r = sim.one(&format!(
+        "<ReceivePaymentModRq><ReceivePaymentMod><TxnID>{p_id}</TxnID><EditSequence>{p_seq}</EditSequence>\
+         <AppliedToTxnMod><TxnID>{a_id}</TxnID><PaymentAmount>50.00</PaymentAmount></AppliedToTxnMod>\
+         <AppliedToTxnMod><TxnID>{b_id}</TxnID><PaymentAmount>50.00</PaymentAmount></AppliedToTxnMod>\
+         </ReceivePaymentMod></ReceivePaymentModRq>"
+    ));
+    let m = r.ok().item();
+    assert_eq!(m.must("UnusedPayment"), "0.00");
+    let bal = |id: &str| {
+        field(
+            &sim,
+            &format!("<InvoiceQueryRq><TxnID>{id}</TxnID></InvoiceQueryRq>"),
+            "BalanceRemaining",
+        )
+    };
+    assert_eq!(bal(&a_id), "50.00");
+    assert_eq!(bal(&b_id), "0.00");
+    // A Mod without applications keeps them, against the new total.
+    let seq = m.must("EditSequence").to_string();
+    sim.clock.advance(5);
+    let r = sim.one(&format!(
+        "<ReceivePaymentModRq><ReceivePaymentMod><TxnID>{p_id}</TxnID><EditSequence>{seq}</EditSequence><TotalAmount>120.00</TotalAmount></ReceivePaymentMod></ReceivePaymentModRq>"
+    ));
+    assert_eq!(r.ok().item().must("UnusedPayment"), "20.00");
+    assert_eq!(bal(&a_id), "50.00");
+    assert_eq!(customer_balance(&sim, "Beta").0, "30.00");
+    // A total below what is applied is refused, and nothing changes.
+    let seq = r.item().must("EditSequence").to_string();
+    let r = sim.one(&format!(
+        "<ReceivePaymentModRq><ReceivePaymentMod><TxnID>{p_id}</TxnID><EditSequence>{seq}</EditSequence><TotalAmount>10.00</TotalAmount></ReceivePaymentMod></ReceivePaymentModRq>"
+    ));
+    assert_eq!(r.code, 3210);
+    assert_eq!(bal(&a_id), "50.00");
+    assert_eq!(customer_balance(&sim, "Beta").0, "30.00");
+
+    // JournalEntryMod: change the amounts of both lines together.
+    let je = sim.one(
+        "<JournalEntryAddRq><JournalEntryAdd>\
+         <JournalDebitLine><AccountRef><FullName>Materials</FullName></AccountRef><Amount>70.00</Amount></JournalDebitLine>\
+         <JournalCreditLine><AccountRef><FullName>Checking</FullName></AccountRef><Amount>70.00</Amount></JournalCreditLine>\
+         </JournalEntryAdd></JournalEntryAddRq>",
+    );
+    let j = je.ok().item();
+    let (j_id, j_seq) = (
+        j.must("TxnID").to_string(),
+        j.must("EditSequence").to_string(),
+    );
+    let set = sim.send(&format!("<JournalEntryQueryRq><TxnID>{j_id}</TxnID><IncludeLineItems>true</IncludeLineItems></JournalEntryQueryRq>"));
+    let doc = set.document();
+    let ids: Vec<String> = ["JournalDebitLine", "JournalCreditLine"]
+        .iter()
+        .map(|n| all(doc, n)[0].child_text("TxnLineID").unwrap().to_string())
+        .collect();
+    sim.clock.advance(5);
+    let unbalanced = sim.one(&format!(
+        "<JournalEntryModRq><JournalEntryMod><TxnID>{j_id}</TxnID><EditSequence>{j_seq}</EditSequence>\
+         <JournalLineMod><TxnLineID>{}</TxnLineID><JournalLineType>Debit</JournalLineType><Amount>90.00</Amount></JournalLineMod>\
+         </JournalEntryMod></JournalEntryModRq>",
+        ids[0]
+    ));
+    assert_eq!(unbalanced.code, 3210);
+    assert_eq!(account_balance(&sim, "Materials"), "70.00");
+    let r = sim.one(&format!(
+        "<JournalEntryModRq><JournalEntryMod><TxnID>{j_id}</TxnID><EditSequence>{j_seq}</EditSequence>\
+         <JournalLineMod><TxnLineID>{}</TxnLineID><JournalLineType>Debit</JournalLineType><Amount>90.00</Amount></JournalLineMod>\
+         <JournalLineMod><TxnLineID>{}</TxnLineID><JournalLineType>Credit</JournalLineType><Amount>90.00</Amount></JournalLineMod>\
+         </JournalEntryMod></JournalEntryModRq>",
+        ids[0], ids[1]
+    ));
+    r.ok();
+    assert_eq!(account_balance(&sim, "Materials"), "90.00");
+    assert_eq!(account_balance(&sim, "Checking"), "-90.00");
+
+    // BillMod replaces the expense lines; BillPaymentCreditCard pays it.
+    let bill = sim.one(
+        "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>30.00</Amount></ExpenseLineAdd></BillAdd></BillAddRq>",
+    );
+    let bl = bill.ok().item();
+    let (bill_id, bill_seq) = (
+        bl.must("TxnID").to_string(),
+        bl.must("EditSequence").to_string(),
+    );
+    sim.clock.advance(5);
+    let r = sim.one(&format!(
+        "<BillModRq><BillMod><TxnID>{bill_id}</TxnID><EditSequence>{bill_seq}</EditSequence>\
+         <ExpenseLineMod><TxnLineID>-1</TxnLineID><AccountRef><FullName>Materials</FullName></AccountRef><Amount>45.00</Amount></ExpenseLineMod>\
+         </BillMod></BillModRq>"
+    ));
+    assert_eq!(r.ok().item().must("AmountDue"), "45.00");
+    assert_eq!(account_balance(&sim, "Materials"), "135.00");
+    let r = sim.one(&format!(
+        "<BillPaymentCreditCardAddRq><BillPaymentCreditCardAdd><PayeeEntityRef><FullName>Lumber Co</FullName></PayeeEntityRef>\
+         <CreditCardAccountRef><FullName>Visa</FullName></CreditCardAccountRef>\
+         <AppliedToTxnAdd><TxnID>{bill_id}</TxnID><PaymentAmount>45.00</PaymentAmount></AppliedToTxnAdd>\
+         </BillPaymentCreditCardAdd></BillPaymentCreditCardAddRq>"
+    ));
+    assert_eq!(r.ok().item().must("Amount"), "45.00");
+    assert_eq!(account_balance(&sim, "Visa"), "45.00");
+    assert_eq!(account_balance(&sim, "Accounts Payable"), "0.00");
+    // IncludeRetElement keeps what was asked (and what the Ret needs).
+    let r = sim.one(&format!(
+        "<BillQueryRq><TxnID>{bill_id}</TxnID><IncludeRetElement>TxnID</IncludeRetElement><IncludeRetElement>IsPaid</IncludeRetElement></BillQueryRq>"
+    ));
+    let i = r.ok().item();
+    assert_eq!(i.must("IsPaid"), "true");
+    assert!(i.get("AmountDue").is_none(), "{:?}", i.fields);
+    sim.check_schema();
+}
