@@ -5,8 +5,9 @@
 //! Values live in their own table, keyed by record (or `company` for
 //! `OtherDataExtType` Company, where applications keep locks and file IDs),
 //! and appear in a query's Ret as `DataExtRet` when the query names the
-//! owner (`OwnerID`). Values on transactions are not kept yet: they answer
-//! 3250 (feature not available).
+//! owner (`OwnerID`). Values on a transaction (`TxnDataExtType`, `TxnID`)
+//! are kept the same way and come back in its Ret with OwnerID; values on
+//! transaction lines answer 3250 (feature not available).
 
 use crate::lists::{include_of, resolve};
 use crate::store::{self, Db};
@@ -170,6 +171,27 @@ fn target(ctx: &Ctx<'_>, a: Element<'_>) -> Res<(String, Vec<Elem>)> {
             ));
         }
         return Ok((COMPANY.to_string(), def));
+    }
+    if let Some(txn_type) = a.child_text("TxnDataExtType") {
+        // A value on a transaction (not on one of its lines).
+        if a.child("TxnLineID").is_some() {
+            return Err(status(3250, &[]));
+        }
+        let id = a.child_text("TxnID").unwrap_or("");
+        let found = store::get_txn(ctx.db, id)?.filter(|t| t.kind == txn_type);
+        let Some(t) = found else {
+            return Err(status(3120, &[("value", id)]));
+        };
+        if !def
+            .iter()
+            .any(|d| d.name == "AssignToObject" && d.text == txn_type)
+        {
+            return Err(status(
+                3140,
+                &[("type", txn_type), ("value", id), ("object", "DataExt")],
+            ));
+        }
+        return Ok((store::key("Txn", &t.id), def));
     }
     let Some(list_type) = a.child_text("ListDataExtType") else {
         return Err(status(3250, &[]));

@@ -1119,3 +1119,36 @@ fn payment_and_journal_mods_and_card_bill_payments() {
     assert!(i.get("AmountDue").is_none(), "{:?}", i.fields);
     sim.check_schema();
 }
+
+#[test]
+fn custom_fields_on_transactions() {
+    let sim = setup();
+    let inv = invoice(
+        &sim,
+        "Beta",
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
+    );
+    let id = inv.ok().item().must("TxnID").to_string();
+    sim.one(
+        "<DataExtDefAddRq><DataExtDefAdd><OwnerID>0</OwnerID><DataExtName>Order No</DataExtName><DataExtType>STR255TYPE</DataExtType>\
+         <AssignToObject>Invoice</AssignToObject></DataExtDefAdd></DataExtDefAddRq>",
+    )
+    .ok();
+    let r = sim.one(&format!(
+        "<DataExtAddRq><DataExtAdd><OwnerID>0</OwnerID><DataExtName>Order No</DataExtName><TxnDataExtType>Invoice</TxnDataExtType><TxnID>{id}</TxnID><DataExtValue>WEB-1001</DataExtValue></DataExtAdd></DataExtAddRq>"
+    ));
+    r.ok();
+    let set = sim.send(&format!(
+        "<InvoiceQueryRq><TxnID>{id}</TxnID><OwnerID>0</OwnerID></InvoiceQueryRq>"
+    ));
+    let doc = set.document();
+    let d = all(doc, "DataExtRet");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].child_text("DataExtValue"), Some("WEB-1001"));
+    // Not assigned to bills; a missing transaction.
+    let r = sim.one(&format!(
+        "<DataExtAddRq><DataExtAdd><OwnerID>0</OwnerID><DataExtName>Order No</DataExtName><TxnDataExtType>Bill</TxnDataExtType><TxnID>{id}</TxnID><DataExtValue>x</DataExtValue></DataExtAdd></DataExtAddRq>"
+    ));
+    assert_eq!(r.code, 3120);
+    sim.check_schema();
+}
