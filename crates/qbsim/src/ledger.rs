@@ -95,13 +95,7 @@ pub fn account_type(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
 pub fn find_special(ctx: &Ctx<'_>, which: Special) -> Res<Option<String>> {
     let (name, ty) = which.account();
     if let Some(id) = store::meta(ctx.db, &format!("special:{name}"))? {
-        let exists = ctx
-            .db
-            .prepare_cached("SELECT 1 FROM list WHERE ns='Account' AND id=?1")?
-            .query_row([&id], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if exists {
+        if account_type(ctx.db, &id)?.as_deref() == Some(ty) {
             return Ok(Some(id));
         }
     }
@@ -381,11 +375,16 @@ pub fn opening(
     amount: i64,
     qty: i64,
     body: &[Elem],
+    as_of: Option<&str>,
 ) -> Res<()> {
     if amount == 0 && qty == 0 {
         return Ok(());
     }
-    let date = ctx.tz.date(ctx.now);
+    // Dated as the Add says (OpenBalanceDate), else today.
+    let date = as_of
+        .and_then(crate::clock::parse_date)
+        .map(crate::clock::date_text)
+        .unwrap_or_else(|| ctx.tz.date(ctx.now));
     let ps = match kind {
         "Customer" => vec![
             Posting {
@@ -485,6 +484,15 @@ pub fn posting_refs(ps: &[Posting]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether any transaction has posted to the account.
+pub fn has_postings(db: &Db, account: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .prepare_cached("SELECT 1 FROM posting WHERE account=?1 LIMIT 1")?
+        .query_row([account], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// The ListID of a stored reference in a body.

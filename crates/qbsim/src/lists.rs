@@ -314,11 +314,26 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
             (cost * qty as f64 / crate::ledger::QTY_SCALE * 100.0).round() as i64
         }
     };
-    if kind.name == "ItemInventory" {
-        crate::ledger::opening(ctx, kind.name, &id, value, qty, &items)?;
+    let (amount, qty) = if kind.name == "ItemInventory" {
+        (value, qty)
     } else {
-        crate::ledger::opening(ctx, kind.name, &id, balance, 0, &items)?;
+        (balance, 0)
+    };
+    if amount.abs() > 100_000_000_000_000 || qty.abs() > 100_000_000_000_000_000 {
+        return Err(status(
+            3210,
+            &[
+                ("field", "OpenBalance"),
+                ("value", &store::money(amount)),
+                ("reason", "The amount is too large."),
+            ],
+        ));
     }
+    let as_of = agg
+        .child_text("OpenBalanceDate")
+        .or_else(|| agg.child_text("InventoryDate"))
+        .map(str::to_string);
+    crate::ledger::opening(ctx, kind.name, &id, amount, qty, &items, as_of.as_deref())?;
     let row = store::get(ctx.db, kind.namespace, &id)?.unwrap_or(row);
     let st = match unsupported_field(agg) {
         Some(f) => Status::from_code(530, &[("field", &f)]),
@@ -463,6 +478,34 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     };
     let cleared = body::cleared(agg, ret, COLUMN_FIELDS);
     let mut items = body::decode(&row.body);
+    // An account's balance is kept with its type's sign: the type of an
+    // account with postings stays (QuickBooks restricts it too) [I].
+    if kind.name == "Account" {
+        let old_type = items
+            .iter()
+            .find(|e| e.name == "AccountType")
+            .map(|e| e.text.clone());
+        let new_type = changes
+            .iter()
+            .find(|e| e.name == "AccountType")
+            .map(|e| e.text.clone());
+        if new_type.is_some()
+            && new_type != old_type
+            && crate::ledger::has_postings(ctx.db, &row.id)?
+        {
+            return Err(SimError::Status(Status::from_code(
+                3210,
+                &[
+                    ("field", "AccountType"),
+                    ("value", new_type.as_deref().unwrap_or("")),
+                    (
+                        "reason",
+                        "The account has transactions; its type cannot be changed.",
+                    ),
+                ],
+            )));
+        }
+    }
     let mut changes = changes;
     // Blocks are regenerated from the merged addresses below.
     changes.retain(|e| !e.name.ends_with("AddressBlock"));

@@ -113,6 +113,22 @@ fn round_cents(x: f64) -> i64 {
     (x * 100.0).round() as i64
 }
 
+/// The largest amount a line or transaction may have, in cents (a
+/// trillion dollars: far beyond any QuickBooks form, far inside i64 for
+/// sums of thousands of lines).
+const MAX_CENTS: i64 = 100_000_000_000_000;
+
+fn in_range(field: &str, cents: i64) -> Res<i64> {
+    if cents.abs() > MAX_CENTS {
+        return Err(invalid(
+            field,
+            &store::money(cents.clamp(-MAX_CENTS * 10, MAX_CENTS * 10)),
+            "The amount is too large.",
+        ));
+    }
+    Ok(cents)
+}
+
 /// A price as QuickBooks prints it: at least two decimals, at most five.
 fn price_text(x: f64) -> String {
     let s = format!("{x:.5}");
@@ -251,12 +267,7 @@ impl Item {
 
     /// Average cost of `qty` units now.
     fn cost_of(&self, qty: i64) -> i64 {
-        let row = self.row();
-        if row.qty > 0 {
-            ((row.value as i128 * qty as i128) / row.qty as i128) as i64
-        } else {
-            round_cents(self.purchase_cost().unwrap_or(0.0) * qty as f64 / ledger::QTY_SCALE)
-        }
+        cost_at(self.row().qty, self.row().value, self, qty)
     }
 }
 
@@ -534,10 +545,10 @@ fn due_date(ctx: &Ctx<'_>, items: &[Elem], date: i64) -> Res<i64> {
     let (row, b) = (&rec.0, &rec.1);
     let int = |n: &str| leaf(b, n).and_then(|v| v.parse::<i64>().ok());
     if row.kind == "StandardTerms" {
-        return Ok(date + int("StdDueDays").unwrap_or(0));
+        return Ok(date + int("StdDueDays").unwrap_or(0).clamp(0, 36_500));
     }
     let day = int("DayOfMonthDue").unwrap_or(1).clamp(1, 28) as u32;
-    let next_month_days = int("DueNextMonthDays").unwrap_or(0);
+    let next_month_days = int("DueNextMonthDays").unwrap_or(0).clamp(0, 366);
     let (y, m, _) = crate::clock::civil_from_days(date);
     let this = crate::clock::days_from_civil(y, m, day);
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
@@ -689,6 +700,7 @@ fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
         } else {
             amount = leaf(c, "Amount").map(store::cents).unwrap_or(0);
         }
+        let amount = in_range("Amount", amount)?;
         if has("Amount") {
             set_leaf(c, "Amount", store::money(amount));
         }
@@ -749,9 +761,37 @@ fn price_field_static(f: &str) -> &'static str {
     }
 }
 
+/// An A/R or A/P reference must name an account of that type (3140).
+fn check_head_account(ctx: &Ctx<'_>, d: &Draft<'_>) -> Res<()> {
+    let Some((field, _)) = d.kind.account else {
+        return Ok(());
+    };
+    let want = match field {
+        "ARAccountRef" => "AccountsReceivable",
+        "APAccountRef" => "AccountsPayable",
+        _ => return Ok(()),
+    };
+    let Some(id) = d.account() else {
+        return Ok(());
+    };
+    if ledger::account_type(ctx.db, &id)?.as_deref() == Some(want) {
+        return Ok(());
+    }
+    let name = store::full_name(ctx.db, "Account", &id)?.unwrap_or(id);
+    Err(status(
+        3140,
+        &[
+            ("type", "Account"),
+            ("value", &name),
+            ("object", d.kind.name),
+        ],
+    ))
+}
+
 /// The postings of a built transaction.
 fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
     let kind = d.kind;
+    check_head_account(ctx, d)?;
     let entity = d.entity();
     let mut ps = Vec::new();
     let p = |account: String, amount: i64, entity: Option<String>| Posting {
@@ -788,6 +828,10 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
                     .or_else(|| it.as_ref().and_then(Item::income_account))
                 {
                     Some(a) => a,
+                    // A sales tax line is tax collected.
+                    None if it.as_ref().is_some_and(|i| i.kind() == "ItemSalesTax") => {
+                        ledger::special(ctx, Special::SalesTaxPayable)?
+                    }
                     None => ledger::special(ctx, Special::UncategorizedIncome)?,
                 };
                 ps.push(p(account, -sign * amount, entity.clone()));
@@ -944,6 +988,8 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
                 return Err(status(3150, &[("field", "AccountRef")]));
             };
             let mut items = std::mem::take(&mut d.items);
+            // Lines of one adjustment see each other's changes.
+            let mut moved: std::collections::HashMap<String, (i64, i64)> = Default::default();
             for line in items
                 .iter_mut()
                 .filter(|e| e.name == "InventoryAdjustmentLineRet")
@@ -960,7 +1006,23 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
                     ));
                 }
                 let c = &mut line.children;
-                let (dq, dv) = adjustment(&it, c);
+                let stored = (
+                    leaf(c, "QuantityDifference").map(|q| qty_units(num(Some(q)).unwrap_or(0.0))),
+                    leaf(c, "ValueDifference").map(store::cents),
+                );
+                let (dq, dv) = match stored {
+                    // Kept by a Mod: what it moved then, not recomputed
+                    // against today's stock.
+                    (Some(q), Some(v)) => (q, v),
+                    _ => {
+                        let before = moved.get(&it.row().id).copied().unwrap_or((0, 0));
+                        adjustment(&it, c, before)
+                    }
+                };
+                let dv = in_range("ValueDifference", dv)?;
+                let m = moved.entry(it.row().id.clone()).or_default();
+                m.0 += dq;
+                m.1 += dv;
                 c.retain(|e| !matches!(e.name.as_ref(), "QuantityDifference" | "ValueDifference"));
                 c.push(Elem::leaf("QuantityDifference", qty_text(dq)));
                 c.push(Elem::leaf("ValueDifference", store::money(dv)));
@@ -985,7 +1047,9 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
 
 /// An inventory adjustment line's (quantity, value) change from what the
 /// request gave (kept in the stored line as the request's elements).
-fn adjustment(it: &Item, c: &[Elem]) -> (i64, i64) {
+fn adjustment(it: &Item, c: &[Elem], before: (i64, i64)) -> (i64, i64) {
+    let on_hand = it.row().qty + before.0;
+    let value = it.row().value + before.1;
     let sub = |agg: &str, n: &str| {
         c.iter()
             .find(|e| e.name == agg)
@@ -997,13 +1061,13 @@ fn adjustment(it: &Item, c: &[Elem]) -> (i64, i64) {
             sub("ValueAdjustment", "NewQuantity"),
             sub("ValueAdjustment", "QuantityDifference"),
         ) {
-            (Some(n), _) => qty_units(n) - it.row().qty,
+            (Some(n), _) => qty_units(n) - on_hand,
             (None, Some(dq)) => qty_units(dq),
             _ => 0,
         };
         let dv = match sub("ValueAdjustment", "NewValue") {
-            Some(v) => round_cents(v) - it.row().value,
-            None => it.cost_of(dq),
+            Some(v) => round_cents(v) - value,
+            None => cost_at(on_hand, value, it, dq),
         };
         return (dq, dv);
     }
@@ -1011,11 +1075,21 @@ fn adjustment(it: &Item, c: &[Elem]) -> (i64, i64) {
         sub("QuantityAdjustment", "NewQuantity"),
         sub("QuantityAdjustment", "QuantityDifference"),
     ) {
-        (Some(n), _) => qty_units(n) - it.row().qty,
+        (Some(n), _) => qty_units(n) - on_hand,
         (None, Some(dq)) => qty_units(dq),
         _ => 0,
     };
-    (dq, it.cost_of(dq))
+    (dq, cost_at(on_hand, value, it, dq))
+}
+
+/// The value of `qty` units at the average cost of `value` over `on_hand`.
+fn cost_at(on_hand: i64, value: i64, it: &Item, qty: i64) -> i64 {
+    if on_hand > 0 {
+        ((value as i128 * qty as i128) / on_hand as i128)
+            .clamp(-(MAX_CENTS as i128) * 10, MAX_CENTS as i128 * 10) as i64
+    } else {
+        round_cents(it.purchase_cost().unwrap_or(0.0) * qty as f64 / ledger::QTY_SCALE)
+    }
 }
 
 /// One application a payment (or an invoice's SetCredit) makes: the
@@ -1048,6 +1122,13 @@ fn specs_from_request(ctx: &Ctx<'_>, d: &mut Draft<'_>, agg: Element<'_>) -> Res
     };
     if matches!(d.kind.role, Role::Sale { .. }) {
         let c = credits(agg);
+        if let Some((_, v)) = c.iter().find(|(_, v)| *v < 0 || *v > MAX_CENTS) {
+            return Err(invalid(
+                "SetCredit AppliedAmount",
+                &store::money(*v),
+                "The amount cannot be negative.",
+            ));
+        }
         if !c.is_empty() {
             out.push(AppSpec {
                 credits: c,
@@ -1070,6 +1151,26 @@ fn specs_from_request(ctx: &Ctx<'_>, d: &mut Draft<'_>, agg: Element<'_>) -> Res
             credits: credits(a),
             ..AppSpec::default()
         };
+        for (field, v) in [
+            ("AppliedToTxnAdd payment amount", spec.amount),
+            ("DiscountAmount", spec.discount),
+        ] {
+            if v < 0 {
+                return Err(invalid(
+                    field,
+                    &store::money(v),
+                    "The amount cannot be negative.",
+                ));
+            }
+            in_range(field, v)?;
+        }
+        if let Some((_, v)) = spec.credits.iter().find(|(_, v)| *v < 0 || *v > MAX_CENTS) {
+            return Err(invalid(
+                "SetCredit AppliedAmount",
+                &store::money(*v),
+                "The amount cannot be negative.",
+            ));
+        }
         for f in ["DiscountAccountRef", "DiscountClassRef"] {
             if let Some(e) = a.child(f) {
                 let rq = RefRequest {
@@ -1175,8 +1276,16 @@ fn applications(
             let mut rets = Vec::new();
             let mut sum = 0i64;
             let explicit = !specs.is_empty();
+            let my_account = d.account();
             for spec in specs {
                 let target = target(ctx, &spec.txn, &[target_kind], entity.as_deref())?;
+                if my_account.is_some() && target.account != my_account {
+                    return Err(invalid(
+                        "TxnID",
+                        &spec.txn,
+                        "The transaction is in another A/R or A/P account.",
+                    ));
+                }
                 let mut r = Elem::new("AppliedToTxnRet").with("TxnID", target.id.clone());
                 r.push(Elem::leaf("Amount", store::money(spec.amount)));
                 if spec.discount != 0 {
@@ -1295,10 +1404,18 @@ fn applications(
 /// not deposited yet; the line takes its amount, customer and number.
 fn deposit_links(ctx: &Ctx<'_>, items: &mut [Elem], id: &str, links: &mut Vec<Link>) -> Res<()> {
     let uf = ledger::special(ctx, Special::UndepositedFunds)?;
+    let mut seen = std::collections::HashSet::new();
     for line in items.iter_mut().filter(|e| e.name == "DepositLineRet") {
         let Some(pid) = leaf(&line.children, "TxnID").map(str::to_string) else {
             continue;
         };
+        if !seen.insert(pid.clone()) {
+            return Err(invalid(
+                "PaymentTxnID",
+                &pid,
+                "This payment is on the deposit twice.",
+            ));
+        }
         let Some(pay) = store::get_txn(ctx.db, &pid)?
             .filter(|r| matches!(r.kind.as_str(), "ReceivePayment" | "SalesReceipt") && !r.voided)
         else {
@@ -1448,6 +1565,7 @@ fn save(
         tax: t.tax,
     };
     let links = applications(ctx, d, specs, auto, &row.id, given_total, &mut t2)?;
+    in_range(d.kind.total.unwrap_or("Amount"), t2.total)?;
     if let Some(f) = d.kind.total {
         if d.ret.child(f).is_some() {
             set_leaf(&mut d.items, f, store::money(t2.total));
@@ -1474,7 +1592,7 @@ fn save(
             store::links_of(ctx.db, &row.id)?
         };
         for l in existing {
-            if l.dst == row.id && l.amount != 0 {
+            if l.dst == row.id && (l.amount != 0 || l.discount != 0) {
                 applied += l.amount + l.discount;
             } else if l.src == row.id && l.via != row.id {
                 applied += l.amount;
@@ -1642,6 +1760,32 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
             "A voided transaction cannot be modified.",
         ));
     }
+    // What other transactions do with it limits what a Mod may change: a
+    // deposited payment is fixed until its deposit changes [I]; a document
+    // others pay keeps its customer or vendor and its account.
+    let others: Vec<Link> = store::links_of(ctx.db, &old.id)?
+        .into_iter()
+        .filter(|l| l.via != old.id)
+        .collect();
+    let refuse = |reason: &str| {
+        status(
+            3171,
+            &[
+                ("action", "modify"),
+                ("object", kind.name),
+                ("value", &old.id),
+                ("reason", reason),
+            ],
+        )
+    };
+    if others
+        .iter()
+        .any(|l| l.dst == old.id && l.amount == 0 && l.discount == 0)
+    {
+        return Err(refuse(
+            "It has been deposited; change or delete the deposit first.",
+        ));
+    }
     // Reverse what the old version did; the new one is built on the
     // balances without it.
     ledger::unpost(ctx, &old.id)?;
@@ -1663,9 +1807,24 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
     let mut named: Vec<&'static str> = Vec::new();
     for c in agg.children() {
         let family = if c.name() == "JournalLineMod" {
-            match c.child_text("JournalLineType") {
-                Some("Credit") => Some("JournalCreditLine"),
-                _ => Some("JournalDebitLine"),
+            // One family for journal lines: a JournalLineMod may name either
+            // side; without JournalLineType a kept line keeps its side.
+            for f in ["JournalDebitLine", "JournalCreditLine"] {
+                if !named.contains(&f) {
+                    named.push(f);
+                }
+            }
+            let kept = c.child_text("TxnLineID").and_then(|lid| {
+                old_lines
+                    .iter()
+                    .find(|l| leaf(&l.children, "TxnLineID") == Some(lid))
+                    .map(|l| l.name.to_string())
+            });
+            match (c.child_text("JournalLineType"), kept.as_deref()) {
+                (Some("Credit"), _) => Some("JournalCreditLine"),
+                (Some(_), _) => Some("JournalDebitLine"),
+                (None, Some("JournalCreditLine")) => Some("JournalCreditLine"),
+                (None, _) => Some("JournalDebitLine"),
             }
         } else {
             line_family(c.name(), ret)
@@ -1694,6 +1853,19 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
         let cleared_line = decl
             .map(|dd| body::cleared(c, dd, &["TxnLineID"]))
             .unwrap_or_default();
+        // A new adjustment on a kept inventory line is computed afresh;
+        // without one the line keeps the differences it had.
+        if mapped.get("QuantityAdjustment").is_some() || mapped.get("ValueAdjustment").is_some() {
+            l.children.retain(|e| {
+                !matches!(
+                    e.name.as_ref(),
+                    "QuantityDifference"
+                        | "ValueDifference"
+                        | "QuantityAdjustment"
+                        | "ValueAdjustment"
+                )
+            });
+        }
         // A changed quantity or rate recomputes the amount unless given.
         if mapped.get("Amount").is_none()
             && (mapped.get("Quantity").is_some()
@@ -1725,6 +1897,11 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
     d.date = leaf(&d.items, "TxnDate")
         .and_then(parse_date)
         .unwrap_or_default();
+    if !others.is_empty() && (d.entity() != old.entity || d.account() != old.account) {
+        return Err(refuse(
+            "Other transactions are applied to it: its customer or vendor and its account cannot change.",
+        ));
+    }
     let t = compute(ctx, &mut d)?;
     let given_total = match agg.child_text("TotalAmount") {
         Some(v) => Some(store::cents(v)),

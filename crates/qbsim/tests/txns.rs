@@ -1152,3 +1152,109 @@ fn custom_fields_on_transactions() {
     assert_eq!(r.code, 3120);
     sim.check_schema();
 }
+
+/// What a review found could be broken; each is refused or kept right.
+#[test]
+fn edge_cases_keep_the_books_right() {
+    let sim = setup();
+    let q = |x: &str| sim.one(x);
+    // Amounts beyond any form: 3210, nothing saved.
+    let r = invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>9999999999</Quantity><Rate>9999999999</Rate></InvoiceLineAdd>");
+    assert_eq!(r.code, 3210, "{}", r.message);
+    assert_eq!(account_balance(&sim, "Sales"), "0.00");
+    // An A/R reference to a bank account: 3140.
+    let r = sim.one("<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Beta</FullName></CustomerRef><ARAccountRef><FullName>Checking</FullName></ARAccountRef><InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>");
+    assert_eq!(r.code, 3140, "{}", r.message);
+    // A discount-only application survives a Mod of the invoice.
+    let inv = invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>");
+    let (id, seq) = (
+        inv.ok().item().must("TxnID").to_string(),
+        inv.item().must("EditSequence").to_string(),
+    );
+    let r = pay(&sim, "Beta", "0.00", &format!(
+        "<AppliedToTxnAdd><TxnID>{id}</TxnID><PaymentAmount>0.00</PaymentAmount><DiscountAmount>10.00</DiscountAmount><DiscountAccountRef><FullName>Discounts Given</FullName></DiscountAccountRef></AppliedToTxnAdd>"
+    ));
+    r.ok();
+    sim.clock.advance(5);
+    let r = q(&format!("<InvoiceModRq><InvoiceMod><TxnID>{id}</TxnID><EditSequence>{seq}</EditSequence><Memo>m</Memo></InvoiceMod></InvoiceModRq>"));
+    assert_eq!(r.ok().item().must("BalanceRemaining"), "90.00");
+    assert_eq!(customer_balance(&sim, "Beta").0, "90.00");
+    // A paid document keeps its customer.
+    let seq = r.item().must("EditSequence").to_string();
+    let r = q(&format!("<InvoiceModRq><InvoiceMod><TxnID>{id}</TxnID><EditSequence>{seq}</EditSequence><CustomerRef><FullName>Acme</FullName></CustomerRef></InvoiceMod></InvoiceModRq>"));
+    assert_eq!(r.code, 3171, "{}", r.message);
+    // Negative applications: 3210.
+    let r = pay(&sim, "Beta", "0.00", &format!("<AppliedToTxnAdd><TxnID>{id}</TxnID><PaymentAmount>-50.00</PaymentAmount></AppliedToTxnAdd>"));
+    assert_eq!(r.code, 3210);
+    // A payment deposited twice on one deposit: 3210; once deposited, the
+    // payment cannot be modified.
+    let p = pay(&sim, "Beta", "40.00", &format!("<AppliedToTxnAdd><TxnID>{id}</TxnID><PaymentAmount>40.00</PaymentAmount></AppliedToTxnAdd>"));
+    let (pid, pseq) = (
+        p.ok().item().must("TxnID").to_string(),
+        p.item().must("EditSequence").to_string(),
+    );
+    let r = q(&format!("<DepositAddRq><DepositAdd><DepositToAccountRef><FullName>Checking</FullName></DepositToAccountRef><DepositLineAdd><PaymentTxnID>{pid}</PaymentTxnID></DepositLineAdd><DepositLineAdd><PaymentTxnID>{pid}</PaymentTxnID></DepositLineAdd></DepositAdd></DepositAddRq>"));
+    assert_eq!(r.code, 3210);
+    q(&format!("<DepositAddRq><DepositAdd><DepositToAccountRef><FullName>Checking</FullName></DepositToAccountRef><DepositLineAdd><PaymentTxnID>{pid}</PaymentTxnID></DepositLineAdd></DepositAdd></DepositAddRq>")).ok();
+    let r = q(&format!("<ReceivePaymentModRq><ReceivePaymentMod><TxnID>{pid}</TxnID><EditSequence>{pseq}</EditSequence><TotalAmount>90.00</TotalAmount></ReceivePaymentMod></ReceivePaymentModRq>"));
+    assert_eq!(r.code, 3171, "{}", r.message);
+    assert_eq!(account_balance(&sim, "Checking"), "40.00");
+    // The type of an account with postings stays.
+    let acct = q("<AccountQueryRq><FullName>Checking</FullName></AccountQueryRq>");
+    let (aid, aseq) = (
+        acct.item().must("ListID").to_string(),
+        acct.item().must("EditSequence").to_string(),
+    );
+    let r = q(&format!("<AccountModRq><AccountMod><ListID>{aid}</ListID><EditSequence>{aseq}</EditSequence><AccountType>Expense</AccountType></AccountMod></AccountModRq>"));
+    assert_eq!(r.code, 3210, "{}", r.message);
+    // A journal line modified without its type keeps its side.
+    let je = q("<JournalEntryAddRq><JournalEntryAdd>\
+        <JournalDebitLine><AccountRef><FullName>Materials</FullName></AccountRef><Amount>25.00</Amount></JournalDebitLine>\
+        <JournalCreditLine><AccountRef><FullName>Checking</FullName></AccountRef><Amount>25.00</Amount></JournalCreditLine></JournalEntryAdd></JournalEntryAddRq>");
+    let (jid, jseq) = (
+        je.ok().item().must("TxnID").to_string(),
+        je.item().must("EditSequence").to_string(),
+    );
+    let set = sim.send(&format!("<JournalEntryQueryRq><TxnID>{jid}</TxnID><IncludeLineItems>true</IncludeLineItems></JournalEntryQueryRq>"));
+    let credit = all(set.document(), "JournalCreditLine")[0]
+        .child_text("TxnLineID")
+        .unwrap()
+        .to_string();
+    let debit = all(set.document(), "JournalDebitLine")[0]
+        .child_text("TxnLineID")
+        .unwrap()
+        .to_string();
+    sim.clock.advance(5);
+    let r = q(&format!("<JournalEntryModRq><JournalEntryMod><TxnID>{jid}</TxnID><EditSequence>{jseq}</EditSequence>\
+        <JournalLineMod><TxnLineID>{debit}</TxnLineID></JournalLineMod><JournalLineMod><TxnLineID>{credit}</TxnLineID><Memo>x</Memo></JournalLineMod></JournalEntryMod></JournalEntryModRq>"));
+    r.ok();
+    assert_eq!(account_balance(&sim, "Materials"), "25.00");
+    assert_eq!(account_balance(&sim, "Checking"), "15.00");
+    // Inventory: two lines for one item see each other; a Mod that only
+    // changes the memo keeps what the adjustment moved.
+    let r = q("<InventoryAdjustmentAddRq><InventoryAdjustmentAdd><AccountRef><FullName>Shrinkage</FullName></AccountRef>\
+        <InventoryAdjustmentLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><QuantityAdjustment><NewQuantity>90</NewQuantity></QuantityAdjustment></InventoryAdjustmentLineAdd>\
+        <InventoryAdjustmentLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><QuantityAdjustment><NewQuantity>90</NewQuantity></QuantityAdjustment></InventoryAdjustmentLineAdd>\
+        </InventoryAdjustmentAdd></InventoryAdjustmentAddRq>");
+    let (iid, iseq) = (
+        r.ok().item().must("TxnID").to_string(),
+        r.item().must("EditSequence").to_string(),
+    );
+    let qoh = || {
+        field(
+            &sim,
+            "<ItemInventoryQueryRq><FullName>Widget</FullName></ItemInventoryQueryRq>",
+            "QuantityOnHand",
+        )
+    };
+    assert_eq!(qoh(), "90");
+    invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>3</Quantity></InvoiceLineAdd>").ok();
+    assert_eq!(qoh(), "87");
+    sim.clock.advance(5);
+    q(&format!("<InventoryAdjustmentModRq><InventoryAdjustmentMod><TxnID>{iid}</TxnID><EditSequence>{iseq}</EditSequence><Memo>count</Memo></InventoryAdjustmentMod></InventoryAdjustmentModRq>")).ok();
+    assert_eq!(qoh(), "87");
+    // A sales tax line is tax collected.
+    invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd><InvoiceLineAdd><ItemRef><FullName>CA Tax</FullName></ItemRef><Amount>4.00</Amount></InvoiceLineAdd>").ok();
+    assert_eq!(account_balance(&sim, "Sales Tax Payable"), "4.00");
+    sim.check_schema();
+}
