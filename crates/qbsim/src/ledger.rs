@@ -89,18 +89,32 @@ pub fn account_type(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
     }))
 }
 
+/// The AccountType of an account, remembered for the request.
+pub fn type_of(ctx: &Ctx<'_>, id: &str) -> Result<Option<String>, StoreError> {
+    if let Some(t) = ctx.account_types.borrow().get(id) {
+        return Ok(Some(t.clone()));
+    }
+    let t = account_type(ctx.db, id)?;
+    if let Some(t) = &t {
+        ctx.account_types
+            .borrow_mut()
+            .insert(id.to_string(), t.clone());
+    }
+    Ok(t)
+}
+
 /// The account QuickBooks uses for `which`, if the file has one: a
 /// top-level account of that name and type, else (for A/R and A/P) the
 /// first account of the type. Reads only (queries and reports use it).
 pub fn find_special(ctx: &Ctx<'_>, which: Special) -> Res<Option<String>> {
     let (name, ty) = which.account();
     if let Some(id) = store::meta(ctx.db, &format!("special:{name}"))? {
-        if account_type(ctx.db, &id)?.as_deref() == Some(ty) {
+        if type_of(ctx, &id)?.as_deref() == Some(ty) {
             return Ok(Some(id));
         }
     }
     if let Some(row) = store::by_name(ctx.db, "Account", name)? {
-        if account_type(ctx.db, &row.id)?.as_deref() == Some(ty) {
+        if type_of(ctx, &row.id)?.as_deref() == Some(ty) {
             return Ok(Some(row.id));
         }
     }
@@ -203,7 +217,7 @@ pub fn post(ctx: &Ctx<'_>, txn: &str, date: &str, postings: &[Posting]) -> Res<(
         let ty = match types.get(&p.account) {
             Some(t) => t.clone(),
             None => {
-                let t = account_type(ctx.db, &p.account)?.unwrap_or_default();
+                let t = type_of(ctx, &p.account)?.unwrap_or_default();
                 types.insert(p.account.clone(), t.clone());
                 t
             }

@@ -305,6 +305,9 @@ pub(crate) struct Ctx<'a> {
     /// invoice's items and tax codes are read by the arithmetic and again by
     /// the postings). Handlers clear it before they change list rows.
     pub lookups: std::cell::RefCell<std::collections::HashMap<String, Record>>,
+    /// Account types read during this request (they change only by an
+    /// AccountMod, which reads none).
+    pub account_types: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 
 impl Ctx<'_> {

@@ -109,6 +109,7 @@ pub(crate) fn process(
             schema,
             latest,
             lookups: Default::default(),
+            account_types: Default::default(),
         };
         let result = match rq.error() {
             Some(fe) => Err(SimError::Status(Status {

@@ -33,6 +33,12 @@ pub fn ret_decl(ctx: &Ctx<'_>, kind: &str) -> Option<Decl> {
 pub struct Names(HashMap<String, Option<String>>);
 
 impl Names {
+    /// A name already known (a record the request itself read).
+    pub fn seed(&mut self, ns: &str, id: &str, full_name: &str) {
+        self.0
+            .insert(store::key(ns, id), Some(full_name.to_string()));
+    }
+
     fn get(&mut self, db: &Db, ns: &str, id: &str) -> Option<String> {
         let k = store::key(ns, id);
         if let Some(v) = self.0.get(&k) {

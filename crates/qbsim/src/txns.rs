@@ -774,7 +774,7 @@ fn check_head_account(ctx: &Ctx<'_>, d: &Draft<'_>) -> Res<()> {
     let Some(id) = d.account() else {
         return Ok(());
     };
-    if ledger::account_type(ctx.db, &id)?.as_deref() == Some(want) {
+    if ledger::type_of(ctx, &id)?.as_deref() == Some(want) {
         return Ok(());
     }
     let name = store::full_name(ctx.db, "Account", &id)?.unwrap_or(id);
@@ -1713,7 +1713,12 @@ fn answer(
         lines,
         linked: false,
     };
-    let items = crate::txnquery::ret(ctx, &mut crate::render::Names::default(), row, kind, &opts)
+    // The names of what the request read are known already.
+    let mut names = crate::render::Names::default();
+    for rec in ctx.lookups.borrow().values() {
+        names.seed(&rec.0.ns, &rec.0.id, &rec.0.full_name);
+    }
+    let items = crate::txnquery::ret(ctx, &mut names, row, kind, &opts)
         .into_iter()
         .collect();
     Ok(Answer {
