@@ -912,3 +912,51 @@ async fn one_client_cannot_take_every_slot() {
     }
     assert!(ok, "slots come back when connections close");
 }
+
+/// Transactions and reports go through the connector like any request:
+/// an invoice and a payment move the customer's balance, and a report
+/// (answered off the async threads) sees them.
+#[tokio::test]
+async fn transactions_and_reports_through_the_connector() {
+    let s = start().await;
+    let setup = qbxml(
+        "<CustomerAddRq><CustomerAdd><Name>Harbor Lights</Name></CustomerAdd></CustomerAddRq>\
+         <AccountAddRq><AccountAdd><Name>Sales</Name><AccountType>Income</AccountType></AccountAdd></AccountAddRq>\
+         <ItemServiceAddRq><ItemServiceAdd><Name>Design</Name><SalesOrPurchase><Price>85.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemServiceAdd></ItemServiceAddRq>",
+    );
+    let r = post(s.addr, "ann", &setup).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post(
+        s.addr,
+        "ann",
+        &qbxml("<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Harbor Lights</FullName></CustomerRef><InvoiceLineAdd><ItemRef><FullName>Design</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<BalanceRemaining>170.00</BalanceRemaining>"),
+        "{}",
+        r.body
+    );
+    let r = post(
+        s.addr,
+        "ann",
+        &qbxml("<CustomerQueryRq><FullName>Harbor Lights</FullName></CustomerQueryRq>"),
+    )
+    .await;
+    assert!(r.body.contains("<Balance>170.00</Balance>"), "{}", r.body);
+    let r = post(
+        s.addr,
+        "ann",
+        &qbxml("<GeneralSummaryReportQueryRq><GeneralSummaryReportType>TrialBalance</GeneralSummaryReportType></GeneralSummaryReportQueryRq>"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<ReportTitle>Trial Balance</ReportTitle>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"170.00\""), "{}", r.body);
+}
