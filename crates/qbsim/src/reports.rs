@@ -9,8 +9,10 @@
 //! with the account balances by construction. The fiscal year is the
 //! calendar year [I]; income and expense of earlier years show as
 //! Retained Earnings, this year's as Net Income, as in QuickBooks.
-//! Accounts are flat rows by FullName (QuickBooks indents subaccounts and
-//! subtotals them; we do not) and the basis is always accrual.
+//! P&L and balance sheet show subaccounts under their parent with "Total
+//! <parent>" (and the parent's own amount as "<parent> - Other"), as
+//! QuickBooks' summary reports do; the trial balance lists accounts flat by
+//! FullName, as QuickBooks' does. The basis is always accrual.
 
 use crate::clock::{civil_from_days, date_text, days_from_civil, macro_range, parse_date};
 use crate::ledger::{account_type, debit_normal};
@@ -99,6 +101,8 @@ fn period(ctx: &Ctx<'_>, rq: &Request<'_>, default: &str) -> Res<(Option<i64>, i
 /// An account as reports need it.
 struct Account {
     id: String,
+    parent: Option<String>,
+    name: String,
     full_name: String,
     ty: String,
 }
@@ -111,6 +115,8 @@ fn chart(ctx: &Ctx<'_>) -> Res<Vec<Account>> {
         let ty = account_type(ctx.db, &r.id)?.unwrap_or_default();
         out.push(Account {
             id: r.id,
+            parent: r.parent,
+            name: r.name,
             full_name: r.full_name,
             ty,
         });
@@ -190,9 +196,21 @@ impl Report {
         label: &str,
         values: &[Option<String>],
     ) {
+        self.row_with(kind, row_type.map(|t| (t, label)), label, values);
+    }
+
+    /// A row whose RowData names something other than its label (a
+    /// subaccount's full name under its own name).
+    fn row_with(
+        &mut self,
+        kind: &'static str,
+        row_data: Option<(&str, &str)>,
+        label: &str,
+        values: &[Option<String>],
+    ) {
         let mut e = Elem::new(kind).attr("rowNumber", self.n());
-        if let Some(t) = row_type {
-            e.push(Elem::new("RowData").attr("rowType", t).attr("value", label));
+        if let Some((t, v)) = row_data {
+            e.push(Elem::new("RowData").attr("rowType", t).attr("value", v));
         }
         e.push(Elem::new("ColData").attr("colID", "1").attr("value", label));
         for (i, v) in values.iter().enumerate() {
@@ -233,6 +251,75 @@ impl Report {
         r.push(data);
         r
     }
+}
+
+/// Accounts as QuickBooks' summary reports show them: a parent with
+/// subaccounts is a text row, its subaccounts, its own amount as
+/// "<parent> - Other", and "Total <parent>"; an account without
+/// subaccounts is one row. `list` is in chart order with each account's
+/// own amount; rows that are zero with all their subaccounts are left out.
+/// Returns the total.
+fn account_rows(r: &mut Report, list: &[(&Account, i64)]) -> i64 {
+    let ids: std::collections::HashSet<&str> = list.iter().map(|(a, _)| a.id.as_str()).collect();
+    let mut total = 0;
+    for (a, own) in list {
+        if a.parent.as_deref().is_some_and(|p| ids.contains(p)) {
+            continue;
+        }
+        total += account_tree(r, list, a, *own);
+    }
+    total
+}
+
+fn subtree_total(list: &[(&Account, i64)], id: &str, depth: usize) -> i64 {
+    if depth > 64 {
+        return 0;
+    }
+    list.iter()
+        .filter(|(a, _)| a.parent.as_deref() == Some(id))
+        .map(|(a, v)| v + subtree_total(list, &a.id, depth + 1))
+        .sum()
+}
+
+fn account_tree(r: &mut Report, list: &[(&Account, i64)], a: &Account, own: i64) -> i64 {
+    let kids: Vec<&(&Account, i64)> = list
+        .iter()
+        .filter(|(k, v)| {
+            k.parent.as_deref() == Some(a.id.as_str())
+                && (*v != 0 || subtree_total(list, &k.id, 0) != 0)
+        })
+        .collect();
+    if kids.is_empty() {
+        if own != 0 {
+            r.row_with(
+                "DataRow",
+                Some(("account", &a.full_name)),
+                &a.name,
+                &[money(own)],
+            );
+        }
+        return own;
+    }
+    r.text(&a.name);
+    let mut sub = own;
+    for (k, v) in kids {
+        sub += account_tree(r, list, k, *v);
+    }
+    if own != 0 {
+        r.row_with(
+            "DataRow",
+            Some(("account", &a.full_name)),
+            &format!("{} - Other", a.name),
+            &[money(own)],
+        );
+    }
+    r.row_with(
+        "SubtotalRow",
+        Some(("account", &a.full_name)),
+        &format!("Total {}", a.name),
+        &[money(sub)],
+    );
+    sub
 }
 
 fn money(c: i64) -> Option<String> {
@@ -380,17 +467,12 @@ fn profit_and_loss(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             .iter()
             .filter(|a| a.ty == ty)
             .map(|a| (a, amount(a)))
-            .filter(|(_, v)| *v != 0)
             .collect();
-        if list.is_empty() {
+        if list.iter().all(|(_, v)| *v == 0) {
             return 0;
         }
         r.text(title);
-        let mut total = 0;
-        for (a, v) in list {
-            total += v;
-            r.row("DataRow", Some("account"), &a.full_name, &[money(v)]);
-        }
+        let total = account_rows(r, &list);
         r.row(
             "SubtotalRow",
             None,
@@ -443,19 +525,16 @@ fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         &[("", "STRTYPE", "Label"), ("TOTAL", "AMTTYPE", "Amount")],
     );
     let group = |r: &mut Report, types: &[&str], title: &str| -> i64 {
-        let list: Vec<&(Account, i64)> = accts
+        let list: Vec<(&Account, i64)> = accts
             .iter()
-            .filter(|(a, v)| types.contains(&a.ty.as_str()) && *v != 0)
+            .filter(|(a, _)| types.contains(&a.ty.as_str()))
+            .map(|(a, v)| (a, *v))
             .collect();
-        if list.is_empty() {
+        if list.iter().all(|(_, v)| *v == 0) {
             return 0;
         }
         r.text(title);
-        let mut total = 0;
-        for (a, v) in list {
-            total += v;
-            r.row("DataRow", Some("account"), &a.full_name, &[money(*v)]);
-        }
+        let total = account_rows(r, &list);
         r.row(
             "SubtotalRow",
             None,
@@ -487,11 +566,12 @@ fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let ll = group(&mut r, &["LongTermLiability"], "Long Term Liabilities");
     r.row("SubtotalRow", None, "Total Liabilities", &[money(cl + ll)]);
     r.text("Equity");
-    let mut equity = 0;
-    for (a, v) in accts.iter().filter(|(a, v)| a.ty == "Equity" && *v != 0) {
-        equity += v;
-        r.row("DataRow", Some("account"), &a.full_name, &[money(*v)]);
-    }
+    let equity_accounts: Vec<(&Account, i64)> = accts
+        .iter()
+        .filter(|(a, _)| a.ty == "Equity")
+        .map(|(a, v)| (a, *v))
+        .collect();
+    let mut equity = account_rows(&mut r, &equity_accounts);
     if retained != 0 {
         equity += retained;
         r.row(

@@ -937,6 +937,15 @@ fn reports_from_the_ledger() {
          <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>300.00</Amount></ExpenseLineAdd></BillAdd></BillAddRq>",
     )
     .ok();
+    // A subaccount: the P&L shows it under its parent.
+    sim.one("<AccountAddRq><AccountAdd><Name>Online</Name><ParentRef><FullName>Sales</FullName></ParentRef><AccountType>Income</AccountType></AccountAdd></AccountAddRq>").ok();
+    sim.one(
+        "<JournalEntryAddRq><JournalEntryAdd><TxnDate>2023-05-01</TxnDate>\
+         <JournalDebitLine><AccountRef><FullName>Checking</FullName></AccountRef><Amount>50.00</Amount></JournalDebitLine>\
+         <JournalCreditLine><AccountRef><FullName>Sales:Online</FullName></AccountRef><Amount>50.00</Amount></JournalCreditLine>\
+         </JournalEntryAdd></JournalEntryAddRq>",
+    )
+    .ok();
     let period = "<ReportPeriod><FromReportDate>2023-01-01</FromReportDate><ToReportDate>2023-12-31</ToReportDate></ReportPeriod>";
     // Trial balance: debits equal credits, last year's income is
     // Retained Earnings.
@@ -947,14 +956,22 @@ fn reports_from_the_ledger() {
     assert_eq!(value(&rows, "TOTAL", "2"), value(&rows, "TOTAL", "3"));
     assert_eq!(value(&rows, "Retained Earnings", "3"), "1000.00");
     assert_eq!(value(&rows, "Sales", "3"), "136.00");
+    assert_eq!(value(&rows, "Sales:Online", "3"), "50.00");
     // P&L for 2023: 136 income, 12 COGS, 300 expense.
     let pl = sim.send(&format!(
         "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>ProfitAndLossStandard</GeneralSummaryReportType>{period}</GeneralSummaryReportQueryRq>"
     ));
     let rows = report_rows(&pl);
-    assert_eq!(value(&rows, "Total Income", "2"), "136.00");
-    assert_eq!(value(&rows, "Gross Profit", "2"), "124.00");
-    assert_eq!(value(&rows, "Net Income", "2"), "-176.00");
+    assert_eq!(value(&rows, "Online", "2"), "50.00");
+    assert_eq!(value(&rows, "Sales - Other", "2"), "136.00");
+    assert_eq!(value(&rows, "Total Sales", "2"), "186.00");
+    assert!(
+        rows.iter().any(|r| r.0 == "TextRow" && r.1 == "Sales"),
+        "{rows:?}"
+    );
+    assert_eq!(value(&rows, "Total Income", "2"), "186.00");
+    assert_eq!(value(&rows, "Gross Profit", "2"), "174.00");
+    assert_eq!(value(&rows, "Net Income", "2"), "-126.00");
     let doc = pl.document();
     assert_eq!(
         all(doc, "ReportSubtitle")[0].text(),
@@ -969,7 +986,7 @@ fn reports_from_the_ledger() {
         value(&rows, "TOTAL ASSETS", "2"),
         value(&rows, "TOTAL LIABILITIES & EQUITY", "2")
     );
-    assert_eq!(value(&rows, "Net Income", "2"), "-176.00");
+    assert_eq!(value(&rows, "Net Income", "2"), "-126.00");
     // A/R aging as of 2023-12-15: Beta's 2022 invoice is > 90 days past
     // due, Acme's is 14 days past due; the total is the A/R balance.
     let ag = sim.send(
