@@ -118,6 +118,9 @@ fn round_cents(x: f64) -> i64 {
 /// sums of thousands of lines).
 const MAX_CENTS: i64 = 100_000_000_000_000;
 
+/// The largest quantity on a line or adjustment (ten billion units).
+const MAX_QTY: f64 = 10_000_000_000.0;
+
 fn in_range(field: &str, cents: i64) -> Res<i64> {
     if cents.abs() > MAX_CENTS {
         return Err(invalid(
@@ -635,6 +638,13 @@ fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
                 }
             }
             let qty = num(leaf(c, "Quantity"));
+            if qty.is_some_and(|q| q.abs() > MAX_QTY) {
+                return Err(invalid(
+                    "Quantity",
+                    leaf(c, "Quantity").unwrap_or(""),
+                    "The quantity is too large.",
+                ));
+            }
             let given = leaf(c, "Amount").map(store::cents);
             match it.kind() {
                 "ItemSubtotal" => {
@@ -1055,6 +1065,7 @@ fn adjustment(it: &Item, c: &[Elem], before: (i64, i64)) -> (i64, i64) {
             .find(|e| e.name == agg)
             .and_then(|e| e.get(n))
             .and_then(|e| e.text.trim().parse::<f64>().ok())
+            .map(|v| v.clamp(-MAX_QTY, MAX_QTY))
     };
     if c.iter().any(|e| e.name == "ValueAdjustment") {
         let dq = match (

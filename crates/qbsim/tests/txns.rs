@@ -1179,6 +1179,9 @@ fn edge_cases_keep_the_books_right() {
     let r = invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>9999999999</Quantity><Rate>9999999999</Rate></InvoiceLineAdd>");
     assert_eq!(r.code, 3210, "{}", r.message);
     assert_eq!(account_balance(&sim, "Sales"), "0.00");
+    // Quantities that large are refused by the schema check already (3050).
+    let r = invoice(&sim, "Beta", "<InvoiceLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>99999999999999</Quantity><Amount>1.00</Amount></InvoiceLineAdd>");
+    assert_eq!(r.code, 3050, "{}", r.message);
     // An A/R reference to a bank account: 3140.
     let r = sim.one("<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Beta</FullName></CustomerRef><ARAccountRef><FullName>Checking</FullName></ARAccountRef><InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>");
     assert_eq!(r.code, 3140, "{}", r.message);
