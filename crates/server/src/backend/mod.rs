@@ -13,6 +13,7 @@
 //! company file's turn until the backend is really done), so a backend
 //! need not be cancellation-safe.
 
+pub mod com;
 pub mod memory;
 pub mod simulator;
 

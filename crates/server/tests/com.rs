@@ -1,0 +1,281 @@
+//! The COM backend's logic through the real server, with the fake request
+//! processor (`crates/fakeqb`) as its driver and the simulator answering
+//! behind it: the call sequence, preferences, sessions kept across
+//! requests, QuickBooks' errors with their HRESULT, close-and-retry.
+//! (On Windows the same backend drives QBXMLRP2 through COM; issue 7.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+use fakeqb::{Fault, Processor};
+use qbc_server::backend::com::{ComBackend, ComSettings, Driver, DriverError};
+use std::sync::{Arc, Mutex};
+
+/// What answers the fake: the simulator.
+type Answer = Box<dyn FnMut(&str, &str) -> Result<String, Fault>>;
+
+/// The fake as a driver; its call log shared with the test.
+struct Fake {
+    p: Processor<Answer>,
+    log: Arc<Mutex<Vec<String>>>,
+    /// Fail BeginSession with this many of `fail_with` first.
+    failures: u32,
+    fail_with: u32,
+}
+
+impl Fake {
+    fn sync(&mut self) {
+        let mut log = self.log.lock().unwrap();
+        log.clear();
+        log.extend(self.p.calls.iter().cloned());
+    }
+}
+
+fn de(f: Fault) -> DriverError {
+    DriverError {
+        hresult: f.hresult,
+        message: f.message,
+    }
+}
+
+impl Driver for Fake {
+    fn put_is_read_only(&mut self, v: bool) -> Result<(), DriverError> {
+        self.p.put_is_read_only(v);
+        self.sync();
+        Ok(())
+    }
+    fn put_unattended_mode_pref(&mut self, v: i32) -> Result<(), DriverError> {
+        let r = self.p.put_unattended_mode_pref(v).map_err(de);
+        self.sync();
+        r
+    }
+    fn put_personal_data_pref(&mut self, v: i32) -> Result<(), DriverError> {
+        let r = self.p.put_personal_data_pref(v).map_err(de);
+        self.sync();
+        r
+    }
+    fn put_auth_flags(&mut self, f: u32) -> Result<(), DriverError> {
+        self.p.put_auth_flags(f);
+        self.sync();
+        Ok(())
+    }
+    fn open_connection2(&mut self, id: &str, name: &str, t: i32) -> Result<(), DriverError> {
+        let r = self.p.open_connection2(id, name, t).map_err(de);
+        self.sync();
+        r
+    }
+    fn begin_session(&mut self, file: &str, mode: i32) -> Result<String, DriverError> {
+        if self.failures > 0 {
+            self.failures -= 1;
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("injected {:#x}", self.fail_with));
+            return Err(de(Fault::qb(self.fail_with)));
+        }
+        let r = self.p.begin_session(file, mode).map_err(de);
+        self.sync();
+        r
+    }
+    fn process_request(&mut self, t: &str, rq: &str) -> Result<String, DriverError> {
+        let r = self.p.process_request(t, rq).map_err(de);
+        self.sync();
+        r
+    }
+    fn end_session(&mut self, t: &str) -> Result<(), DriverError> {
+        let r = self.p.end_session(t).map_err(de);
+        self.sync();
+        r
+    }
+    fn close_connection(&mut self) -> Result<(), DriverError> {
+        let r = self.p.close_connection().map_err(de);
+        self.sync();
+        r
+    }
+    fn end_quickbooks(&mut self) -> bool {
+        self.p.calls.push("EndQuickBooks".into());
+        self.sync();
+        true
+    }
+}
+
+/// A server whose backend is the COM logic over the fake, the fake
+/// answering from a simulator company file in `dir`.
+async fn start_com(
+    settings: ComSettings,
+    failures: u32,
+    fail_with: u32,
+) -> (Server, Arc<Mutex<Vec<String>>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("books.qbsim");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    let backend = ComBackend::spawn(
+        move || {
+            let company =
+                qbsim::Company::open(&path, qbsim::Config::default()).map_err(|e| DriverError {
+                    hresult: 0x8004_0401,
+                    message: e.to_string(),
+                })?;
+            let session = company.begin_session();
+            let answer: Answer = Box::new(move |_f: &str, rq: &str| {
+                company.process(session, rq.as_bytes()).map_err(|f| Fault {
+                    hresult: f.hresult.0,
+                    message: f.message.clone(),
+                })
+            });
+            Ok(Fake {
+                p: Processor::new(answer),
+                log: l,
+                failures,
+                fail_with,
+            })
+        },
+        settings,
+        None,
+    )
+    .unwrap();
+    let c = connector(config(dir.path()));
+    let s = start_with(c, dir, Some(Arc::new(backend)), None).await;
+    (s, log)
+}
+
+#[tokio::test]
+async fn a_request_goes_through_the_whole_sequence() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    let r = post(s.addr, "ann", &customer_add("Harbor Lights")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<FullName>Harbor Lights</FullName>"),
+        "{}",
+        r.body
+    );
+    let calls = log.lock().unwrap().clone();
+    let names: Vec<&str> = calls.iter().map(|c| c.split('(').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "PutIsReadOnly",
+            "PutUnattendedModePref",
+            "PutPersonalDataPref",
+            "PutAuthFlags",
+            "OpenConnection2",
+            "BeginSession",
+            "ProcessRequest",
+            "EndSession",
+            "CloseConnection"
+        ],
+        "{calls:?}"
+    );
+    // The type library's values: localQBD 1, DoNotCare 2, AuthFlags 0xF.
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.ends_with(", 1)") && c.starts_with("OpenConnection2")),
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c == "BeginSession(\"acme.qbw\", 2)"),
+        "{calls:?}"
+    );
+    assert!(calls.iter().any(|c| c == "PutAuthFlags(0xf)"), "{calls:?}");
+    assert!(
+        calls.iter().any(|c| c == "PutIsReadOnly(false)"),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_users_preference_reaches_quickbooks() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    let r = post(s.addr, "rob", &customer_query()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|c| c == "PutIsReadOnly(true)"));
+}
+
+#[tokio::test]
+async fn a_persistent_session_keeps_one_quickbooks_session() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    let auth = basic("ann", PASSWORD);
+    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ticket = r.header("x-qb-ticket").to_string();
+    for i in 0..3 {
+        let r = post_with(
+            s.addr,
+            "ann",
+            &[("x-qb-ticket", &ticket)],
+            &customer_add(&format!("C{i}")),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    {
+        let calls = log.lock().unwrap();
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|c| c.starts_with("BeginSession"))
+                .count(),
+            1,
+            "{calls:?}"
+        );
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|c| c.starts_with("ProcessRequest"))
+                .count(),
+            3,
+            "{calls:?}"
+        );
+        assert!(
+            !calls.iter().any(|c| c.starts_with("EndSession")),
+            "{calls:?}"
+        );
+    }
+    assert_eq!(close_session(s.addr, "ann", &ticket).await.status, 204);
+    let calls = log.lock().unwrap();
+    assert!(
+        calls.iter().any(|c| c.starts_with("EndSession")),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn quickbooks_failing_to_start_reaches_the_client() {
+    let (s, _log) = start_com(ComSettings::default(), 1, 0x8004_0408).await;
+    let r = post(s.addr, "ann", &customer_query()).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.code(), "0x80040408");
+    assert!(r.body.contains("Could not start QuickBooks."), "{}", r.body);
+}
+
+#[tokio::test]
+async fn close_and_retry_retries_listed_errors_only() {
+    let settings = ComSettings {
+        close_and_retry: true,
+        retry_count: 2,
+        ..ComSettings::default()
+    };
+    // Listed (0x80040408): two failures, then it works.
+    let (s, log) = start_com(settings.clone(), 2, 0x8004_0408).await;
+    let r = post(s.addr, "ann", &customer_query()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ends = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| *c == "EndQuickBooks")
+        .count();
+    assert_eq!(ends, 2);
+    // Not listed (0x80040420, the user denied access): no retry.
+    let (s, log) = start_com(settings, 1, 0x8004_0420).await;
+    let r = post(s.addr, "ann", &customer_query()).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.code(), "0x80040420");
+    assert!(!log.lock().unwrap().iter().any(|c| c == "EndQuickBooks"));
+}
