@@ -204,7 +204,6 @@ pub fn post(ctx: &Ctx<'_>, txn: &str, date: &str, postings: &[Posting]) -> Res<(
             "Transaction not in balance.",
         ));
     }
-    let mut types: HashMap<String, String> = HashMap::new();
     let mut st = ctx.db.prepare_cached(
         "INSERT INTO posting(txn, seq, account, amount, entity, item, qty, date) \
          VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
@@ -214,14 +213,7 @@ pub fn post(ctx: &Ctx<'_>, txn: &str, date: &str, postings: &[Posting]) -> Res<(
         if p.amount == 0 && p.qty == 0 {
             continue;
         }
-        let ty = match types.get(&p.account) {
-            Some(t) => t.clone(),
-            None => {
-                let t = type_of(ctx, &p.account)?.unwrap_or_default();
-                types.insert(p.account.clone(), t.clone());
-                t
-            }
-        };
+        let ty = type_of(ctx, &p.account)?.unwrap_or_default();
         check_entity(ctx, &ty, p)?;
         st.execute(params![
             txn, i as i64, p.account, p.amount, p.entity, p.item, p.qty, date
@@ -278,17 +270,9 @@ pub fn unpost(ctx: &Ctx<'_>, txn: &str) -> Res<()> {
         it.collect::<rusqlite::Result<_>>()
             .map_err(StoreError::from)?
     };
-    let mut types: HashMap<String, String> = HashMap::new();
     let mut deltas = Deltas::default();
     for p in &rows {
-        let ty = match types.get(&p.account) {
-            Some(t) => t.clone(),
-            None => {
-                let t = account_type(ctx.db, &p.account)?.unwrap_or_default();
-                types.insert(p.account.clone(), t.clone());
-                t
-            }
-        };
+        let ty = type_of(ctx, &p.account)?.unwrap_or_default();
         deltas.add(&ty, p, -1);
     }
     deltas.apply(ctx)?;

@@ -319,7 +319,7 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
     } else {
         (balance, 0)
     };
-    if amount.abs() > 100_000_000_000_000 || qty.abs() > 100_000_000_000_000_000 {
+    if amount.abs() > store::MAX_CENTS || qty.abs() > 100_000_000_000_000_000 {
         return Err(status(
             3210,
             &[

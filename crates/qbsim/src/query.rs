@@ -261,17 +261,44 @@ fn page_answer(
             }
         }
     }
+    Ok(answer(count, items, meta, empty_is_1, missing))
+}
+
+/// A query's answer: 500 (Warn) when a named record was missing, 1 when
+/// nothing matched (`empty_is_1`; a later iterator page is just empty),
+/// else 0; `retCount` unless NoMetaData.
+pub(crate) fn answer(
+    count: usize,
+    items: Vec<qbxml::Elem>,
+    meta: MetaData,
+    empty_is_1: bool,
+    missing: Option<String>,
+) -> Answer {
     let st = match missing {
         Some(v) => Status::from_code(500, &[("value", &v)]),
         None if count == 0 && empty_is_1 => Status::from_code(1, &[]),
         None => Status::ok(),
     };
-    Ok(Answer {
+    Answer {
         status: st,
         items,
         ret_count: (meta != MetaData::NoMetaData).then_some(count as u32),
         ..Answer::default()
-    })
+    }
+}
+
+/// A `DeletedDateRangeFilter`'s bounds (open ends: the extremes).
+pub(crate) fn deleted_range(ctx: &Ctx<'_>, e: Element<'_>) -> (i64, i64) {
+    let (mut from, mut to) = (i64::MIN, i64::MAX);
+    if let Some(r) = e.child("DeletedDateRangeFilter") {
+        if let Some(f) = r.child_text("FromDeletedDate") {
+            from = ctx.tz.parse_datetime(f, false).unwrap_or(i64::MIN);
+        }
+        if let Some(t) = r.child_text("ToDeletedDate") {
+            to = ctx.tz.parse_datetime(t, true).unwrap_or(i64::MAX);
+        }
+    }
+    (from, to)
 }
 
 /// The IDs a query selects, in list order (or in the order named), and the
@@ -524,15 +551,7 @@ pub fn list_deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .children_named("ListDelType")
         .map(|t| t.text().to_string())
         .collect();
-    let (mut from, mut to) = (i64::MIN, i64::MAX);
-    if let Some(r) = e.child("DeletedDateRangeFilter") {
-        if let Some(f) = r.child_text("FromDeletedDate") {
-            from = ctx.tz.parse_datetime(f, false).unwrap_or(i64::MIN);
-        }
-        if let Some(t) = r.child_text("ToDeletedDate") {
-            to = ctx.tz.parse_datetime(t, true).unwrap_or(i64::MAX);
-        }
-    }
+    let (from, to) = deleted_range(ctx, e);
     let include = crate::lists::include_of(e);
     let mut items = Vec::new();
     for d in store::deleted(ctx.db, &types, from, to)? {
@@ -552,19 +571,9 @@ pub fn list_deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         }
         items.push(r);
     }
-    let st = if items.is_empty() {
-        Status::from_code(1, &[])
-    } else {
-        Status::ok()
-    };
-    Ok(Answer {
-        status: st,
-        ret_count: (rq.meta_data() != MetaData::NoMetaData).then_some(items.len() as u32),
-        items: if rq.meta_data() == MetaData::MetaDataOnly {
-            Vec::new()
-        } else {
-            items
-        },
-        ..Answer::default()
-    })
+    let n = items.len();
+    if rq.meta_data() == MetaData::MetaDataOnly {
+        items.clear();
+    }
+    Ok(answer(n, items, rq.meta_data(), true, None))
 }

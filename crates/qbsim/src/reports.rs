@@ -271,6 +271,23 @@ fn account_rows(r: &mut Report, list: &[(&Account, i64)]) -> i64 {
     total
 }
 
+/// A titled section of accounts with its "Total <title>" row; nothing when
+/// every account in it is zero. Returns the total.
+fn titled_section(r: &mut Report, title: &str, list: &[(&Account, i64)]) -> i64 {
+    if list.iter().all(|(_, v)| *v == 0) {
+        return 0;
+    }
+    r.text(title);
+    let total = account_rows(r, list);
+    r.row(
+        "SubtotalRow",
+        None,
+        &format!("Total {title}"),
+        &[money(total)],
+    );
+    total
+}
+
 fn subtree_total(list: &[(&Account, i64)], id: &str, depth: usize) -> i64 {
     if depth > 64 {
         return 0;
@@ -468,18 +485,7 @@ fn profit_and_loss(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             .filter(|a| a.ty == ty)
             .map(|a| (a, amount(a)))
             .collect();
-        if list.iter().all(|(_, v)| *v == 0) {
-            return 0;
-        }
-        r.text(title);
-        let total = account_rows(r, &list);
-        r.row(
-            "SubtotalRow",
-            None,
-            &format!("Total {title}"),
-            &[money(total)],
-        );
-        total
+        titled_section(r, title, &list)
     };
     r.text("Ordinary Income/Expense");
     let income = section(&mut r, "Income", "Income");
@@ -530,18 +536,7 @@ fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             .filter(|(a, _)| types.contains(&a.ty.as_str()))
             .map(|(a, v)| (a, *v))
             .collect();
-        if list.iter().all(|(_, v)| *v == 0) {
-            return 0;
-        }
-        r.text(title);
-        let total = account_rows(r, &list);
-        r.row(
-            "SubtotalRow",
-            None,
-            &format!("Total {title}"),
-            &[money(total)],
-        );
-        total
+        titled_section(r, title, &list)
     };
     r.text("ASSETS");
     let current = group(

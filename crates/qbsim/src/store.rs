@@ -493,6 +493,11 @@ pub struct DeletedRow {
     pub deleted: i64,
 }
 
+/// The largest amount a line, transaction or opening balance may have, in
+/// cents (a trillion dollars: far beyond any QuickBooks form, far inside
+/// i64 for sums of thousands of lines).
+pub const MAX_CENTS: i64 = 100_000_000_000_000;
+
 /// `1234.5` → 123450 cents (AMTTYPE has already been validated).
 pub fn cents(s: &str) -> i64 {
     let s = s.trim();

@@ -14,7 +14,7 @@ use crate::body;
 use crate::clock::{macro_range, parse_date};
 use crate::ledger;
 use crate::lists::include_of;
-use crate::query::{self, Iterators, Selection};
+use crate::query::{self, answer, Iterators, Selection};
 use crate::render::{self, Names};
 use crate::store::{self, TxnRow};
 use crate::txnkinds::{self, TxnKind};
@@ -329,15 +329,11 @@ impl Filter {
         let mut sql = String::from("SELECT id, ref, entity FROM txn WHERE 1=1");
         let mut args: Vec<Value> = Vec::new();
         if !self.types.is_empty() {
-            sql.push_str(" AND type IN (");
-            for (i, t) in self.types.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('?');
-                args.push(Value::Text(t.clone()));
-            }
-            sql.push(')');
+            sql.push_str(&format!(
+                " AND type IN ({})",
+                vec!["?"; self.types.len()].join(",")
+            ));
+            args.extend(self.types.iter().map(|t| Value::Text(t.clone())));
         }
         if let Some(v) = self.from_modified {
             sql.push_str(" AND modified>=?");
@@ -361,10 +357,13 @@ impl Filter {
             None => {}
         }
         if let Some(accts) = &self.accounts {
-            sql.push_str(" AND (account IN (SELECT value FROM json_each(?)) OR id IN (SELECT txn FROM posting WHERE account IN (SELECT value FROM json_each(?))))");
-            let json = json_list(accts);
-            args.push(Value::Text(json.clone()));
-            args.push(Value::Text(json));
+            let marks = vec!["?"; accts.len()].join(",");
+            sql.push_str(&format!(
+                " AND (account IN ({marks}) OR id IN (SELECT txn FROM posting WHERE account IN ({marks})))"
+            ));
+            for _ in 0..2 {
+                args.extend(accts.iter().map(|a| Value::Text(a.clone())));
+            }
         }
         sql.push_str(" ORDER BY date, created, id");
         let mut st = ctx.db.prepare(&sql).map_err(store::StoreError::from)?;
@@ -420,27 +419,6 @@ impl Filter {
         }
         Ok(out)
     }
-}
-
-fn json_list(set: &HashSet<String>) -> String {
-    let mut s = String::from("[");
-    for (i, v) in set.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push('"');
-        for ch in v.chars() {
-            match ch {
-                '"' => s.push_str("\\\""),
-                '\\' => s.push_str("\\\\"),
-                c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
-                c => s.push(c),
-            }
-        }
-        s.push('"');
-    }
-    s.push(']');
-    s
 }
 
 /// RefNumbers compare as numbers when both are numeric, else as text
@@ -509,6 +487,18 @@ fn named(ctx: &Ctx<'_>, types: &[String], e: Element<'_>) -> Res<Option<Selectio
     Ok(Some((out, missing)))
 }
 
+/// What a transaction query selects: the transactions it names, else
+/// those its filters (`prefix`: TransactionQuery's `Transaction…` names)
+/// let through, of `types` (all when empty).
+fn select(ctx: &Ctx<'_>, e: Element<'_>, types: &[String], prefix: &str) -> Res<Selection> {
+    if let Some(n) = named(ctx, types, e)? {
+        return Ok(n);
+    }
+    let mut f = Filter::read(ctx, e, prefix)?;
+    f.types = types.to_vec();
+    Ok((f.select(ctx)?, None))
+}
+
 /// `InvoiceQuery`, `BillQuery`, … for one type.
 pub fn query(
     ctx: &Ctx<'_>,
@@ -525,14 +515,7 @@ pub fn query(
         rq,
         iters,
         session,
-        &mut || {
-            if let Some(n) = named(ctx, &types, e)? {
-                return Ok(n);
-            }
-            let mut f = Filter::read(ctx, e, "")?;
-            f.types = types.clone();
-            Ok((f.select(ctx)?, None))
-        },
+        &mut || select(ctx, e, &types, ""),
         &mut |ids, empty_is_1, missing| {
             let rows = store::get_txns(ctx.db, ids)?;
             let mut names = Names::default();
@@ -552,26 +535,6 @@ pub fn query(
             ))
         },
     )
-}
-
-fn answer(
-    count: usize,
-    items: Vec<Elem>,
-    meta: MetaData,
-    empty_is_1: bool,
-    missing: Option<String>,
-) -> Answer {
-    let st = match missing {
-        Some(v) => Status::from_code(500, &[("value", &v)]),
-        None if count == 0 && empty_is_1 => Status::from_code(1, &[]),
-        None => Status::ok(),
-    };
-    Answer {
-        status: st,
-        items,
-        ret_count: (meta != MetaData::NoMetaData).then_some(count as u32),
-        ..Answer::default()
-    }
 }
 
 /// `TransactionQuery`: every type at once, one `TransactionRet` per
@@ -600,14 +563,7 @@ pub fn transactions(
         rq,
         iters,
         session,
-        &mut || {
-            if let Some(n) = named(ctx, &types, e)? {
-                return Ok(n);
-            }
-            let mut f = Filter::read(ctx, e, "Transaction")?;
-            f.types = types.clone();
-            Ok((f.select(ctx)?, None))
-        },
+        &mut || select(ctx, e, &types, "Transaction"),
         &mut |ids, empty_is_1, missing| {
             let rows = store::get_txns(ctx.db, ids)?;
             let mut names = Names::default();
@@ -665,15 +621,7 @@ pub fn deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .children_named("TxnDelType")
         .map(|t| t.text().to_string())
         .collect();
-    let (mut from, mut to) = (i64::MIN, i64::MAX);
-    if let Some(r) = e.child("DeletedDateRangeFilter") {
-        if let Some(f) = r.child_text("FromDeletedDate") {
-            from = ctx.tz.parse_datetime(f, false).unwrap_or(i64::MIN);
-        }
-        if let Some(t) = r.child_text("ToDeletedDate") {
-            to = ctx.tz.parse_datetime(t, true).unwrap_or(i64::MAX);
-        }
-    }
+    let (from, to) = query::deleted_range(ctx, e);
     let include = include_of(e);
     let decl = ctx
         .schema

@@ -113,10 +113,7 @@ fn round_cents(x: f64) -> i64 {
     (x * 100.0).round() as i64
 }
 
-/// The largest amount a line or transaction may have, in cents (a
-/// trillion dollars: far beyond any QuickBooks form, far inside i64 for
-/// sums of thousands of lines).
-const MAX_CENTS: i64 = 100_000_000_000_000;
+use store::MAX_CENTS;
 
 /// The largest quantity on a line or adjustment (ten billion units).
 const MAX_QTY: f64 = 10_000_000_000.0;
@@ -626,7 +623,7 @@ fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
         if family == "InventoryAdjustmentLineRet" {
             continue;
         } else if let Some(it) = it.as_ref().filter(|_| has("Rate") || has("Cost")) {
-            let price_field = if has("Rate") { "Rate" } else { "Cost" };
+            let price_field: &'static str = if has("Rate") { "Rate" } else { "Cost" };
             if leaf(c, "Desc").is_none() && has("Desc") {
                 let desc = if price_field == "Rate" && sale {
                     it.sales_desc()
@@ -697,7 +694,7 @@ fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
                         _ => Some(amount as f64 / 100.0 / qty.filter(|q| *q != 0.0).unwrap_or(1.0)),
                     };
                     if let Some(r) = shown {
-                        set_leaf(c, price_field_static(price_field), price_text(r));
+                        set_leaf(c, price_field, price_text(r));
                     }
                 }
             }
@@ -761,14 +758,6 @@ fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
         }
     }
     Ok(t)
-}
-
-fn price_field_static(f: &str) -> &'static str {
-    if f == "Rate" {
-        "Rate"
-    } else {
-        "Cost"
-    }
 }
 
 /// An A/R or A/P reference must name an account of that type (3140).
