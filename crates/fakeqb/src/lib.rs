@@ -13,12 +13,18 @@
 //!
 //! What answers a request is a [`Backend`]: the simulator, in the tests.
 //!
-//! Status: this is the model, built and tested on every platform. The COM
-//! shell that exposes it as an Apartment-threaded `IDispatch` object in a
-//! wine prefix (class factory, registration, VARIANT coercion, both error
-//! styles) is the next part of issue 7, behind `cfg(windows)`.
+//! The model is plain Rust, built and tested on every platform. On
+//! Windows, [`com`] wraps it in the COM object the connector meets:
+//! `fakeqb.dll`, an Apartment-threaded late-bound `IDispatch` server that
+//! registers as `QBXMLRP2.RequestProcessor` (in a throwaway wine prefix,
+//! never beside a real QuickBooks) and answers from the simulator linked
+//! into the DLL.
 
 use qbxml::HResult;
+
+#[cfg(windows)]
+#[allow(unsafe_code)]
+pub mod com;
 
 /// The type library's enumeration values (FACTS §4.3).
 pub mod typelib {
@@ -55,9 +61,18 @@ pub struct Fault {
 impl Fault {
     /// QuickBooks' own failure, with Intuit's message.
     pub fn qb(code: u32) -> Fault {
+        let message = match HResult(code).message() {
+            Some(m) => m.to_string(),
+            // Not in Intuit's table (FACTS §4.5): the words the
+            // feasibility study's fake used for it.
+            None if code == 0x8004_0403 => {
+                "Could not open the specified QuickBooks company data file.".to_string()
+            }
+            None => format!("QuickBooks request processor error {}.", HResult(code)),
+        };
         Fault {
             hresult: code,
-            message: HResult(code).message().unwrap_or("").to_string(),
+            message,
         }
     }
 
@@ -79,7 +94,14 @@ impl std::error::Error for Fault {}
 
 /// What answers `ProcessRequest` once the fake has accepted it.
 pub trait Backend {
+    /// BeginSession opens the company file (QuickBooks answers
+    /// 0x80040403 when it cannot).
+    fn open(&mut self, _company_file: &str) -> Result<(), Fault> {
+        Ok(())
+    }
     fn process(&mut self, company_file: &str, request: &str) -> Result<String, Fault>;
+    /// EndSession.
+    fn close(&mut self) {}
 }
 
 impl<F: FnMut(&str, &str) -> Result<String, Fault>> Backend for F {
@@ -123,6 +145,10 @@ pub const INJECTED: &[(&str, u32)] = &[
     ("not-initialized", 0x8004_0424),
     ("other-mode", 0x8004_0410),
     ("file-locked", 0x8004_041B),
+    // The COM shell answers this one as a plain HRESULT with IErrorInfo
+    // instead of DISP_E_EXCEPTION with EXCEPINFO: the other error style a
+    // client must handle.
+    ("raw-hresult", 0x8004_0403),
 ];
 
 /// The qbXML versions a QuickBooks 2023 answers `QBXMLVersionsForSession`
@@ -251,6 +277,7 @@ impl<B: Backend> Processor<B> {
                 0x8004_040A
             }));
         }
+        self.backend.open(file)?;
         self.tickets += 1;
         let ticket = format!(
             "{{{:08X}-51B7-4C4E-8F1A-{:012X}}}",
@@ -291,6 +318,7 @@ impl<B: Backend> Processor<B> {
         self.calls.push(format!("EndSession({ticket})"));
         self.session(ticket)?;
         self.session = None;
+        self.backend.close();
         Ok(())
     }
 
@@ -300,7 +328,9 @@ impl<B: Backend> Processor<B> {
         if self.connection.is_none() {
             return Err(Fault::qb(0x8004_0401));
         }
-        self.session = None;
+        if self.session.take().is_some() {
+            self.backend.close();
+        }
         self.connection = None;
         self.prefs_set_after_connect = false;
         Ok(())
@@ -315,6 +345,13 @@ impl<B: Backend> Processor<B> {
         Ok(self.session(ticket)?.file.clone())
     }
 
+    /// The preferences a session was opened with (GetIsReadOnly(ticket)
+    /// and the like).
+    pub fn session_prefs(&self, ticket: &str) -> Result<Prefs, Fault> {
+        self.session(ticket)?;
+        Ok(self.prefs.clone())
+    }
+
     pub fn was_auth_preferences_obeyed(&self, ticket: &str) -> Result<bool, Fault> {
         Ok(self.session(ticket)?.prefs_obeyed)
     }
@@ -322,6 +359,13 @@ impl<B: Backend> Processor<B> {
     /// The application name of the open connection.
     pub fn application(&self) -> Option<&str> {
         self.connection.as_ref().map(|c| c.app_name.as_str())
+    }
+
+    /// The connection type of the open connection.
+    pub fn connection_type(&self) -> i32 {
+        self.connection
+            .as_ref()
+            .map_or(typelib::CONN_UNKNOWN, |c| c.conn_type)
     }
 
     /// The file mode of the open session.

@@ -19,18 +19,33 @@ pub enum LogFormat {
     Json,
 }
 
-fn init_logging(format: LogFormat) {
+/// Logging to standard error, or to daily files in `dir` (the Windows
+/// service has no console).
+pub fn init_logging(format: LogFormat, dir: Option<&Path>) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only on a terminal: a log file or a pipe gets plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match (dir, format) {
+        (Some(dir), format) => {
+            let files = Arc::new(crate::logfile::DailyFiles::new(dir)?);
+            let b = builder.with_ansi(false).with_writer(files);
+            match format {
+                LogFormat::Human => b.try_init(),
+                LogFormat::Json => b.json().try_init(),
+            }
+        }
+        // Colours only on a terminal: a log file or a pipe gets plain text.
+        (None, format) => {
+            let b = builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr);
+            match format {
+                LogFormat::Human => b.try_init(),
+                LogFormat::Json => b.json().try_init(),
+            }
+        }
     };
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -63,6 +78,21 @@ async fn stop_signal() {
     }
 }
 
+/// The configuration exists and passes its check (before it is handed to
+/// a service that would only fail later, in its log).
+pub fn check_file(path: &Path) -> Result<()> {
+    let config = load(path)?;
+    let problems = config.check();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut msg = format!("{}: {} problem(s)", path.display(), problems.len());
+    for p in problems {
+        msg.push_str(&format!("\n  {p}"));
+    }
+    Err(msg)
+}
+
 fn load(path: &Path) -> Result<Config> {
     if !path.exists() {
         return Err(format!(
@@ -74,8 +104,13 @@ fn load(path: &Path) -> Result<Config> {
     Config::load(path).map_err(|e| e.to_string())
 }
 
-pub fn serve(path: &Path, log: LogFormat) -> Result<()> {
-    init_logging(log);
+pub fn serve(path: &Path, log: LogFormat, log_dir: Option<&Path>) -> Result<()> {
+    init_logging(log, log_dir)?;
+    serve_until(path, stop_signal())
+}
+
+/// Serve until `stop` completes; in-flight requests finish first.
+pub fn serve_until(path: &Path, stop: impl std::future::Future<Output = ()>) -> Result<()> {
     let config = load(path)?;
     let connector = Connector::new(config)
         .map_err(|e| format!("{}:\n{e}", path.display()))?
@@ -84,7 +119,7 @@ pub fn serve(path: &Path, log: LogFormat) -> Result<()> {
         let running = connector.listen().await?;
         let scheme = if running_tls(path) { "https" } else { "http" };
         tracing::info!("qbconnector serving {scheme}://{}", running.local_addr());
-        stop_signal().await;
+        stop.await;
         tracing::info!("stopping: in-flight requests finish, new ones are refused");
         running.shutdown().await;
         Ok(())
@@ -96,15 +131,8 @@ fn running_tls(path: &Path) -> bool {
 }
 
 pub fn check_config(path: &Path) -> Result<()> {
+    check_file(path)?;
     let config = load(path)?;
-    let problems = config.check();
-    if !problems.is_empty() {
-        let mut msg = format!("{}: {} problem(s)", path.display(), problems.len());
-        for p in problems {
-            msg.push_str(&format!("\n  {p}"));
-        }
-        return Err(msg);
-    }
     println!(
         "{}: ok — listen {}{}, {} user(s), backend {:?}, {} allowed client rule(s)",
         path.display(),
@@ -114,7 +142,45 @@ pub fn check_config(path: &Path) -> Result<()> {
         config.backend.kind,
         config.allowed_clients.len()
     );
+    if config.backend.kind == qbc_server::BackendKind::Com {
+        probe_quickbooks(&config)?;
+    }
     Ok(())
+}
+
+/// The Remote Connector's "Test Connection": open a QuickBooks session
+/// with the default connection's settings, say which company file is
+/// open, and close it again.
+fn probe_quickbooks(config: &Config) -> Result<()> {
+    let conn = qbc_server::ConnectionString::parse(&config.default_connection.connection)
+        .map_err(|e| e.0)?;
+    let settings = qbc_server::OpenSettings {
+        company_file: conn.company_file.clone().unwrap_or_default(),
+        application_name: conn
+            .application_name
+            .clone()
+            .unwrap_or_else(|| "QBConnector".into()),
+        app_id: conn.app_id.clone().unwrap_or_default(),
+        mode: conn.connection_mode.unwrap_or_default(),
+        read_only: true,
+        auth_flags: conn.auth_flags,
+    };
+    let backend = qbc_server::backend_from_config(config)?;
+    runtime()?.block_on(async move {
+        let session = backend.open(settings).await;
+        let open = backend.open_companies();
+        match session {
+            Ok(id) => {
+                backend.close(id).await;
+                println!(
+                    "QuickBooks: reachable; company file open: {}",
+                    open.first().map_or("(none reported)", String::as_str)
+                );
+                Ok(())
+            }
+            Err(e) => Err(format!("QuickBooks: not reachable: {e}")),
+        }
+    })
 }
 
 fn random_password() -> Result<String> {
@@ -128,7 +194,7 @@ fn random_password() -> Result<String> {
 }
 
 pub fn demo(port: u16, customers: usize) -> Result<()> {
-    init_logging(LogFormat::Human);
+    init_logging(LogFormat::Human, None)?;
     let dir =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let company = "sample.qbw";

@@ -1,7 +1,9 @@
 //! The `qbconnector` command: serve, demo, users, certificates, checks.
 
 mod admin;
+mod logfile;
 mod remote;
+mod service;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,16 @@ enum Command {
         /// Log format.
         #[arg(long, value_enum, default_value = "human")]
         log: admin::LogFormat,
+        /// Write the log to daily files in this folder (yyyy_MM_dd.txt)
+        /// instead of standard error.
+        #[arg(long)]
+        log_dir: Option<PathBuf>,
+    },
+    /// Run the connector as a Windows service: install, uninstall, start,
+    /// stop (as an administrator).
+    Service {
+        #[command(subcommand)]
+        command: service::ServiceCommand,
     },
     /// Serve a generated sample company (simulator) on 127.0.0.1 with a
     /// demo user, and print a ready-to-paste curl command.
@@ -184,7 +196,12 @@ fn main() -> ExitCode {
             response,
             quiet,
         } => return validate::validate(&files, response, quiet),
-        Command::Serve { config, log } => admin::serve(&config, log),
+        Command::Serve {
+            config,
+            log,
+            log_dir,
+        } => admin::serve(&config, log, log_dir.as_deref()),
+        Command::Service { command } => service::run(command),
         Command::Demo { port, customers } => admin::demo(port, customers),
         Command::User { config, command } => admin::user(&config, command),
         Command::Cert { config, command } => admin::cert(&config, command),

@@ -4,7 +4,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
+#[cfg(unix)]
+use std::io::Read;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 

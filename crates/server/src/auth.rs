@@ -65,6 +65,25 @@ impl PasswordHash {
     }
 }
 
+/// The seed's amWindows: Windows checks the password (LogonUser, network
+/// logon unless `interactive`). A success is cached like a verified hash.
+#[cfg(windows)]
+pub fn windows_logon(user: &str, password: &str, interactive: bool) -> bool {
+    match qbwin::logon::check(user, password, interactive) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::info!("LogonUser refused `{user}`: {e}");
+            false
+        }
+    }
+}
+
+/// Not a Windows build: the configuration check refuses Windows users.
+#[cfg(not(windows))]
+pub fn windows_logon(_user: &str, _password: &str, _interactive: bool) -> bool {
+    false
+}
+
 type Blake2bMac256 = blake2::Blake2bMac<blake2::digest::consts::U32>;
 
 /// Remembers verified (user, password) pairs under a keyed hash.

@@ -101,6 +101,10 @@ pub struct AuthConfig {
     pub lockout_secs: u64,
     /// Seconds a verified password is remembered (as a keyed hash).
     pub cache_secs: u64,
+    /// Windows users (`auth_mode = "windows"`): LogonUser with an
+    /// interactive logon instead of a network logon (the seed's
+    /// UseInteractiveLogon).
+    pub use_interactive_logon: bool,
 }
 
 impl Default for AuthConfig {
@@ -109,6 +113,7 @@ impl Default for AuthConfig {
             max_failures: 10,
             lockout_secs: 300,
             cache_secs: 60,
+            use_interactive_logon: false,
         }
     }
 }
@@ -128,6 +133,118 @@ pub enum BackendKind {
     Simulator,
     /// Answers every request with a fixed response: tests and benchmarks.
     Memory,
+    /// QuickBooks Desktop through its request processor (QBXMLRP2) over
+    /// COM: the Windows build, on the machine that runs QuickBooks.
+    Com,
+}
+
+/// Why `kind = "com"` fails elsewhere.
+pub const COM_NEEDS_WINDOWS: &str = "the com backend drives QuickBooks through COM \
+     and needs the Windows build of qbconnector, on the machine that runs QuickBooks";
+
+/// `[backend.com]`: how the COM backend talks to QuickBooks (the seed's
+/// and the Remote Connector's settings).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComConfig {
+    /// The request processor's ProgID.
+    pub progid: String,
+    /// OpenConnection2 with localQBDLaunchUI (start QuickBooks' window and
+    /// ask for a login when it is not running) instead of localQBD.
+    pub launch_ui: bool,
+    /// PutUnattendedModePref: `optional` or `required`.
+    pub unattended_mode: String,
+    /// PutPersonalDataPref: `notneeded`, `optional` or `required`.
+    pub personal_data: String,
+    /// PutAuthFlags when the connection settings give none: the editions
+    /// the application supports (0xF: all four), plus 0x80000000 to force
+    /// the authorization dialog.
+    pub auth_flags: u32,
+    /// CloseAndRetryConnect: when opening fails with one of
+    /// `close_and_retry_errors`, end QuickBooks and try again.
+    pub close_and_retry_connect: bool,
+    pub close_and_retry_count: u32,
+    /// Seconds to wait for QuickBooks to exit after ending it.
+    pub close_and_retry_timeout_secs: u64,
+    /// HRESULTs, as `0x80040408`.
+    pub close_and_retry_errors: Vec<String>,
+}
+
+impl Default for ComConfig {
+    fn default() -> ComConfig {
+        let d = crate::backend::com::ComSettings::default();
+        ComConfig {
+            progid: "QBXMLRP2.RequestProcessor".into(),
+            launch_ui: d.launch_ui,
+            unattended_mode: "optional".into(),
+            personal_data: "notneeded".into(),
+            auth_flags: d.auth_flags,
+            close_and_retry_connect: d.close_and_retry,
+            close_and_retry_count: d.retry_count,
+            close_and_retry_timeout_secs: 30,
+            close_and_retry_errors: d
+                .retry_errors
+                .iter()
+                .map(|h| format!("{h:#010X}").replace("0X", "0x"))
+                .collect(),
+        }
+    }
+}
+
+impl ComConfig {
+    /// The backend's settings, or what is wrong (key, message).
+    pub fn settings(&self) -> Result<crate::backend::com::ComSettings, String> {
+        use crate::backend::com::typelib as t;
+        let unattended_mode = match self.unattended_mode.to_ascii_lowercase().as_str() {
+            "optional" => t::UMP_OPTIONAL,
+            "required" => t::UMP_REQUIRED,
+            o => {
+                return Err(format!(
+                    "unattended_mode: `{o}` is not optional or required"
+                ))
+            }
+        };
+        let personal_data = match self.personal_data.to_ascii_lowercase().as_str() {
+            "notneeded" => t::PDP_NOT_NEEDED,
+            "optional" => t::PDP_OPTIONAL,
+            "required" => t::PDP_REQUIRED,
+            o => {
+                return Err(format!(
+                    "personal_data: `{o}` is not notneeded, optional or required"
+                ))
+            }
+        };
+        let mut retry_errors = Vec::new();
+        for e in &self.close_and_retry_errors {
+            let hex = e
+                .strip_prefix("0x")
+                .or_else(|| e.strip_prefix("0X"))
+                .unwrap_or(e);
+            match u32::from_str_radix(hex, 16) {
+                Ok(v) => retry_errors.push(v),
+                Err(_) => {
+                    return Err(format!(
+                        "close_and_retry_errors: `{e}` is not an HRESULT such as 0x80040408"
+                    ))
+                }
+            }
+        }
+        if self.progid.trim().is_empty() {
+            return Err("progid: empty".into());
+        }
+        if self.close_and_retry_count > 10 {
+            return Err("close_and_retry_count: at most 10".into());
+        }
+        Ok(crate::backend::com::ComSettings {
+            launch_ui: self.launch_ui,
+            unattended_mode,
+            personal_data,
+            auth_flags: self.auth_flags,
+            close_and_retry: self.close_and_retry_connect,
+            retry_count: self.close_and_retry_count,
+            retry_errors,
+        })
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -143,6 +260,8 @@ pub struct BackendConfig {
     /// Simulator: create a company file that does not exist (QuickBooks
     /// would answer 0x80040408).
     pub create_missing: bool,
+    /// COM: `[backend.com]`.
+    pub com: ComConfig,
 }
 
 impl Default for BackendConfig {
@@ -152,6 +271,7 @@ impl Default for BackendConfig {
             data_dir: PathBuf::from("data"),
             default_company: "company.qbw".into(),
             create_missing: false,
+            com: ComConfig::default(),
         }
     }
 }
@@ -371,6 +491,15 @@ impl Config {
         if let Err(e) = ConnectionString::parse(&self.default_connection.connection) {
             bad("default_connection.connection", e.0);
         }
+        if self.backend.kind == BackendKind::Com {
+            if !cfg!(windows) {
+                bad("backend.kind", COM_NEEDS_WINDOWS.into());
+            }
+            if let Err(e) = self.backend.com.settings() {
+                let (k, m) = e.split_once(": ").unwrap_or(("", &e));
+                bad(&format!("backend.com.{k}"), m.to_string());
+            }
+        }
         if self.backend.kind == BackendKind::Simulator {
             if let Err(e) = crate::backend::simulator::check_name(&self.backend.default_company) {
                 bad("backend.default_company", e);
@@ -403,11 +532,20 @@ impl Config {
                         bad(&key("password_hash"), e);
                     }
                 }
+                AuthMode::Windows if cfg!(windows) => {
+                    if !u.password_hash.is_empty() {
+                        bad(
+                            &key("password_hash"),
+                            "a Windows user's password is checked by Windows; remove the hash"
+                                .into(),
+                        );
+                    }
+                }
                 AuthMode::Windows => {
                     bad(
                         &key("auth_mode"),
-                        "windows authentication (LogonUser) is not available in this build; \
-                         it comes with the Windows (COM) backend — use auth_mode = \"normal\""
+                        "windows authentication (LogonUser) needs the Windows build; \
+                         use auth_mode = \"normal\""
                             .into(),
                     );
                 }

@@ -201,7 +201,7 @@ async fn route(
     let method = req.method().clone();
     if metrics_only {
         return match (method, path.as_str()) {
-            (Method::GET, "/metrics") => metrics(state),
+            (Method::GET, "/metrics") => metrics(state).await,
             (Method::GET, "/healthz") => health(state).await,
             _ => not_found(),
         };
@@ -218,7 +218,7 @@ async fn route(
         (Method::GET, "/healthz") => health(state).await,
         (Method::GET, "/metrics") if !state.settings.metrics_elsewhere => {
             match authenticate(state, conn, req.headers(), trace).await {
-                Ok(p) if !p.name.is_empty() && known(state, &p.name) => metrics(state),
+                Ok(p) if !p.name.is_empty() && known(state, &p.name) => metrics(state).await,
                 Ok(_) => Reply::error(
                     StatusCode::FORBIDDEN,
                     code::AUTH,
@@ -287,10 +287,47 @@ async fn health(state: &State) -> Reply {
     }
 }
 
-fn metrics(state: &State) -> Reply {
+async fn metrics(state: &State) -> Reply {
     let mut text = state.metrics.render(&state.lanes.depths());
+    backend_metrics(state, &mut text).await;
     text.shrink_to_fit();
     Reply::ok(StatusCode::OK, text, "text/plain; version=0.0.4")
+}
+
+/// Whether the backend can reach QuickBooks, and the company files it
+/// has open (the COM backend's health; the simulator is always up).
+async fn backend_metrics(state: &State, o: &mut String) {
+    use std::fmt::Write;
+    let name = state.backend.name();
+    let _ = writeln!(
+        o,
+        "# HELP qbconnector_backend_up Whether the backend reached QuickBooks on its last try (1) or failed (0, with the reason)."
+    );
+    let _ = writeln!(o, "# TYPE qbconnector_backend_up gauge");
+    match state.backend.health().await {
+        crate::backend::Health::Ok => {
+            let _ = writeln!(o, "qbconnector_backend_up{{backend=\"{name}\"}} 1");
+        }
+        crate::backend::Health::Down(why) => {
+            let _ = writeln!(
+                o,
+                "qbconnector_backend_up{{backend=\"{name}\",reason=\"{}\"}} 0",
+                crate::metrics::label(&why)
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "# HELP qbconnector_company_open Company files open in QuickBooks through this connector now."
+    );
+    let _ = writeln!(o, "# TYPE qbconnector_company_open gauge");
+    for file in state.backend.open_companies() {
+        let _ = writeln!(
+            o,
+            "qbconnector_company_open{{company=\"{}\"}} 1",
+            crate::metrics::label(&file)
+        );
+    }
 }
 
 /// 429 while a lockout lasts; the password is not looked at.
@@ -378,14 +415,23 @@ async fn authenticate(
             return Err(locked(state, l));
         }
         let pw = password.clone();
+        let windows = entry
+            .as_ref()
+            .is_some_and(|e| e.config.auth_mode == crate::config::AuthMode::Windows);
+        let interactive = state.settings.use_interactive_logon;
+        let name = user.clone();
         let ok = tokio::task::spawn_blocking(move || {
-            let ok = hash.verify(&pw);
+            let ok = if windows {
+                crate::auth::windows_logon(&name, &pw, interactive)
+            } else {
+                hash.verify(&pw)
+            };
             drop(slot);
             ok
         })
         .await
         .unwrap_or(false);
-        ok && known
+        ok && (known || windows)
     };
     let mut ev = Authorization {
         connection_id: conn.id,

@@ -264,6 +264,14 @@ impl Connector {
             })
             .collect();
         let state = Arc::new(State::new(&config, users, backend, events, tls)?);
+        // What the backend does on its own (retries, sessions it could not
+        // end) reaches the Status event; weakly, so that the state can go.
+        let weak = Arc::downgrade(&state);
+        state.backend.observe(Arc::new(move |m: &str| {
+            if let Some(s) = weak.upgrade() {
+                s.status(0, m);
+            }
+        }));
         let addr = config.listen_addr()?;
         let listener = TcpListener::bind(addr)
             .await
@@ -328,6 +336,7 @@ impl Connector {
 pub fn backend_from_config(config: &Config) -> Result<Arc<dyn Backend>, String> {
     Ok(match config.backend.kind {
         BackendKind::Memory => Arc::new(backend::memory::MemoryBackend::default()),
+        BackendKind::Com => com_backend(config)?,
         BackendKind::Simulator => {
             std::fs::create_dir_all(&config.backend.data_dir).map_err(|e| {
                 format!(
@@ -342,6 +351,25 @@ pub fn backend_from_config(config: &Config) -> Result<Arc<dyn Backend>, String> 
             ))
         }
     })
+}
+
+/// QuickBooks through QBXMLRP2: the request processor is created on the
+/// backend's own STA thread.
+#[cfg(windows)]
+fn com_backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
+    let com = &config.backend.com;
+    let settings = com.settings().map_err(|e| format!("backend.com: {e}"))?;
+    let progid = com.progid.clone();
+    let wait = Duration::from_secs(com.close_and_retry_timeout_secs);
+    Ok(Arc::new(backend::com::ComBackend::spawn(
+        move || backend::com::windows::Qbxmlrp2::create(&progid, wait),
+        settings,
+    )?))
+}
+
+#[cfg(not(windows))]
+fn com_backend(_config: &Config) -> Result<Arc<dyn Backend>, String> {
+    Err(config::COM_NEEDS_WINDOWS.into())
 }
 
 /// A listening connector.

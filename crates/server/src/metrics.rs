@@ -149,7 +149,7 @@ impl Metrics {
 }
 
 /// Escape a label value (backslash, quote, newline).
-fn label(s: &str) -> String {
+pub(crate) fn label(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -27,6 +27,8 @@ pub struct Settings {
     pub session_idle: Duration,
     /// `/metrics` lives on its own address.
     pub metrics_elsewhere: bool,
+    /// Windows users log on interactively (else: network logon).
+    pub use_interactive_logon: bool,
 }
 
 /// A configured user with the parsed hash.
@@ -119,6 +121,7 @@ impl State {
                 max_connections_per_client: config.max_connections_per_client,
                 session_idle: Duration::from_secs(config.session_idle_secs),
                 metrics_elsewhere: config.metrics.listen.is_some(),
+                use_interactive_logon: config.auth.use_interactive_logon,
             },
             users: RwLock::new(users),
             default_connection: RwLock::new(config.default_connection.clone()),

@@ -2,7 +2,8 @@
 //! processor (`crates/fakeqb`) as its driver and the simulator answering
 //! behind it: the call sequence, preferences, sessions kept across
 //! requests, QuickBooks' errors with their HRESULT, close-and-retry.
-//! (On Windows the same backend drives QBXMLRP2 through COM; issue 7.)
+//! (On Windows the same backend drives QBXMLRP2 through COM: see
+//! crates/qbconnector/tests/wine.rs for that path, end to end under wine.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -92,6 +93,9 @@ impl Driver for Fake {
         self.sync();
         r
     }
+    fn current_company_file_name(&mut self, t: &str) -> Result<String, DriverError> {
+        self.p.current_company_file_name(t).map_err(de)
+    }
     fn end_quickbooks(&mut self) -> bool {
         self.p.calls.push("EndQuickBooks".into());
         self.sync();
@@ -132,7 +136,6 @@ async fn start_com(
             })
         },
         settings,
-        None,
     )
     .unwrap();
     let c = connector(config(dir.path()));

@@ -8,18 +8,22 @@
 //! answers, and never touches COM.
 //!
 //! What the worker calls is a [`Driver`]: on Windows, the real QBXMLRP2
-//! through late-bound `IDispatch` (issue 7, next); in the tests, the model
-//! of `crates/fakeqb`. Everything here — the call sequence (preferences
+//! through late-bound `IDispatch` (`qbwin::com`, adapted at the end of
+//! this file); in the host's tests, the model of `crates/fakeqb`; under
+//! wine, that model again behind its COM shell, reached through
+//! `qbwin::com`. Everything here — the call sequence (preferences
 //! before the connection, FACTS §4.2), the type library's values (§4.3),
 //! sessions kept across requests, the CData-style close-and-retry, and how
 //! HRESULTs become the server's errors — is the same for both.
 
-use super::{Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, SessionId};
+use super::{
+    Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, Report, SessionId,
+};
 use crate::connstr::ConnectionMode;
 use qbxml::HResult;
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The type library's values (connector FACTS §4.3; several public
 /// projects get them wrong).
@@ -72,6 +76,9 @@ pub trait Driver {
     fn process_request(&mut self, ticket: &str, request: &str) -> Result<String, DriverError>;
     fn end_session(&mut self, ticket: &str) -> Result<(), DriverError>;
     fn close_connection(&mut self) -> Result<(), DriverError>;
+    /// The company file a session has open (the real path when
+    /// BeginSession was given "", the file open in QuickBooks).
+    fn current_company_file_name(&mut self, ticket: &str) -> Result<String, DriverError>;
     /// End the QuickBooks process (close-and-retry); false if it cannot.
     fn end_quickbooks(&mut self) -> bool;
 }
@@ -110,9 +117,6 @@ impl Default for ComSettings {
     }
 }
 
-/// What the worker reports to the server, per event of the sequence.
-pub type Observer = Box<dyn Fn(&str) + Send>;
-
 type Reply<T> = tokio::sync::oneshot::Sender<T>;
 
 enum Job {
@@ -124,27 +128,58 @@ enum Job {
 /// The server's backend over a [`Driver`] on its own thread.
 pub struct ComBackend {
     jobs: Mutex<mpsc::Sender<Job>>,
-    health: std::sync::Arc<Mutex<Health>>,
+    shared: Arc<Shared>,
+}
+
+/// What the worker and the server's side both see.
+#[derive(Default)]
+struct Shared {
+    health: Mutex<Option<Health>>,
+    /// Open sessions' company files, by session.
+    files: Mutex<HashMap<u64, String>>,
+    /// Where the worker reports close-and-retry steps and failures to
+    /// end a session (the server's Status event).
+    report: Mutex<Option<Report>>,
+}
+
+impl Shared {
+    fn set_health(&self, v: Health) {
+        *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+    }
+
+    fn note(&self, what: &str) {
+        let report = self
+            .report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(r) = report {
+            r(what);
+        }
+    }
 }
 
 impl ComBackend {
     /// Start the worker thread; `make` creates the driver on it (so that a
     /// COM object is created in the thread's own apartment).
+    ///
+    /// Health is unknown (reported as up) until the first open: probing
+    /// QuickBooks by itself could start it or show its authorization
+    /// dialog, so only real requests (and `check-config`) touch it.
     pub fn spawn<D: Driver + 'static>(
         make: impl FnOnce() -> Result<D, DriverError> + Send + 'static,
         settings: ComSettings,
-        observe: Option<Observer>,
     ) -> Result<ComBackend, String> {
         let (tx, rx) = mpsc::channel::<Job>();
-        let health = std::sync::Arc::new(Mutex::new(Health::Ok));
-        let h = health.clone();
+        let shared = Arc::new(Shared::default());
+        let sh = shared.clone();
         std::thread::Builder::new()
             .name("qbxmlrp2".into())
             .spawn(move || {
                 let driver = match make() {
                     Ok(d) => d,
                     Err(e) => {
-                        set_health(&h, Health::Down(describe(&e)));
+                        sh.set_health(Health::Down(describe(&e)));
                         // Answer every job with the failure.
                         for job in rx {
                             fail(job, &e);
@@ -155,17 +190,16 @@ impl ComBackend {
                 Worker {
                     driver,
                     settings,
-                    sessions: HashMap::new(),
+                    live: None,
                     next: 1,
-                    health: h,
-                    observe,
+                    shared: sh,
                 }
                 .run(rx);
             })
             .map_err(|e| format!("cannot start the COM worker thread: {e}"))?;
         Ok(ComBackend {
             jobs: Mutex::new(tx),
-            health,
+            shared,
         })
     }
 
@@ -179,10 +213,6 @@ impl ComBackend {
             )
         })
     }
-}
-
-fn set_health(h: &Mutex<Health>, v: Health) {
-    *h.lock().unwrap_or_else(|e| e.into_inner()) = v;
 }
 
 fn describe(e: &DriverError) -> String {
@@ -220,24 +250,35 @@ pub fn to_backend(e: &DriverError) -> BackendError {
     BackendError::new(kind, Some(HResult(e.hresult)), message)
 }
 
-struct Open {
+/// The one QuickBooks session open now. QuickBooks has one company file
+/// open at a time and the request processor one connection, so the
+/// server's sessions for that file share it (the server runs a company
+/// file's requests one at a time, so sharing is safe); it ends when the
+/// last of them closes.
+struct Live {
     ticket: String,
+    /// The company file as requested, lowercased (Windows paths).
+    key: String,
+    /// As QuickBooks names it.
+    file: String,
+    /// The preferences it was opened with: only sessions that would set
+    /// the same ones share it.
+    read_only: bool,
+    auth_flags: u32,
+    users: std::collections::HashSet<u64>,
 }
 
 struct Worker<D: Driver> {
     driver: D,
     settings: ComSettings,
-    sessions: HashMap<u64, Open>,
+    live: Option<Live>,
     next: u64,
-    health: std::sync::Arc<Mutex<Health>>,
-    observe: Option<Observer>,
+    shared: Arc<Shared>,
 }
 
 impl<D: Driver> Worker<D> {
     fn note(&self, what: &str) {
-        if let Some(o) = &self.observe {
-            o(what);
-        }
+        self.shared.note(what);
     }
 
     fn run(mut self, rx: mpsc::Receiver<Job>) {
@@ -258,24 +299,81 @@ impl<D: Driver> Worker<D> {
             }
         }
         // The server is gone: leave QuickBooks as we found it.
-        let ids: Vec<u64> = self.sessions.keys().copied().collect();
-        for id in ids {
-            self.close(&SessionId(id));
+        if let Some(live) = self.live.take() {
+            self.end(&live.ticket);
         }
     }
 
-    /// Preferences, OpenConnection2, BeginSession; with close-and-retry
-    /// for the listed failures.
+    fn new_id(&mut self, file: String) -> SessionId {
+        let id = self.next;
+        self.next += 1;
+        self.shared
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, file);
+        SessionId(id)
+    }
+
+    /// Join the open QuickBooks session, or open one: preferences,
+    /// OpenConnection2, BeginSession, with close-and-retry for the listed
+    /// failures.
     fn open(&mut self, s: &OpenSettings) -> Result<SessionId, BackendError> {
+        let key = s.company_file.to_lowercase();
+        let auth_flags = s.auth_flags.unwrap_or(self.settings.auth_flags);
+        if let Some(live) = &self.live {
+            if live.key == key && live.read_only == s.read_only && live.auth_flags == auth_flags {
+                let id = self.new_id(live.file.clone());
+                if let Some(live) = &mut self.live {
+                    live.users.insert(id.0);
+                }
+                return Ok(id);
+            }
+            if live.key == key {
+                return Err(BackendError::new(
+                    BackendErrorKind::Failed,
+                    None,
+                    "QuickBooks has this company file open for a session with other \
+                     access preferences (read-only or authorization flags); try again \
+                     when it ends",
+                ));
+            }
+            // Another company file: QuickBooks answers for itself
+            // (0x8004040A), on the connection that is open.
+            return match self
+                .driver
+                .begin_session(&s.company_file, file_mode(s.mode))
+            {
+                Err(e) => Err(to_backend(&e)),
+                Ok(ticket) => {
+                    // It opened a second one after all: not ours to keep.
+                    let _ = self.driver.end_session(&ticket);
+                    Err(to_backend(&DriverError {
+                        hresult: 0x8004_040A,
+                        message: String::new(),
+                    }))
+                }
+            };
+        }
         let mut attempt = 0;
         loop {
-            match self.try_open(s) {
+            match self.try_open(s, auth_flags) {
                 Ok(ticket) => {
-                    set_health(&self.health, Health::Ok);
-                    let id = self.next;
-                    self.next += 1;
-                    self.sessions.insert(id, Open { ticket });
-                    return Ok(SessionId(id));
+                    self.shared.set_health(Health::Ok);
+                    let file = self
+                        .driver
+                        .current_company_file_name(&ticket)
+                        .unwrap_or_else(|_| s.company_file.clone());
+                    let id = self.new_id(file.clone());
+                    self.live = Some(Live {
+                        ticket,
+                        key,
+                        file,
+                        read_only: s.read_only,
+                        auth_flags,
+                        users: [id.0].into_iter().collect(),
+                    });
+                    return Ok(id);
                 }
                 Err(e) => {
                     let _ = self.driver.close_connection();
@@ -295,20 +393,20 @@ impl<D: Driver> Worker<D> {
                         }
                         continue;
                     }
-                    set_health(&self.health, Health::Down(describe(&e)));
+                    self.shared.set_health(Health::Down(describe(&e)));
                     return Err(to_backend(&e));
                 }
             }
         }
     }
 
-    fn try_open(&mut self, s: &OpenSettings) -> Result<String, DriverError> {
+    fn try_open(&mut self, s: &OpenSettings, auth_flags: u32) -> Result<String, DriverError> {
         let d = &mut self.driver;
         // Preferences first: QuickBooks reads them at connection time.
         d.put_is_read_only(s.read_only)?;
         d.put_unattended_mode_pref(self.settings.unattended_mode)?;
         d.put_personal_data_pref(self.settings.personal_data)?;
-        d.put_auth_flags(s.auth_flags.unwrap_or(self.settings.auth_flags))?;
+        d.put_auth_flags(auth_flags)?;
         let conn = if self.settings.launch_ui {
             typelib::CONN_LOCAL_QBD_LAUNCH_UI
         } else {
@@ -319,23 +417,38 @@ impl<D: Driver> Worker<D> {
     }
 
     fn process(&mut self, id: &SessionId, request: &str) -> Result<String, BackendError> {
-        let Some(open) = self.sessions.get(&id.0) else {
+        let Some(live) = self.live.as_ref().filter(|l| l.users.contains(&id.0)) else {
             return Err(BackendError::invalid_session());
         };
-        let ticket = open.ticket.clone();
+        let ticket = live.ticket.clone();
         self.driver
             .process_request(&ticket, request)
             .map_err(|e| to_backend(&e))
     }
 
     fn close(&mut self, id: &SessionId) {
-        if let Some(open) = self.sessions.remove(&id.0) {
-            if let Err(e) = self.driver.end_session(&open.ticket) {
-                self.note(&format!("EndSession: {}", describe(&e)));
+        self.shared
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id.0);
+        let last = match &mut self.live {
+            Some(live) => live.users.remove(&id.0) && live.users.is_empty(),
+            None => false,
+        };
+        if last {
+            if let Some(live) = self.live.take() {
+                self.end(&live.ticket);
             }
-            if let Err(e) = self.driver.close_connection() {
-                self.note(&format!("CloseConnection: {}", describe(&e)));
-            }
+        }
+    }
+
+    fn end(&mut self, ticket: &str) {
+        if let Err(e) = self.driver.end_session(ticket) {
+            self.note(&format!("EndSession: {}", describe(&e)));
+        }
+        if let Err(e) = self.driver.close_connection() {
+            self.note(&format!("CloseConnection: {}", describe(&e)));
         }
     }
 }
@@ -386,11 +499,31 @@ impl Backend for ComBackend {
 
     fn health(&self) -> BoxFuture<'_, Health> {
         Box::pin(async move {
-            self.health
+            self.shared
+                .health
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone()
+                .unwrap_or(Health::Ok)
         })
+    }
+
+    fn open_companies(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .shared
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn observe(&self, report: Report) {
+        *self.shared.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
     }
 }
 
@@ -400,4 +533,117 @@ fn stopped() -> BackendError {
         Some(HResult(0x8004_0401)),
         "the QuickBooks worker thread has stopped",
     )
+}
+
+/// The real request processor as a [`Driver`]: `qbwin::com` on the
+/// worker's single-threaded apartment.
+#[cfg(windows)]
+pub mod windows {
+    use super::{Driver, DriverError};
+    use qbwin::com::{Apartment, ComError, RequestProcessor};
+    use std::time::{Duration, Instant};
+
+    /// Fields drop in order: the object before its apartment.
+    pub struct Qbxmlrp2 {
+        rp: RequestProcessor,
+        wait: Duration,
+        _apartment: Apartment,
+    }
+
+    fn de(e: ComError) -> DriverError {
+        DriverError {
+            hresult: e.hresult,
+            message: e.message,
+        }
+    }
+
+    impl Qbxmlrp2 {
+        /// Enter an STA on this thread and create the object registered
+        /// as `progid`. `wait` bounds how long close-and-retry waits for
+        /// QuickBooks to exit.
+        pub fn create(progid: &str, wait: Duration) -> Result<Qbxmlrp2, DriverError> {
+            let apartment = Apartment::enter().map_err(de)?;
+            let rp = RequestProcessor::create(progid).map_err(|e| {
+                let mut d = de(e);
+                if d.message.is_empty() {
+                    d.message = format!(
+                        "cannot create {progid}: the QuickBooks SDK's request processor is not \
+                         installed (install QuickBooks Desktop or the QuickBooks SDK)"
+                    );
+                }
+                d
+            })?;
+            Ok(Qbxmlrp2 {
+                rp,
+                wait,
+                _apartment: apartment,
+            })
+        }
+    }
+
+    /// QuickBooks' executables (QBW32.EXE up to 2021, QBW.EXE after).
+    const QUICKBOOKS: [&str; 2] = ["QBW32.EXE", "QBW.EXE"];
+
+    fn quickbooks_running() -> bool {
+        std::process::Command::new("tasklist")
+            .args(["/FO", "CSV", "/NH"])
+            .output()
+            .map(|o| {
+                let text = String::from_utf8_lossy(&o.stdout).to_ascii_uppercase();
+                QUICKBOOKS
+                    .iter()
+                    .any(|exe| text.contains(&format!("\"{exe}\"")))
+            })
+            .unwrap_or(false)
+    }
+
+    impl Driver for Qbxmlrp2 {
+        fn put_is_read_only(&mut self, v: bool) -> Result<(), DriverError> {
+            self.rp.put_is_read_only(v).map_err(de)
+        }
+        fn put_unattended_mode_pref(&mut self, v: i32) -> Result<(), DriverError> {
+            self.rp.put_unattended_mode_pref(v).map_err(de)
+        }
+        fn put_personal_data_pref(&mut self, v: i32) -> Result<(), DriverError> {
+            self.rp.put_personal_data_pref(v).map_err(de)
+        }
+        fn put_auth_flags(&mut self, f: u32) -> Result<(), DriverError> {
+            self.rp.put_auth_flags(f).map_err(de)
+        }
+        fn open_connection2(&mut self, id: &str, name: &str, ty: i32) -> Result<(), DriverError> {
+            self.rp.open_connection2(id, name, ty).map_err(de)
+        }
+        fn begin_session(&mut self, file: &str, mode: i32) -> Result<String, DriverError> {
+            self.rp.begin_session(file, mode).map_err(de)
+        }
+        fn process_request(&mut self, ticket: &str, rq: &str) -> Result<String, DriverError> {
+            self.rp.process_request(ticket, rq).map_err(de)
+        }
+        fn end_session(&mut self, ticket: &str) -> Result<(), DriverError> {
+            self.rp.end_session(ticket).map_err(de)
+        }
+        fn close_connection(&mut self) -> Result<(), DriverError> {
+            self.rp.close_connection().map_err(de)
+        }
+        fn current_company_file_name(&mut self, ticket: &str) -> Result<String, DriverError> {
+            self.rp.current_company_file_name(ticket).map_err(de)
+        }
+        /// `taskkill /F` QuickBooks, then wait (up to the configured time)
+        /// for it to be gone.
+        fn end_quickbooks(&mut self) -> bool {
+            for exe in QUICKBOOKS {
+                let _ = std::process::Command::new("taskkill")
+                    .args(["/F", "/IM", exe])
+                    .output();
+            }
+            let until = Instant::now() + self.wait;
+            while quickbooks_running() {
+                if Instant::now() >= until {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            true
+        }
+    }
 }

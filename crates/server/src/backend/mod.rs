@@ -24,6 +24,10 @@ use std::pin::Pin;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Where a backend reports what happens on its own (the server's Status
+/// event): retries, sessions it could not end.
+pub type Report = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// The settings a session is opened with, after the server has merged the
 /// user's and the client's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -128,4 +132,14 @@ pub trait Backend: Send + Sync + 'static {
     fn close(&self, session: SessionId) -> BoxFuture<'_, ()>;
 
     fn health(&self) -> BoxFuture<'_, Health>;
+
+    /// The company files open now (for `/metrics`): what QuickBooks
+    /// reports for the open sessions.
+    fn open_companies(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Give the backend a place to report to; the server calls it once it
+    /// is listening.
+    fn observe(&self, _report: Report) {}
 }

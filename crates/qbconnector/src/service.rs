@@ -1,0 +1,140 @@
+//! `qbconnector service …`: the connector as a Windows service.
+//!
+//! `install` registers this executable to start automatically (as
+//! LocalSystem) with `service run --config <absolute path> --log-dir
+//! <absolute path>`; the SCM then starts it with those arguments, and
+//! `run` hands the thread to the SCM's dispatcher and serves until the
+//! SCM says stop. The other platforms have no services: the command says
+//! so.
+
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum ServiceCommand {
+    /// Register the service (starts with Windows; as an administrator).
+    Install {
+        #[arg(long, default_value = "qbconnector.toml")]
+        config: PathBuf,
+        /// Where the service writes its daily log files.
+        #[arg(long, default_value = "logs")]
+        log_dir: PathBuf,
+        #[arg(long, default_value = DEFAULT_NAME)]
+        name: String,
+    },
+    /// Stop and remove the service.
+    Uninstall {
+        #[arg(long, default_value = DEFAULT_NAME)]
+        name: String,
+    },
+    Start {
+        #[arg(long, default_value = DEFAULT_NAME)]
+        name: String,
+    },
+    Stop {
+        #[arg(long, default_value = DEFAULT_NAME)]
+        name: String,
+    },
+    /// What the service control manager runs (not for a console).
+    #[command(hide = true)]
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        log_dir: PathBuf,
+        #[arg(long, default_value = DEFAULT_NAME)]
+        name: String,
+    },
+}
+
+const DEFAULT_NAME: &str = "qbconnector";
+
+#[cfg(windows)]
+pub fn run(command: ServiceCommand) -> Result<(), String> {
+    use qbwin::service;
+    match command {
+        ServiceCommand::Install {
+            config,
+            log_dir,
+            name,
+        } => {
+            // The service starts in C:\Windows\System32: absolute paths.
+            let config =
+                std::path::absolute(&config).map_err(|e| format!("{}: {e}", config.display()))?;
+            let log_dir =
+                std::path::absolute(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+            crate::admin::check_file(&config)?;
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            service::install(
+                &name,
+                "QBConnector",
+                "Relays qbXML from HTTP(S) clients to QuickBooks Desktop",
+                exe,
+                vec![
+                    "service".into(),
+                    "run".into(),
+                    "--config".into(),
+                    config.clone().into_os_string(),
+                    "--log-dir".into(),
+                    log_dir.clone().into_os_string(),
+                    "--name".into(),
+                    name.clone().into(),
+                ],
+            )?;
+            println!(
+                "service `{name}` installed: config {}, logs in {}; start it with \
+                 `qbconnector service start`",
+                config.display(),
+                log_dir.display()
+            );
+            Ok(())
+        }
+        ServiceCommand::Uninstall { name } => {
+            service::uninstall(&name)?;
+            println!("service `{name}` removed");
+            Ok(())
+        }
+        ServiceCommand::Start { name } => {
+            service::start(&name)?;
+            println!("service `{name}`: start requested");
+            Ok(())
+        }
+        ServiceCommand::Stop { name } => {
+            service::stop(&name)?;
+            println!("service `{name}`: stop requested");
+            Ok(())
+        }
+        ServiceCommand::Run {
+            config,
+            log_dir,
+            name,
+        } => {
+            crate::admin::init_logging(crate::admin::LogFormat::Human, Some(&log_dir))?;
+            let body: service::Body = Box::new(move |stop| {
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                // The SCM's stop arrives on a std channel; the server
+                // waits on a future.
+                std::thread::spawn(move || {
+                    let _ = stop.recv();
+                    let _ = tx.send(());
+                });
+                let r = crate::admin::serve_until(&config, async move {
+                    let _ = rx.await;
+                });
+                if let Err(e) = &r {
+                    tracing::error!("{e}");
+                }
+                r
+            });
+            service::run(&name, body)
+        }
+    }
+}
+
+#[cfg(not(windows))]
+pub fn run(_command: ServiceCommand) -> Result<(), String> {
+    Err(
+        "Windows services exist only on Windows; here, run `qbconnector serve` under \
+         systemd or another supervisor"
+            .into(),
+    )
+}

@@ -1,0 +1,458 @@
+//! The COM path end to end, under wine: the Windows build of `qbconnector
+//! serve` with `backend.kind = "com"` creates `QBXMLRP2.RequestProcessor`
+//! — the fake request processor (`crates/fakeqb`, registered in a
+//! throwaway prefix) with the simulator linked in — and this test, a
+//! client on the host, talks HTTP to it.
+//!
+//! `.ci/wine-tests` builds the Windows binaries, makes the prefix,
+//! registers `fakeqb.dll` and runs this test with `QBC_WINE_EXE` set to the
+//! connector's `.exe`. Without it the test says that it skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "wine-test-password-1";
+
+const CUSTOMER_QUERY: &str = "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerQueryRq requestID=\"7\"><IncludeRetElement>FullName</IncludeRetElement><IncludeRetElement>Balance</IncludeRetElement></CustomerQueryRq><CustomerQueryRq requestID=\"8\"><FullName>Harbor Lights</FullName></CustomerQueryRq></QBXMLMsgsRq></QBXML>";
+
+fn customer_add(name: &str) -> String {
+    format!("<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerAddRq><CustomerAdd><Name>{name}</Name><OpenBalance>125.50</OpenBalance></CustomerAdd></CustomerAddRq></QBXMLMsgsRq></QBXML>")
+}
+
+/// `Z:\…`: how a program under wine names a host path.
+fn win(p: &Path) -> String {
+    format!("Z:{}", p.display()).replace('/', "\\")
+}
+
+struct Wine {
+    child: Child,
+}
+
+impl Drop for Wine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+fn basic(user: &str) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let raw = format!("{user}:{PASSWORD}").into_bytes();
+    let mut out = String::new();
+    for chunk in raw.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    format!("Basic {out}")
+}
+
+/// One HTTP/1.1 request on its own connection.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    user: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut rq = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n",
+        basic(user),
+        body.len()
+    );
+    for (n, v) in extra {
+        rq.push_str(&format!("{n}: {v}\r\n"));
+    }
+    rq.push_str("\r\n");
+    rq.push_str(body);
+    s.write_all(rq.as_bytes()).unwrap();
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (n, v) = l.split_once(':').unwrap();
+        headers.push((n.trim().to_string(), v.trim().to_string()));
+    }
+    let mut body = Vec::new();
+    r.read_to_end(&mut body).unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(body).unwrap(),
+    }
+}
+
+fn post(addr: &str, user: &str, extra: &[(&str, &str)], body: &str) -> Reply {
+    http(addr, "POST", "/", user, extra, body)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn hash() -> String {
+    qbc_server::auth::PasswordHash::create(PASSWORD)
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+/// The fake's call log (`FAKEQB_LOG`), without the thread ids.
+fn calls(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split_once(' ').map_or(l, |(_, c)| c).to_string())
+        .collect()
+}
+
+/// Which thread the fake saw each call on.
+fn threads(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn wait_for(addr: &str, wine: &mut Wine, stderr: &Path) {
+    let until = Instant::now() + Duration::from_secs(120);
+    while TcpStream::connect(addr).is_err() {
+        if let Ok(Some(status)) = wine.child.try_wait() {
+            panic!(
+                "the connector under wine exited ({status}):\n{}",
+                std::fs::read_to_string(stderr).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < until,
+            "the connector under wine did not listen on {addr}:\n{}",
+            std::fs::read_to_string(stderr).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A company with two customers; a copy of it answers the same queries
+/// directly, for the byte-for-byte comparison.
+fn company(data: &Path) -> PathBuf {
+    std::fs::create_dir_all(data).unwrap();
+    let path = data.join("acme.qbw");
+    {
+        let c = qbsim::Company::open(&path, qbsim::Config::default()).unwrap();
+        for name in ["Harbor Lights", "Juniper Supply"] {
+            let rs = c.process_bulk(customer_add(name).as_bytes()).unwrap();
+            assert!(rs.contains("statusCode=\"0\""), "{rs}");
+        }
+    }
+    let copy = data.join("expected.qbsim");
+    std::fs::copy(&path, &copy).unwrap();
+    copy
+}
+
+fn direct(copy: &Path, request: &str) -> String {
+    let c = qbsim::Company::open(copy, qbsim::Config::default()).unwrap();
+    let s = c.begin_session();
+    c.process(s, request.as_bytes()).unwrap()
+}
+
+#[test]
+fn the_com_path_end_to_end_under_wine() {
+    let Some(exe) = std::env::var_os("QBC_WINE_EXE") else {
+        eprintln!(
+            "SKIP: QBC_WINE_EXE is not set (.ci/wine-tests sets it after building the \
+             Windows connector and registering the fake request processor under wine)"
+        );
+        return;
+    };
+    let wine = std::env::var("QBC_WINE").unwrap_or_else(|_| "wine64".into());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let expected = company(&data);
+    let log = dir.path().join("fakeqb.log");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let h = hash();
+    let config = dir.path().join("qbconnector.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"listen = "{addr}"
+
+[backend]
+kind = "com"
+
+[backend.com]
+close_and_retry_connect = true
+close_and_retry_count = 2
+close_and_retry_timeout_secs = 1
+
+[[users]]
+name = "ann"
+password_hash = "{h}"
+company_file = 'C:\books\acme.qbw'
+
+[[users]]
+name = "rob"
+password_hash = "{h}"
+company_file = 'C:\books\acme.qbw'
+read_only = true
+
+[[users]]
+name = "down"
+password_hash = "{h}"
+company_file = 'C:\books\cannot-start.qbw'
+
+[[users]]
+name = "denied"
+password_hash = "{h}"
+company_file = 'C:\books\user-denied.qbw'
+
+[[users]]
+name = "raw"
+password_hash = "{h}"
+company_file = 'C:\books\raw-hresult.qbw'
+
+[[users]]
+name = "other"
+password_hash = "{h}"
+company_file = 'C:\books\other.qbw'
+"#
+        ),
+    )
+    .unwrap();
+    let stderr = dir.path().join("stderr.txt");
+    let mut server = Wine {
+        child: Command::new(&wine)
+            .arg(&exe)
+            .args(["serve", "--config", &win(&config)])
+            .env("FAKEQB_DATA", win(&data))
+            .env("FAKEQB_LOG", win(&log))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap(),
+    };
+    wait_for(&addr, &mut server, &stderr);
+    let dump = || {
+        format!(
+            "log:\n{}\nstderr:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default(),
+            std::fs::read_to_string(&stderr).unwrap_or_default()
+        )
+    };
+
+    // 1. A query through HTTP → COM → the fake → the simulator comes back
+    //    byte for byte as the simulator answers it directly.
+    let r = post(&addr, "ann", &[], CUSTOMER_QUERY);
+    assert_eq!(r.status, 200, "{}\n{}", r.body, dump());
+    assert_eq!(r.body, direct(&expected, CUSTOMER_QUERY), "{}", dump());
+    assert!(r.body.contains("<FullName>Harbor Lights</FullName>"));
+    let c = calls(&log);
+    let names: Vec<&str> = c.iter().map(|c| c.split('(').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "PutIsReadOnly",
+            "PutUnattendedModePref",
+            "PutPersonalDataPref",
+            "PutAuthFlags",
+            "OpenConnection2",
+            "BeginSession",
+            "ProcessRequest",
+            "EndSession",
+            "CloseConnection"
+        ],
+        "{}",
+        dump()
+    );
+    // The type library's values crossed COM as they were sent.
+    assert!(c.contains(&"PutUnattendedModePref(2)".to_string()), "{c:?}");
+    assert!(c.contains(&"PutPersonalDataPref(3)".to_string()), "{c:?}");
+    assert!(c.contains(&"PutAuthFlags(0xf)".to_string()), "{c:?}");
+    assert!(
+        c.contains(&"OpenConnection2(\"\", \"QBConnector\", 1)".to_string()),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&"BeginSession(\"C:\\\\books\\\\acme.qbw\", 2)".to_string()),
+        "{c:?}"
+    );
+    // Every call on one thread: the connector's STA worker.
+    let t = threads(&log);
+    assert!(t.iter().all(|x| x == &t[0]), "{t:?}");
+
+    // 2. A write, and its answer, byte for byte against the direct path
+    //    (the simulator's clock makes TimeCreated differ: compare the
+    //    rest).
+    let r = post(&addr, "ann", &[], &customer_add("Cobalt Works"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<FullName>Cobalt Works</FullName>"),
+        "{}",
+        r.body
+    );
+
+    // 3. A read-only user's preference reaches QuickBooks before it
+    //    connects.
+    let before = calls(&log).len();
+    let r = post(&addr, "rob", &[], CUSTOMER_QUERY);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = calls(&log)[before..].to_vec();
+    assert_eq!(
+        c.first().map(String::as_str),
+        Some("PutIsReadOnly(true)"),
+        "{c:?}"
+    );
+
+    // 4. A persistent session keeps one QuickBooks session; /metrics
+    //    names the open company file meanwhile.
+    let before = calls(&log).len();
+    let r = http(&addr, "POST", "/session", "ann", &[], "");
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ticket = r.header("x-qb-ticket").to_string();
+    for _ in 0..3 {
+        let r = post(&addr, "ann", &[("X-QB-Ticket", &ticket)], CUSTOMER_QUERY);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let m = http(&addr, "GET", "/metrics", "ann", &[], "");
+    assert_eq!(m.status, 200, "{}", m.body);
+    assert!(
+        m.body
+            .contains("qbconnector_company_open{company=\"C:\\\\books\\\\acme.qbw\"} 1"),
+        "{}",
+        m.body
+    );
+    assert!(
+        m.body.contains("qbconnector_backend_up{backend=\"com\"} 1"),
+        "{}",
+        m.body
+    );
+    let c = calls(&log)[before..].to_vec();
+    let count = |p: &str| c.iter().filter(|x| x.starts_with(p)).count();
+    assert_eq!(count("BeginSession"), 1, "{c:?}");
+    assert_eq!(count("ProcessRequest"), 3, "{c:?}");
+    assert_eq!(count("EndSession"), 0, "{c:?}");
+
+    // 5. Another company file while that session is open: QuickBooks'
+    //    0x8004040A, as such.
+    let r = post(&addr, "other", &[], CUSTOMER_QUERY);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.header("x-qb-error-code"), "0x8004040A", "{}", r.body);
+    let r = http(
+        &addr,
+        "DELETE",
+        "/session",
+        "ann",
+        &[("X-QB-Ticket", &ticket)],
+        "",
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        calls(&log)
+            .iter()
+            .filter(|x| x.starts_with("EndSession"))
+            .count(),
+        4,
+        "{}",
+        dump()
+    );
+
+    // 6. QuickBooks cannot start (EXCEPINFO style): the client gets the
+    //    HRESULT and Intuit's message; it is a listed error, so the
+    //    connector ended QuickBooks and tried twice more first.
+    let before = calls(&log).len();
+    let r = post(&addr, "down", &[], CUSTOMER_QUERY);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.header("x-qb-error-code"), "0x80040408", "{}", r.body);
+    assert!(r.body.contains("Could not start QuickBooks."), "{}", r.body);
+    let c = calls(&log)[before..].to_vec();
+    assert_eq!(
+        c.iter().filter(|x| x.starts_with("BeginSession")).count(),
+        3,
+        "{c:?}"
+    );
+    let m = http(&addr, "GET", "/metrics", "ann", &[], "");
+    assert!(
+        m.body.contains("qbconnector_backend_up{backend=\"com\",reason=\"0x80040408: Could not start QuickBooks.\"} 0"),
+        "{}",
+        m.body
+    );
+
+    // 7. Not a listed error (the user denied access): no retry.
+    let before = calls(&log).len();
+    let r = post(&addr, "denied", &[], CUSTOMER_QUERY);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.header("x-qb-error-code"), "0x80040420", "{}", r.body);
+    let c = calls(&log)[before..].to_vec();
+    assert_eq!(
+        c.iter().filter(|x| x.starts_with("BeginSession")).count(),
+        1,
+        "{c:?}"
+    );
+
+    // 8. The other failure style: a plain HRESULT with IErrorInfo.
+    let r = post(&addr, "raw", &[], CUSTOMER_QUERY);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.header("x-qb-error-code"), "0x80040403", "{}", r.body);
+    assert!(
+        r.body
+            .contains("Could not open the specified QuickBooks company data file."),
+        "{}",
+        r.body
+    );
+
+    // 9. And it still serves.
+    let r = post(&addr, "ann", &[], CUSTOMER_QUERY);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<FullName>Cobalt Works</FullName>"),
+        "{}",
+        r.body
+    );
+}
