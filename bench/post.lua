@@ -5,6 +5,11 @@ wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "text/xml"
 wrk.headers["Authorization"] = os.getenv("AUTH")
+-- A persistent session's ticket, when given (bench/com-wine.sh).
+local ticket = os.getenv("TICKET")
+if ticket ~= nil and ticket ~= "" then
+  wrk.headers["X-QB-Ticket"] = ticket
+end
 
 -- summary.errors.status counts non-2xx answers: a run that only measured
 -- errors is visible.

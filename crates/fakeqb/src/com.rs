@@ -117,7 +117,18 @@ impl Backend for Simulator {
         let path = self.path(company_file)?;
         if !self.files.contains_key(&path) {
             let company =
-                qbsim::Company::open(&path, qbsim::Config::default()).map_err(|e| Fault {
+                // Held exclusively, as QuickBooks holds its open file (and
+                // as the connector's simulator backend does): no file
+                // locks per transaction, which under wine are wineserver
+                // round trips.
+                qbsim::Company::open(
+                    &path,
+                    qbsim::Config {
+                        exclusive: true,
+                        ..qbsim::Config::default()
+                    },
+                )
+                .map_err(|e| Fault {
                     hresult: 0x8004_0403,
                     message: format!(
                         "Could not open the specified QuickBooks company data file: {e}"

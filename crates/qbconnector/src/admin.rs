@@ -162,7 +162,9 @@ fn probe_quickbooks(config: &Config) -> Result<()> {
             .unwrap_or_else(|| "QBConnector".into()),
         app_id: conn.app_id.clone().unwrap_or_default(),
         mode: conn.connection_mode.unwrap_or_default(),
-        read_only: true,
+        // As the read-write users will connect: the authorization QuickBooks
+        // asks for the first time then covers them too.
+        read_only: false,
         auth_flags: conn.auth_flags,
     };
     let backend = qbc_server::backend_from_config(config)?;
@@ -269,13 +271,31 @@ fn write_doc(path: &Path, doc: &DocumentMut) -> Result<()> {
 }
 
 /// The file holds password hashes and maybe a PFX password: owner only.
+/// Only the owner may read it (password hashes, the TLS key).
 fn restrict(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
-    #[cfg(not(unix))]
+    // No inherited access; full control for LocalSystem (the service),
+    // Administrators and the user running the command. By SID, so that it
+    // works in every language of Windows.
+    #[cfg(windows)]
+    {
+        let mut cmd = std::process::Command::new("icacls");
+        cmd.arg(path).args([
+            "/inheritance:r",
+            "/grant:r",
+            "*S-1-5-18:F",
+            "*S-1-5-32-544:F",
+        ]);
+        if let Ok(user) = std::env::var("USERNAME") {
+            cmd.arg(format!("{user}:F"));
+        }
+        let _ = cmd.output();
+    }
+    #[cfg(not(any(unix, windows)))]
     let _ = path;
 }
 
@@ -331,6 +351,7 @@ pub fn user(path: &Path, command: UserCommand) -> Result<()> {
             app_name,
             connection_mode,
             password_stdin,
+            windows,
         } => {
             if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
                 return Err(format!("`{name}`: a user name is not empty and has no `:`"));
@@ -340,11 +361,15 @@ pub fn user(path: &Path, command: UserCommand) -> Result<()> {
                     "user `{name}` exists (use `user passwd` or `user remove`)"
                 ));
             }
-            let password = read_password(password_stdin)?;
-            let hash = PasswordHash::create(&password)?;
             let mut t = Table::new();
             t.insert("name", value(name.as_str()));
-            t.insert("password_hash", value(hash.as_str()));
+            if windows {
+                t.insert("auth_mode", value("windows"));
+            } else {
+                let password = read_password(password_stdin)?;
+                let hash = PasswordHash::create(&password)?;
+                t.insert("password_hash", value(hash.as_str()));
+            }
             if let Some(f) = company_file {
                 t.insert("company_file", value(f));
             }

@@ -152,6 +152,10 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// A Windows account (DOMAIN\user, user@domain or a local user):
+        /// Windows checks its password (LogonUser; the Windows build only).
+        #[arg(long, conflicts_with = "password_stdin")]
+        windows: bool,
     },
     /// List users (never their hashes).
     List,

@@ -465,14 +465,26 @@ company_file = 'C:\books\acme.qbw'
     );
 }
 
-/// Runs `qbconnector service …` under wine.
+/// Runs `qbconnector service …` under wine; a minute at most.
 fn service(wine: &str, exe: &std::ffi::OsStr, args: &[&str]) -> std::process::Output {
-    Command::new(wine)
+    eprintln!("service {args:?}");
+    let mut child = Command::new(wine)
         .arg(exe)
         .arg("service")
         .args(args)
-        .output()
-        .unwrap()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("`qbconnector service {args:?}` did not finish in a minute");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// Removes the test's service whatever happens.
@@ -520,6 +532,8 @@ fn the_windows_service_installs_serves_stops_and_uninstalls() {
             .unwrap(),
     };
     let name = "qbconnector-wine-test";
+    // Left over by an earlier attempt that was killed (CI retries once).
+    let _ = service(&wine, &exe, &["uninstall", "--name", name]);
     let logs = dir.path().join("logs");
     let out = service(
         &wine,

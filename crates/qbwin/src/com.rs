@@ -325,6 +325,8 @@ fn mismatch(what: &str) -> ComError {
 /// `QBXMLRP2.RequestProcessor`, created on the calling STA thread.
 pub struct RequestProcessor {
     rp: Dispatch,
+    /// The AuthPreferences object, fetched once.
+    prefs: Option<Dispatch>,
 }
 
 impl RequestProcessor {
@@ -343,6 +345,7 @@ impl RequestProcessor {
                 disp,
                 ids: Vec::new(),
             },
+            prefs: None,
         })
     }
 
@@ -350,18 +353,26 @@ impl RequestProcessor {
         self.rp.call(name, DISPATCH_METHOD, args)
     }
 
-    /// `AuthPreferences` is a property: called as a property get (a
-    /// type-library IDispatch refuses DISPATCH_METHOD for it).
-    fn prefs(&mut self, name: &'static str, arg: Arg<'_>) -> Result<(), ComError> {
-        let obj = self
-            .rp
-            .call("AuthPreferences", DISPATCH_PROPERTYGET, &[])?
-            .dispatch()?;
-        Dispatch {
-            disp: obj,
-            ids: Vec::new(),
+    /// The `AuthPreferences` object. It is a property: called as a
+    /// property get (a type-library IDispatch refuses DISPATCH_METHOD for
+    /// it).
+    fn auth_preferences(&mut self) -> Result<&mut Dispatch, ComError> {
+        if self.prefs.is_none() {
+            let disp = self
+                .rp
+                .call("AuthPreferences", DISPATCH_PROPERTYGET, &[])?
+                .dispatch()?;
+            self.prefs = Some(Dispatch {
+                disp,
+                ids: Vec::new(),
+            });
         }
-        .call(name, DISPATCH_METHOD, &[arg])?;
+        self.prefs.as_mut().ok_or_else(|| mismatch("an object"))
+    }
+
+    fn prefs(&mut self, name: &'static str, arg: Arg<'_>) -> Result<(), ComError> {
+        self.auth_preferences()?
+            .call(name, DISPATCH_METHOD, &[arg])?;
         Ok(())
     }
 
@@ -433,20 +444,13 @@ impl RequestProcessor {
 
     /// AuthPreferences.WasAuthPreferencesObeyed(ticket).
     pub fn was_auth_preferences_obeyed(&mut self, ticket: &str) -> Result<bool, ComError> {
-        let obj = self
-            .rp
-            .call("AuthPreferences", DISPATCH_PROPERTYGET, &[])?
-            .dispatch()?;
-        Dispatch {
-            disp: obj,
-            ids: Vec::new(),
-        }
-        .call(
-            "WasAuthPreferencesObeyed",
-            DISPATCH_METHOD,
-            &[Arg::Str(ticket)],
-        )?
-        .boolean()
+        self.auth_preferences()?
+            .call(
+                "WasAuthPreferencesObeyed",
+                DISPATCH_METHOD,
+                &[Arg::Str(ticket)],
+            )?
+            .boolean()
     }
 
     /// Any member by name, for tests of the object's own rules (e.g. a

@@ -723,12 +723,7 @@ async fn once(
     let backend = state.backend.clone();
     let done = state
         .lanes
-        .submit(&key, async move {
-            let session = backend.open(settings).await?;
-            let out = backend.process(session.clone(), body).await;
-            backend.close(session).await;
-            out
-        })
+        .submit(&key, async move { backend.once(settings, body).await })
         .map_err(busy)?;
     wait(state, done).await
 }

@@ -282,3 +282,45 @@ async fn close_and_retry_retries_listed_errors_only() {
     assert_eq!(r.code(), "0x80040420");
     assert!(!log.lock().unwrap().iter().any(|c| c == "EndQuickBooks"));
 }
+
+#[tokio::test]
+async fn sessions_on_one_file_share_quickbooks_session_and_others_are_refused() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    let auth = basic("ann", PASSWORD);
+    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ticket = r.header("x-qb-ticket").to_string();
+    // A request without a ticket, same user and file, while the session
+    // is open: it joins QuickBooks' session instead of connecting again
+    // (the request processor has one connection).
+    let r = post(s.addr, "ann", &customer_query()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    {
+        let calls = log.lock().unwrap();
+        let count = |p: &str| calls.iter().filter(|c| c.starts_with(p)).count();
+        assert_eq!(count("OpenConnection2"), 1, "{calls:?}");
+        assert_eq!(count("BeginSession"), 1, "{calls:?}");
+        assert_eq!(count("EndSession"), 0, "{calls:?}");
+    }
+    // A read-only user would need other preferences: refused, and the
+    // open session is untouched.
+    let r = post(s.addr, "rob", &customer_query()).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("other access preferences"), "{}", r.body);
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-ticket", &ticket)],
+        &customer_query(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(close_session(s.addr, "ann", &ticket).await.status, 204);
+    let calls = log.lock().unwrap().clone();
+    assert_eq!(
+        calls.iter().filter(|c| c.starts_with("EndSession")).count(),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(calls.last().map(String::as_str), Some("CloseConnection()"));
+}

@@ -121,6 +121,8 @@ type Reply<T> = tokio::sync::oneshot::Sender<T>;
 
 enum Job {
     Open(OpenSettings, Reply<Result<SessionId, BackendError>>),
+    /// Open, process, close in one hand-off (a request without a ticket).
+    Once(OpenSettings, String, Reply<Result<String, BackendError>>),
     Process(SessionId, String, Reply<Result<String, BackendError>>),
     Close(SessionId, Reply<()>),
 }
@@ -224,6 +226,9 @@ fn fail(job: Job, e: &DriverError) {
         Job::Open(_, r) => {
             let _ = r.send(Err(to_backend(e)));
         }
+        Job::Once(_, _, r) => {
+            let _ = r.send(Err(to_backend(e)));
+        }
         Job::Process(_, _, r) => {
             let _ = r.send(Err(to_backend(e)));
         }
@@ -286,6 +291,14 @@ impl<D: Driver> Worker<D> {
             match job {
                 Job::Open(s, reply) => {
                     let r = self.open(&s);
+                    let _ = reply.send(r);
+                }
+                Job::Once(s, rq, reply) => {
+                    let r = self.open(&s).and_then(|id| {
+                        let out = self.process(&id, &rq);
+                        self.close(&id);
+                        out
+                    });
                     let _ = reply.send(r);
                 }
                 Job::Process(id, rq, reply) => {
@@ -494,6 +507,19 @@ impl Backend for ComBackend {
             if self.send(Job::Close(session, tx)).is_ok() {
                 let _ = rx.await;
             }
+        })
+    }
+
+    fn once(
+        &self,
+        settings: OpenSettings,
+        request: bytes::Bytes,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        Box::pin(async move {
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.send(Job::Once(settings, text, tx))?;
+            rx.await.unwrap_or_else(|_| Err(stopped()))
         })
     }
 

@@ -131,6 +131,21 @@ pub trait Backend: Send + Sync + 'static {
 
     fn close(&self, session: SessionId) -> BoxFuture<'_, ()>;
 
+    /// Open, process, close: a request without a persistent session. A
+    /// backend whose calls cross threads (COM) does it in one hand-off.
+    fn once(
+        &self,
+        settings: OpenSettings,
+        request: bytes::Bytes,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        Box::pin(async move {
+            let session = self.open(settings).await?;
+            let out = self.process(session.clone(), request).await;
+            self.close(session).await;
+            out
+        })
+    }
+
     fn health(&self) -> BoxFuture<'_, Health>;
 
     /// The company files open now (for `/metrics`): what QuickBooks
