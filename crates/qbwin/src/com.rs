@@ -32,6 +32,9 @@ use windows::Win32::System::Variant::{
     VariantChangeType, VariantClear, VARENUM, VARIANT, VAR_CHANGE_FLAGS, VT_ARRAY, VT_BOOL,
     VT_BSTR, VT_DISPATCH, VT_I4,
 };
+use windows::Win32::UI::WindowsAndMessaging::{
+    DispatchMessageW, PeekMessageW, TranslateMessage, MSG, PM_REMOVE,
+};
 use windows_core::{BSTR, GUID, HSTRING, PCWSTR};
 
 /// The ProgID QuickBooks registers.
@@ -100,6 +103,23 @@ impl Apartment {
         Ok(Apartment {
             _not_send: std::marker::PhantomData,
         })
+    }
+}
+
+impl Apartment {
+    /// Dispatch the window messages waiting for this thread. A
+    /// single-threaded apartment must do this while it waits for work:
+    /// COM delivers calls into the apartment as messages, and a program
+    /// that broadcasts to every window waits for each thread to answer.
+    pub fn pump(&self) {
+        let mut msg = MSG::default();
+        // SAFETY: this thread's own queue; msg outlives each call.
+        unsafe {
+            while PeekMessageW(&mut msg, None, 0, 0, PM_REMOVE).as_bool() {
+                let _ = TranslateMessage(&msg);
+                DispatchMessageW(&msg);
+            }
+        }
     }
 }
 

@@ -81,7 +81,13 @@ pub trait Driver {
     fn current_company_file_name(&mut self, ticket: &str) -> Result<String, DriverError>;
     /// End the QuickBooks process (close-and-retry); false if it cannot.
     fn end_quickbooks(&mut self) -> bool;
+    /// No job came for a while ([`IDLE`]): an STA thread dispatches its
+    /// window messages here.
+    fn idle(&mut self) {}
 }
+
+/// How long the worker waits for a job before it calls [`Driver::idle`].
+pub const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How the backend talks to QuickBooks: the seed's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -287,7 +293,15 @@ impl<D: Driver> Worker<D> {
     }
 
     fn run(mut self, rx: mpsc::Receiver<Job>) {
-        for job in rx {
+        loop {
+            let job = match rx.recv_timeout(IDLE) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.driver.idle();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             match job {
                 Job::Open(s, reply) => {
                     let r = self.open(&s);
@@ -573,7 +587,7 @@ pub mod windows {
     pub struct Qbxmlrp2 {
         rp: RequestProcessor,
         wait: Duration,
-        _apartment: Apartment,
+        apartment: Apartment,
     }
 
     fn de(e: ComError) -> DriverError {
@@ -602,7 +616,7 @@ pub mod windows {
             Ok(Qbxmlrp2 {
                 rp,
                 wait,
-                _apartment: apartment,
+                apartment,
             })
         }
     }
@@ -653,6 +667,9 @@ pub mod windows {
         }
         fn current_company_file_name(&mut self, ticket: &str) -> Result<String, DriverError> {
             self.rp.current_company_file_name(ticket).map_err(de)
+        }
+        fn idle(&mut self) {
+            self.apartment.pump();
         }
         /// `taskkill /F` QuickBooks, then wait (up to the configured time)
         /// for it to be gone.
