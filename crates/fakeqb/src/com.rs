@@ -338,7 +338,7 @@ fn request_processor(s: &Shared, name: &str, a: &[Val]) -> Result<Out, Raise> {
         "ProcessRequest" => p.process_request(arg(0), arg(1)).map(Out::Str),
         "GetCurrentCompanyFileName" => p.current_company_file_name(arg(0)).map(Out::Str),
         "QBXMLVersionsForSession" => p.qbxml_versions_for_session(arg(0)).map(Out::Strs),
-        "AuthPreferences" => Ok(Out::Disp(AuthPreferences { s: s.clone() }.into())),
+        "AuthPreferences" => Ok(Out::Disp(Object::auth_preferences(s.clone()).into())),
         "MajorVersion" => Ok(Out::Int(16)),
         "MinorVersion" => Ok(Out::Int(0)),
         "ReleaseLevel" => Ok(Out::Int(3)),
@@ -385,17 +385,37 @@ fn auth_preferences(s: &Shared, name: &str, a: &[Val]) -> Result<Out, Raise> {
     out.map_err(Raise::from)
 }
 
+/// What answers a dispatch object's calls.
+type Handler = fn(&Shared, &str, &[Val]) -> Result<Out, Raise>;
+
+/// One late-bound object: the request processor or its AuthPreferences,
+/// told apart by their member tables and handlers; both share the state.
 #[implement(IDispatch, Agile = false)]
-struct RequestProcessor {
+struct Object {
     s: Shared,
+    members: &'static [Member],
+    handler: Handler,
 }
 
-#[implement(IDispatch, Agile = false)]
-struct AuthPreferences {
-    s: Shared,
+impl Object {
+    fn request_processor(s: Shared) -> Object {
+        Object {
+            s,
+            members: RP,
+            handler: request_processor,
+        }
+    }
+
+    fn auth_preferences(s: Shared) -> Object {
+        Object {
+            s,
+            members: AP,
+            handler: auth_preferences,
+        }
+    }
 }
 
-impl IDispatch_Impl for RequestProcessor_Impl {
+impl IDispatch_Impl for Object_Impl {
     fn GetTypeInfoCount(&self) -> windows_core::Result<u32> {
         Ok(0)
     }
@@ -411,7 +431,7 @@ impl IDispatch_Impl for RequestProcessor_Impl {
         ids: *mut i32,
     ) -> windows_core::Result<()> {
         // SAFETY: COM hands us `count` names and room for `count` ids.
-        unsafe { ids_of_names(RP, names, count, ids) }
+        unsafe { ids_of_names(self.members, names, count, ids) }
     }
     fn Invoke(
         &self,
@@ -424,67 +444,27 @@ impl IDispatch_Impl for RequestProcessor_Impl {
         excep: *mut EXCEPINFO,
         argerr: *mut u32,
     ) -> windows_core::Result<()> {
+        let call = Call {
+            id,
+            flags,
+            params,
+            result,
+            excep,
+            argerr,
+        };
         // SAFETY: the pointers are Invoke's, as COM passes them.
-        unsafe {
-            invoke(
-                &self.s,
-                RP,
-                id,
-                flags,
-                params,
-                result,
-                excep,
-                argerr,
-                request_processor,
-            )
-        }
+        unsafe { invoke(&self.s, self.members, call, self.handler) }
     }
 }
 
-impl IDispatch_Impl for AuthPreferences_Impl {
-    fn GetTypeInfoCount(&self) -> windows_core::Result<u32> {
-        Ok(0)
-    }
-    fn GetTypeInfo(&self, _: u32, _: u32) -> windows_core::Result<ITypeInfo> {
-        Err(E_NOTIMPL.into())
-    }
-    fn GetIDsOfNames(
-        &self,
-        _riid: *const GUID,
-        names: *const PCWSTR,
-        count: u32,
-        _lcid: u32,
-        ids: *mut i32,
-    ) -> windows_core::Result<()> {
-        // SAFETY: as above.
-        unsafe { ids_of_names(AP, names, count, ids) }
-    }
-    fn Invoke(
-        &self,
-        id: i32,
-        _riid: *const GUID,
-        _lcid: u32,
-        flags: DISPATCH_FLAGS,
-        params: *const DISPPARAMS,
-        result: *mut VARIANT,
-        excep: *mut EXCEPINFO,
-        argerr: *mut u32,
-    ) -> windows_core::Result<()> {
-        // SAFETY: as above.
-        unsafe {
-            invoke(
-                &self.s,
-                AP,
-                id,
-                flags,
-                params,
-                result,
-                excep,
-                argerr,
-                auth_preferences,
-            )
-        }
-    }
+/// Invoke's arguments, as COM passes them.
+struct Call {
+    id: i32,
+    flags: DISPATCH_FLAGS,
+    params: *const DISPPARAMS,
+    result: *mut VARIANT,
+    excep: *mut EXCEPINFO,
+    argerr: *mut u32,
 }
 
 /// DISPIDs are the members' positions, from 1. Parameter names are not
@@ -519,18 +499,20 @@ unsafe fn ids_of_names(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 unsafe fn invoke(
     s: &Shared,
     members: &[Member],
-    id: i32,
-    flags: DISPATCH_FLAGS,
-    params: *const DISPPARAMS,
-    result: *mut VARIANT,
-    excep: *mut EXCEPINFO,
-    argerr: *mut u32,
-    call: fn(&Shared, &str, &[Val]) -> Result<Out, Raise>,
+    c: Call,
+    call: Handler,
 ) -> windows_core::Result<()> {
+    let Call {
+        id,
+        flags,
+        params,
+        result,
+        excep,
+        argerr,
+    } = c;
     if s.try_borrow().map(|st| st.thread).ok() != Some(std::thread::current().id()) {
         return Err(RPC_E_WRONG_THREAD.into());
     }
@@ -694,7 +676,7 @@ impl IClassFactory_Impl for Factory_Impl {
         if !outer.is_null() {
             return Err(CLASS_E_NOAGGREGATION.into());
         }
-        let object: IUnknown = RequestProcessor { s: State::new() }.into();
+        let object: IUnknown = Object::request_processor(State::new()).into();
         // SAFETY: riid and ppv are the caller's.
         unsafe { object.query(riid, ppv).ok() }
     }

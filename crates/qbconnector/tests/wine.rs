@@ -425,6 +425,14 @@ company_file = 'C:\books\acme.qbw'
         3,
         "{c:?}"
     );
+    // Each retry was reported as a Status event (in the log).
+    let log_text = std::fs::read_to_string(&stderr).unwrap_or_default();
+    for step in [
+        "close and retry 1/2: 0x80040408",
+        "close and retry 2/2: 0x80040408",
+    ] {
+        assert!(log_text.contains(step), "{step}:\n{log_text}");
+    }
     let m = http(&addr, "GET", "/metrics", "ann", &[], "");
     assert!(
         m.body.contains("qbconnector_backend_up{backend=\"com\",reason=\"0x80040408: Could not start QuickBooks.\"} 0"),

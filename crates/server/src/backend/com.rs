@@ -211,15 +211,22 @@ impl ComBackend {
         })
     }
 
+    /// Hand a job to the worker and wait for its answer.
+    fn ask<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(Reply<Result<T, BackendError>>) -> Job,
+    ) -> BoxFuture<'_, Result<T, BackendError>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self.send(job(tx));
+        Box::pin(async move {
+            sent?;
+            rx.await.unwrap_or_else(|_| Err(stopped()))
+        })
+    }
+
     fn send(&self, job: Job) -> Result<(), BackendError> {
         let tx = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        tx.send(job).map_err(|_| {
-            BackendError::new(
-                BackendErrorKind::Failed,
-                Some(HResult(0x8004_0401)),
-                "the QuickBooks worker thread has stopped",
-            )
-        })
+        tx.send(job).map_err(|_| stopped())
     }
 }
 
@@ -494,11 +501,7 @@ impl Backend for ComBackend {
     }
 
     fn open(&self, settings: OpenSettings) -> BoxFuture<'_, Result<SessionId, BackendError>> {
-        Box::pin(async move {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            self.send(Job::Open(settings, tx))?;
-            rx.await.unwrap_or_else(|_| Err(stopped()))
-        })
+        self.ask(|reply| Job::Open(settings, reply))
     }
 
     fn process(
@@ -506,13 +509,7 @@ impl Backend for ComBackend {
         session: SessionId,
         request: bytes::Bytes,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
-        Box::pin(async move {
-            // The server has validated it: it is UTF-8 qbXML.
-            let text = String::from_utf8_lossy(&request).into_owned();
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            self.send(Job::Process(session, text, tx))?;
-            rx.await.unwrap_or_else(|_| Err(stopped()))
-        })
+        self.ask(|reply| Job::Process(session, text(&request), reply))
     }
 
     fn close(&self, session: SessionId) -> BoxFuture<'_, ()> {
@@ -529,12 +526,7 @@ impl Backend for ComBackend {
         settings: OpenSettings,
         request: bytes::Bytes,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
-        Box::pin(async move {
-            let text = String::from_utf8_lossy(&request).into_owned();
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            self.send(Job::Once(settings, text, tx))?;
-            rx.await.unwrap_or_else(|_| Err(stopped()))
-        })
+        self.ask(|reply| Job::Once(settings, text(&request), reply))
     }
 
     fn health(&self) -> BoxFuture<'_, Health> {
@@ -565,6 +557,12 @@ impl Backend for ComBackend {
     fn observe(&self, report: Report) {
         *self.shared.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
     }
+}
+
+/// The request as the request processor takes it: a string. The server
+/// has validated it, so it is UTF-8 qbXML.
+fn text(request: &[u8]) -> String {
+    String::from_utf8_lossy(request).into_owned()
 }
 
 fn stopped() -> BackendError {
