@@ -279,10 +279,20 @@ fn restrict(path: &Path) {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
     // No inherited access; full control for LocalSystem (the service),
-    // Administrators and the user running the command. By SID, so that it
-    // works in every language of Windows.
+    // Administrators and the user running the command — all by SID, so
+    // that it works in every language of Windows and for domain users.
     #[cfg(windows)]
     {
+        let me = std::process::Command::new("whoami")
+            .args(["/user", "/fo", "csv", "/nh"])
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split('"')
+                    .find(|f| f.starts_with("S-1-"))
+                    .map(|sid| format!("*{sid}:F"))
+            });
         let mut cmd = std::process::Command::new("icacls");
         cmd.arg(path).args([
             "/inheritance:r",
@@ -290,10 +300,17 @@ fn restrict(path: &Path) {
             "*S-1-5-18:F",
             "*S-1-5-32-544:F",
         ]);
-        if let Ok(user) = std::env::var("USERNAME") {
-            cmd.arg(format!("{user}:F"));
+        if let Some(me) = &me {
+            cmd.arg(me);
         }
-        let _ = cmd.output();
+        let ok = cmd.output().map(|o| o.status.success()).unwrap_or(false);
+        if !ok || me.is_none() {
+            eprintln!(
+                "warning: could not limit access to {} to SYSTEM, Administrators and you \
+                 (icacls); do it by hand: it holds password hashes or a private key",
+                path.display()
+            );
+        }
     }
     #[cfg(not(any(unix, windows)))]
     let _ = path;

@@ -217,15 +217,18 @@ unsafe fn from_excepinfo(x: &mut EXCEPINFO) -> ComError {
         // SAFETY: the object asks to be called back to fill the rest.
         let _ = unsafe { fill(x) };
     }
+    // wCode is the object's own error number, not an HRESULT: it stays
+    // in the message (made into 0x8004xxxx it could pose as one of
+    // QuickBooks' codes, and trigger close-and-retry).
     let hresult = if x.scode != 0 {
         x.scode as u32
-    } else if x.wCode != 0 {
-        // wCode is an application error number; keep it visible.
-        0x8004_0000 | u32::from(x.wCode)
     } else {
         DISP_E_EXCEPTION.0 as u32
     };
-    let message = x.bstrDescription.to_string();
+    let mut message = x.bstrDescription.to_string();
+    if x.scode == 0 && x.wCode != 0 {
+        message = format!("error {} of the object: {message}", x.wCode);
+    }
     let source = Some(x.bstrSource.to_string()).filter(|s| !s.is_empty());
     // SAFETY: each BSTR is dropped once, here.
     unsafe {

@@ -18,6 +18,11 @@ pub fn check(user: &str, password: &str, interactive: bool) -> Result<(), String
     if user.is_empty() || user.contains('\0') || password.contains('\0') {
         return Err("the user name is empty or contains NUL".into());
     }
+    // Whatever the machine's policy on blank passwords, a remote client
+    // never gets in without one.
+    if password.is_empty() {
+        return Err("empty password".into());
+    }
     let (domain, name) = match user.split_once('\\') {
         Some((d, n)) => (Some(d), n),
         // A UPN carries its domain; LogonUser wants no domain then.

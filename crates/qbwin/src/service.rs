@@ -138,7 +138,11 @@ fn status(state: ServiceState, exit: u32) -> ServiceStatus {
         } else {
             ServiceControlAccept::empty()
         },
-        exit_code: ServiceExitCode::Win32(exit),
+        exit_code: if exit == 0 {
+            ServiceExitCode::Win32(0)
+        } else {
+            ServiceExitCode::ServiceSpecific(exit)
+        },
         checkpoint: 0,
         // In-flight requests finish before the connector stops.
         wait_hint: Duration::from_secs(30),
@@ -146,15 +150,18 @@ fn status(state: ServiceState, exit: u32) -> ServiceStatus {
     }
 }
 
+/// Runs the body on its own thread and reports to the SCM from this one:
+/// Running, StopPending as soon as a stop is asked for (requests in
+/// flight still finish), Stopped with the body's outcome.
 fn service_main() {
     let Some((name, body)) = RUN.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return;
     };
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
+    let (control_tx, control_rx) = mpsc::channel::<()>();
+    let control_tx = Mutex::new(control_tx);
     let handle = match service_control_handler::register(&name, move |control| match control {
         ServiceControl::Stop | ServiceControl::Shutdown => {
-            let _ = tx.lock().map(|t| t.send(()));
+            let _ = control_tx.lock().map(|t| t.send(()));
             ServiceControlHandlerResult::NoError
         }
         ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
@@ -163,13 +170,29 @@ fn service_main() {
         Ok(h) => h,
         Err(_) => return,
     };
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || body(stop_rx));
     let _ = handle.set_service_status(status(ServiceState::Running, 0));
-    let exit = match body(rx) {
-        Ok(()) => 0,
-        Err(e) => {
-            tracing_free_log(&e);
-            // ERROR_SERVICE_SPECIFIC_ERROR would need a code; 1 is "failed".
+    loop {
+        match control_rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(()) => {
+                let _ = handle.set_service_status(status(ServiceState::StopPending, 0));
+                let _ = stop_tx.send(());
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if !worker.is_finished() => {}
+            Err(_) => break,
+        }
+    }
+    let exit = match worker.join() {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            last_resort_log(&e);
             1
+        }
+        Err(_) => {
+            last_resort_log("the connector panicked");
+            2
         }
     };
     let _ = handle.set_service_status(status(ServiceState::Stopped, exit));
@@ -177,6 +200,6 @@ fn service_main() {
 
 /// The body logs through the connector's own logging; this is the last
 /// resort when it fails before that is set up.
-fn tracing_free_log(e: &str) {
+fn last_resort_log(e: &str) {
     eprintln!("qbconnector service: {e}");
 }

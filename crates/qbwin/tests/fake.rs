@@ -109,11 +109,15 @@ fn failures_come_as_a_plain_hresult_with_ierrorinfo() {
         e.message, "Could not open the specified QuickBooks company data file.",
         "{e:?}"
     );
-    // The next failure does not carry that message along.
+    // The next plain failure, which leaves no error info of its own, does
+    // not carry that message along (reading the error info takes it, and
+    // the thread's error info is cleared before each call anyway).
     let e = rp
-        .begin_session("C:\\books\\cannot-start.qbw", 2)
+        .call_raw("BeginSession", false, &[Arg::Str("x")])
         .unwrap_err();
-    assert_eq!(e.message, "Could not start QuickBooks.", "{e:?}");
+    assert_eq!(e.hresult, 0x8002_000E, "{e:?}");
+    assert!(!e.from_excepinfo, "{e:?}");
+    assert!(!e.message.contains("company data file"), "{e:?}");
 }
 
 #[test]

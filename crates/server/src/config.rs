@@ -168,6 +168,8 @@ pub struct ComConfig {
     pub close_and_retry_timeout_secs: u64,
     /// HRESULTs, as `0x80040408`.
     pub close_and_retry_errors: Vec<String>,
+    /// Accept company files on network shares (`\\server\share\…`).
+    pub allow_unc: bool,
 }
 
 impl Default for ComConfig {
@@ -187,6 +189,7 @@ impl Default for ComConfig {
                 .iter()
                 .map(|h| format!("{h:#010X}").replace("0X", "0x"))
                 .collect(),
+            allow_unc: d.allow_unc,
         }
     }
 }
@@ -235,6 +238,16 @@ impl ComConfig {
         if self.close_and_retry_count > 10 {
             return Err("close_and_retry_count: at most 10".into());
         }
+        if self.close_and_retry_timeout_secs > 300 {
+            return Err("close_and_retry_timeout_secs: at most 300".into());
+        }
+        if self.auth_flags & !(0xF | crate::backend::com::FORCE_AUTH_DIALOG) != 0 {
+            return Err(format!(
+                "auth_flags: {:#x} has bits other than SimpleStart 0x1, Pro 0x2, Premier 0x4, \
+                 Enterprise 0x8 and ForceAuthDialog 0x80000000",
+                self.auth_flags
+            ));
+        }
         Ok(crate::backend::com::ComSettings {
             launch_ui: self.launch_ui,
             unattended_mode,
@@ -243,6 +256,7 @@ impl ComConfig {
             close_and_retry: self.close_and_retry_connect,
             retry_count: self.close_and_retry_count,
             retry_errors,
+            allow_unc: self.allow_unc,
         })
     }
 }
@@ -559,10 +573,15 @@ impl Config {
                 }
             }
             if let Some(f) = &u.company_file {
-                if self.backend.kind == BackendKind::Simulator {
-                    if let Err(e) = crate::backend::simulator::check_name(f) {
-                        bad(&key("company_file"), e);
+                let checked = match self.backend.kind {
+                    BackendKind::Simulator => crate::backend::simulator::check_name(f),
+                    BackendKind::Com => {
+                        crate::backend::com::check_company_path(f, self.backend.com.allow_unc)
                     }
+                    BackendKind::Memory => Ok(()),
+                };
+                if let Err(e) = checked {
+                    bad(&key("company_file"), e);
                 }
             }
         }

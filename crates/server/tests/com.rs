@@ -12,6 +12,9 @@ use fakeqb::{Fault, Processor};
 use qbc_server::backend::com::{ComBackend, ComSettings, Driver, DriverError};
 use std::sync::{Arc, Mutex};
 
+/// The users' company file.
+const ACME: &str = "C:\\books\\acme.qbw";
+
 /// What answers the fake: the simulator.
 type Answer = Box<dyn FnMut(&str, &str) -> Result<String, Fault>>;
 
@@ -79,6 +82,10 @@ impl Driver for Fake {
         r
     }
     fn process_request(&mut self, t: &str, rq: &str) -> Result<String, DriverError> {
+        // QuickBooks restarted under the session: its ticket is stale.
+        if rq.contains("requestID=\"crash\"") {
+            let _ = self.p.close_connection();
+        }
         let r = self.p.process_request(t, rq).map_err(de);
         self.sync();
         r
@@ -138,7 +145,17 @@ async fn start_com(
         settings,
     )
     .unwrap();
-    let c = connector(config(dir.path()));
+    // QuickBooks' company files are full Windows paths. The configuration
+    // names the memory backend only so that its check (which knows the
+    // COM backend needs Windows) lets the test's own backend in.
+    let mut c = connector(config(dir.path()));
+    let cfg = c.configuration_mut();
+    cfg.backend.kind = qbc_server::BackendKind::Memory;
+    for u in &mut cfg.users {
+        if u.company_file.as_deref() == Some("acme.qbw") {
+            u.company_file = Some(ACME.into());
+        }
+    }
     let s = start_with(c, dir, Some(Arc::new(backend)), None).await;
     (s, log)
 }
@@ -178,7 +195,9 @@ async fn a_request_goes_through_the_whole_sequence() {
         "{calls:?}"
     );
     assert!(
-        calls.iter().any(|c| c == "BeginSession(\"acme.qbw\", 2)"),
+        calls
+            .iter()
+            .any(|c| c == "BeginSession(\"C:\\\\books\\\\acme.qbw\", 2)"),
         "{calls:?}"
     );
     assert!(calls.iter().any(|c| c == "PutAuthFlags(0xf)"), "{calls:?}");
@@ -251,10 +270,102 @@ async fn a_persistent_session_keeps_one_quickbooks_session() {
 #[tokio::test]
 async fn quickbooks_failing_to_start_reaches_the_client() {
     let (s, _log) = start_com(ComSettings::default(), 1, 0x8004_0408).await;
+    assert_eq!(send(s.addr, "GET", "/healthz", &[], "").await.status, 200);
     let r = post(s.addr, "ann", &customer_query()).await;
     assert_eq!(r.status, 502, "{}", r.body);
     assert_eq!(r.code(), "0x80040408");
     assert!(r.body.contains("Could not start QuickBooks."), "{}", r.body);
+    // QuickBooks is unreachable: health says so.
+    assert_eq!(send(s.addr, "GET", "/healthz", &[], "").await.status, 503);
+}
+
+#[tokio::test]
+async fn a_refused_application_does_not_mark_quickbooks_down() {
+    // 0x80040418: this application was never authorized for the file —
+    // about one request's settings, not QuickBooks being unreachable.
+    let (s, _log) = start_com(ComSettings::default(), 1, 0x8004_0418).await;
+    let r = post(s.addr, "ann", &customer_query()).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.code(), "0x80040418");
+    assert_eq!(send(s.addr, "GET", "/healthz", &[], "").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_lost_quickbooks_session_is_dropped_and_the_next_request_reconnects() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    let auth = basic("ann", PASSWORD);
+    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ticket = r.header("x-qb-ticket").to_string();
+    let crash = qbxml(
+        "<CustomerQueryRq requestID=\"crash\"><MaxReturned>1</MaxReturned></CustomerQueryRq>",
+    );
+    let r = post_with(s.addr, "ann", &[("x-qb-ticket", &ticket)], &crash).await;
+    // The connector's own ticket went stale: QuickBooks failed (502), not
+    // the client's request.
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.code(), "0x8004040D");
+    // The server's session that shared it is gone too.
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-ticket", &ticket)],
+        &customer_query(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.code(), "0x8004040D");
+    // A new request opens a new QuickBooks session instead of failing on
+    // the dead one.
+    let r = post(s.addr, "ann", &customer_query()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let calls = log.lock().unwrap().clone();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("OpenConnection2"))
+            .count(),
+        2,
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_cannot_force_the_authorization_dialog() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-connection", "AuthFlags=0x8000000F")],
+        &customer_query(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let calls = log.lock().unwrap().clone();
+    assert!(calls.iter().any(|c| c == "PutAuthFlags(0xf)"), "{calls:?}");
+}
+
+#[test]
+fn company_files_are_full_local_paths() {
+    use qbc_server::backend::com::check_company_path as check;
+    for ok in ["", "C:\\Data\\Acme.qbw", "d:/books/acme.qbw"] {
+        assert_eq!(check(ok, false), Ok(()), "{ok}");
+    }
+    for (bad, why) in [
+        ("acme.qbw", "full path"),
+        ("..\\acme.qbw", "full path"),
+        ("C:\\Data\\..\\Windows\\x.qbw", "`..`"),
+        ("\\\\evil\\share\\x.qbw", "network shares"),
+        ("//evil/share/x.qbw", "network shares"),
+        ("\\\\?\\C:\\x.qbw", "device paths"),
+        ("\\\\.\\pipe\\x", "device paths"),
+        ("C:\\a\u{7}.qbw", "control"),
+    ] {
+        let e = check(bad, false).unwrap_err();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+    assert_eq!(check("\\\\server\\share\\acme.qbw", true), Ok(()));
+    assert!(check("\\\\?\\C:\\x.qbw", true).is_err());
 }
 
 #[tokio::test]
@@ -306,7 +417,7 @@ async fn sessions_on_one_file_share_quickbooks_session_and_others_are_refused() 
     // open session is untouched.
     let r = post(s.addr, "rob", &customer_query()).await;
     assert_eq!(r.status, 502, "{}", r.body);
-    assert!(r.body.contains("other access preferences"), "{}", r.body);
+    assert!(r.body.contains("other settings"), "{}", r.body);
     let r = post_with(
         s.addr,
         "ann",

@@ -106,6 +106,10 @@ pub struct ComSettings {
     pub close_and_retry: bool,
     pub retry_count: u32,
     pub retry_errors: Vec<u32>,
+    /// Accept company files on network shares (`\\server\share\…`).
+    /// Off by default: a client allowed to name its company file could
+    /// otherwise make the service authenticate to any SMB host.
+    pub allow_unc: bool,
 }
 
 impl Default for ComSettings {
@@ -119,6 +123,7 @@ impl Default for ComSettings {
             retry_count: 1,
             // QuickBooks busy or half-started.
             retry_errors: vec![0x8004_0408, 0x8004_0414, 0x8004_041B, 0x8004_0424],
+            allow_unc: false,
         }
     }
 }
@@ -137,6 +142,44 @@ enum Job {
 pub struct ComBackend {
     jobs: Mutex<mpsc::Sender<Job>>,
     shared: Arc<Shared>,
+    allow_unc: bool,
+}
+
+/// A company file QuickBooks may be asked to open: empty (the file open
+/// in QuickBooks) or a full local path such as `C:\Data\Acme.qbw`; a
+/// network share (`\\server\share\…`) only when allowed. Device
+/// paths (`\\?\`, `\\.\`), relative paths, `..` and control
+/// characters never.
+pub fn check_company_path(file: &str, allow_unc: bool) -> Result<(), String> {
+    if file.is_empty() {
+        return Ok(());
+    }
+    let bad = |why: &str| Err(format!("company file `{}`: {why}", file.escape_debug()));
+    if file.chars().any(char::is_control) {
+        return bad("control characters");
+    }
+    if file.len() > 260 {
+        return bad("longer than 260 bytes");
+    }
+    let b = file.as_bytes();
+    let unc = b.len() > 2 && matches!(b[0], b'\\' | b'/') && matches!(b[1], b'\\' | b'/');
+    if unc && matches!(b[2], b'?' | b'.') {
+        return bad("device paths are refused");
+    }
+    if unc && !allow_unc {
+        return bad(
+            "network shares are refused (set [backend.com] allow_unc = true to allow them)",
+        );
+    }
+    let drive =
+        b.len() > 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/');
+    if !unc && !drive {
+        return bad("a full path such as C:\\Data\\Acme.qbw is expected");
+    }
+    if file.split(['\\', '/']).any(|part| part == "..") {
+        return bad("`..` is refused");
+    }
+    Ok(())
 }
 
 /// What the worker and the server's side both see.
@@ -181,9 +224,12 @@ impl ComBackend {
         let (tx, rx) = mpsc::channel::<Job>();
         let shared = Arc::new(Shared::default());
         let sh = shared.clone();
+        let allow_unc = settings.allow_unc;
         std::thread::Builder::new()
             .name("qbxmlrp2".into())
             .spawn(move || {
+                // However the thread ends, health says so.
+                let _exit = Exit(sh.clone());
                 let driver = match make() {
                     Ok(d) => d,
                     Err(e) => {
@@ -208,6 +254,7 @@ impl ComBackend {
         Ok(ComBackend {
             jobs: Mutex::new(tx),
             shared,
+            allow_unc,
         })
     }
 
@@ -227,6 +274,17 @@ impl ComBackend {
     fn send(&self, job: Job) -> Result<(), BackendError> {
         let tx = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         tx.send(job).map_err(|_| stopped())
+    }
+}
+
+/// Marks the backend down when the worker thread ends (a panic included).
+struct Exit(Arc<Shared>);
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        self.0.set_health(Health::Down(
+            "the QuickBooks worker thread has stopped".into(),
+        ));
     }
 }
 
@@ -279,12 +337,57 @@ struct Live {
     key: String,
     /// As QuickBooks names it.
     file: String,
-    /// The preferences it was opened with: only sessions that would set
-    /// the same ones share it.
-    read_only: bool,
-    auth_flags: u32,
+    /// Who opened it, and how: only sessions that would open it the same
+    /// way share it. QuickBooks authorizes an application (its name and
+    /// ID) with its own "login as" user, and reads the preferences at
+    /// connection time.
+    how: How,
     users: std::collections::HashSet<u64>,
 }
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct How {
+    application_name: String,
+    app_id: String,
+    mode: i32,
+    read_only: bool,
+    auth_flags: u32,
+}
+
+/// HRESULTs after which the open QuickBooks session is gone (QuickBooks
+/// or its request processor went away, or no longer knows the ticket):
+/// the connector drops it instead of failing every later request on it.
+const SESSION_LOST: &[u32] = &[
+    0x8004_040D, // the ticket is no longer valid
+    0x8004_0401, // could not access QuickBooks
+    0x8001_0108, // RPC_E_DISCONNECTED
+    0x8001_0012, // RPC_E_SERVER_DIED_DNE
+    0x8001_0007, // RPC_E_SERVER_DIED
+    0x8007_06BA, // RPC_S_SERVER_UNAVAILABLE
+    0x8007_06BE, // RPC_S_CALL_FAILED
+];
+
+/// HRESULTs that say QuickBooks cannot be reached at all (health goes
+/// down); the others (an unauthorized application, a missing file) are
+/// about one request's settings.
+const UNREACHABLE: &[u32] = &[
+    0x8004_0401,
+    0x8004_0408,
+    0x8004_0414,
+    0x8004_0424,
+    0x8004_0154,
+    0x8004_01F3,
+    0x8001_0108,
+    0x8001_0012,
+    0x8001_0007,
+    0x8007_06BA,
+    0x8007_06BE,
+];
+
+/// The bit of AuthFlags that forces QuickBooks' authorization dialog:
+/// only the configuration may set it (a dialog nobody can answer, under
+/// the service, would hold the request processor).
+pub const FORCE_AUTH_DIALOG: u32 = 0x8000_0000;
 
 struct Worker<D: Driver> {
     driver: D,
@@ -312,7 +415,10 @@ impl<D: Driver> Worker<D> {
             match job {
                 Job::Open(s, reply) => {
                     let r = self.open(&s);
-                    let _ = reply.send(r);
+                    // Nobody waits for it any more: do not leak the session.
+                    if let Err(Ok(id)) = reply.send(r) {
+                        self.close(&id);
+                    }
                 }
                 Job::Once(s, rq, reply) => {
                     let r = self.open(&s).and_then(|id| {
@@ -354,22 +460,34 @@ impl<D: Driver> Worker<D> {
     /// failures.
     fn open(&mut self, s: &OpenSettings) -> Result<SessionId, BackendError> {
         let key = s.company_file.to_lowercase();
-        let auth_flags = s.auth_flags.unwrap_or(self.settings.auth_flags);
+        let auth_flags = s
+            .auth_flags
+            .map(|f| f & !FORCE_AUTH_DIALOG)
+            .unwrap_or(self.settings.auth_flags);
+        let how = How {
+            application_name: s.application_name.clone(),
+            app_id: s.app_id.clone(),
+            mode: file_mode(s.mode),
+            read_only: s.read_only,
+            auth_flags,
+        };
         if let Some(live) = &self.live {
-            if live.key == key && live.read_only == s.read_only && live.auth_flags == auth_flags {
+            // "" is the file QuickBooks has open: the live one.
+            let same_file = live.key == key || key.is_empty();
+            if same_file && live.how == how {
                 let id = self.new_id(live.file.clone());
                 if let Some(live) = &mut self.live {
                     live.users.insert(id.0);
                 }
                 return Ok(id);
             }
-            if live.key == key {
+            if same_file {
                 return Err(BackendError::new(
                     BackendErrorKind::Failed,
                     None,
                     "QuickBooks has this company file open for a session with other \
-                     access preferences (read-only or authorization flags); try again \
-                     when it ends",
+                     settings (application, file mode, read-only or authorization \
+                     flags); try again when it ends",
                 ));
             }
             // Another company file: QuickBooks answers for itself
@@ -391,7 +509,7 @@ impl<D: Driver> Worker<D> {
         }
         let mut attempt = 0;
         loop {
-            match self.try_open(s, auth_flags) {
+            match self.try_open(s, &how) {
                 Ok(ticket) => {
                     self.shared.set_health(Health::Ok);
                     let file = self
@@ -403,8 +521,7 @@ impl<D: Driver> Worker<D> {
                         ticket,
                         key,
                         file,
-                        read_only: s.read_only,
-                        auth_flags,
+                        how,
                         users: [id.0].into_iter().collect(),
                     });
                     return Ok(id);
@@ -427,27 +544,29 @@ impl<D: Driver> Worker<D> {
                         }
                         continue;
                     }
-                    self.shared.set_health(Health::Down(describe(&e)));
+                    if UNREACHABLE.contains(&e.hresult) {
+                        self.shared.set_health(Health::Down(describe(&e)));
+                    }
                     return Err(to_backend(&e));
                 }
             }
         }
     }
 
-    fn try_open(&mut self, s: &OpenSettings, auth_flags: u32) -> Result<String, DriverError> {
+    fn try_open(&mut self, s: &OpenSettings, how: &How) -> Result<String, DriverError> {
         let d = &mut self.driver;
         // Preferences first: QuickBooks reads them at connection time.
-        d.put_is_read_only(s.read_only)?;
+        d.put_is_read_only(how.read_only)?;
         d.put_unattended_mode_pref(self.settings.unattended_mode)?;
         d.put_personal_data_pref(self.settings.personal_data)?;
-        d.put_auth_flags(auth_flags)?;
+        d.put_auth_flags(how.auth_flags)?;
         let conn = if self.settings.launch_ui {
             typelib::CONN_LOCAL_QBD_LAUNCH_UI
         } else {
             typelib::CONN_LOCAL_QBD
         };
-        d.open_connection2(&s.app_id, &s.application_name, conn)?;
-        d.begin_session(&s.company_file, file_mode(s.mode))
+        d.open_connection2(&how.app_id, &how.application_name, conn)?;
+        d.begin_session(&s.company_file, how.mode)
     }
 
     fn process(&mut self, id: &SessionId, request: &str) -> Result<String, BackendError> {
@@ -455,9 +574,34 @@ impl<D: Driver> Worker<D> {
             return Err(BackendError::invalid_session());
         };
         let ticket = live.ticket.clone();
-        self.driver
-            .process_request(&ticket, request)
-            .map_err(|e| to_backend(&e))
+        self.driver.process_request(&ticket, request).map_err(|e| {
+            if !SESSION_LOST.contains(&e.hresult) {
+                return to_backend(&e);
+            }
+            // QuickBooks' session is gone: drop it, so that the next
+            // request opens a new one instead of failing on this one. The
+            // server's sessions that shared it now answer 0x8004040D.
+            if let Some(live) = self.live.take() {
+                self.note(&format!(
+                    "QuickBooks session on {} lost: {}",
+                    live.file,
+                    describe(&e)
+                ));
+                self.shared
+                    .files
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .retain(|id, _| !live.users.contains(id));
+                self.end(&live.ticket);
+            }
+            if UNREACHABLE.contains(&e.hresult) {
+                self.shared.set_health(Health::Down(describe(&e)));
+            }
+            // Not the client's ticket that failed but the connector's.
+            let mut b = to_backend(&e);
+            b.kind = BackendErrorKind::Failed;
+            b
+        })
     }
 
     fn close(&mut self, id: &SessionId) {
@@ -497,6 +641,8 @@ impl Backend for ComBackend {
     /// QuickBooks' 0x8004040A while the first is open). Names compare
     /// case-insensitively, as Windows paths do.
     fn company_key(&self, settings: &OpenSettings) -> Result<String, BackendError> {
+        check_company_path(&settings.company_file, self.allow_unc)
+            .map_err(|e| BackendError::new(BackendErrorKind::Settings, None, e))?;
         Ok(settings.company_file.to_lowercase())
     }
 
