@@ -110,6 +110,14 @@ impl Driver for Fake {
     }
 }
 
+/// POST /session: the ticket.
+async fn open_session(addr: std::net::SocketAddr, user: &str) -> String {
+    let auth = basic(user, PASSWORD);
+    let r = send(addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.header("x-qb-ticket").to_string()
+}
+
 /// A server whose backend is the COM logic over the fake, the fake
 /// answering from a simulator company file in `dir`.
 async fn start_com(
@@ -222,10 +230,7 @@ async fn a_read_only_users_preference_reaches_quickbooks() {
 #[tokio::test]
 async fn a_persistent_session_keeps_one_quickbooks_session() {
     let (s, log) = start_com(ComSettings::default(), 0, 0).await;
-    let auth = basic("ann", PASSWORD);
-    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let ticket = r.header("x-qb-ticket").to_string();
+    let ticket = open_session(s.addr, "ann").await;
     for i in 0..3 {
         let r = post_with(
             s.addr,
@@ -293,10 +298,7 @@ async fn a_refused_application_does_not_mark_quickbooks_down() {
 #[tokio::test]
 async fn a_lost_quickbooks_session_is_dropped_and_the_next_request_reconnects() {
     let (s, log) = start_com(ComSettings::default(), 0, 0).await;
-    let auth = basic("ann", PASSWORD);
-    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let ticket = r.header("x-qb-ticket").to_string();
+    let ticket = open_session(s.addr, "ann").await;
     let crash = qbxml(
         "<CustomerQueryRq requestID=\"crash\"><MaxReturned>1</MaxReturned></CustomerQueryRq>",
     );
@@ -397,10 +399,7 @@ async fn close_and_retry_retries_listed_errors_only() {
 #[tokio::test]
 async fn sessions_on_one_file_share_quickbooks_session_and_others_are_refused() {
     let (s, log) = start_com(ComSettings::default(), 0, 0).await;
-    let auth = basic("ann", PASSWORD);
-    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let ticket = r.header("x-qb-ticket").to_string();
+    let ticket = open_session(s.addr, "ann").await;
     // A request without a ticket, same user and file, while the session
     // is open: it joins QuickBooks' session instead of connecting again
     // (the request processor has one connection).
