@@ -472,8 +472,9 @@ impl<D: Driver> Worker<D> {
             auth_flags,
         };
         if let Some(live) = &self.live {
-            // "" is the file QuickBooks has open: the live one.
-            let same_file = live.key == key || key.is_empty();
+            // "" is the file QuickBooks has open: the live one; and the
+            // live one may have been opened as "" and be named now.
+            let same_file = live.key == key || key.is_empty() || live.file.to_lowercase() == key;
             if same_file && live.how == how {
                 let id = self.new_id(live.file.clone());
                 if let Some(live) = &mut self.live {
