@@ -170,6 +170,8 @@ pub struct ComConfig {
     pub close_and_retry_errors: Vec<String>,
     /// Accept company files on network shares (`\\server\share\…`).
     pub allow_unc: bool,
+    /// Seconds a call into QuickBooks may run before health says down.
+    pub hung_after_secs: u64,
 }
 
 impl Default for ComConfig {
@@ -190,6 +192,7 @@ impl Default for ComConfig {
                 .map(|h| format!("{h:#010X}").replace("0X", "0x"))
                 .collect(),
             allow_unc: d.allow_unc,
+            hung_after_secs: d.hung_after.as_secs(),
         }
     }
 }
@@ -238,6 +241,9 @@ impl ComConfig {
         if self.close_and_retry_count > 10 {
             return Err("close_and_retry_count: at most 10".into());
         }
+        if !(1..=86_400).contains(&self.hung_after_secs) {
+            return Err("hung_after_secs: from 1 to 86400".into());
+        }
         if self.close_and_retry_timeout_secs > 300 {
             return Err("close_and_retry_timeout_secs: at most 300".into());
         }
@@ -257,6 +263,7 @@ impl ComConfig {
             retry_count: self.close_and_retry_count,
             retry_errors,
             allow_unc: self.allow_unc,
+            hung_after: std::time::Duration::from_secs(self.hung_after_secs),
         })
     }
 }

@@ -25,6 +25,8 @@ struct Fake {
     /// Fail BeginSession with this many of `fail_with` first.
     failures: u32,
     fail_with: u32,
+    /// A request with requestID="hold" waits here (QuickBooks hung).
+    hold: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl Fake {
@@ -82,6 +84,11 @@ impl Driver for Fake {
         r
     }
     fn process_request(&mut self, t: &str, rq: &str) -> Result<String, DriverError> {
+        if rq.contains("requestID=\"hold\"") {
+            if let Some(h) = &self.hold {
+                let _ = h.recv();
+            }
+        }
         // QuickBooks restarted under the session: its ticket is stale.
         if rq.contains("requestID=\"crash\"") {
             let _ = self.p.close_connection();
@@ -125,6 +132,15 @@ async fn start_com(
     failures: u32,
     fail_with: u32,
 ) -> (Server, Arc<Mutex<Vec<String>>>) {
+    start_com_holding(settings, failures, fail_with, None).await
+}
+
+async fn start_com_holding(
+    settings: ComSettings,
+    failures: u32,
+    fail_with: u32,
+    hold: Option<std::sync::mpsc::Receiver<()>>,
+) -> (Server, Arc<Mutex<Vec<String>>>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("books.qbsim");
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -148,6 +164,7 @@ async fn start_com(
                 log: l,
                 failures,
                 fail_with,
+                hold,
             })
         },
         settings,
@@ -433,4 +450,35 @@ async fn sessions_on_one_file_share_quickbooks_session_and_others_are_refused() 
         "{calls:?}"
     );
     assert_eq!(calls.last().map(String::as_str), Some("CloseConnection()"));
+}
+
+#[tokio::test]
+async fn a_hung_quickbooks_call_shows_in_health_until_it_returns() {
+    let (release, hold) = std::sync::mpsc::channel();
+    let settings = ComSettings {
+        hung_after: std::time::Duration::from_millis(200),
+        ..ComSettings::default()
+    };
+    let (s, _log) = start_com_holding(settings, 0, 0, Some(hold)).await;
+    let addr = s.addr;
+    let stuck = tokio::spawn(async move {
+        let rq = qbxml(
+            "<CustomerQueryRq requestID=\"hold\"><MaxReturned>1</MaxReturned></CustomerQueryRq>",
+        );
+        post(addr, "ann", &rq).await
+    });
+    // Eventually (the call stays stuck until released): 503.
+    let mut status = 0;
+    for _ in 0..300 {
+        status = send(addr, "GET", "/healthz", &[], "").await.status;
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 503);
+    release.send(()).unwrap();
+    let r = stuck.await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(send(addr, "GET", "/healthz", &[], "").await.status, 200);
 }

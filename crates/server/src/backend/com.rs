@@ -110,6 +110,10 @@ pub struct ComSettings {
     /// Off by default: a client allowed to name its company file could
     /// otherwise make the service authenticate to any SMB host.
     pub allow_unc: bool,
+    /// A call into QuickBooks that has not returned after this long (a
+    /// dialog nobody answers, a hung QuickBooks) makes health say down
+    /// until it returns.
+    pub hung_after: std::time::Duration,
 }
 
 impl Default for ComSettings {
@@ -124,6 +128,7 @@ impl Default for ComSettings {
             // QuickBooks busy or half-started.
             retry_errors: vec![0x8004_0408, 0x8004_0414, 0x8004_041B, 0x8004_0424],
             allow_unc: false,
+            hung_after: std::time::Duration::from_secs(120),
         }
     }
 }
@@ -143,6 +148,7 @@ pub struct ComBackend {
     jobs: Mutex<mpsc::Sender<Job>>,
     shared: Arc<Shared>,
     allow_unc: bool,
+    hung_after: std::time::Duration,
 }
 
 /// A company file QuickBooks may be asked to open: empty (the file open
@@ -191,6 +197,8 @@ struct Shared {
     /// Where the worker reports close-and-retry steps and failures to
     /// end a session (the server's Status event).
     report: Mutex<Option<Report>>,
+    /// Since when the worker has been in its current job.
+    busy_since: Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
@@ -225,6 +233,7 @@ impl ComBackend {
         let shared = Arc::new(Shared::default());
         let sh = shared.clone();
         let allow_unc = settings.allow_unc;
+        let hung_after = settings.hung_after;
         std::thread::Builder::new()
             .name("qbxmlrp2".into())
             .spawn(move || {
@@ -255,6 +264,7 @@ impl ComBackend {
             jobs: Mutex::new(tx),
             shared,
             allow_unc,
+            hung_after,
         })
     }
 
@@ -412,6 +422,11 @@ impl<D: Driver> Worker<D> {
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
+            *self
+                .shared
+                .busy_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
             match job {
                 Job::Open(s, reply) => {
                     let r = self.open(&s);
@@ -437,6 +452,11 @@ impl<D: Driver> Worker<D> {
                     let _ = reply.send(());
                 }
             }
+            *self
+                .shared
+                .busy_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
         }
         // The server is gone: leave QuickBooks as we found it.
         if let Some(live) = self.live.take() {
@@ -678,6 +698,17 @@ impl Backend for ComBackend {
 
     fn health(&self) -> BoxFuture<'_, Health> {
         Box::pin(async move {
+            let busy = *self
+                .shared
+                .busy_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(since) = busy.filter(|t| t.elapsed() >= self.hung_after) {
+                return Health::Down(format!(
+                    "QuickBooks has not answered for {} s (a dialog waiting in QuickBooks?)",
+                    since.elapsed().as_secs()
+                ));
+            }
             self.shared
                 .health
                 .lock()
