@@ -64,6 +64,14 @@ pub fn run(command: ServiceCommand) -> Result<(), String> {
                 std::path::absolute(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
             crate::admin::check_file(&config)?;
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            if !in_protected_folder(&exe) {
+                eprintln!(
+                    "warning: {} is not under Program Files or the Windows folder; the \
+                     service runs it as LocalSystem, so anyone who can replace it there \
+                     runs code as LocalSystem: move it first (docs/WINDOWS.md §2)",
+                    exe.display()
+                );
+            }
             service::install(
                 &name,
                 "QBConnector",
@@ -128,6 +136,26 @@ pub fn run(command: ServiceCommand) -> Result<(), String> {
             service::run(&name, body)
         }
     }
+}
+
+/// Under a folder only administrators can write to by default.
+#[cfg(windows)]
+fn in_protected_folder(exe: &std::path::Path) -> bool {
+    let exe = exe.to_string_lossy().to_lowercase();
+    [
+        "ProgramFiles",
+        "ProgramFiles(x86)",
+        "ProgramW6432",
+        "SystemRoot",
+    ]
+    .iter()
+    .filter_map(|v| std::env::var(v).ok())
+    .filter(|d| !d.is_empty())
+    .any(|d| {
+        let d = d.to_lowercase();
+        let d = d.trim_end_matches('\\');
+        exe.starts_with(&format!("{d}\\"))
+    })
 }
 
 #[cfg(not(windows))]

@@ -587,6 +587,11 @@ fn the_windows_service_installs_serves_stops_and_uninstalls() {
         ],
     );
     assert!(out.status.success(), "{out:?}");
+    // The test's .exe lives in the build folder: the admin is warned.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not under Program Files"),
+        "{out:?}"
+    );
     let _installed = Installed {
         wine: &wine,
         exe: &exe,
