@@ -2,7 +2,8 @@
 
 use windows::Win32::Foundation::{CloseHandle, HANDLE};
 use windows::Win32::Security::{
-    LogonUserW, LOGON32_LOGON_INTERACTIVE, LOGON32_LOGON_NETWORK, LOGON32_PROVIDER_DEFAULT,
+    GetSidSubAuthority, GetSidSubAuthorityCount, GetTokenInformation, LogonUserW, TokenUser,
+    LOGON32_LOGON_INTERACTIVE, LOGON32_LOGON_NETWORK, LOGON32_PROVIDER_DEFAULT, TOKEN_USER,
 };
 use windows_core::HSTRING;
 
@@ -60,10 +61,58 @@ pub fn check(user: &str, password: &str, interactive: bool) -> Result<(), String
     };
     match r {
         Ok(()) => {
+            let guest = is_guest(token);
             // SAFETY: LogonUser gave us this handle.
             let _ = unsafe { CloseHandle(token) };
+            if guest == Some(true) {
+                // With the Guest account enabled, a network logon for a
+                // name Windows does not know can succeed as Guest.
+                return Err("Windows logged the user on as Guest".into());
+            }
             Ok(())
         }
         Err(e) => Err(format!("{:#010X}: {}", e.code().0 as u32, e.message())),
+    }
+}
+
+/// The well-known RID of the Guest account.
+const GUEST_RID: u32 = 501;
+
+/// Is the token Guest's? None when the token cannot be read (never on
+/// Windows for a token LogonUser returned; under wine, whose LogonUser
+/// returns no real token).
+fn is_guest(token: HANDLE) -> Option<bool> {
+    let mut len = 0u32;
+    // SAFETY: a size query; the call fails with the size needed.
+    let _ = unsafe { GetTokenInformation(token, TokenUser, None, 0, &mut len) };
+    if len == 0 || len > 4096 {
+        return None;
+    }
+    // u64s: the TOKEN_USER at the start needs pointer alignment.
+    let mut buf = vec![0u64; (len as usize).div_ceil(8)];
+    // SAFETY: the buffer holds `len` bytes and outlives the reads below.
+    unsafe {
+        GetTokenInformation(
+            token,
+            TokenUser,
+            Some(buf.as_mut_ptr() as *mut core::ffi::c_void),
+            len,
+            &mut len,
+        )
+    }
+    .ok()?;
+    // SAFETY: GetTokenInformation wrote a TOKEN_USER (its SID follows it
+    // in the same buffer); the SID functions read within that SID.
+    unsafe {
+        let user = &*(buf.as_ptr() as *const TOKEN_USER);
+        let sid = user.User.Sid;
+        if sid.0.is_null() {
+            return None;
+        }
+        let count = *GetSidSubAuthorityCount(sid);
+        if count == 0 {
+            return Some(false);
+        }
+        Some(*GetSidSubAuthority(sid, u32::from(count) - 1) == GUEST_RID)
     }
 }
