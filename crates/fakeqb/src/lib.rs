@@ -26,7 +26,10 @@ use qbxml::HResult;
 #[allow(unsafe_code)]
 pub mod com;
 
-/// The type library's enumeration values (FACTS §4.3).
+/// The type library's enumeration values (FACTS §4.3). Written out here
+/// again, not taken from the server's `backend::com::typelib`: the fake is
+/// the independent check of the values the backend sends, so a wrong value
+/// in one place fails the tests instead of agreeing with itself.
 pub mod typelib {
     /// `QBXMLRPConnectionType`.
     pub const CONN_UNKNOWN: i32 = 0;

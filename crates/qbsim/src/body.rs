@@ -13,6 +13,14 @@ use std::borrow::Cow;
 
 /// Encode elements compactly: `lName:len:text` for a leaf, `oName;` … `c`
 /// for an aggregate. Length-prefixed, so text needs no escaping.
+/// The text of the first element named `name` in a stored body.
+pub fn leaf<'a>(items: &'a [Elem], name: &str) -> Option<&'a str> {
+    items
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.text.as_str())
+}
+
 pub fn encode(items: &[Elem]) -> String {
     let mut out = String::new();
     for e in items {

@@ -9,6 +9,7 @@
 //! are kept the same way and come back in its Ret with OwnerID; values on
 //! transaction lines answer 3250 (feature not available).
 
+use crate::body::leaf;
 use crate::lists::{include_of, resolve};
 use crate::store::{self, Db};
 use crate::{Answer, Ctx, SimError};
@@ -34,13 +35,6 @@ fn def_of(db: &Db, owner: &str, name: &str) -> Res<Option<Vec<Elem>>> {
         .optional()
         .map_err(store::StoreError::from)?;
     Ok(body.map(|b| crate::body::decode(&b)))
-}
-
-fn leaf<'a>(items: &'a [Elem], name: &str) -> Option<&'a str> {
-    items
-        .iter()
-        .find(|e| e.name == name)
-        .map(|e| e.text.as_str())
 }
 
 pub fn def_add(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {

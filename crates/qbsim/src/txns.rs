@@ -14,7 +14,7 @@
 //! (sale, purchase, payment, deposit, journal, inventory adjustment) is
 //! `postings` and `apply_links` here.
 
-use crate::body::{self, RefRequest};
+use crate::body::{self, leaf, RefRequest};
 use crate::clock::{date_text, parse_date};
 use crate::kinds;
 use crate::ledger::{self, qty_text, qty_units, Posting};
@@ -88,11 +88,35 @@ pub fn line_family(name: &str, ret: Decl) -> Option<&'static str> {
     None
 }
 
-fn leaf<'a>(items: &'a [Elem], name: &str) -> Option<&'a str> {
-    items
-        .iter()
-        .find(|e| e.name == name)
-        .map(|e| e.text.as_str())
+/// A payment's postings as (account, amount, entity): `sign` 1 for money
+/// in (a customer's payment: bank debited, A/R credited), -1 for money out
+/// (a bill payment). Each discount taken on an application moves from the
+/// discount account to the controlling account with the money's sign.
+fn payment(
+    items: &[Elem],
+    bank: String,
+    control: &str,
+    total: i64,
+    sign: i64,
+    entity: &Option<String>,
+) -> Res<Vec<(String, i64, Option<String>)>> {
+    let mut out = vec![
+        (bank, sign * total, None),
+        (control.to_string(), -sign * total, entity.clone()),
+    ];
+    for a in items.iter().filter(|e| e.name == "AppliedToTxnRet") {
+        let disc = leaf(&a.children, "DiscountAmount")
+            .map(store::cents)
+            .unwrap_or(0);
+        if disc != 0 {
+            let Some(acct) = ledger::ref_id(&a.children, "DiscountAccountRef") else {
+                return Err(status(3150, &[("field", "DiscountAccountRef")]));
+            };
+            out.push((acct, sign * disc, None));
+            out.push((control.to_string(), -sign * disc, entity.clone()));
+        }
+    }
+    Ok(out)
 }
 
 fn set_leaf(items: &mut Vec<Elem>, name: &'static str, value: String) {
@@ -944,19 +968,9 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
             let Some(bank) = ledger::ref_id(&d.items, "DepositToAccountRef") else {
                 return Err(status(3150, &[("field", "DepositToAccountRef")]));
             };
-            ps.push(p(bank, t.total, None));
-            ps.push(p(ar.clone(), -t.total, entity.clone()));
-            for a in d.items.iter().filter(|e| e.name == "AppliedToTxnRet") {
-                let disc = leaf(&a.children, "DiscountAmount")
-                    .map(store::cents)
-                    .unwrap_or(0);
-                if disc != 0 {
-                    let Some(acct) = ledger::ref_id(&a.children, "DiscountAccountRef") else {
-                        return Err(status(3150, &[("field", "DiscountAccountRef")]));
-                    };
-                    ps.push(p(acct, disc, None));
-                    ps.push(p(ar.clone(), -disc, entity.clone()));
-                }
+            // Money in: debit the bank, credit A/R.
+            for (a, amount, e) in payment(&d.items, bank, &ar, t.total, 1, &entity)? {
+                ps.push(p(a, amount, e));
             }
         }
         Role::VendorPayment => {
@@ -967,19 +981,9 @@ fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<Posting>> {
             let Some(bank) = ledger::ref_id(&d.items, field) else {
                 return Err(status(3150, &[("field", field)]));
             };
-            ps.push(p(bank, -t.total, None));
-            ps.push(p(ap.clone(), t.total, entity.clone()));
-            for a in d.items.iter().filter(|e| e.name == "AppliedToTxnRet") {
-                let disc = leaf(&a.children, "DiscountAmount")
-                    .map(store::cents)
-                    .unwrap_or(0);
-                if disc != 0 {
-                    let Some(acct) = ledger::ref_id(&a.children, "DiscountAccountRef") else {
-                        return Err(status(3150, &[("field", "DiscountAccountRef")]));
-                    };
-                    ps.push(p(acct, -disc, None));
-                    ps.push(p(ap.clone(), disc, entity.clone()));
-                }
+            // Money out: credit the bank, debit A/P.
+            for (a, amount, e) in payment(&d.items, bank, &ap, t.total, -1, &entity)? {
+                ps.push(p(a, amount, e));
             }
         }
         Role::InventoryAdjustment => {

@@ -142,21 +142,19 @@ fn sum_of(sim: &Sim, q: &str, field: &str) -> i64 {
         .sum()
 }
 
+/// One number from SQL.
+fn scalar(db: &rusqlite::Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
 fn invariants(sim: &Sim, db: &rusqlite::Connection, step: &str) {
     // The postings net to zero, in all and per transaction.
-    let total: i64 = db
-        .query_row("SELECT COALESCE(SUM(amount),0) FROM posting", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let total: i64 = scalar(db, "SELECT COALESCE(SUM(amount),0) FROM posting");
     assert_eq!(total, 0, "{step}: postings do not net to zero");
-    let unbalanced: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT txn FROM posting GROUP BY txn HAVING SUM(amount)<>0)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let unbalanced: i64 = scalar(
+        db,
+        "SELECT COUNT(*) FROM (SELECT txn FROM posting GROUP BY txn HAVING SUM(amount)<>0)",
+    );
     assert_eq!(unbalanced, 0, "{step}: an unbalanced transaction");
     // The trial balance report agrees.
     let tb = sim.send(
@@ -172,56 +170,38 @@ fn invariants(sim: &Sim, db: &rusqlite::Connection, step: &str) {
     assert_eq!(vals.len(), 2, "{step}: {total_row}");
     assert_eq!(vals[0], vals[1], "{step}: trial balance debits != credits");
     // Balances on list records are the sums of their postings.
-    let drift: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM list l WHERE l.ns='Account' AND l.balance <> \
+    let drift: i64 = scalar(
+        db,
+        "SELECT COUNT(*) FROM list l WHERE l.ns='Account' AND l.balance <> \
              (SELECT COALESCE(SUM(p.amount),0) FROM posting p WHERE p.account=l.id) * \
              (CASE WHEN l.body LIKE '%lAccountType:%:Bank%' OR l.body LIKE '%:AccountsReceivable%' \
               OR l.body LIKE '%:OtherCurrentAsset%' OR l.body LIKE '%:CostOfGoodsSold%' \
               OR l.body LIKE '%lAccountType:7:Expense%' THEN 1 ELSE -1 END)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    );
     assert_eq!(
         drift, 0,
         "{step}: an account balance differs from its postings"
     );
-    let drift: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM list l WHERE l.kind='Customer' AND l.balance <> \
+    let drift: i64 = scalar(db, "SELECT COUNT(*) FROM list l WHERE l.kind='Customer' AND l.balance <> \
              (SELECT COALESCE(SUM(p.amount),0) FROM posting p JOIN list a ON a.ns='Account' AND a.id=p.account \
-              WHERE p.entity=l.id AND a.body LIKE '%:AccountsReceivable%')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+              WHERE p.entity=l.id AND a.body LIKE '%:AccountsReceivable%')");
     assert_eq!(
         drift, 0,
         "{step}: a customer balance differs from its A/R postings"
     );
-    let drift: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM list l WHERE l.kind='Vendor' AND l.balance <> \
+    let drift: i64 = scalar(db, "SELECT COUNT(*) FROM list l WHERE l.kind='Vendor' AND l.balance <> \
              -(SELECT COALESCE(SUM(p.amount),0) FROM posting p JOIN list a ON a.ns='Account' AND a.id=p.account \
-              WHERE p.entity=l.id AND a.body LIKE '%:AccountsPayable%')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+              WHERE p.entity=l.id AND a.body LIKE '%:AccountsPayable%')");
     assert_eq!(
         drift, 0,
         "{step}: a vendor balance differs from its A/P postings"
     );
-    let drift: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM list l WHERE l.kind='ItemInventory' AND (l.qty <> \
+    let drift: i64 = scalar(
+        db,
+        "SELECT COUNT(*) FROM list l WHERE l.kind='ItemInventory' AND (l.qty <> \
              (SELECT COALESCE(SUM(p.qty),0) FROM posting p WHERE p.item=l.id) OR l.value <> \
              (SELECT COALESCE(SUM(p.amount),0) FROM posting p WHERE p.item=l.id))",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    );
     assert_eq!(
         drift, 0,
         "{step}: quantity on hand differs from the postings"
@@ -614,11 +594,7 @@ fn sample_year_is_accepted_and_balances() {
 
 /// The ledger invariants without the per-customer scans (a bigger file).
 fn invariants_lite(sim: &Sim, db: &rusqlite::Connection) {
-    let total: i64 = db
-        .query_row("SELECT COALESCE(SUM(amount),0) FROM posting", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let total: i64 = scalar(db, "SELECT COALESCE(SUM(amount),0) FROM posting");
     assert_eq!(total, 0);
     let open = sum_of(sim, "<InvoiceQueryRq/>", "BalanceRemaining")
         - sum_of(sim, "<CreditMemoQueryRq/>", "CreditRemaining")
@@ -631,14 +607,8 @@ fn invariants_lite(sim: &Sim, db: &rusqlite::Connection) {
     let customers = sum_of(sim, "<CustomerQueryRq/>", "Balance");
     // Customers may carry opening balances (sample customers do): those
     // are A/R without an open document.
-    let opening: i64 = db
-        .query_row(
-            "SELECT COALESCE(SUM(amount),0) FROM posting WHERE txn LIKE 'open:%' AND entity IS NOT NULL \
-             AND account=(SELECT id FROM list WHERE ns='Account' AND name='Accounts Receivable')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let opening: i64 = scalar(db, "SELECT COALESCE(SUM(amount),0) FROM posting WHERE txn LIKE 'open:%' AND entity IS NOT NULL \
+             AND account=(SELECT id FROM list WHERE ns='Account' AND name='Accounts Receivable')");
     assert_eq!(open + opening, ar);
     assert_eq!(customers, ar);
 }

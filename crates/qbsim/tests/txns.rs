@@ -64,6 +64,10 @@ fn invoice(sim: &Sim, customer: &str, lines: &str) -> Rs {
     ))
 }
 
+/// One line of the Labor service item at its price.
+const LABOR: &str =
+    "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>";
+
 const TWO_LINES: &str = "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>\
 <InvoiceLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>3</Quantity><Rate>12</Rate></InvoiceLineAdd>";
 
@@ -158,11 +162,7 @@ fn invoice_arithmetic_defaults_and_ledger() {
         ("139.15".into(), "159.15".into())
     );
     // The next invoice takes the next number.
-    let r = invoice(
-        &sim,
-        "Beta",
-        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
-    );
+    let r = invoice(&sim, "Beta", LABOR);
     assert_eq!(r.ok().item().must("RefNumber"), "3");
     assert_eq!(r.item().must("Subtotal"), "50.00");
     // Discount and subtotal items.
@@ -272,11 +272,7 @@ fn payments_apply_to_invoices_and_overpaying_is_3210() {
     ));
     assert_eq!(r.item().must("IsPaid"), "true");
     // Applying to another customer's invoice is refused.
-    let other = invoice(
-        &sim,
-        "Beta",
-        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
-    );
+    let other = invoice(&sim, "Beta", LABOR);
     let other_id = other.item().must("TxnID").to_string();
     let r = pay(
         &sim,
@@ -487,11 +483,7 @@ fn delete_and_void_restore_balances() {
     ));
     assert_eq!(r.code, 3120);
     // A customer with transactions cannot be deleted; without, it can.
-    let b = invoice(
-        &sim,
-        "Beta",
-        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
-    );
+    let b = invoice(&sim, "Beta", LABOR);
     b.ok();
     let beta = field(
         &sim,
@@ -597,11 +589,7 @@ fn purchases_bills_and_bill_payments() {
 #[test]
 fn deposits_from_undeposited_funds() {
     let sim = setup();
-    let inv = invoice(
-        &sim,
-        "Beta",
-        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
-    );
+    let inv = invoice(&sim, "Beta", LABOR);
     let inv_id = inv.ok().item().must("TxnID").to_string();
     let p = pay(
         &sim,
@@ -1140,11 +1128,7 @@ fn payment_and_journal_mods_and_card_bill_payments() {
 #[test]
 fn custom_fields_on_transactions() {
     let sim = setup();
-    let inv = invoice(
-        &sim,
-        "Beta",
-        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd>",
-    );
+    let inv = invoice(&sim, "Beta", LABOR);
     let id = inv.ok().item().must("TxnID").to_string();
     sim.one(
         "<DataExtDefAddRq><DataExtDefAdd><OwnerID>0</OwnerID><DataExtName>Order No</DataExtName><DataExtType>STR255TYPE</DataExtType>\
