@@ -203,6 +203,11 @@ fn references_and_required_values_answer_quickbooks_codes() {
     sim.check_schema();
 }
 
+/// One application of a payment to a document.
+fn applied_to(txn_id: &str, amount: &str) -> String {
+    format!("<AppliedToTxnAdd><TxnID>{txn_id}</TxnID><PaymentAmount>{amount}</PaymentAmount></AppliedToTxnAdd>")
+}
+
 fn pay(sim: &Sim, customer: &str, total: &str, applied: &str) -> Rs {
     sim.one(&format!(
         "<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef><TxnDate>2023-11-05</TxnDate><RefNumber>CHK-1</RefNumber><TotalAmount>{total}</TotalAmount>{applied}</ReceivePaymentAdd></ReceivePaymentAddRq>"
@@ -215,22 +220,12 @@ fn payments_apply_to_invoices_and_overpaying_is_3210() {
     let inv = invoice(&sim, "Acme", TWO_LINES);
     let inv_id = inv.ok().item().must("TxnID").to_string();
     // Overpaying: QuickBooks' 3210, nothing saved.
-    let r = pay(
-        &sim,
-        "Acme",
-        "200.00",
-        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>150.00</PaymentAmount></AppliedToTxnAdd>"),
-    );
+    let r = pay(&sim, "Acme", "200.00", &applied_to(&inv_id, "150.00"));
     assert_eq!(r.code, 3210);
     assert_eq!(r.message, "The \"AppliedToTxnAdd payment amount\" field has an invalid value \"150.00\".  QuickBooks error message: You cannot pay more than the amount due.");
     assert_eq!(customer_balance(&sim, "Acme").0, "139.15");
     // A partial payment.
-    let r = pay(
-        &sim,
-        "Acme",
-        "100.00",
-        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>100.00</PaymentAmount></AppliedToTxnAdd>"),
-    );
+    let r = pay(&sim, "Acme", "100.00", &applied_to(&inv_id, "100.00"));
     let p = r.ok().item();
     assert_eq!(p.must("UnusedPayment"), "0.00");
     assert_eq!(p.must("UnusedCredits"), "0.00");
@@ -274,12 +269,7 @@ fn payments_apply_to_invoices_and_overpaying_is_3210() {
     // Applying to another customer's invoice is refused.
     let other = invoice(&sim, "Beta", LABOR);
     let other_id = other.item().must("TxnID").to_string();
-    let r = pay(
-        &sim,
-        "Acme",
-        "5.00",
-        &format!("<AppliedToTxnAdd><TxnID>{other_id}</TxnID><PaymentAmount>5.00</PaymentAmount></AppliedToTxnAdd>"),
-    );
+    let r = pay(&sim, "Acme", "5.00", &applied_to(&other_id, "5.00"));
     assert_eq!(r.code, 3210);
     // An unknown TxnID: 3120.
     let r = pay(
@@ -407,12 +397,7 @@ fn delete_and_void_restore_balances() {
     let sim = setup();
     let inv = invoice(&sim, "Acme", TWO_LINES);
     let inv_id = inv.ok().item().must("TxnID").to_string();
-    let p = pay(
-        &sim,
-        "Acme",
-        "39.15",
-        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>39.15</PaymentAmount></AppliedToTxnAdd>"),
-    );
+    let p = pay(&sim, "Acme", "39.15", &applied_to(&inv_id, "39.15"));
     let pay_id = p.ok().item().must("TxnID").to_string();
     // The invoice has a payment: refused until the payment goes.
     let r = sim.one(&format!(
@@ -591,12 +576,7 @@ fn deposits_from_undeposited_funds() {
     let sim = setup();
     let inv = invoice(&sim, "Beta", LABOR);
     let inv_id = inv.ok().item().must("TxnID").to_string();
-    let p = pay(
-        &sim,
-        "Beta",
-        "50.00",
-        &format!("<AppliedToTxnAdd><TxnID>{inv_id}</TxnID><PaymentAmount>50.00</PaymentAmount></AppliedToTxnAdd>"),
-    );
+    let p = pay(&sim, "Beta", "50.00", &applied_to(&inv_id, "50.00"));
     let pay_id = p.ok().item().must("TxnID").to_string();
     let sr = sim.one(
         "<SalesReceiptAddRq><SalesReceiptAdd><CustomerRef><FullName>Beta</FullName></CustomerRef>\
@@ -820,13 +800,7 @@ fn query_filters_and_iterators() {
     // PaidStatus after paying one.
     let first = sim.one("<InvoiceQueryRq><RefNumber>A-1</RefNumber></InvoiceQueryRq>");
     let first_id = first.item().must("TxnID").to_string();
-    pay(
-        &sim,
-        "Acme",
-        "50.00",
-        &format!("<AppliedToTxnAdd><TxnID>{first_id}</TxnID><PaymentAmount>50.00</PaymentAmount></AppliedToTxnAdd>"),
-    )
-    .ok();
+    pay(&sim, "Acme", "50.00", &applied_to(&first_id, "50.00")).ok();
     assert_eq!(refs("<PaidStatus>PaidOnly</PaidStatus>"), ["A-1"]);
     assert_eq!(refs("<PaidStatus>NotPaidOnly</PaidStatus>").len(), 4);
     // Modified since: only the invoice the payment touched... no: payments
@@ -1002,12 +976,7 @@ fn payment_and_journal_mods_and_card_bill_payments() {
         a.ok().item().must("TxnID").to_string(),
         b.ok().item().must("TxnID").to_string(),
     );
-    let p = pay(
-        &sim,
-        "Beta",
-        "100.00",
-        &format!("<AppliedToTxnAdd><TxnID>{a_id}</TxnID><PaymentAmount>100.00</PaymentAmount></AppliedToTxnAdd>"),
-    );
+    let p = pay(&sim, "Beta", "100.00", &applied_to(&a_id, "100.00"));
     let p = p.ok().item();
     let (p_id, p_seq) = (
         p.must("TxnID").to_string(),
@@ -1188,11 +1157,11 @@ fn edge_cases_keep_the_books_right() {
     let r = q(&format!("<InvoiceModRq><InvoiceMod><TxnID>{id}</TxnID><EditSequence>{seq}</EditSequence><CustomerRef><FullName>Acme</FullName></CustomerRef></InvoiceMod></InvoiceModRq>"));
     assert_eq!(r.code, 3171, "{}", r.message);
     // Negative applications: 3210.
-    let r = pay(&sim, "Beta", "0.00", &format!("<AppliedToTxnAdd><TxnID>{id}</TxnID><PaymentAmount>-50.00</PaymentAmount></AppliedToTxnAdd>"));
+    let r = pay(&sim, "Beta", "0.00", &applied_to(&id, "-50.00"));
     assert_eq!(r.code, 3210);
     // A payment deposited twice on one deposit: 3210; once deposited, the
     // payment cannot be modified.
-    let p = pay(&sim, "Beta", "40.00", &format!("<AppliedToTxnAdd><TxnID>{id}</TxnID><PaymentAmount>40.00</PaymentAmount></AppliedToTxnAdd>"));
+    let p = pay(&sim, "Beta", "40.00", &applied_to(&id, "40.00"));
     let (pid, pseq) = (
         p.ok().item().must("TxnID").to_string(),
         p.item().must("EditSequence").to_string(),
