@@ -128,7 +128,9 @@ pub fn def_query(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         {
             continue;
         }
-        items.push(def_ret(ctx, def, &include));
+        let ret = def_ret(ctx, def, &include);
+        ctx.spend(&ret)?;
+        items.push(ret);
     }
     let status = if items.is_empty() {
         Status::from_code(1, &[])

@@ -48,7 +48,7 @@ mod txns;
 
 pub use clock::{Clock, Dst, TimeZone};
 pub use host::FileMode;
-pub use store::{Durability, StoreError};
+pub use store::{Durability, StoreError, APPLICATION_ID};
 
 use qbxml::schema::{Decl, Schema};
 use qbxml::{Elem, HResult, Status, Version};
@@ -71,6 +71,13 @@ pub struct Config {
     /// and each transaction saves two file-lock system calls. For a
     /// server that owns its company files.
     pub exclusive: bool,
+    /// The largest answer one message set may build, in bytes (0: no
+    /// limit). A query or report that would take the answer past it is
+    /// answered with status 1000 and a message that says to page it
+    /// (`MaxReturned` with an iterator) — it changed nothing; writes are
+    /// never refused for it. Bounds the memory and work one request can
+    /// cost, whatever the size of the company.
+    pub max_response_bytes: usize,
 }
 
 impl Default for Config {
@@ -82,6 +89,7 @@ impl Default for Config {
             iterator_ttl_secs: 600,
             file_mode: FileMode::SingleUser,
             exclusive: false,
+            max_response_bytes: 0,
         }
     }
 }
@@ -191,6 +199,52 @@ fn parse_failure(e: qbxml::ParseError) -> Failure {
     }
 }
 
+/// What opening a company file may do to the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Opening {
+    /// Create it if it is missing (with QuickBooks' built-in lists), and
+    /// bring an older file forward.
+    #[default]
+    Create,
+    /// It must exist; an older file is brought forward.
+    Existing,
+    /// It must exist, and opening writes nothing at all: a file that
+    /// would need changes is refused. (What a read-only user may do.)
+    NoWrite,
+}
+
+/// Why a company file did not open.
+#[derive(Debug)]
+pub enum OpenError {
+    /// There is no file (and the opening may not create one).
+    Missing,
+    /// A file is there, but it is not a company file this simulator made
+    /// (another database, a SQLite side file, an empty file, …): it is
+    /// neither opened nor touched.
+    NotACompany(String),
+    /// Opening failed for another reason, or (with [`Opening::NoWrite`])
+    /// the file needs an upgrade.
+    Store(StoreError),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Missing => f.write_str("no such company file"),
+            OpenError::NotACompany(why) => write!(f, "not a company file: {why}"),
+            OpenError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<StoreError> for OpenError {
+    fn from(e: StoreError) -> OpenError {
+        OpenError::Store(e)
+    }
+}
+
 /// One open company file.
 pub struct Company {
     inner: Mutex<Inner>,
@@ -206,9 +260,32 @@ struct Inner {
 
 impl Company {
     /// Open a company file, creating it (with QuickBooks' built-in lists)
-    /// or migrating it as needed.
-    pub fn open(path: &Path, config: Config) -> Result<Company, StoreError> {
-        let db = store::open(path, config.durability, config.exclusive)?;
+    /// or migrating it as needed. A file at `path` that is not a company
+    /// file is refused untouched.
+    pub fn open(path: &Path, config: Config) -> Result<Company, OpenError> {
+        Company::open_with(path, config, Opening::Create)
+    }
+
+    /// Open a company file, doing to it only what `opening` allows.
+    pub fn open_with(path: &Path, config: Config, opening: Opening) -> Result<Company, OpenError> {
+        let io =
+            |e: std::io::Error| OpenError::Store(StoreError(format!("{}: {e}", path.display())));
+        match store::probe(path).map_err(io)? {
+            store::Probe::Company { .. } => {}
+            store::Probe::Other(why) => return Err(OpenError::NotACompany(why)),
+            store::Probe::Missing if opening != Opening::Create => return Err(OpenError::Missing),
+            store::Probe::Missing => {
+                let now = config.clock.now();
+                store::create(path, |db| sample::seed_builtins(db, now, path))?;
+                // Created here or by someone else meanwhile: either way it
+                // must be a company file now.
+                if let store::Probe::Other(why) = store::probe(path).map_err(io)? {
+                    return Err(OpenError::NotACompany(why));
+                }
+            }
+        }
+        let writable = opening != Opening::NoWrite;
+        let db = store::open(path, config.durability, config.exclusive, writable)?;
         let company = Company {
             inner: Mutex::new(Inner {
                 db,
@@ -218,8 +295,19 @@ impl Company {
             sessions: AtomicU64::new(1),
             path: path.to_path_buf(),
         };
-        company
-            .with_inner(|inner| sample::seed_builtins(&inner.db, inner.config.clock.now(), path))?;
+        if writable {
+            company.with_inner(|inner| {
+                sample::seed_builtins(&inner.db, inner.config.clock.now(), path)
+            })?;
+        } else if company
+            .with_inner(|inner| store::meta(&inner.db, "seeded"))?
+            .is_none()
+        {
+            return Err(OpenError::Store(StoreError(format!(
+                "{}: the company file needs its built-in lists, which only a writable opening adds",
+                path.display()
+            ))));
+        }
         Ok(company)
     }
 
@@ -308,13 +396,72 @@ pub(crate) struct Ctx<'a> {
     /// Account types read during this request (they change only by an
     /// AccountMod, which reads none).
     pub account_types: std::cell::RefCell<std::collections::HashMap<String, String>>,
+    /// What is left of the message set's answer size (see
+    /// [`Config::max_response_bytes`]).
+    pub budget: Budget,
+}
+
+/// The bytes a message set's answer may still grow by. Queries and
+/// reports spend from it as they render records; the message set takes
+/// each answer's real size off before the next request.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    /// 0: no limit.
+    pub limit: usize,
+    pub left: std::cell::Cell<usize>,
+}
+
+impl Budget {
+    pub fn new(limit: usize, used: usize) -> Budget {
+        Budget {
+            limit,
+            left: std::cell::Cell::new(limit.saturating_sub(used)),
+        }
+    }
 }
 
 impl Ctx<'_> {
+    /// Take a rendered record's size off the budget; the status that
+    /// refuses the query when the answer would grow past the limit.
+    pub(crate) fn spend(&self, e: &Elem) -> Result<(), SimError> {
+        if self.budget.limit == 0 {
+            return Ok(());
+        }
+        let need = written_len(e);
+        let left = self.budget.left.get();
+        if need > left {
+            let st = Status::from_code(1000, &[]);
+            return Err(SimError::Status(Status {
+                message: format!(
+                    "{} (the answer would be larger than {} bytes, the most one message set \
+                     may return here; ask for less: MaxReturned with iterator=\"Start\", \
+                     IncludeRetElement, or narrower filters)",
+                    st.message, self.budget.limit
+                ),
+                ..st
+            }));
+        }
+        self.budget.left.set(left - need);
+        Ok(())
+    }
+
     fn store_ret(&self, kind: &str) -> Option<Decl> {
         let rs = self.latest.response(&format!("{kind}QueryRs"))?;
         Some(rs.decl().child(&format!("{kind}Ret"))?.decl())
     }
+}
+
+/// About the bytes `e` takes when written: tags, text, attributes and the
+/// line breaks QuickBooks' style puts between elements (escaping aside).
+fn written_len(e: &Elem) -> usize {
+    let mut n = 2 * e.name.len() + 6 + e.text.len();
+    for (k, v) in &e.attrs {
+        n += k.len() + v.len() + 4;
+    }
+    for c in &e.children {
+        n += written_len(c);
+    }
+    n
 }
 
 /// A handler's answer to one request.

@@ -110,6 +110,10 @@ pub(crate) fn process(
             latest,
             lookups: Default::default(),
             account_types: Default::default(),
+            budget: crate::Budget::new(
+                inner.config.max_response_bytes,
+                out.iter().map(String::len).sum(),
+            ),
         };
         let result = match rq.error() {
             Some(fe) => Err(SimError::Status(Status {

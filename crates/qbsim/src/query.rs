@@ -257,6 +257,7 @@ fn page_answer(
                 continue;
             };
             if let Some(e) = render::ret(ctx, &mut names, r, k, opts) {
+                ctx.spend(&e)?;
                 items.push(e);
             }
         }
@@ -569,6 +570,7 @@ pub fn list_deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         {
             crate::render::include(&mut r, d.decl(), ctx.version, &include);
         }
+        ctx.spend(&r)?;
         items.push(r);
     }
     let n = items.len();

@@ -343,12 +343,13 @@ fn money(c: i64) -> Option<String> {
     Some(store::money(c))
 }
 
-fn answer(report: Elem) -> Answer {
-    Answer {
+fn answer(ctx: &Ctx<'_>, report: Elem) -> Res<Answer> {
+    ctx.spend(&report)?;
+    Ok(Answer {
         status: Status::ok(),
         items: vec![report],
         ..Answer::default()
-    }
+    })
 }
 
 pub fn general_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
@@ -458,7 +459,7 @@ fn trial_balance(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         put(&mut r, "Retained Earnings", -retained);
     }
     r.row("TotalRow", None, "TOTAL", &[money(dr), money(cr)]);
-    Ok(answer(r.finish()))
+    answer(ctx, r.finish())
 }
 
 fn profit_and_loss(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
@@ -515,7 +516,7 @@ fn profit_and_loss(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         "Net Income",
         &[money(ordinary + other_income - other_expense)],
     );
-    Ok(answer(r.finish()))
+    answer(ctx, r.finish())
 }
 
 fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
@@ -587,7 +588,7 @@ fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         "TOTAL LIABILITIES & EQUITY",
         &[money(cl + ll + equity)],
     );
-    Ok(answer(r.finish()))
+    answer(ctx, r.finish())
 }
 
 /// `AgingReportQuery` ARAgingSummary: each customer's open documents as
@@ -694,7 +695,7 @@ pub fn aging(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     }
     let vals: Vec<Option<String>> = totals.iter().map(|v| money(*v)).collect();
     r.row("TotalRow", None, "TOTAL", &vals);
-    Ok(answer(r.finish()))
+    answer(ctx, r.finish())
 }
 
 #[cfg(test)]

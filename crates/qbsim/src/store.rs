@@ -26,6 +26,12 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> StoreError {
+        StoreError(e.to_string())
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         StoreError(e.to_string())
@@ -44,12 +50,143 @@ pub enum Durability {
     Normal,
 }
 
-pub fn open(path: &Path, durability: Durability, exclusive: bool) -> Result<Db> {
+/// SQLite's `application_id` of a company file (`QBsm` in ASCII). It is
+/// what tells a company file from any other SQLite database, and from the
+/// side files SQLite keeps beside one (a WAL or journal is not a database
+/// at all): the simulator opens nothing else, because opening writes.
+pub const APPLICATION_ID: i32 = 0x5142_736D;
+
+/// What a file on disk is, read from its first 100 bytes (SQLite's
+/// header) without opening it with SQLite, which could write to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    Missing,
+    /// A company file. `stamped` is false for one made before company
+    /// files carried [`APPLICATION_ID`] (recognised by its schema
+    /// version); a writable opening stamps it.
+    Company {
+        stamped: bool,
+    },
+    /// Something else, and why it is not a company file.
+    Other(String),
+}
+
+pub fn probe(path: &Path) -> std::io::Result<Probe> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Probe::Missing),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.is_dir() {
+        return Ok(Probe::Other("a directory".into()));
+    }
+    let mut head = [0u8; 100];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    if got < head.len() || &head[..16] != b"SQLite format 3\0" {
+        return Ok(Probe::Other(if got == 0 {
+            "an empty file".into()
+        } else {
+            "not a SQLite database".into()
+        }));
+    }
+    let be = |at: usize| i32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    let (user_version, application_id) = (be(60), be(68));
+    if application_id == APPLICATION_ID {
+        return Ok(Probe::Company { stamped: true });
+    }
+    // Files of the first simulator versions had no application_id; their
+    // schema version (committed with the schema, before any WAL use was
+    // checkpointed at close) tells them apart from other databases.
+    if application_id == 0 && (1..=SCHEMA_VERSION).contains(&i64::from(user_version)) {
+        return Ok(Probe::Company { stamped: false });
+    }
+    Ok(Probe::Other(format!(
+        "a SQLite database of another application (application_id {application_id:#x})"
+    )))
+}
+
+/// Make a new company file at `path`: built whole under a hidden
+/// temporary name beside it (schema, [`APPLICATION_ID`], whatever `seed`
+/// writes), made durable, then linked into place only if nothing is there
+/// — so a crash never leaves half a company under the real name, and an
+/// existing file is never replaced. `Ok(false)` when a file appeared at
+/// `path` meanwhile (nothing was changed).
+pub fn create(path: &Path, seed: impl FnOnce(&Db) -> Result<()>) -> Result<bool> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| StoreError(format!("{}: not a file name", path.display())))?;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".{}.new-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let built = (|| -> Result<()> {
+        let db = Connection::open(&tmp)?;
+        // Rollback journal while building: every page lands in the file
+        // itself, the header (application_id, schema version) included.
+        db.execute_batch(&format!(
+            "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA application_id={APPLICATION_ID};"
+        ))?;
+        migrate(&db)?;
+        seed(&db)?;
+        let mode: String = db.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError(format!("cannot use WAL journal (got {mode})")));
+        }
+        db.close().map_err(|(_, e)| StoreError::from(e))?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        Ok(())
+    })();
+    let linked = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(StoreError(format!("{}: {e}", path.display()))),
+    });
+    for side in ["", "-wal", "-shm", "-journal"] {
+        let mut p = tmp.clone().into_os_string();
+        p.push(side);
+        let _ = std::fs::remove_file(p);
+    }
+    let linked = linked?;
+    // The new name must survive a crash too.
+    #[cfg(unix)]
+    std::fs::File::open(&dir)?.sync_all()?;
+    Ok(linked)
+}
+
+/// Open an existing company file (see [`probe`]). `writable` lets the
+/// opening bring an older file forward (schema, application_id); without
+/// it the opening writes nothing, and a file that needs changes is
+/// refused.
+pub fn open(path: &Path, durability: Durability, exclusive: bool, writable: bool) -> Result<Db> {
     let db = Connection::open(path)?;
     db.busy_timeout(std::time::Duration::from_secs(5))?;
     if exclusive {
         // Before WAL is entered, so the WAL index lives in memory.
         let _: String = db.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| r.get(0))?;
+    }
+    if !writable {
+        let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") || version != SCHEMA_VERSION {
+            return Err(StoreError(format!(
+                "{}: the company file needs an upgrade (schema {version}, journal {mode}), which only a writable opening makes",
+                path.display()
+            )));
+        }
     }
     let mode: String = db.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -72,7 +209,13 @@ pub fn open(path: &Path, durability: Durability, exclusive: bool) -> Result<Db> 
         "PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY; \
          PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=8192;"
     ))?;
-    migrate(&db)?;
+    if writable {
+        migrate(&db)?;
+        let id: i32 = db.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if id != APPLICATION_ID {
+            db.execute_batch(&format!("PRAGMA application_id={APPLICATION_ID}"))?;
+        }
+    }
     Ok(db)
 }
 

@@ -519,13 +519,15 @@ pub fn query(
         &mut |ids, empty_is_1, missing| {
             let rows = store::get_txns(ctx.db, ids)?;
             let mut names = Names::default();
-            let items: Vec<Elem> = if rq.meta_data() == MetaData::MetaDataOnly {
-                Vec::new()
-            } else {
-                rows.iter()
-                    .filter_map(|r| ret(ctx, &mut names, r, kind, &opts))
-                    .collect()
-            };
+            let mut items: Vec<Elem> = Vec::new();
+            if rq.meta_data() != MetaData::MetaDataOnly {
+                for r in &rows {
+                    if let Some(e) = ret(ctx, &mut names, r, kind, &opts) {
+                        ctx.spend(&e)?;
+                        items.push(e);
+                    }
+                }
+            }
             Ok(answer(
                 rows.len(),
                 items,
@@ -600,6 +602,7 @@ pub fn transactions(
                         render::fit(&mut t, d, ctx.version);
                         render::include(&mut t, d, ctx.version, &include);
                     }
+                    ctx.spend(&t)?;
                     items.push(t);
                 }
             }
@@ -652,6 +655,7 @@ pub fn deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             if let Some(d) = decl {
                 render::include(&mut r, d, ctx.version, &include);
             }
+            ctx.spend(&r)?;
             items.push(r);
         }
     }
@@ -699,6 +703,7 @@ pub fn to_deposit(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         }
         e.push(Elem::leaf("Amount", store::money(r.amount)));
         render::complete_refs(ctx.db, &mut names, &mut e);
+        ctx.spend(&e)?;
         items.push(e);
     }
     let n = items.len();
