@@ -166,6 +166,7 @@ fn probe_quickbooks(config: &Config) -> Result<()> {
         // asks for the first time then covers them too.
         read_only: false,
         auth_flags: conn.auth_flags,
+        user: String::new(),
     };
     let backend = qbc_server::backend_from_config(config)?;
     runtime()?.block_on(async move {
@@ -353,6 +354,12 @@ fn read_password(from_stdin: bool) -> Result<String> {
     };
     if pw.chars().count() < 8 {
         return Err("a password has at least 8 characters".into());
+    }
+    if pw.len() > qbc_server::auth::MAX_PASSWORD {
+        return Err(format!(
+            "a password has at most {} bytes (the server refuses longer ones)",
+            qbc_server::auth::MAX_PASSWORD
+        ));
     }
     Ok(pw)
 }

@@ -18,6 +18,20 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
+/// The longest user name and password the server takes, in bytes:
+/// anything longer is refused before it costs memory in the throttle's
+/// tables or time in argon2, so no configured user may be longer either.
+pub const MAX_NAME: usize = 256;
+pub const MAX_PASSWORD: usize = 1024;
+
+/// The most an accepted hash may make one verification cost: memory
+/// (KiB), passes and lanes. A hash written by hand with a larger cost
+/// would make every login of that user (and every unknown-user check at
+/// the same cost) a denial of service. The default is m=19456, t=2, p=1.
+const MAX_M_KIB: u64 = 256 * 1024;
+const MAX_T: u64 = 16;
+const MAX_P: u64 = 16;
+
 /// A parsed argon2id PHC string.
 #[derive(Clone, Debug)]
 pub struct PasswordHash(String);
@@ -34,6 +48,14 @@ impl PasswordHash {
                 "the hash uses {}, not argon2id: set the password again",
                 h.algorithm
             ));
+        }
+        for (name, max) in [("m", MAX_M_KIB), ("t", MAX_T), ("p", MAX_P)] {
+            let v = h.params.get_decimal(name).map_or(0, u64::from);
+            if v > max {
+                return Err(format!(
+                    "the hash's cost {name}={v} is over {max}: set the password again"
+                ));
+            }
         }
         Ok(PasswordHash(s.to_string()))
     }
@@ -320,6 +342,17 @@ pub fn parse_basic(header: Option<&[u8]>) -> Option<(String, String)> {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn hashes_that_would_make_a_login_a_denial_of_service_are_refused() {
+        let h = PasswordHash::create("s3cret").unwrap();
+        let costly = h.as_str().replace("m=19456", "m=4194304");
+        let e = PasswordHash::parse(&costly).unwrap_err();
+        assert!(e.contains("m=4194304"), "{e}");
+        let slow = h.as_str().replace("t=2", "t=1000");
+        assert!(PasswordHash::parse(&slow).is_err());
+        assert!(PasswordHash::parse(h.as_str()).is_ok());
+    }
 
     #[test]
     fn hash_verify_and_reject_other_algorithms() {

@@ -281,6 +281,18 @@ pub struct BackendConfig {
     /// Simulator: create a company file that does not exist (QuickBooks
     /// would answer 0x80040408).
     pub create_missing: bool,
+    /// Simulator: company files open at once, at most (the least recently
+    /// used idle one is closed to open another; when all are in use, 503).
+    pub max_open_companies: usize,
+    /// Simulator: company files one user may hold open at once (sessions
+    /// and requests in flight on distinct files; 503 beyond).
+    pub max_open_per_user: usize,
+    /// Simulator: `create_missing` adds no company file once the data
+    /// directory holds this many (0: no limit).
+    pub max_company_files: usize,
+    /// Simulator: the largest answer one message set may build (0: no
+    /// limit); a query past it is answered with status 1000.
+    pub max_response_bytes: usize,
     /// COM: `[backend.com]`.
     pub com: ComConfig,
 }
@@ -292,6 +304,10 @@ impl Default for BackendConfig {
             data_dir: PathBuf::from("data"),
             default_company: "company.qbw".into(),
             create_missing: false,
+            max_open_companies: 256,
+            max_open_per_user: 32,
+            max_company_files: 1000,
+            max_response_bytes: 32 * 1024 * 1024,
             com: ComConfig::default(),
         }
     }
@@ -494,6 +510,18 @@ impl Config {
                 1,
                 1_000_000,
             ),
+            (
+                "backend.max_open_companies",
+                self.backend.max_open_companies as u64,
+                1,
+                100_000,
+            ),
+            (
+                "backend.max_open_per_user",
+                self.backend.max_open_per_user as u64,
+                1,
+                100_000,
+            ),
         ] {
             if v < min || v > max {
                 bad(key, format!("{v} is outside {min}..={max}"));
@@ -535,12 +563,18 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, u) in self.users.iter().enumerate() {
             let key = |k: &str| format!("users[{i}].{k}");
-            if u.name.is_empty() || u.name.contains(':') || u.name.chars().any(char::is_control) {
+            if u.name.is_empty()
+                || u.name.contains(':')
+                || u.name.chars().any(char::is_control)
+                || u.name.len() > crate::auth::MAX_NAME
+            {
                 bad(
                     &key("name"),
                     format!(
-                        "`{}`: a user name is not empty and has no `:` or control characters",
-                        u.name
+                        "`{}`: a user name is not empty, at most {} bytes, and has no `:` or \
+                         control characters",
+                        u.name.escape_debug(),
+                        crate::auth::MAX_NAME
                     ),
                 );
             }

@@ -145,7 +145,58 @@ impl Events for NoEvents {}
 
 /// Logs every event with `tracing`: audit lines at INFO under the target
 /// `qbconnector::audit`, per-connection events at DEBUG, errors at WARN.
+///
+/// Every line is bounded, whatever the request: texts that come from a
+/// client (user and company names, error details, header values) are
+/// cut at [`MAX_FIELD`] characters, and the request types and status
+/// codes of a message set are written as counts of each, at most
+/// [`MAX_KINDS`] kinds (a 10,000-request set is one short line).
 pub struct TracingEvents;
+
+/// The longest client-given text a log line quotes, in characters.
+pub const MAX_FIELD: usize = 256;
+/// The most distinct request types or status codes an audit line lists.
+pub const MAX_KINDS: usize = 16;
+
+/// `s` cut to `max` characters, with `…` and the count of the rest.
+pub fn brief(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((at, _)) => {
+            std::borrow::Cow::Owned(format!("{}…(+{} chars)", &s[..at], s[at..].chars().count()))
+        }
+    }
+}
+
+/// Items as `name` or `name×count`, in order of first appearance, at
+/// most [`MAX_KINDS`] kinds: `CustomerQueryRq×200,InvoiceAddRq`.
+pub fn counts<T: std::fmt::Display + PartialEq>(items: &[T]) -> String {
+    let mut kinds: Vec<(&T, usize)> = Vec::new();
+    let mut more = 0usize;
+    for it in items {
+        if let Some(k) = kinds.iter_mut().find(|(k, _)| *k == it) {
+            k.1 += 1;
+        } else if kinds.len() < MAX_KINDS {
+            kinds.push((it, 1));
+        } else {
+            more += 1;
+        }
+    }
+    let mut out = String::new();
+    for (k, n) in kinds {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&brief(&k.to_string(), 64));
+        if n > 1 {
+            out.push_str(&format!("×{n}"));
+        }
+    }
+    if more > 0 {
+        out.push_str(&format!(",…(+{more} more)"));
+    }
+    out
+}
 
 impl Events for TracingEvents {
     fn connection_request(&self, e: &mut ConnectionRequest) {
@@ -155,25 +206,34 @@ impl Events for TracingEvents {
         tracing::debug!(conn = e.connection_id, remote = %e.remote, "connected");
     }
     fn disconnected(&self, e: &Disconnected) {
-        tracing::debug!(conn = e.connection_id, status = e.status_code, description = %e.description, "disconnected");
+        tracing::debug!(conn = e.connection_id, status = e.status_code, description = %brief(&e.description, MAX_FIELD), "disconnected");
     }
     fn ssl_client_authentication(&self, e: &mut SslClientAuthentication) {
-        tracing::info!(conn = e.connection_id, subject = ?e.subject, accept = e.accept, "client certificate");
+        tracing::info!(conn = e.connection_id, subject = ?brief(&e.subject, MAX_FIELD), accept = e.accept, "client certificate");
     }
     fn ssl_status(&self, e: &SslStatus) {
-        tracing::debug!(conn = e.connection_id, "{}", e.message);
+        tracing::debug!(conn = e.connection_id, "{}", brief(&e.message, MAX_FIELD));
     }
     fn header(&self, e: &Header<'_>) {
-        tracing::trace!(conn = e.connection_id, "{}: {}", e.name, e.value);
+        tracing::trace!(
+            conn = e.connection_id,
+            "{}: {:?}",
+            brief(e.name, MAX_FIELD),
+            brief(e.value, MAX_FIELD)
+        );
     }
     fn authorization(&self, e: &mut Authorization<'_>) {
-        tracing::debug!(conn = e.connection_id, user = ?e.user, index = e.user_index, accept = e.accept, "authorization");
+        tracing::debug!(conn = e.connection_id, user = ?brief(e.user, MAX_FIELD), index = e.user_index, accept = e.accept, "authorization");
     }
     fn error(&self, e: &Error<'_>) {
-        tracing::warn!(conn = e.connection_id, code = %e.code, "{:?}", e.description);
+        tracing::warn!(conn = e.connection_id, code = %brief(e.code, MAX_FIELD), "{:?}", brief(e.description, 4 * MAX_FIELD));
     }
     fn status(&self, e: &Status<'_>) {
-        tracing::info!(conn = e.connection_id, "{:?}", e.message);
+        tracing::info!(
+            conn = e.connection_id,
+            "{:?}",
+            brief(e.message, 4 * MAX_FIELD)
+        );
     }
     fn audit(&self, e: &Audit<'_>) {
         tracing::info!(
@@ -181,14 +241,46 @@ impl Events for TracingEvents {
             client = %e.remote,
             // Debug form: quoted and escaped, so a user name with a newline
             // cannot forge a line of its own.
-            user = ?e.user,
-            company = ?e.company_file,
-            requests = %e.request_types.join(","),
+            user = ?brief(e.user, MAX_FIELD),
+            company = ?brief(e.company_file, MAX_FIELD),
+            requests = %counts(e.request_types),
             http = e.http_status,
-            statuses = %e.status_codes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
-            error = %e.error_code,
+            statuses = %counts(e.status_codes),
+            error = %brief(e.error_code, 64),
             ms = format_args!("{:.3}", e.duration.as_secs_f64() * 1000.0),
             "request"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_cut_and_say_so() {
+        assert_eq!(brief("short", 10), "short");
+        assert_eq!(brief("ééééé", 3), "ééé…(+2 chars)");
+        assert!(brief(&"x".repeat(100_000), MAX_FIELD).len() < MAX_FIELD + 32);
+    }
+
+    #[test]
+    fn message_sets_are_counted_not_listed() {
+        let types: Vec<String> = (0..10_000)
+            .map(|i| match i % 3 {
+                0 => "CustomerQueryRq".to_string(),
+                1 => "InvoiceAddRq".to_string(),
+                _ => "HostQueryRq".to_string(),
+            })
+            .collect();
+        assert_eq!(
+            counts(&types),
+            "CustomerQueryRq×3334,InvoiceAddRq×3333,HostQueryRq×3333"
+        );
+        let many: Vec<String> = (0..10_000).map(|i| format!("Type{i}Rq")).collect();
+        let line = counts(&many);
+        assert!(line.len() < 400, "{line}");
+        assert!(line.ends_with(",…(+9984 more)"), "{line}");
+        assert_eq!(counts(&[0u32, 0, 3100, 0]), "0×3,3100");
     }
 }

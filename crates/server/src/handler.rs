@@ -10,7 +10,7 @@
 // A Reply is made once per request and returned once: boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
-use crate::auth::parse_basic;
+use crate::auth::{parse_basic, MAX_NAME, MAX_PASSWORD};
 use crate::backend::{BackendError, BackendErrorKind, OpenSettings};
 use crate::connstr::ConnectionString;
 use crate::events::{Audit, Authorization, Header};
@@ -111,10 +111,6 @@ impl Reply {
         resp
     }
 }
-
-/// Longest user name and password taken (bytes).
-const MAX_NAME: usize = 256;
-const MAX_PASSWORD: usize = 1024;
 
 /// Who is asking, once authenticated.
 struct Principal {
@@ -333,7 +329,10 @@ async fn backend_metrics(state: &State, o: &mut String) {
 /// 429 while a lockout lasts; the password is not looked at.
 fn locked(state: &State, l: crate::auth::Locked) -> Reply {
     state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-    let secs = l.retry_after().as_secs().max(1);
+    // Rounded up: a client that waits the seconds it is told must find
+    // the lockout over.
+    let left = l.retry_after();
+    let secs = (left.as_secs() + u64::from(left.subsec_nanos() > 0)).max(1);
     Reply::error(
         StatusCode::TOO_MANY_REQUESTS,
         code::LOCKED,
@@ -356,11 +355,13 @@ async fn authenticate(
     headers: &HeaderMap,
     trace: &mut Trace,
 ) -> Result<Principal, Reply> {
-    let header = headers
-        .get(hyper::header::AUTHORIZATION)
-        .map(|v| v.as_bytes());
-    let missing = header.is_none();
-    let (user, password, malformed) = match parse_basic(header) {
+    // Two Authorization headers are malformed, not "the first one".
+    let header = single(headers, hyper::header::AUTHORIZATION.as_str());
+    let missing = matches!(header, Ok(None));
+    let parsed = header
+        .ok()
+        .and_then(|h| parse_basic(h.map(|v| v.as_bytes())));
+    let (user, password, malformed) = match parsed {
         Some((u, p)) => (u, p, false),
         None => (String::new(), String::new(), true),
     };
@@ -498,7 +499,14 @@ async fn authenticate(
 
 /// The user's settings merged with the client's `X-QB-Connection`.
 fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Reply> {
-    let client = match headers.get(CONNECTION_HEADER) {
+    let header = single(headers, CONNECTION_HEADER).map_err(|()| {
+        Reply::error(
+            StatusCode::BAD_REQUEST,
+            code::BAD_CONNECTION,
+            "X-QB-Connection is sent more than once",
+        )
+    })?;
+    let client = match header {
         None => ConnectionString::default(),
         Some(v) => {
             // UTF-8, so that a company file may have any name.
@@ -536,6 +544,7 @@ fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Reply> {
         mode: m.connection_mode.unwrap_or_default(),
         read_only: p.read_only,
         auth_flags: m.auth_flags,
+        user: p.name.to_lowercase(),
     })
 }
 
@@ -546,6 +555,10 @@ fn backend_error(e: &BackendError) -> Reply {
     let status = match e.kind {
         BackendErrorKind::Request | BackendErrorKind::Settings => StatusCode::BAD_REQUEST,
         BackendErrorKind::Failed => StatusCode::BAD_GATEWAY,
+        BackendErrorKind::Busy => {
+            return Reply::error(StatusCode::SERVICE_UNAVAILABLE, code::BUSY, &e.message)
+                .header(RETRY_AFTER.as_str(), "1")
+        }
     };
     Reply::error(status, &code, &e.message)
 }
@@ -609,11 +622,33 @@ fn xml_content_type(headers: &HeaderMap) -> bool {
     mime.eq_ignore_ascii_case("text/xml") || mime.eq_ignore_ascii_case("application/xml")
 }
 
-fn ticket_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(TICKET_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
+/// The one value of a request header that may appear at most once: a
+/// header sent twice is ambiguous (which one would a proxy in front of
+/// us have looked at?), so it is refused rather than one of them picked.
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h HeaderValue>, ()> {
+    let mut all = headers.get_all(name).iter();
+    let first = all.next();
+    if all.next().is_some() {
+        return Err(());
+    }
+    Ok(first)
+}
+
+/// The ticket a request names. A present header always names a session:
+/// one that is sent twice, or is not text, is refused like an unknown
+/// ticket — never read as "no ticket", which would run the request
+/// outside the session the client meant.
+fn ticket_of(headers: &HeaderMap) -> Result<Option<String>, Reply> {
+    match single(headers, TICKET_HEADER) {
+        Err(()) => Err(bad_ticket_because("X-QB-Ticket is sent more than once")),
+        Ok(None) => Ok(None),
+        Ok(Some(v)) => match v.to_str() {
+            Ok(s) => Ok(Some(s.trim().to_string())),
+            Err(_) => Err(bad_ticket_because(
+                "X-QB-Ticket holds bytes that are not ASCII",
+            )),
+        },
+    }
 }
 
 /// Why a message set writes, if it does: a write request, a subscription
@@ -649,7 +684,7 @@ async fn relay(
         ));
     }
     // A ticket names its session; without one, the settings open one.
-    let target = match ticket_of(req.headers()) {
+    let target = match ticket_of(req.headers())? {
         Some(t) => Ok(t),
         None => Err(settings(&p, req.headers())?),
     };
@@ -771,10 +806,14 @@ fn ticket_lookup(state: &State, p: &Principal, ticket: &str) -> Option<Ticket> {
 }
 
 fn bad_ticket() -> Reply {
+    bad_ticket_because("unknown, expired, closed, or another user's")
+}
+
+fn bad_ticket_because(why: &str) -> Reply {
     Reply::error(
         StatusCode::BAD_REQUEST,
         code::BAD_TICKET,
-        "The ticket parameter is invalid. (unknown, expired, closed, or another user's)",
+        &format!("The ticket parameter is invalid. ({why})"),
     )
 }
 
@@ -903,7 +942,7 @@ async fn close_session(
 ) -> Result<Reply, Reply> {
     let p = authenticate(state, conn, req.headers(), trace).await?;
     trace.request_types = vec!["CloseSession".into()];
-    let Some(ticket) = ticket_of(req.headers()) else {
+    let Some(ticket) = ticket_of(req.headers())? else {
         return Err(Reply::error(
             StatusCode::BAD_REQUEST,
             code::BAD_TICKET,

@@ -105,6 +105,12 @@ impl Connector {
         read_only: bool,
     ) -> Result<usize, String> {
         let c = ConnectionString::parse(connection).map_err(|e| e.0)?;
+        if password.len() > auth::MAX_PASSWORD {
+            return Err(format!(
+                "a password has at most {} bytes (longer ones are refused at login)",
+                auth::MAX_PASSWORD
+            ));
+        }
         if self
             .config
             .users
@@ -344,11 +350,19 @@ pub fn backend_from_config(config: &Config) -> Result<Arc<dyn Backend>, String> 
                     config.backend.data_dir.display()
                 )
             })?;
-            Arc::new(backend::simulator::SimulatorBackend::new(
-                &config.backend.data_dir,
-                &config.backend.default_company,
-                config.backend.create_missing,
-            ))
+            Arc::new(
+                backend::simulator::SimulatorBackend::new(
+                    &config.backend.data_dir,
+                    &config.backend.default_company,
+                    config.backend.create_missing,
+                )
+                .max_open(
+                    config.backend.max_open_companies,
+                    config.backend.max_open_per_user,
+                )
+                .max_company_files(config.backend.max_company_files)
+                .max_response_bytes(config.backend.max_response_bytes),
+            )
         }
     })
 }

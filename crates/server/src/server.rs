@@ -23,6 +23,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
+/// The largest request head (start line and headers), in bytes: beyond
+/// it the HTTP layer answers 431 and closes the connection.
+pub const MAX_HEAD: usize = 64 * 1024;
+/// The most header lines a request may have (431 beyond).
+pub const MAX_HEADERS: usize = 100;
+
 /// What the handler knows of the connection a request came on.
 #[derive(Debug)]
 pub struct ConnInfo {
@@ -238,6 +244,11 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(Some(header_timeout))
         .keep_alive(true)
+        // The request head (start line and headers) is at most 64 KiB, as
+        // PROTOCOL.md §3 says; the read buffer alone would let a head run
+        // past it by up to a read's worth.
+        .max_header_size(MAX_HEAD)
+        .max_headers(MAX_HEADERS)
         .max_buf_size(64 * 1024);
     let io = crate::deadline::Deadline::new(io, header_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);

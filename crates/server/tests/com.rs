@@ -379,6 +379,14 @@ fn company_files_are_full_local_paths() {
         ("\\\\?\\C:\\x.qbw", "device paths"),
         ("\\\\.\\pipe\\x", "device paths"),
         ("C:\\a\u{7}.qbw", "control"),
+        // Devices, streams and second spellings, in any part.
+        ("C:\\books\\COM1", "device"),
+        ("C:\\NUL\\acme.qbw", "device"),
+        ("C:\\books\\LPT\u{b2}.qbw", "device"),
+        ("C:\\books\\acme.qbw:evil", "does not allow"),
+        ("C:\\books\\acme.qbw.", "end with a dot"),
+        ("C:\\books \\acme.qbw", "end with a dot or space"),
+        ("C:\\books\\a|b.qbw", "does not allow"),
     ] {
         let e = check(bad, false).unwrap_err();
         assert!(e.contains(why), "{bad}: {e}");
@@ -481,4 +489,40 @@ async fn a_hung_quickbooks_call_shows_in_health_until_it_returns() {
     let r = stuck.await.unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(send(addr, "GET", "/healthz", &[], "").await.status, 200);
+}
+
+/// One company file however a client spells it (case, `/`, doubled
+/// separators): one queue, and one QuickBooks session that a request
+/// spelling it otherwise joins instead of QuickBooks' 0x8004040A.
+#[tokio::test]
+async fn another_spelling_of_the_open_file_joins_its_session() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    let auth = basic("cat", PASSWORD);
+    let r = send(
+        s.addr,
+        "POST",
+        "/session",
+        &[
+            ("authorization", &auth),
+            ("x-qb-connection", "CompanyFile='C:\\books\\acme.qbw'"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ticket = r.header("x-qb-ticket").to_string();
+    for spelling in ["c:/BOOKS//Acme.QBW", "C:\\\\books\\acme.qbw"] {
+        let r = post_with(
+            s.addr,
+            "cat",
+            &[("x-qb-connection", &format!("CompanyFile='{spelling}'"))],
+            &customer_query(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{spelling}: {}", r.body);
+    }
+    let calls = log.lock().unwrap().clone();
+    let count = |p: &str| calls.iter().filter(|c| c.starts_with(p)).count();
+    assert_eq!(count("BeginSession"), 1, "{calls:?}");
+    assert_eq!(close_session(s.addr, "cat", &ticket).await.status, 204);
 }

@@ -185,7 +185,32 @@ pub fn check_company_path(file: &str, allow_unc: bool) -> Result<(), String> {
     if file.split(['\\', '/']).any(|part| part == "..") {
         return bad("`..` is refused");
     }
+    // After `C:` or `\\server\share`, every part is a plain name: no
+    // device (`C:\x\COM1`), no stream (`acme.qbw:x`), no second spelling
+    // of another file (`acme.qbw.`).
+    let rest = if unc { &file[2..] } else { &file[3..] };
+    for part in rest.split(['\\', '/']).filter(|p| !p.is_empty()) {
+        if let Err(why) = super::names::check_component(part) {
+            return bad(&format!("`{}` {why}", part.escape_debug()));
+        }
+    }
     Ok(())
+}
+
+/// One key per file however it is spelt: QuickBooks' paths are
+/// case-insensitive, `/` is `\`, and repeated separators are one (after
+/// the two that open a share's name).
+fn path_key(file: &str) -> String {
+    let lower = file.to_lowercase().replace('/', "\\");
+    let share = lower.starts_with("\\\\");
+    let mut key = String::with_capacity(lower.len());
+    for (i, c) in lower.chars().enumerate() {
+        if c == '\\' && key.ends_with('\\') && !(share && i == 1) {
+            continue;
+        }
+        key.push(c);
+    }
+    key
 }
 
 /// What the worker and the server's side both see.
@@ -343,7 +368,7 @@ pub fn to_backend(e: &DriverError) -> BackendError {
 /// last of them closes.
 struct Live {
     ticket: String,
-    /// The company file as requested, lowercased (Windows paths).
+    /// The company file as requested, as `path_key` spells it.
     key: String,
     /// As QuickBooks names it.
     file: String,
@@ -479,7 +504,8 @@ impl<D: Driver> Worker<D> {
     /// OpenConnection2, BeginSession, with close-and-retry for the listed
     /// failures.
     fn open(&mut self, s: &OpenSettings) -> Result<SessionId, BackendError> {
-        let key = s.company_file.to_lowercase();
+        // One file however it is spelt (case, `/`, doubled separators).
+        let key = path_key(&s.company_file);
         let auth_flags = s
             .auth_flags
             .map(|f| f & !FORCE_AUTH_DIALOG)
@@ -494,7 +520,7 @@ impl<D: Driver> Worker<D> {
         if let Some(live) = &self.live {
             // "" is the file QuickBooks has open: the live one; and the
             // live one may have been opened as "" and be named now.
-            let same_file = live.key == key || key.is_empty() || live.file.to_lowercase() == key;
+            let same_file = live.key == key || key.is_empty() || path_key(&live.file) == key;
             if same_file && live.how == how {
                 let id = self.new_id(live.file.clone());
                 if let Some(live) = &mut self.live {
@@ -664,7 +690,7 @@ impl Backend for ComBackend {
     fn company_key(&self, settings: &OpenSettings) -> Result<String, BackendError> {
         check_company_path(&settings.company_file, self.allow_unc)
             .map_err(|e| BackendError::new(BackendErrorKind::Settings, None, e))?;
-        Ok(settings.company_file.to_lowercase())
+        Ok(path_key(&settings.company_file))
     }
 
     fn open(&self, settings: OpenSettings) -> BoxFuture<'_, Result<SessionId, BackendError>> {
@@ -864,5 +890,19 @@ pub mod windows {
             }
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_key_per_file_however_spelt() {
+        let k = super::path_key;
+        assert_eq!(k("C:\\Books\\Acme.QBW"), "c:\\books\\acme.qbw");
+        assert_eq!(k("c:/books//acme.qbw"), "c:\\books\\acme.qbw");
+        assert_eq!(k("C:\\\\books\\\\\\acme.qbw"), "c:\\books\\acme.qbw");
+        assert_eq!(k("\\\\Server\\share\\\\a.qbw"), "\\\\server\\share\\a.qbw");
+        assert_eq!(k("//server/share/a.qbw"), "\\\\server\\share\\a.qbw");
+        assert_eq!(k(""), "");
     }
 }

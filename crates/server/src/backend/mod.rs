@@ -15,6 +15,7 @@
 
 pub mod com;
 pub mod memory;
+pub mod names;
 pub mod simulator;
 
 use crate::connstr::ConnectionMode;
@@ -41,6 +42,9 @@ pub struct OpenSettings {
     /// for a read-only user; a backend that can also tell QuickBooks does.
     pub read_only: bool,
     pub auth_flags: Option<u32>,
+    /// Who opens it (the user's name, lower-cased): what a backend may
+    /// bound per user.
+    pub user: String,
 }
 
 /// An open backend session.
@@ -66,6 +70,10 @@ pub enum BackendErrorKind {
     Settings,
     /// QuickBooks (or the bridge) failed or is unreachable: 502.
     Failed,
+    /// The backend is at a limit that frees up by itself (every company
+    /// file slot in use, or this user's share of them): 503, and nothing
+    /// was done.
+    Busy,
 }
 
 impl BackendError {

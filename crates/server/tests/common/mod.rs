@@ -20,7 +20,8 @@ pub struct Server {
 
 /// A config on an ephemeral loopback port with the simulator in a fresh
 /// directory, fast timeouts, and users `ann` (read-write, company
-/// `acme.qbw`), `rob` (read-only, same file), `cat` (may choose the file).
+/// `acme.qbw`), `rob` (read-only, same file), `cat` and `eve` (may choose
+/// the file), `dot` (read-only, may choose the file).
 pub fn config(dir: &std::path::Path) -> Config {
     let mut c = Config {
         listen: "127.0.0.1:0".into(),
@@ -40,6 +41,11 @@ pub fn connector(config: Config) -> Connector {
         .unwrap();
     c.add_user("cat", PASSWORD, "", false).unwrap();
     c.configuration_mut().users[2].client_company_file = true;
+    // dot: read-only, may choose the file; eve: like cat.
+    c.add_user("dot", PASSWORD, "", true).unwrap();
+    c.configuration_mut().users[3].client_company_file = true;
+    c.add_user("eve", PASSWORD, "", false).unwrap();
+    c.configuration_mut().users[4].client_company_file = true;
     c
 }
 
