@@ -73,14 +73,14 @@ pub enum Probe {
 
 pub fn probe(path: &Path) -> std::io::Result<Probe> {
     use std::io::Read;
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    // The metadata first: Windows does not open a folder as a file.
+    match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Probe::Missing),
         Err(e) => return Err(e),
-    };
-    if file.metadata()?.is_dir() {
-        return Ok(Probe::Other("a directory".into()));
+        Ok(m) if !m.is_file() => return Ok(Probe::Other("not a regular file".into())),
+        Ok(_) => {}
     }
+    let mut file = std::fs::File::open(path)?;
     let mut head = [0u8; 100];
     let mut got = 0;
     while got < head.len() {
@@ -147,7 +147,11 @@ pub fn create(path: &Path, seed: impl FnOnce(&Db) -> Result<()>) -> Result<bool>
             return Err(StoreError(format!("cannot use WAL journal (got {mode})")));
         }
         db.close().map_err(|(_, e)| StoreError::from(e))?;
-        std::fs::File::open(&tmp)?.sync_all()?;
+        // Windows flushes only a file opened for writing.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&tmp)?
+            .sync_all()?;
         Ok(())
     })();
     let linked = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
