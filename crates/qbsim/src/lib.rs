@@ -128,37 +128,53 @@ impl Failure {
     }
 }
 
-/// Whether answering `request` is bounded, small work: adds, mods,
-/// deletes, host/company/preferences queries, queries by ID or name, and
-/// pages of at most 100 records. A caller that runs the simulator on an
-/// async runtime can run such requests in place and send the rest (full
-/// list queries, reports) to a blocking thread. Unparsable input is small:
-/// it is refused at once.
+/// Whether answering `request` is bounded, small work: a few adds, mods
+/// or deletes, host/company/preferences queries, queries by ID or name,
+/// and pages — at most about a hundred records in all, for the whole
+/// message set. A caller that runs the simulator on an async runtime can
+/// run such requests in place and send the rest (full list queries,
+/// reports, many requests) to a blocking thread. Unparsable input is
+/// small: it is refused at once.
 pub fn is_small(request: &[u8]) -> bool {
+    /// Records a set may touch in place; a write counts as ten (it
+    /// commits, and waits for the disk).
+    const BUDGET: usize = 100;
     if request.len() > 64 * 1024 {
         return false;
     }
     let Ok(set) = qbxml::parse_request(request.to_vec()) else {
         return true;
     };
-    let small = set.requests().all(|r| {
+    let mut cost = 0usize;
+    for r in set.requests() {
         let name = r.name();
-        if !name.ends_with("QueryRq")
-            || matches!(
-                name,
-                "HostQueryRq" | "CompanyQueryRq" | "PreferencesQueryRq"
-            )
-        {
-            return true;
+        cost += if !name.ends_with("QueryRq") {
+            10
+        } else if matches!(
+            name,
+            "HostQueryRq" | "CompanyQueryRq" | "PreferencesQueryRq"
+        ) {
+            1
+        } else {
+            let e = r.element();
+            let named = e
+                .children()
+                .filter(|c| matches!(c.name(), "ListID" | "FullName" | "TxnID" | "RefNumber"))
+                .count();
+            let page = e
+                .child_text("MaxReturned")
+                .and_then(|n| n.trim().parse::<usize>().ok());
+            match (named, page) {
+                (0, None) => return false,
+                (0, Some(n)) => n,
+                (n, _) => n,
+            }
+        };
+        if cost > BUDGET {
+            return false;
         }
-        let e = r.element();
-        e.children()
-            .any(|c| matches!(c.name(), "ListID" | "FullName" | "TxnID" | "RefNumber"))
-            || e.child_text("MaxReturned")
-                .and_then(|n| n.trim().parse::<u32>().ok())
-                .is_some_and(|n| n <= 100)
-    });
-    small
+    }
+    true
 }
 
 #[cfg(test)]
@@ -181,6 +197,10 @@ mod small_tests {
             "<CustomerQueryRq></CustomerQueryRq>",
             "<CustomerQueryRq><MaxReturned>1000</MaxReturned></CustomerQueryRq>",
             "<HostQueryRq/><AccountQueryRq/>",
+            // Each small, too many together.
+            &"<CustomerQueryRq><MaxReturned>100</MaxReturned></CustomerQueryRq>".repeat(2),
+            &"<HostQueryRq/>".repeat(101),
+            &"<CustomerAddRq><CustomerAdd><Name>x</Name></CustomerAdd></CustomerAddRq>".repeat(11),
         ];
         for s in large {
             assert!(!super::is_small(doc(s).as_bytes()), "{s}");
@@ -322,46 +342,51 @@ impl Company {
 
     /// End a session: its iterators are gone.
     pub fn end_session(&self, session: Session) {
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.iterators.end_session(session.0);
+        self.lock().iterators.end_session(session.0);
+    }
+
+    /// The company's state. A request that panicked (a bug) left its
+    /// SQLite transaction open and the lock poisoned: the transaction is
+    /// rolled back — nothing it did was answered, so nothing acknowledged
+    /// is lost — and the company goes on serving, instead of failing
+    /// every later request.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(inner) => inner,
+            Err(poisoned) => {
+                let inner = poisoned.into_inner();
+                if !inner.db.is_autocommit() {
+                    let _ = inner.db.execute_batch("ROLLBACK");
+                }
+                self.inner.clear_poison();
+                inner
+            }
         }
     }
 
     /// Answer a qbXML request message set.
     pub fn process(&self, session: Session, request: &[u8]) -> Result<String, Failure> {
         let set = qbxml::parse_request(request.to_vec()).map_err(parse_failure)?;
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| Failure::new(HResult(0x8004_0402), "company file lock poisoned"))?;
-        msgset::process(&mut inner, session.0, &set, false)
+        msgset::process(&mut self.lock(), session.0, &set, false)
     }
 
     /// Process a message set in one SQLite transaction (sample data, bulk
     /// loads): much faster, and all or nothing if the process dies.
     pub fn process_bulk(&self, request: &[u8]) -> Result<String, Failure> {
         let set = qbxml::parse_request(request.to_vec()).map_err(parse_failure)?;
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| Failure::new(HResult(0x8004_0402), "company file lock poisoned"))?;
-        msgset::process(&mut inner, 0, &set, true)
+        msgset::process(&mut self.lock(), 0, &set, true)
     }
 
     /// Open iterators (for tests and monitoring).
     pub fn open_iterators(&self) -> usize {
-        self.inner.lock().map(|i| i.iterators.len()).unwrap_or(0)
+        self.lock().iterators.len()
     }
 
     fn with_inner<T>(
         &self,
         f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| StoreError("company file lock poisoned".into()))?;
-        f(&mut inner)
+        f(&mut self.lock())
     }
 
     /// `PRAGMA integrity_check` (for tests and `qbsim check`).
@@ -430,16 +455,7 @@ impl Ctx<'_> {
         let need = written_len(e);
         let left = self.budget.left.get();
         if need > left {
-            let st = Status::from_code(1000, &[]);
-            return Err(SimError::Status(Status {
-                message: format!(
-                    "{} (the answer would be larger than {} bytes, the most one message set \
-                     may return here; ask for less: MaxReturned with iterator=\"Start\", \
-                     IncludeRetElement, or narrower filters)",
-                    st.message, self.budget.limit
-                ),
-                ..st
-            }));
+            return Err(SimError::Status(too_large(self.budget.limit)));
         }
         self.budget.left.set(left - need);
         Ok(())
@@ -451,17 +467,45 @@ impl Ctx<'_> {
     }
 }
 
-/// About the bytes `e` takes when written: tags, text, attributes and the
-/// line breaks QuickBooks' style puts between elements (escaping aside).
+/// Status 1000 for a read that would take the answer past `limit`.
+pub(crate) fn too_large(limit: usize) -> Status {
+    let st = Status::from_code(1000, &[]);
+    Status {
+        message: format!(
+            "{} (the answer would be larger than {limit} bytes, the most one message set \
+             may return here; ask for less: MaxReturned with iterator=\"Start\", \
+             IncludeRetElement, or narrower filters)",
+            st.message
+        ),
+        ..st
+    }
+}
+
+/// At least the bytes `e` takes when written: tags, escaped text and
+/// attributes, and the line breaks QuickBooks' style puts between
+/// elements.
 fn written_len(e: &Elem) -> usize {
-    let mut n = 2 * e.name.len() + 6 + e.text.len();
+    let mut n = 2 * e.name.len() + 6 + escaped_len(&e.text);
     for (k, v) in &e.attrs {
-        n += k.len() + v.len() + 4;
+        n += k.len() + escaped_len(v) + 4;
     }
     for c in &e.children {
         n += written_len(c);
     }
     n
+}
+
+/// `s`'s length once `& < > " '` are written as entities.
+fn escaped_len(s: &str) -> usize {
+    s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'&' => 4,
+                b'<' | b'>' => 3,
+                b'"' | b'\'' => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 /// A handler's answer to one request.

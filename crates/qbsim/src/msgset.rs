@@ -76,7 +76,10 @@ pub(crate) fn process(
         db_exec(inner, "BEGIN IMMEDIATE", [])?;
     }
     let mut stopped = false;
-    let mut out = Vec::with_capacity(set.len());
+    let mut out: Vec<String> = Vec::with_capacity(set.len());
+    // The answer's size so far, against `max_response_bytes` (0: none).
+    let limit = inner.config.max_response_bytes;
+    let mut used = 0usize;
     for (index, rq) in set.requests().enumerate() {
         let rs_name = rq.response_name();
         if stopped {
@@ -93,10 +96,14 @@ pub(crate) fn process(
             if let Some(id) = &new_id {
                 save_answer(inner, id, index, &text, now)?;
             }
+            used += text.len();
             out.push(text);
             continue;
         }
         let is_write = access_of(rq.name()) == Access::Write;
+        // A read once the answer is full is refused before it does any
+        // work; writes never are (what they do must be answered).
+        let full = limit > 0 && !is_write && used >= limit;
         let savepoint = is_write || new_id.is_some();
         if savepoint {
             db_exec(inner, "SAVEPOINT rq", [])?;
@@ -110,10 +117,7 @@ pub(crate) fn process(
             latest,
             lookups: Default::default(),
             account_types: Default::default(),
-            budget: crate::Budget::new(
-                inner.config.max_response_bytes,
-                out.iter().map(String::len).sum(),
-            ),
+            budget: crate::Budget::new(limit, used),
         };
         let result = match rq.error() {
             Some(fe) => Err(SimError::Status(Status {
@@ -121,6 +125,7 @@ pub(crate) fn process(
                 severity: fe.severity,
                 message: fe.message.clone(),
             })),
+            None if full => Err(SimError::Status(crate::too_large(limit))),
             None => dispatch(
                 &ctx,
                 &rq,
@@ -130,7 +135,7 @@ pub(crate) fn process(
                 bulk,
             ),
         };
-        let (mut answer, failed) = match result {
+        let (mut answer, mut failed) = match result {
             Ok(a) => {
                 let failed = a.status.severity == Severity::Error;
                 (a, failed)
@@ -164,7 +169,17 @@ pub(crate) fn process(
         if !include_data {
             answer.items.clear();
         }
-        let text = rs_text(version, &rs_name, rq.request_id(), &answer);
+        let mut text = rs_text(version, &rs_name, rq.request_id(), &answer);
+        // Whatever a read rendered (a HostQuery, a page of records) counts
+        // against the limit, handlers that count as they go or not.
+        if limit > 0 && !is_write && used + text.len() > limit {
+            let refused = Answer {
+                status: crate::too_large(limit),
+                ..Answer::default()
+            };
+            text = rs_text(version, &rs_name, rq.request_id(), &refused);
+            failed = true;
+        }
         if savepoint {
             let mut ok = true;
             if failed && is_write {
@@ -179,7 +194,7 @@ pub(crate) fn process(
                 // The write did not become durable: it must not be
                 // acknowledged as done.
                 let st = Status::from_code(1000, &[]);
-                out.push(rs_text(
+                let text = rs_text(
                     version,
                     &rs_name,
                     rq.request_id(),
@@ -187,11 +202,14 @@ pub(crate) fn process(
                         status: st,
                         ..Answer::default()
                     },
-                ));
+                );
+                used += text.len();
+                out.push(text);
                 stopped |= stop_on_error;
                 continue;
             }
         }
+        used += text.len();
         out.push(text);
         if failed && stop_on_error {
             stopped = true;

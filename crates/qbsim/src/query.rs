@@ -179,16 +179,21 @@ pub(crate) fn paged(
                 });
             }
             let ttl = iters.ttl;
-            let Some(it) = iters.map.get_mut(id) else {
+            let Some(it) = iters.map.get(id) else {
                 return Err(status(3391, &[("value", id)]));
             };
             let page_size = max.unwrap_or(it.max);
             let end = (it.pos + page_size).min(it.ids.len());
             let ids: Vec<String> = it.ids[it.pos..end].to_vec();
-            it.pos = end;
-            it.expires = ctx.now + ttl;
-            let remaining = it.ids.len() - it.pos;
+            let remaining = it.ids.len() - end;
+            // The iterator moves on only once the page is answered: a page
+            // refused (the answer's size limit, a store error) is asked
+            // for again by the next Continue, never skipped.
             let mut a = page(&ids, false, None)?;
+            if let Some(it) = iters.map.get_mut(id) {
+                it.pos = end;
+                it.expires = ctx.now + ttl;
+            }
             a.remaining = Some(remaining as u32);
             a.iterator_id = Some(id.to_string());
             if remaining == 0 {
@@ -202,6 +207,8 @@ pub(crate) fn paged(
             let end = page_size.min(ids.len());
             let first = ids[..end].to_vec();
             let remaining = ids.len() - end;
+            // Answered first: a refused first page leaves no iterator.
+            let mut a = page(&first, true, None)?;
             let id = iters.new_id(ctx.now);
             if remaining > 0 {
                 iters.sweep(ctx.now, ids.len());
@@ -217,7 +224,6 @@ pub(crate) fn paged(
                     },
                 );
             }
-            let mut a = page(&first, true, None)?;
             a.remaining = Some(remaining as u32);
             a.iterator_id = Some(id);
             Ok(a)

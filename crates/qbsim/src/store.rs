@@ -101,15 +101,54 @@ pub fn probe(path: &Path) -> std::io::Result<Probe> {
     if application_id == APPLICATION_ID {
         return Ok(Probe::Company { stamped: true });
     }
-    // Files of the first simulator versions had no application_id; their
-    // schema version (committed with the schema, before any WAL use was
-    // checkpointed at close) tells them apart from other databases.
-    if application_id == 0 && (1..=SCHEMA_VERSION).contains(&i64::from(user_version)) {
+    // Files of the first simulator versions had no application_id. Other
+    // applications' databases may have a schema version too, so the file
+    // itself is looked at — read-only and immutable, which writes nothing,
+    // not even a side file: the simulator's tables and the mark of its
+    // built-in lists must be there.
+    if application_id == 0
+        && (1..=SCHEMA_VERSION).contains(&i64::from(user_version))
+        && made_by_us(path)
+    {
         return Ok(Probe::Company { stamped: false });
     }
     Ok(Probe::Other(format!(
         "a SQLite database of another application (application_id {application_id:#x})"
     )))
+}
+
+/// Whether an unstamped SQLite file holds the simulator's first schema
+/// and its built-in lists (see [`probe`]).
+fn made_by_us(path: &Path) -> bool {
+    use rusqlite::OpenFlags;
+    // A URI, so that SQLite may be told the file is immutable.
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let Ok(db) = Connection::open_with_flags(uri, flags) else {
+        return false;
+    };
+    let tables: i64 = db
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN \
+             ('meta','counter','list','ref','deleted','data_ext_def','data_ext','msgset')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    tables == 8
+        && db
+            .query_row("SELECT 1 FROM meta WHERE key='seeded'", [], |_| Ok(()))
+            .is_ok()
 }
 
 /// Make a new company file at `path`: built whole under a hidden
@@ -157,6 +196,12 @@ pub fn create(path: &Path, seed: impl FnOnce(&Db) -> Result<()>) -> Result<bool>
     let linked = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // A file system without hard links (FAT, exFAT): a rename, which
+        // is as atomic, after a look that nothing is there (which is not:
+        // a file made by another process between the two is replaced).
+        Err(_) if !path.exists() => std::fs::rename(&tmp, path)
+            .map(|()| true)
+            .map_err(|e| StoreError(format!("{}: {e}", path.display()))),
         Err(e) => Err(StoreError(format!("{}: {e}", path.display()))),
     });
     for side in ["", "-wal", "-shm", "-journal"] {
@@ -176,7 +221,13 @@ pub fn create(path: &Path, seed: impl FnOnce(&Db) -> Result<()>) -> Result<bool>
 /// it the opening writes nothing, and a file that needs changes is
 /// refused.
 pub fn open(path: &Path, durability: Durability, exclusive: bool, writable: bool) -> Result<Db> {
-    let db = Connection::open(path)?;
+    use rusqlite::OpenFlags;
+    // Never created here (a file gone since it was probed stays gone):
+    // new files come from [`create`].
+    let db = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     db.busy_timeout(std::time::Duration::from_secs(5))?;
     if exclusive {
         // Before WAL is entered, so the WAL index lives in memory.

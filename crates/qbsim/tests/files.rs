@@ -52,9 +52,21 @@ fn side_files_and_foreign_files_are_refused_untouched() {
         .unwrap()
         .execute_batch("PRAGMA application_id=42; CREATE TABLE t(x);")
         .unwrap();
+    // Another application's database with a schema version the simulator
+    // once used, and no application id: still not a company file.
+    rusqlite::Connection::open(dir.path().join("versioned.db"))
+        .unwrap()
+        .execute_batch("PRAGMA user_version=2; CREATE TABLE meta(key, value); INSERT INTO meta VALUES('seeded','1');")
+        .unwrap();
     std::fs::create_dir(dir.path().join("folder.qbw")).unwrap();
     let before = files(dir.path());
-    for name in ["v0.qbw-wal", "text.qbw", "empty.qbw", "app.db"] {
+    for name in [
+        "v0.qbw-wal",
+        "text.qbw",
+        "empty.qbw",
+        "app.db",
+        "versioned.db",
+    ] {
         for opening in [Opening::Create, Opening::Existing, Opening::NoWrite] {
             match Company::open_with(&dir.path().join(name), Config::default(), opening) {
                 Err(OpenError::NotACompany(_)) => {}
@@ -144,4 +156,24 @@ fn older_company_files_are_recognised_and_stamped() {
     assert_eq!(id(&path), 0);
     drop(Company::open_with(&path, Config::default(), Opening::Existing).unwrap());
     assert_eq!(id(&path), qbsim::APPLICATION_ID);
+}
+
+/// A file that needs a migration is refused to an opening that may not
+/// write, and left as it is.
+#[test]
+fn an_opening_that_may_not_write_refuses_an_older_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.qbw");
+    drop(Company::open(&path, Config::default()).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version=1; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let before = files(dir.path());
+    match Company::open_with(&path, Config::default(), Opening::NoWrite) {
+        Err(OpenError::Store(e)) => assert!(e.to_string().contains("upgrade"), "{e}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("opened"),
+    }
+    assert_eq!(before, files(dir.path()));
 }

@@ -20,9 +20,7 @@ use crate::state::{State, Ticket, MAX_SESSIONS, MAX_SESSIONS_PER_USER};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -46,6 +44,7 @@ pub mod code {
     pub const TOO_LARGE: &str = "QBC_TOO_LARGE";
     pub const REQUEST_TIMEOUT: &str = "QBC_REQUEST_TIMEOUT";
     pub const BUSY: &str = "QBC_BUSY";
+    pub const COMPANY_LIMIT: &str = "QBC_COMPANY_LIMIT";
     pub const SESSIONS_FULL: &str = "QBC_SESSIONS_FULL";
     pub const BACKEND_TIMEOUT: &str = "QBC_BACKEND_TIMEOUT";
     pub const BACKEND: &str = "QBC_BACKEND";
@@ -555,9 +554,15 @@ fn backend_error(e: &BackendError) -> Reply {
     let status = match e.kind {
         BackendErrorKind::Request | BackendErrorKind::Settings => StatusCode::BAD_REQUEST,
         BackendErrorKind::Failed => StatusCode::BAD_GATEWAY,
+        // Held by sessions, which may last minutes: not worth an
+        // immediate retry.
         BackendErrorKind::Busy => {
-            return Reply::error(StatusCode::SERVICE_UNAVAILABLE, code::BUSY, &e.message)
-                .header(RETRY_AFTER.as_str(), "1")
+            return Reply::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::COMPANY_LIMIT,
+                &e.message,
+            )
+            .header(RETRY_AFTER.as_str(), "5")
         }
     };
     Reply::error(status, &code, &e.message)
@@ -582,12 +587,9 @@ async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, Reply
         )
         .header("connection", "close")
     };
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    // The length as the HTTP layer read it (it also takes a list of equal
+    // values, `Content-Length: 9, 9`, which is not a number to `parse`).
+    if hyper::body::Body::size_hint(req.body()).lower() > max as u64 {
         return Err(too_large());
     }
     let body = Limited::new(req.into_body(), max);
@@ -1001,9 +1003,6 @@ pub fn status_codes(xml: &str) -> Vec<u32> {
         let end = rest.find('"').unwrap_or(0);
         if let Ok(n) = rest[..end].parse() {
             out.push(n);
-        }
-        if out.len() >= 1000 {
-            break;
         }
     }
     out

@@ -354,10 +354,13 @@ impl Lanes {
         let job: Job = Box::pin(async move {
             let _ = done_tx.send(work.await);
         });
-        if lane.jobs.send(job).await.is_err() {
-            lane.queued.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
+        // Queued by a task of its own: a caller that stops waiting (a
+        // timeout) must not take the job, and the lane's count, with it.
+        tokio::spawn(async move {
+            if lane.jobs.send(job).await.is_err() {
+                lane.queued.fetch_sub(1, Ordering::SeqCst);
+            }
+        });
         done_rx.await.ok()
     }
 

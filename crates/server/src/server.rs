@@ -24,10 +24,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 /// The largest request head (start line and headers), in bytes: beyond
-/// it the HTTP layer answers 431 and closes the connection.
+/// it the HTTP layer answers 431 and closes the connection. (It also
+/// answers 431 beyond 100 header lines: hyper's default, which keeps
+/// the headers on the stack.)
 pub const MAX_HEAD: usize = 64 * 1024;
-/// The most header lines a request may have (431 beyond).
-pub const MAX_HEADERS: usize = 100;
 
 /// What the handler knows of the connection a request came on.
 #[derive(Debug)]
@@ -248,7 +248,6 @@ where
         // PROTOCOL.md §3 says; the read buffer alone would let a head run
         // past it by up to a read's worth.
         .max_header_size(MAX_HEAD)
-        .max_headers(MAX_HEADERS)
         .max_buf_size(64 * 1024);
     let io = crate::deadline::Deadline::new(io, header_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);

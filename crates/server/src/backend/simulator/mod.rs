@@ -6,13 +6,17 @@
 //! sessions on it; its work runs on tokio's blocking pool, since SQLite
 //! calls block.
 
+mod files;
+
+pub use files::IDLE_CLOSE;
+
 use super::{Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, SessionId};
+use files::{identity, Identity, OpenFiles, Take};
 use qbsim::{Company, OpenError, Opening, Session};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 /// Why a company file name is refused, or `Ok`.
 ///
@@ -62,116 +66,49 @@ fn sqlite_side_file(name: &str) -> Option<&str> {
         .then(|| &name[i..])
 }
 
-/// A company file nobody has used for this long is closed (its SQLite
-/// lock released, its page cache freed) at the next opening.
-pub const IDLE_CLOSE: Duration = Duration::from_secs(600);
-
-/// An open company file and who holds it.
-struct Held {
-    company: Arc<Company>,
-    /// Sessions open on it now: persistent ones and requests' own.
-    sessions: usize,
-    last_used: Instant,
-}
-
-/// The open company files and the sessions on them, under one lock so
-/// that a file is never closed while a session is being opened on it.
-#[derive(Default)]
-struct Open {
-    companies: HashMap<String, Held>,
-    /// session → (company key, the company, QuickBooks' session, user)
-    sessions: HashMap<u64, (String, Arc<Company>, Session, String)>,
-    /// user → company key → sessions (and openings under way)
-    by_user: HashMap<String, HashMap<String, usize>>,
-    /// Company files being opened now: their slots are taken before the
-    /// file is open, so that openings side by side cannot pass the limits.
-    opening: usize,
-}
-
-impl Open {
-    fn user_takes(&mut self, user: &str, key: &str) {
-        *self
-            .by_user
-            .entry(user.to_string())
-            .or_default()
-            .entry(key.to_string())
-            .or_insert(0) += 1;
-    }
-
-    fn user_leaves(&mut self, user: &str, key: &str) {
-        if let Some(mine) = self.by_user.get_mut(user) {
-            if let Some(n) = mine.get_mut(key) {
-                *n -= 1;
-                if *n == 0 {
-                    mine.remove(key);
-                }
-            }
-            if mine.is_empty() {
-                self.by_user.remove(user);
-            }
-        }
-    }
-}
-
-/// A slot taken for a company file being opened; given back if the
-/// opening fails (see [`SimulatorBackend::hold`]).
-struct Reservation<'a> {
-    backend: &'a SimulatorBackend,
-    key: String,
-    user: String,
-    held: bool,
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        if !self.held {
-            let mut open = self.backend.lock();
-            open.opening -= 1;
-            open.user_leaves(&self.user, &self.key);
-        }
-    }
-}
-
 pub struct SimulatorBackend {
     data_dir: PathBuf,
     default_company: String,
     create_missing: bool,
-    /// Company files open at once, at most. When every one is in use (a
-    /// session or a request holds it), opening another is refused: 503.
-    max_open: usize,
-    /// Company files one user may hold open at once (sessions and
-    /// requests in flight, on distinct files), so that one user cannot
-    /// take every slot from the others.
-    max_open_per_user: usize,
     max_company_files: usize,
     config: qbsim::Config,
-    open: Mutex<Open>,
+    files: OpenFiles,
+    sessions: Mutex<HashMap<u64, Open>>,
     next: AtomicU64,
+}
+
+/// An open backend session: the file as named, its identity, the
+/// company, QuickBooks' session on it, and whose it is.
+struct Open {
+    name: String,
+    id: Identity,
+    company: Arc<Company>,
+    session: Session,
+    user: String,
 }
 
 impl SimulatorBackend {
     pub fn new(data_dir: &Path, default_company: &str, create_missing: bool) -> SimulatorBackend {
+        remove_unfinished(data_dir);
         SimulatorBackend {
             data_dir: data_dir.to_path_buf(),
             default_company: default_company.to_string(),
             create_missing,
-            max_open: 256,
-            max_open_per_user: 32,
             max_company_files: 1000,
             // The connector owns its company files while it runs.
             config: qbsim::Config {
                 exclusive: true,
                 ..qbsim::Config::default()
             },
-            open: Mutex::new(Open::default()),
+            files: OpenFiles::new(256, 32),
+            sessions: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
         }
     }
 
     /// Company files open at once, in all and per user (each at least 1).
     pub fn max_open(mut self, total: usize, per_user: usize) -> Self {
-        self.max_open = total.max(1);
-        self.max_open_per_user = per_user.max(1);
+        self.files = OpenFiles::new(total, per_user);
         self
     }
 
@@ -189,6 +126,11 @@ impl SimulatorBackend {
         self
     }
 
+    /// Company files open now (for tests).
+    pub fn open_files(&self) -> usize {
+        self.files.open_count()
+    }
+
     fn name_of<'a>(&'a self, settings: &'a OpenSettings) -> &'a str {
         if settings.company_file.is_empty() {
             &self.default_company
@@ -197,122 +139,42 @@ impl SimulatorBackend {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Open>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Take a session on `key` for `user` if the company is open, or a
-    /// slot for opening it (`Err(reservation)`: open it, then
-    /// [`Self::hold`]).
-    #[allow(clippy::type_complexity)]
-    fn take(
-        &self,
-        key: &str,
-        user: &str,
-    ) -> Result<Result<Arc<Company>, Reservation<'_>>, BackendError> {
-        let mut open = self.lock();
-        let mine = open.by_user.get(user);
-        if !mine.is_some_and(|m| m.contains_key(key))
-            && mine.map_or(0, HashMap::len) >= self.max_open_per_user
-        {
-            return Err(BackendError::new(
-                BackendErrorKind::Busy,
-                None,
-                format!(
-                    "user `{user}` holds {} company files open at once, the most one user may; \
-                     close sessions on the others first",
-                    self.max_open_per_user
-                ),
-            ));
-        }
-        if let Some(held) = open.companies.get_mut(key) {
-            held.sessions += 1;
-            held.last_used = Instant::now();
-            let company = held.company.clone();
-            open.user_takes(user, key);
-            return Ok(Ok(company));
-        }
-        // Close what nobody has used for a while, and, at the limit, the
-        // file unused for longest.
-        let now = Instant::now();
-        let closed: Vec<String> = open
-            .companies
-            .iter()
-            .filter(|(_, h)| h.sessions == 0 && now.duration_since(h.last_used) >= IDLE_CLOSE)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut dropped: Vec<Arc<Company>> = closed
-            .iter()
-            .filter_map(|k| open.companies.remove(k).map(|h| h.company))
-            .collect();
-        if open.companies.len() + open.opening >= self.max_open {
-            let lru = open
-                .companies
-                .iter()
-                .filter(|(_, h)| h.sessions == 0)
-                .min_by_key(|(_, h)| h.last_used)
-                .map(|(k, _)| k.clone());
-            match lru {
-                Some(k) => dropped.extend(open.companies.remove(&k).map(|h| h.company)),
-                None => {
-                    return Err(BackendError::new(
-                        BackendErrorKind::Busy,
-                        None,
-                        format!(
-                            "all {} company files that may be open at once are in use",
-                            self.max_open
-                        ),
-                    ))
-                }
-            }
-        }
-        open.opening += 1;
-        open.user_takes(user, key);
-        drop(open);
-        // Closing a file checkpoints it: off the async worker.
-        if !dropped.is_empty() {
-            tokio::task::spawn_blocking(move || drop(dropped));
-        }
-        Ok(Err(Reservation {
-            backend: self,
-            key: key.to_string(),
-            user: user.to_string(),
-            held: false,
-        }))
-    }
-
-    /// Register a session on a company just opened (or opened by another
-    /// request meanwhile: one `Company` per file is kept).
-    fn hold(&self, mut slot: Reservation<'_>, opened: Company) -> Arc<Company> {
-        let mut open = self.lock();
-        open.opening -= 1;
-        slot.held = true;
-        let held = open
-            .companies
-            .entry(slot.key.clone())
-            .or_insert_with(|| Held {
-                company: Arc::new(opened),
-                sessions: 0,
-                last_used: Instant::now(),
-            });
-        held.sessions += 1;
-        held.last_used = Instant::now();
-        held.company.clone()
-    }
-
-    /// The company `key` names (its file: `name`), open, with a session
-    /// taken on it for the user.
+    /// The company file `name`, open, with a session taken on it for the
+    /// settings' user; and its identity.
     async fn company(
         &self,
-        key: &str,
         name: &str,
         settings: &OpenSettings,
-    ) -> Result<Arc<Company>, BackendError> {
-        let slot = match self.take(key, &settings.user)? {
-            Ok(company) => return Ok(company),
-            Err(slot) => slot,
+    ) -> Result<(Arc<Company>, Identity), BackendError> {
+        let slot = match self.files.take(name, &settings.user)? {
+            Take::Open(company, id) => return Ok((company, id)),
+            Take::Slot(slot) => slot,
         };
         let path = self.data_dir.join(name);
+        // Open already under another name (another case, a short name)?
+        let p = path.clone();
+        let found = tokio::task::spawn_blocking(move || identity(&p))
+            .await
+            .map_err(|e| failed(format!("the simulator stopped: {e}")))?;
+        let exists = found.is_some();
+        let slot = match found {
+            Some(id) => match self.files.alias(slot, &id) {
+                Ok(company) => return Ok((company, id)),
+                Err(slot) => {
+                    // Closed a moment ago to make room: its lock goes
+                    // with the close, which must end first.
+                    if let Some(close) = self.files.closing(&id) {
+                        let _ = close.await;
+                    }
+                    slot
+                }
+            },
+            None => slot,
+        };
         // A read-only user never creates a file, and opening writes
         // nothing for one; a writable opening may create (when allowed)
         // and bring an older file forward.
@@ -323,28 +185,32 @@ impl SimulatorBackend {
         } else {
             Opening::Existing
         };
-        if opening == Opening::Create && self.max_company_files > 0 && !path.exists() {
+        let _creating = if opening == Opening::Create && !exists && self.max_company_files > 0 {
             let dir = self.data_dir.clone();
-            let count = tokio::task::spawn_blocking(move || count_company_files(&dir))
+            let on_disk = tokio::task::spawn_blocking(move || count_company_files(&dir))
                 .await
                 .unwrap_or(usize::MAX);
-            if count >= self.max_company_files {
+            let Some(c) = self.files.creating(on_disk, self.max_company_files) else {
                 return Err(BackendError::new(
                     BackendErrorKind::Settings,
                     Some(qbxml::HResult(0x8004_0408)),
                     format!(
                         "Could not start QuickBooks. (no company file `{name}`, and the data \
-                         directory holds {count} already: no more are created)"
+                         directory holds {on_disk} already: no more are created)"
                     ),
                 ));
-            }
-        }
+            };
+            Some(c)
+        } else {
+            None
+        };
         let config = self.config.clone();
-        let opened =
-            tokio::task::spawn_blocking(move || Company::open_with(&path, config, opening))
-                .await
-                .map_err(|e| failed(format!("the simulator stopped: {e}")))?;
-        let opened = opened.map_err(|e| match e {
+        let opened = tokio::task::spawn_blocking(move || {
+            Company::open_with(&path, config, opening).map(|c| (c, identity(&path)))
+        })
+        .await
+        .map_err(|e| failed(format!("the simulator stopped: {e}")))?;
+        let (company, id) = opened.map_err(|e| match e {
             // What the request processor answers for a file it cannot open.
             OpenError::Missing => BackendError::new(
                 BackendErrorKind::Settings,
@@ -360,18 +226,25 @@ impl SimulatorBackend {
             ),
             OpenError::Store(e) => failed(format!("cannot open company file `{name}`: {e}")),
         })?;
-        Ok(self.hold(slot, opened))
+        let id = id.ok_or_else(|| failed(format!("company file `{name}` vanished")))?;
+        Ok((self.files.hold(slot, id.clone(), company), id))
     }
 }
 
-/// One key per company file: where file names are case-insensitive
-/// (Windows, macOS), `Acme.qbw` and `acme.qbw` are one file, and must
-/// be one open company and one queue.
-fn fold(name: &str) -> String {
-    if cfg!(any(windows, target_os = "macos")) {
-        name.to_lowercase()
-    } else {
-        name.to_string()
+/// Remove what a creation left behind when the process died in the
+/// middle of it (`.NAME.new-PID-N`, see `qbsim`'s `store::create`): the
+/// connector owns its data directory, so nothing else is making files
+/// there now.
+fn remove_unfinished(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(".new-") {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
@@ -397,12 +270,16 @@ fn count_company_files(dir: &Path) -> usize {
 /// blocking thread and back would cost more than the work and halve the
 /// throughput of a company file. Anything that may take long (a full list,
 /// a report) goes to the blocking pool so that it never holds a worker.
+///
+/// A panic (a bug) is an error either way, so that the request's session
+/// is still closed and the company file's slot given back.
 async fn blocking<T: Send + 'static>(
     small: bool,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, BackendError> {
     if small {
-        return Ok(f());
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .map_err(|_| failed("the simulator failed while answering (a bug)".into()));
     }
     tokio::task::spawn_blocking(f)
         .await
@@ -421,20 +298,26 @@ impl Backend for SimulatorBackend {
     fn company_key(&self, settings: &OpenSettings) -> Result<String, BackendError> {
         let name = self.name_of(settings);
         check_name(name).map_err(|e| BackendError::new(BackendErrorKind::Settings, None, e))?;
-        Ok(fold(name))
+        Ok(name.to_string())
     }
 
     fn open(&self, settings: OpenSettings) -> BoxFuture<'_, Result<SessionId, BackendError>> {
         Box::pin(async move {
-            let key = self.company_key(&settings)?;
-            let name = self.name_of(&settings).to_string();
-            let company = self.company(&key, &name, &settings).await?;
+            let name = self.company_key(&settings)?;
+            let (company, id) = self.company(&name, &settings).await?;
             let session = company.begin_session();
-            let id = self.next.fetch_add(1, Ordering::Relaxed);
-            self.lock()
-                .sessions
-                .insert(id, (key, company, session, settings.user));
-            Ok(SessionId(id))
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            self.lock_sessions().insert(
+                n,
+                Open {
+                    name,
+                    id,
+                    company,
+                    session,
+                    user: settings.user,
+                },
+            );
+            Ok(SessionId(n))
         })
     }
 
@@ -445,10 +328,9 @@ impl Backend for SimulatorBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         Box::pin(async move {
             let Some((company, s)) = self
-                .lock()
-                .sessions
+                .lock_sessions()
                 .get(&session.0)
-                .map(|(_, c, s, _)| (c.clone(), *s))
+                .map(|o| (o.company.clone(), o.session))
             else {
                 return Err(BackendError::invalid_session());
             };
@@ -467,17 +349,11 @@ impl Backend for SimulatorBackend {
 
     fn close(&self, session: SessionId) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let mut open = self.lock();
-            let Some((name, company, s, user)) = open.sessions.remove(&session.0) else {
+            let Some(o) = self.lock_sessions().remove(&session.0) else {
                 return;
             };
-            if let Some(held) = open.companies.get_mut(&name) {
-                held.sessions = held.sessions.saturating_sub(1);
-                held.last_used = Instant::now();
-            }
-            open.user_leaves(&user, &name);
-            drop(open);
-            company.end_session(s);
+            o.company.end_session(o.session);
+            self.files.release(&o.name, &o.id, &o.user);
         })
     }
 
