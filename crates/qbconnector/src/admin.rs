@@ -133,7 +133,7 @@ fn running_tls(path: &Path) -> bool {
 pub fn check_config(path: &Path) -> Result<()> {
     check_file(path)?;
     let config = load(path)?;
-    println!(
+    outln!(
         "{}: ok — listen {}{}, {} user(s), backend {:?}, {} allowed client rule(s)",
         path.display(),
         config.listen,
@@ -141,7 +141,7 @@ pub fn check_config(path: &Path) -> Result<()> {
         config.users.len(),
         config.backend.kind,
         config.allowed_clients.len()
-    );
+    )?;
     if config.backend.kind == qbc_server::BackendKind::Com {
         probe_quickbooks(&config)?;
     }
@@ -175,10 +175,10 @@ fn probe_quickbooks(config: &Config) -> Result<()> {
         match session {
             Ok(id) => {
                 backend.close(id).await;
-                println!(
+                outln!(
                     "QuickBooks: reachable; company file open: {}",
                     open.first().map_or("(none reported)", String::as_str)
-                );
+                )?;
                 Ok(())
             }
             Err(e) => Err(format!("QuickBooks: not reachable: {e}")),
@@ -231,7 +231,7 @@ pub fn demo(port: u16, customers: usize) -> Result<()> {
     runtime()?.block_on(async move {
         let running = connector.listen().await?;
         let addr = running.local_addr();
-        println!(
+        outln!(
             "\nqbconnector demo: the simulator's sample company on http://{addr}/\n\
              user: demo\npassword: {password}\n\n\
              Try it:\n\n  \
@@ -240,7 +240,7 @@ pub fn demo(port: u16, customers: usize) -> Result<()> {
              <CustomerQueryRq requestID=\"1\"><MaxReturned>3</MaxReturned></CustomerQueryRq>\
              </QBXMLMsgsRq></QBXML>' http://{addr}/\n\n\
              Ctrl-C stops it (the sample company is deleted).\n"
-        );
+        )?;
         let _ = std::io::stdout().flush();
         stop_signal().await;
         running.shutdown().await;
@@ -410,21 +410,21 @@ pub fn user(path: &Path, command: UserCommand) -> Result<()> {
             users_of(&mut doc)?.push(t);
             check_users(&doc)?;
             write_doc(path, &doc)?;
-            println!(
+            outln!(
                 "added user `{name}`{} to {}",
                 if read_only { " (read-only)" } else { "" },
                 path.display()
-            );
+            )?;
         }
         UserCommand::List => {
             let users = users_of(&mut doc)?;
             if users.is_empty() {
-                println!("no users in {}", path.display());
+                outln!("no users in {}", path.display())?;
             }
             for t in users.iter() {
                 let s = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
                 let b = |k: &str| t.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
-                println!(
+                outln!(
                     "{}\t{}\tcompany={}\tapp={}\tauth={}",
                     s("name"),
                     if b("read_only") {
@@ -447,7 +447,7 @@ pub fn user(path: &Path, command: UserCommand) -> Result<()> {
                     } else {
                         s("auth_mode")
                     },
-                );
+                )?;
             }
         }
         UserCommand::Remove { name } => {
@@ -455,7 +455,7 @@ pub fn user(path: &Path, command: UserCommand) -> Result<()> {
             let i = find_user(users, &name).ok_or_else(|| format!("no user `{name}`"))?;
             users.remove(i);
             write_doc(path, &doc)?;
-            println!("removed user `{name}`");
+            outln!("removed user `{name}`")?;
         }
         UserCommand::Passwd {
             name,
@@ -470,7 +470,7 @@ pub fn user(path: &Path, command: UserCommand) -> Result<()> {
                 t.insert("password_hash", value(hash.as_str()));
             }
             write_doc(path, &doc)?;
-            println!("password of `{name}` changed");
+            outln!("password of `{name}` changed")?;
         }
     }
     Ok(())
@@ -531,7 +531,7 @@ pub fn cert(path: &Path, command: CertCommand) -> Result<()> {
             tls.insert("cert", value(abs(&cert_path)));
             tls.insert("key", value(abs(&key_path)));
             write_doc(path, &doc)?;
-            println!(
+            outln!(
                 "wrote {} and {} (for {}); {} now serves HTTPS.\n\
                  Give clients the public certificate to pin: qbconnector cert export --config {}",
                 cert_path.display(),
@@ -539,7 +539,7 @@ pub fn cert(path: &Path, command: CertCommand) -> Result<()> {
                 hosts.join(", "),
                 path.display(),
                 path.display()
-            );
+            )?;
             Ok(())
         }
         CertCommand::Export { out } => {
@@ -553,7 +553,7 @@ pub fn cert(path: &Path, command: CertCommand) -> Result<()> {
             match out {
                 Some(o) => std::fs::write(&o, pem).map_err(|e| format!("{}: {e}", o.display())),
                 None => {
-                    print!("{pem}");
+                    out!("{pem}")?;
                     Ok(())
                 }
             }

@@ -1,5 +1,7 @@
 //! The `qbconnector` command: serve, demo, users, certificates, checks.
 
+#[macro_use]
+mod out;
 mod admin;
 mod logfile;
 mod remote;

@@ -7,7 +7,7 @@
 
 use qbc_client::{Client, Error};
 use qbxml::Elem;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 type Result<T> = std::result::Result<T, String>;
@@ -66,12 +66,12 @@ pub fn send(
             Ok(set) => {
                 let mut out = String::new();
                 indent(&Elem::from_element(set.document().root()), 0, &mut out);
-                print!("{out}");
+                out!("{out}")?;
             }
-            Err(_) => print!("{text}"),
+            Err(_) => out!("{text}")?,
         }
     } else {
-        print!("{text}");
+        out!("{text}")?;
     }
     Ok(if failed { 3 } else { 0 })
 }
@@ -202,20 +202,16 @@ pub fn query(
         Ok::<_, Error>(all)
     });
     let records = records.map_err(|e| e.to_string())?;
-    let mut out = std::io::stdout().lock();
-    let w = |out: &mut std::io::StdoutLock<'_>, s: &str| {
-        out.write_all(s.as_bytes()).map_err(|e| e.to_string())
-    };
     match format {
         Format::Xml => {
             for r in &records {
                 let mut s = String::new();
                 indent(r, 0, &mut s);
-                w(&mut out, &s)?;
+                out!("{}", &s)?;
             }
         }
         Format::Json => {
-            w(&mut out, "[\n")?;
+            out!("{}", "[\n")?;
             for (i, r) in records.iter().enumerate() {
                 let mut fields = Vec::new();
                 flatten(r, "", &mut fields);
@@ -224,9 +220,9 @@ pub fn query(
                     .map(|(k, v)| format!("{}: {}", json_string(k), json_string(v)))
                     .collect();
                 let sep = if i + 1 < records.len() { "," } else { "" };
-                w(&mut out, &format!("  {{{}}}{sep}\n", body.join(", ")))?;
+                out!("{}", &format!("  {{{}}}{sep}\n", body.join(", ")))?;
             }
-            w(&mut out, "]\n")?;
+            out!("{}", "]\n")?;
         }
         Format::Csv => {
             let rows: Vec<Vec<(String, String)>> = records
@@ -246,7 +242,7 @@ pub fn query(
                 }
             }
             let line: Vec<String> = columns.iter().map(|c| csv_field(c)).collect();
-            w(&mut out, &(line.join(",") + "\r\n"))?;
+            out!("{}", &(line.join(",") + "\r\n"))?;
             for row in &rows {
                 let line: Vec<String> = columns
                     .iter()
@@ -260,7 +256,7 @@ pub fn query(
                         csv_field(&vals.join("; "))
                     })
                     .collect();
-                w(&mut out, &(line.join(",") + "\r\n"))?;
+                out!("{}", &(line.join(",") + "\r\n"))?;
             }
         }
     }

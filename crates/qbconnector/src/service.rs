@@ -88,27 +88,27 @@ pub fn run(command: ServiceCommand) -> Result<(), String> {
                     name.clone().into(),
                 ],
             )?;
-            println!(
+            outln!(
                 "service `{name}` installed: config {}, logs in {}; start it with \
                  `qbconnector service start`",
                 config.display(),
                 log_dir.display()
-            );
+            )?;
             Ok(())
         }
         ServiceCommand::Uninstall { name } => {
             service::uninstall(&name)?;
-            println!("service `{name}` removed");
+            outln!("service `{name}` removed")?;
             Ok(())
         }
         ServiceCommand::Start { name } => {
             service::start(&name)?;
-            println!("service `{name}`: start requested");
+            outln!("service `{name}`: start requested")?;
             Ok(())
         }
         ServiceCommand::Stop { name } => {
             service::stop(&name)?;
-            println!("service `{name}`: stop requested");
+            outln!("service `{name}`: stop requested")?;
             Ok(())
         }
         ServiceCommand::Run {

@@ -16,6 +16,16 @@ fn read(path: &PathBuf) -> std::io::Result<Vec<u8>> {
 }
 
 pub fn validate(files: &[PathBuf], response: bool, quiet: bool) -> ExitCode {
+    match check(files, response, quiet) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("qbconnector: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(files: &[PathBuf], response: bool, quiet: bool) -> Result<ExitCode, String> {
     let stdin = [PathBuf::from("-")];
     let files = if files.is_empty() { &stdin[..] } else { files };
     let mut failed = false;
@@ -33,21 +43,21 @@ pub fn validate(files: &[PathBuf], response: bool, quiet: bool) -> ExitCode {
             match qbxml::parse_response(bytes) {
                 Ok(set) => {
                     if !quiet {
-                        println!("{name}: ok, {} responses", set.len());
+                        outln!("{name}: ok, {} responses", set.len())?;
                         for r in set.responses() {
-                            println!(
+                            outln!(
                                 "  {} status {} ({}) {}",
                                 r.name(),
                                 r.status_code(),
                                 r.severity(),
                                 r.message()
-                            );
+                            )?;
                         }
                     }
                 }
                 Err(e) => {
                     failed = true;
-                    println!("{name}: {e}");
+                    outln!("{name}: {e}")?;
                 }
             }
             continue;
@@ -74,15 +84,15 @@ pub fn validate(files: &[PathBuf], response: bool, quiet: bool) -> ExitCode {
                             errors.len()
                         )
                     };
-                    println!(
+                    outln!(
                         "{name}: {verdict}: qbXML {}, {} request{}, {access}",
                         set.version(),
                         set.len(),
                         if set.len() == 1 { "" } else { "s" },
-                    );
+                    )?;
                 }
                 for (r, e) in errors {
-                    println!(
+                    outln!(
                         "  {}: QuickBooks would answer status {} ({}): {}\n    {} (line {}, column {}, {})",
                         r.name(),
                         e.status_code,
@@ -92,15 +102,15 @@ pub fn validate(files: &[PathBuf], response: bool, quiet: bool) -> ExitCode {
                         e.line,
                         e.column,
                         e.path
-                    );
+                    )?;
                 }
             }
             Err(e) => {
                 failed = true;
-                println!("{name}: {} {}", e.hresult, e.message());
-                println!("  {}", e.detail);
+                outln!("{name}: {} {}", e.hresult, e.message())?;
+                outln!("  {}", e.detail)?;
                 if e.line > 0 {
-                    println!(
+                    outln!(
                         "  at line {}, column {}{}",
                         e.line,
                         e.column,
@@ -109,14 +119,14 @@ pub fn validate(files: &[PathBuf], response: bool, quiet: bool) -> ExitCode {
                         } else {
                             format!(" ({})", e.path)
                         }
-                    );
+                    )?;
                 }
             }
         }
     }
-    if failed {
+    Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }

@@ -301,6 +301,27 @@ async fn five_thousand_customers_through_an_iterator_and_as_csv() {
     );
     let col = rows[0].iter().position(|h| h == "CompanyName").unwrap();
     assert_eq!(rows[1][col], "Co, \"0\"");
+    // `… | head -5`: the reader goes away after a few lines; the command
+    // ends quietly, as a Unix tool does, not with "Broken pipe".
+    {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(BIN)
+            .args(["query", "Customer", "--format", "csv", "--page", "1000"])
+            .env("QBC_CONNECTION", s.connection("ann", ""))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for _ in 0..5 {
+            lines.next().unwrap().unwrap();
+        }
+        drop(lines);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{:?}: {err}", out.status);
+        assert!(!err.contains("Broken pipe"), "{err}");
+    }
     // send: exit 3 when a request failed.
     let mut child = Command::new(BIN)
         .args(["send", "-", "--pretty"])
