@@ -364,6 +364,43 @@ async fn a_client_cannot_force_the_authorization_dialog() {
     assert!(calls.iter().any(|c| c == "PutAuthFlags(0xf)"), "{calls:?}");
 }
 
+/// The server's side wins for AuthFlags too: a client may narrow the
+/// editions the configuration allows, not widen them.
+#[tokio::test]
+async fn a_client_may_only_narrow_auth_flags() {
+    let settings = ComSettings {
+        auth_flags: 0x6, // Pro and Premier only
+        ..ComSettings::default()
+    };
+    let (s, log) = start_com(settings, 0, 0).await;
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-connection", "AuthFlags=0xF")],
+        &customer_query(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-connection", "AuthFlags=0x8")],
+        &customer_query(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("allows none"), "{}", r.body);
+    let calls = log.lock().unwrap().clone();
+    assert!(calls.iter().any(|c| c == "PutAuthFlags(0x6)"), "{calls:?}");
+    assert!(!calls.iter().any(|c| c == "PutAuthFlags(0xf)"), "{calls:?}");
+    use qbc_server::backend::com::effective_auth_flags as eff;
+    assert_eq!(eff(0xF, None), Ok(0xF));
+    assert_eq!(eff(0xF, Some(0x2)), Ok(0x2));
+    assert_eq!(eff(0x8000_000F, Some(0x1)), Ok(0x8000_0001));
+    assert_eq!(eff(0x6, Some(0x8000_000F)), Ok(0x6));
+    assert!(eff(0x6, Some(0x9)).is_err());
+}
+
 #[test]
 fn company_files_are_full_local_paths() {
     use qbc_server::backend::com::check_company_path as check;

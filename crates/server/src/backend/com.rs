@@ -424,6 +424,26 @@ const UNREACHABLE: &[u32] = &[
 /// the service, would hold the request processor).
 pub const FORCE_AUTH_DIALOG: u32 = 0x8000_0000;
 
+/// The AuthFlags QuickBooks is given: the server's side wins, as for
+/// every setting — a client's `AuthFlags` may only narrow the editions
+/// the configuration allows (a client that works with Pro only may say
+/// so), never widen them, and never set [`FORCE_AUTH_DIALOG`], which
+/// stays as configured. A client's flags that leave no edition are
+/// refused rather than sent.
+pub fn effective_auth_flags(configured: u32, client: Option<u32>) -> Result<u32, String> {
+    let Some(client) = client else {
+        return Ok(configured);
+    };
+    let editions = configured & client & !FORCE_AUTH_DIALOG;
+    if editions == 0 {
+        return Err(format!(
+            "AuthFlags {client:#x} allows none of the QuickBooks editions the connector allows ({:#x})",
+            configured & !FORCE_AUTH_DIALOG
+        ));
+    }
+    Ok(editions | (configured & FORCE_AUTH_DIALOG))
+}
+
 struct Worker<D: Driver> {
     driver: D,
     settings: ComSettings,
@@ -506,10 +526,8 @@ impl<D: Driver> Worker<D> {
     fn open(&mut self, s: &OpenSettings) -> Result<SessionId, BackendError> {
         // One file however it is spelt (case, `/`, doubled separators).
         let key = path_key(&s.company_file);
-        let auth_flags = s
-            .auth_flags
-            .map(|f| f & !FORCE_AUTH_DIALOG)
-            .unwrap_or(self.settings.auth_flags);
+        let auth_flags = effective_auth_flags(self.settings.auth_flags, s.auth_flags)
+            .map_err(|e| BackendError::new(BackendErrorKind::Settings, None, e))?;
         let how = How {
             application_name: s.application_name.clone(),
             app_id: s.app_id.clone(),
