@@ -457,6 +457,16 @@ impl<D: Driver> Worker<D> {
         self.shared.note(what);
     }
 
+    /// In a call into QuickBooks (since now), or not: what health reads
+    /// to tell a hung call.
+    fn busy(&self, busy: bool) {
+        *self
+            .shared
+            .busy_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = busy.then(std::time::Instant::now);
+    }
+
     fn run(mut self, rx: mpsc::Receiver<Job>) {
         loop {
             let job = match rx.recv_timeout(IDLE) {
@@ -467,16 +477,17 @@ impl<D: Driver> Worker<D> {
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
-            *self
-                .shared
-                .busy_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+            self.busy(true);
+            // Each answer is sent only once the worker is no longer busy:
+            // a client that has its answer and asks /healthz at once must
+            // not find the call that answered it still "hung".
             match job {
                 Job::Open(s, reply) => {
                     let r = self.open(&s);
+                    self.busy(false);
                     // Nobody waits for it any more: do not leak the session.
                     if let Err(Ok(id)) = reply.send(r) {
+                        self.busy(true);
                         self.close(&id);
                     }
                 }
@@ -486,22 +497,21 @@ impl<D: Driver> Worker<D> {
                         self.close(&id);
                         out
                     });
+                    self.busy(false);
                     let _ = reply.send(r);
                 }
                 Job::Process(id, rq, reply) => {
                     let r = self.process(&id, &rq);
+                    self.busy(false);
                     let _ = reply.send(r);
                 }
                 Job::Close(id, reply) => {
                     self.close(&id);
+                    self.busy(false);
                     let _ = reply.send(());
                 }
             }
-            *self
-                .shared
-                .busy_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = None;
+            self.busy(false);
         }
         // The server is gone: leave QuickBooks as we found it.
         if let Some(live) = self.live.take() {
