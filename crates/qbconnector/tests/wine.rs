@@ -126,6 +126,29 @@ fn http_auth(
     }
 }
 
+/// A POST whose body is bytes (another encoding than UTF-8).
+fn http_bytes(addr: &str, user: &str, body: &mut Vec<u8>) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut rq = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        basic(user),
+        body.len()
+    )
+    .into_bytes();
+    rq.append(body);
+    s.write_all(&rq).unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let text = String::from_utf8(all).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    Reply {
+        status: head.split(' ').nth(1).unwrap().parse().unwrap(),
+        headers: Vec::new(),
+        body: body.to_string(),
+    }
+}
+
 fn post(addr: &str, user: &str, extra: &[(&str, &str)], body: &str) -> Reply {
     http(addr, "POST", "/", user, extra, body)
 }
@@ -332,6 +355,17 @@ company_file = 'C:\books\acme.qbw'
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
         r.body.contains("<FullName>Cobalt Works</FullName>"),
+        "{}",
+        r.body
+    );
+
+    // 2b. A body in ISO-8859-1 crosses COM as the UTF-8 text that was
+    //     validated: the accented name is intact in QuickBooks' answer.
+    let mut latin = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerAddRq><CustomerAdd><Name>Caf\xe9 M\xf6ller</Name></CustomerAdd></CustomerAddRq></QBXMLMsgsRq></QBXML>".to_vec();
+    let r = http_bytes(&addr, "ann", &mut latin);
+    assert_eq!(r.status, 200, "{}\n{}", r.body, dump());
+    assert!(
+        r.body.contains("<FullName>Café Möller</FullName>"),
         "{}",
         r.body
     );

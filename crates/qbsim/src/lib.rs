@@ -51,7 +51,7 @@ pub use host::FileMode;
 pub use store::{Durability, StoreError, APPLICATION_ID};
 
 use qbxml::schema::{Decl, Schema};
-use qbxml::{Elem, HResult, Status, Version};
+use qbxml::{Elem, HResult, RequestSet, Status, Version};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -133,18 +133,15 @@ impl Failure {
 /// and pages — at most about a hundred records in all, for the whole
 /// message set. A caller that runs the simulator on an async runtime can
 /// run such requests in place and send the rest (full list queries,
-/// reports, many requests) to a blocking thread. Unparsable input is
-/// small: it is refused at once.
-pub fn is_small(request: &[u8]) -> bool {
+/// reports, many requests) to a blocking thread. It reads the set as
+/// parsed: it does not parse again.
+pub fn is_small(set: &RequestSet) -> bool {
     /// Records a set may touch in place; a write counts as ten (it
     /// commits, and waits for the disk).
     const BUDGET: usize = 100;
-    if request.len() > 64 * 1024 {
+    if set.xml().len() > 64 * 1024 {
         return false;
     }
-    let Ok(set) = qbxml::parse_request(request.to_vec()) else {
-        return true;
-    };
     let mut cost = 0usize;
     for r in set.requests() {
         let name = r.name();
@@ -190,8 +187,9 @@ mod small_tests {
             "<CustomerAddRq><CustomerAdd><Name>x</Name></CustomerAdd></CustomerAddRq>",
             "<HostQueryRq/>",
         ];
+        let small_set = |s: &str| super::is_small(&qbxml::parse_request(doc(s)).unwrap());
         for s in small {
-            assert!(super::is_small(doc(s).as_bytes()), "{s}");
+            assert!(small_set(s), "{s}");
         }
         let large = [
             "<CustomerQueryRq></CustomerQueryRq>",
@@ -203,7 +201,7 @@ mod small_tests {
             &"<CustomerAddRq><CustomerAdd><Name>x</Name></CustomerAdd></CustomerAddRq>".repeat(11),
         ];
         for s in large {
-            assert!(!super::is_small(doc(s).as_bytes()), "{s}");
+            assert!(!small_set(s), "{s}");
         }
     }
 }
@@ -364,17 +362,25 @@ impl Company {
         }
     }
 
-    /// Answer a qbXML request message set.
+    /// Answer a qbXML request message set given as text (parsed and
+    /// validated here): the response's text.
     pub fn process(&self, session: Session, request: &[u8]) -> Result<String, Failure> {
         let set = qbxml::parse_request(request.to_vec()).map_err(parse_failure)?;
-        msgset::process(&mut self.lock(), session.0, &set, false)
+        Ok(self.process_set(session, &set)?.xml)
+    }
+
+    /// Answer a message set parsed and validated already (the connector
+    /// parses each request once, on its way in): the response's text and
+    /// each request's status.
+    pub fn process_set(&self, session: Session, set: &RequestSet) -> Result<Response, Failure> {
+        msgset::process(&mut self.lock(), session.0, set, false)
     }
 
     /// Process a message set in one SQLite transaction (sample data, bulk
     /// loads): much faster, and all or nothing if the process dies.
     pub fn process_bulk(&self, request: &[u8]) -> Result<String, Failure> {
         let set = qbxml::parse_request(request.to_vec()).map_err(parse_failure)?;
-        msgset::process(&mut self.lock(), 0, &set, true)
+        Ok(msgset::process(&mut self.lock(), 0, &set, true)?.xml)
     }
 
     /// Open iterators (for tests and monitoring).
@@ -508,6 +514,14 @@ fn escaped_len(s: &str) -> usize {
             .sum::<usize>()
 }
 
+/// The answer to a message set: QuickBooks' text, and what a caller
+/// needs to know of it without reading it (each request's status).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub xml: String,
+    pub outcome: qbxml::Outcome,
+}
+
 /// A handler's answer to one request.
 #[derive(Debug, Default)]
 pub(crate) struct Answer {
@@ -516,6 +530,16 @@ pub(crate) struct Answer {
     pub ret_count: Option<u32>,
     pub remaining: Option<u32>,
     pub iterator_id: Option<String>,
+}
+
+impl Answer {
+    /// Just a status, no data.
+    pub fn status(status: Status) -> Answer {
+        Answer {
+            status,
+            ..Answer::default()
+        }
+    }
 }
 
 /// Why a request failed.

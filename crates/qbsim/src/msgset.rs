@@ -20,20 +20,17 @@ use crate::{dataext, host, lists, query, reports, txnkinds, txnquery, txns};
 use crate::{Answer, Ctx, Failure, Inner, SimError};
 use qbxml::schema::Schema;
 use qbxml::{
-    access_of, escape_into, Access, HResult, OnError, Request, RequestSet, ResponseData,
+    access_of, Access, HResult, OnError, Outcome, Request, RequestSet, ResponseData,
     ResponseWriter, RsHead, Severity, Status, Version,
 };
 use rusqlite::params;
-
-const HEAD: &str = "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n";
-const TAIL: &str = "</QBXMLMsgsRs>\n</QBXML>";
 
 pub(crate) fn process(
     inner: &mut Inner,
     session: u64,
     set: &RequestSet,
     bulk: bool,
-) -> Result<String, Failure> {
+) -> Result<crate::Response, Failure> {
     if set.kind() != qbxml::MessageSetKind::Requests {
         return Err(Failure::new(
             HResult(0x8004_0400),
@@ -46,6 +43,7 @@ pub(crate) fn process(
             "onError=\"rollbackOnError\" is not valid for QuickBooks Desktop; use stopOnError or continueOnError",
         ));
     }
+    let version = set.version();
     let new_id = set.new_message_set_id().map(str::to_string);
     let mut set_status = None;
     if let Some(old) = set.old_message_set_id() {
@@ -55,7 +53,14 @@ pub(crate) fn process(
         } else {
             let saved = saved_answers(inner, old)?;
             if !saved.is_empty() {
-                return Ok(assemble(new_id.as_deref(), Some(0), &saved));
+                let mut w = ResponseWriter::with_message_set(version, new_id.as_deref(), Some(0));
+                for text in &saved {
+                    w.saved_response(text);
+                }
+                let xml = w.finish();
+                // Saved as text: their statuses are read back (a rare path).
+                let outcome = Outcome::of(&xml).unwrap_or_default();
+                return Ok(crate::Response { xml, outcome });
             }
             set_status = Some(600);
         }
@@ -67,7 +72,6 @@ pub(crate) fn process(
         db_exec(inner, "DELETE FROM msgset WHERE id=?1", params![id])?;
     }
     let now = inner.config.clock.now();
-    let version = set.version();
     let schema = Schema::for_version(version);
     let latest = Schema::for_version(Version::LATEST);
     let stop_on_error = set.on_error() != Some(OnError::ContinueOnError);
@@ -75,34 +79,33 @@ pub(crate) fn process(
     if bulk {
         db_exec(inner, "BEGIN IMMEDIATE", [])?;
     }
+    let mut w = ResponseWriter::with_message_set(version, new_id.as_deref(), set_status);
+    let mut statuses = Vec::with_capacity(set.len());
     let mut stopped = false;
-    let mut out: Vec<String> = Vec::with_capacity(set.len());
-    // The answer's size so far, against `max_response_bytes` (0: none).
+    // The answer's size so far (past the envelope's start), against
+    // `max_response_bytes` (0: none).
     let limit = inner.config.max_response_bytes;
-    let mut used = 0usize;
+    let base = w.len();
     for (index, rq) in set.requests().enumerate() {
         let rs_name = rq.response_name();
+        let id = rq.request_id();
         if stopped {
-            let st = Status::from_code(3231, &[]);
-            let text = rs_text(
-                version,
+            let st = write(
+                &mut w,
                 &rs_name,
-                rq.request_id(),
-                &Answer {
-                    status: st,
-                    ..Answer::default()
-                },
+                id,
+                Answer::status(Status::from_code(3231, &[])),
             );
-            if let Some(id) = &new_id {
-                save_answer(inner, id, index, &text, now)?;
+            if let Some(set_id) = &new_id {
+                save_answer(inner, set_id, index, w.last_response(), now)?;
             }
-            used += text.len();
-            out.push(text);
+            statuses.push(st);
             continue;
         }
         let is_write = access_of(rq.name()) == Access::Write;
         // A read once the answer is full is refused before it does any
         // work; writes never are (what they do must be answered).
+        let used = w.len() - base;
         let full = limit > 0 && !is_write && used >= limit;
         let savepoint = is_write || new_id.is_some();
         if savepoint {
@@ -135,82 +138,59 @@ pub(crate) fn process(
                 bulk,
             ),
         };
-        let (mut answer, mut failed) = match result {
-            Ok(a) => {
-                let failed = a.status.severity == Severity::Error;
-                (a, failed)
-            }
-            Err(SimError::Status(st)) => (
-                Answer {
-                    status: st,
-                    ..Answer::default()
-                },
-                true,
-            ),
-            Err(SimError::StatusWith(st, items)) => (
-                Answer {
-                    status: st,
-                    items,
-                    ..Answer::default()
-                },
-                true,
-            ),
-            Err(SimError::Store(e)) => (
-                Answer {
-                    status: Status {
-                        message: format!("{} ({e})", Status::from_code(1000, &[]).message),
-                        ..Status::from_code(1000, &[])
-                    },
-                    ..Answer::default()
-                },
-                true,
-            ),
+        let mut answer = match result {
+            Ok(a) => a,
+            Err(SimError::Status(st)) => Answer::status(st),
+            Err(SimError::StatusWith(st, items)) => Answer {
+                items,
+                ..Answer::status(st)
+            },
+            Err(SimError::Store(e)) => Answer::status(Status {
+                message: format!("{} ({e})", Status::from_code(1000, &[]).message),
+                ..Status::from_code(1000, &[])
+            }),
         };
         if !include_data {
             answer.items.clear();
         }
-        let mut text = rs_text(version, &rs_name, rq.request_id(), &answer);
+        let mut st = write(&mut w, &rs_name, id, answer);
         // Whatever a read rendered (a HostQuery, a page of records) counts
         // against the limit, handlers that count as they go or not.
-        if limit > 0 && !is_write && used + text.len() > limit {
-            let refused = Answer {
-                status: crate::too_large(limit),
-                ..Answer::default()
-            };
-            text = rs_text(version, &rs_name, rq.request_id(), &refused);
-            failed = true;
+        if limit > 0 && !is_write && w.len() - base > limit {
+            w.undo_last();
+            st = write(
+                &mut w,
+                &rs_name,
+                id,
+                Answer::status(crate::too_large(limit)),
+            );
         }
+        let failed = st.severity == Severity::Error;
         if savepoint {
             let mut ok = true;
             if failed && is_write {
                 ok &= db_exec(inner, "ROLLBACK TO rq", []).is_ok();
             }
-            if let Some(id) = &new_id {
-                ok &= save_answer(inner, id, index, &text, now).is_ok();
+            if let Some(set_id) = &new_id {
+                ok &= save_answer(inner, set_id, index, w.last_response(), now).is_ok();
             }
             let released = db_exec(inner, "RELEASE rq", []);
             if !ok || released.is_err() {
                 let _ = inner.db.execute_batch("ROLLBACK TO rq; RELEASE rq");
                 // The write did not become durable: it must not be
                 // acknowledged as done.
-                let st = Status::from_code(1000, &[]);
-                let text = rs_text(
-                    version,
+                w.undo_last();
+                statuses.push(write(
+                    &mut w,
                     &rs_name,
-                    rq.request_id(),
-                    &Answer {
-                        status: st,
-                        ..Answer::default()
-                    },
-                );
-                used += text.len();
-                out.push(text);
+                    id,
+                    Answer::status(Status::from_code(1000, &[])),
+                ));
                 stopped |= stop_on_error;
                 continue;
             }
         }
-        used += text.len();
-        out.push(text);
+        statuses.push(st);
         if failed && stop_on_error {
             stopped = true;
         }
@@ -218,7 +198,13 @@ pub(crate) fn process(
     if bulk {
         db_exec(inner, "COMMIT", [])?;
     }
-    Ok(assemble(new_id.as_deref(), set_status, &out))
+    Ok(crate::Response {
+        xml: w.finish(),
+        outcome: Outcome {
+            statuses,
+            message_set_status_code: set_status,
+        },
+    })
 }
 
 /// Run a statement (prepared once per connection: savepoints run on every
@@ -257,49 +243,19 @@ fn saved_answers(inner: &Inner, id: &str) -> Result<Vec<String>, Failure> {
     rows.collect::<Result<Vec<String>, _>>().map_err(fail)
 }
 
-/// One `…Rs` element as text, in QuickBooks' style.
-fn rs_text(version: Version, name: &str, request_id: Option<&str>, a: &Answer) -> String {
-    let mut head = RsHead::new(name, request_id, a.status.clone());
+/// Write one `…Rs` for `a`, and give the status it was written with.
+fn write(w: &mut ResponseWriter, name: &str, request_id: Option<&str>, a: Answer) -> Status {
+    let mut head = RsHead::new(name, request_id, a.status);
     head.ret_count = a.ret_count;
     head.iterator_remaining_count = a.remaining;
     head.iterator_id = a.iterator_id.as_deref();
-    let mut w = ResponseWriter::new(version);
-    if w.response(&head, &a.items).is_err() {
+    if w.response(&head, a.items).is_err() {
         // Our own output does not fit the schema: answer without data
         // rather than write an invalid response.
-        let mut w = ResponseWriter::new(version);
-        let mut head = head.clone();
         head.status = Status::from_code(1000, &[]);
         w.response_unchecked(&head, &[]);
-        return strip(w.finish());
     }
-    strip(w.finish())
-}
-
-fn strip(doc: String) -> String {
-    doc.strip_prefix(HEAD)
-        .and_then(|s| s.strip_suffix(TAIL))
-        .map(str::to_string)
-        .unwrap_or_default()
-}
-
-fn assemble(new_id: Option<&str>, set_status: Option<u32>, parts: &[String]) -> String {
-    let mut out = String::with_capacity(64 + parts.iter().map(String::len).sum::<usize>());
-    out.push_str("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs");
-    if let Some(id) = new_id {
-        out.push_str(" newMessageSetID=\"");
-        escape_into(&mut out, id);
-        out.push('"');
-    }
-    if let Some(code) = set_status {
-        out.push_str(&format!(" messageSetStatusCode=\"{code}\""));
-    }
-    out.push_str(">\n");
-    for p in parts {
-        out.push_str(p);
-    }
-    out.push_str(TAIL);
-    out
+    head.status
 }
 
 fn dispatch(

@@ -49,9 +49,9 @@ pub use classify::{access_of, Access};
 pub use doc::{Children, Document, Element};
 pub use error::{ErrorKind, FieldError, Limit, Limits, ParseError};
 pub use request::{
-    parse_request, parse_request_with, IteratorMode, MessageSetKind, MetaData, OnError, Request,
-    RequestSet, ResponseData,
+    parse_request, parse_request_with, requests_parsed, IteratorMode, MessageSetKind, MetaData,
+    OnError, Request, RequestSet, ResponseData,
 };
-pub use response::{parse_response, parse_response_with, Response, ResponseSet};
+pub use response::{parse_response, parse_response_with, Outcome, Response, ResponseSet};
 pub use version::Version;
 pub use write::{escape_into, ResponseWriter, RsHead, Status};

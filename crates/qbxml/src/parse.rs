@@ -968,9 +968,11 @@ fn decode(mut input: Vec<u8>, limits: &Limits) -> Result<String, ParseError> {
             })
         }
         Some("iso-8859-1" | "latin1" | "latin-1" | "l1" | "iso_8859-1") => {
-            Ok(input.iter().map(|&b| char::from(b)).collect())
+            Ok(redeclared(input.iter().map(|&b| char::from(b)).collect()))
         }
-        Some("windows-1252" | "cp1252") => Ok(input.iter().map(|&b| cp1252(b)).collect()),
+        Some("windows-1252" | "cp1252") => {
+            Ok(redeclared(input.iter().map(|&b| cp1252(b)).collect()))
+        }
         Some(other) => Err(fail(
             ErrorKind::Encoding,
             format!("the encoding \"{other}\" is not supported: send UTF-8"),
@@ -980,19 +982,50 @@ fn decode(mut input: Vec<u8>, limits: &Limits) -> Result<String, ParseError> {
 
 /// The `encoding` pseudo-attribute of a leading XML declaration.
 fn declared_encoding(input: &[u8]) -> Option<&str> {
+    let (start, end) = encoding_span(input)?;
+    std::str::from_utf8(&input[start..end]).ok()
+}
+
+/// Where the value of the declaration's `encoding` is (between its quotes).
+fn encoding_span(input: &[u8]) -> Option<(usize, usize)> {
     if !input.starts_with(b"<?xml") {
         return None;
     }
     let head = &input[..input.len().min(512)];
     let end = head.iter().position(|&b| b == b'>')?;
-    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let decl = &head[..end];
     // A byte scan: `str::find` would build a two-way searcher per document.
-    let at = decl.as_bytes().windows(8).position(|w| w == b"encoding")?;
-    let after = &decl[at + 8..];
-    let after = after.trim_start().strip_prefix('=')?.trim_start();
-    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let body = &after[1..];
-    Some(&body[..body.find(quote)?])
+    let at = decl.windows(8).position(|w| w == b"encoding")? + 8;
+    let mut i = at;
+    while decl.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    if decl.get(i) != Some(&b'=') {
+        return None;
+    }
+    i += 1;
+    while decl.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    let quote = *decl.get(i).filter(|q| matches!(q, b'"' | b'\''))?;
+    let start = i + 1;
+    let len = decl[start..].iter().position(|&b| b == quote)?;
+    Some((start, start + len))
+}
+
+/// The decoded text declared as what it now is, UTF-8: whoever reads it
+/// next (QuickBooks, through COM) must not be told it is Latin-1. The
+/// value is padded with spaces after its closing quote, so that every
+/// position after it (error lines and columns) stays where it was.
+fn redeclared(mut text: String) -> String {
+    if let Some((start, end)) = encoding_span(text.as_bytes()) {
+        let pad = (end - start).saturating_sub(5);
+        let mut with = String::from("UTF-8");
+        with.push(char::from(text.as_bytes()[end]));
+        with.push_str(&" ".repeat(pad));
+        text.replace_range(start..=end, &with);
+    }
+    text
 }
 
 /// Windows-1252 to Unicode.
@@ -1031,7 +1064,12 @@ mod tests {
     fn encodings() {
         let l = Limits::default();
         let latin = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xe9</a>".to_vec();
-        assert!(decode(latin, &l).is_ok_and(|s| s.contains('é')));
+        assert!(decode(latin.clone(), &l).is_ok_and(|s| s.contains('é')));
+        // Declared as what it is now, each later position where it was.
+        assert_eq!(
+            decode(latin, &l).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"     ?><a>é</a>"
+        );
         let cp = b"<?xml version='1.0' encoding='windows-1252'?><a>\x80</a>".to_vec();
         assert!(decode(cp, &l).is_ok_and(|s| s.contains('€')));
         let bad = b"<?xml version=\"1.0\"?>\n<a>\xff</a>".to_vec();

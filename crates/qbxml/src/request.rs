@@ -92,11 +92,20 @@ pub fn parse_request(input: impl Into<Vec<u8>>) -> Result<RequestSet, ParseError
     parse_request_with(input, &Limits::default())
 }
 
+/// How many request documents this process has parsed (for tests that
+/// check a request is parsed once on its way to the backend).
+pub fn requests_parsed() -> u64 {
+    PARSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static PARSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Parse and validate a qbXML request.
 pub fn parse_request_with(
     input: impl Into<Vec<u8>>,
     limits: &Limits,
 ) -> Result<RequestSet, ParseError> {
+    PARSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let parsed = parse::parse(input.into(), limits, Mode::Request)?;
     let Some(version) = parsed.version else {
         // The parser refuses a missing or unsupported version before <QBXML>.
@@ -152,6 +161,13 @@ impl RequestSet {
 
     pub fn document(&self) -> &Document {
         &self.doc
+    }
+
+    /// The request as UTF-8 text, exactly what was validated: a body that
+    /// came in ISO-8859-1 or windows-1252 is decoded, and its XML
+    /// declaration says UTF-8. This is what goes to QuickBooks.
+    pub fn xml(&self) -> &str {
+        self.doc.source()
     }
 
     /// The message set element (`QBXMLMsgsRq`).

@@ -8,6 +8,7 @@ use crate::catalog::Severity;
 use crate::doc::{Document, Element};
 use crate::error::{ErrorKind, Limits, ParseError};
 use crate::parse::{self, Mode};
+use crate::write::Status;
 
 /// A parsed response message set.
 #[derive(Debug)]
@@ -131,6 +132,44 @@ impl ResponseSet {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Each response's status, and the message set's status code.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            statuses: self
+                .responses()
+                .map(|r| Status {
+                    code: r.status_code(),
+                    severity: r.severity(),
+                    message: r.message().to_string(),
+                })
+                .collect(),
+            message_set_status_code: self.message_set_status_code(),
+        }
+    }
+}
+
+/// What a caller needs to know of an answer without reading its text:
+/// each `*Rs`'s status in order, and `QBXMLMsgsRs messageSetStatusCode`.
+/// A backend gives it beside the text, so that nothing outside this crate
+/// looks inside qbXML.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub statuses: Vec<Status>,
+    pub message_set_status_code: Option<u32>,
+}
+
+impl Outcome {
+    /// The outcome of a response text (QuickBooks'), read with
+    /// [`parse_response`].
+    pub fn of(xml: &str) -> Result<Outcome, ParseError> {
+        Ok(parse_response(xml)?.outcome())
+    }
+
+    /// Whether any request was answered with severity Error.
+    pub fn any_error(&self) -> bool {
+        self.statuses.iter().any(|s| s.severity == Severity::Error)
     }
 }
 

@@ -125,15 +125,18 @@ impl<'a> RsHead<'a> {
     }
 }
 
-/// Writes a response message set.
+/// Writes a response message set: the one place the envelope
+/// (`<?xml …?>`, `<QBXML>`, `<QBXMLMsgsRs …>`) is written.
 ///
-/// With a version, each `*Ret` is put in schema order and elements newer
-/// than the request's version are refused (QuickBooks answers in the
-/// version asked for).
+/// Each `*Ret` is put in schema order and elements newer than the
+/// request's version are refused (QuickBooks answers in the version asked
+/// for).
 pub struct ResponseWriter {
     out: String,
     schema: Schema,
     version: Version,
+    /// Where the last `*Rs` written starts.
+    last: usize,
 }
 
 impl ResponseWriter {
@@ -157,17 +160,45 @@ impl ResponseWriter {
             attr(&mut out, "messageSetStatusCode", &code.to_string());
         }
         out.push_str(">\n");
+        let last = out.len();
         ResponseWriter {
             out,
             schema: Schema::for_version(version),
             version,
+            last,
         }
     }
 
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Nothing but the envelope's start yet? (Never true once a response
+    /// is written.)
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// The text of the last `*Rs` written (what error recovery saves).
+    pub fn last_response(&self) -> &str {
+        &self.out[self.last..]
+    }
+
+    /// Take the last `*Rs` back (to answer otherwise).
+    pub fn undo_last(&mut self) {
+        self.out.truncate(self.last);
+    }
+
+    /// A `*Rs` written before, as it was (error recovery's saved answers).
+    pub fn saved_response(&mut self, text: &str) {
+        self.last = self.out.len();
+        self.out.push_str(text);
+    }
+
     /// One `*Rs` with its items (`*Ret` elements, `ErrorRecovery`, …), which
-    /// are put in schema order.
-    pub fn response(&mut self, head: &RsHead<'_>, items: &[Elem]) -> Result<(), BuildError> {
-        let mut items = items.to_vec();
+    /// are put in schema order. On an error nothing is written.
+    pub fn response(&mut self, head: &RsHead<'_>, mut items: Vec<Elem>) -> Result<(), BuildError> {
         if !items.is_empty() {
             let Some(rs) = self.schema.response(head.name) else {
                 return Err(BuildError {
@@ -187,6 +218,7 @@ impl ResponseWriter {
 
     /// One `*Rs`, items written as given.
     pub fn response_unchecked(&mut self, head: &RsHead<'_>, items: &[Elem]) {
+        self.last = self.out.len();
         let out = &mut self.out;
         out.push('<');
         out.push_str(head.name);
@@ -245,7 +277,7 @@ mod tests {
     fn empty_query_response() {
         let mut w = ResponseWriter::new(Version::V13_0);
         let head = RsHead::new("ItemInventoryQueryRs", Some("1"), Status::from_code(1, &[]));
-        assert!(w.response(&head, &[]).is_ok());
+        assert!(w.response(&head, Vec::new()).is_ok());
         assert_eq!(
             w.finish(),
             "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<ItemInventoryQueryRs requestID=\"1\" statusCode=\"1\" statusSeverity=\"Info\" statusMessage=\"A query request did not find a matching object in QuickBooks\" />\n</QBXMLMsgsRs>\n</QBXML>"

@@ -99,7 +99,7 @@ proptest! {
             let status = Status::from_code(*rng.pick(&[0, 1, 500, 3070, 3120]), &[("value", "a&b\"c"), ("field", "Name")]);
             let mut head = RsHead::new(p.name(), request_id.as_deref(), status.clone());
             head.iterator_remaining_count = rng.chance(30).then(|| rng.below(50) as u32);
-            writer.response(&head, &shuffled.children).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            writer.response(&head, shuffled.children.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let remaining = head.iterator_remaining_count;
             expected.push((p.name(), request_id.clone(), status, remaining, generated.children));
         }

@@ -308,7 +308,7 @@ fn responses_are_rewritten_byte_for_byte() {
                     e
                 })
                 .collect();
-            w.response(&head, &items).unwrap();
+            w.response(&head, items.clone()).unwrap();
         }
         let written = w.finish();
         let expected = original.trim_end_matches('\n');

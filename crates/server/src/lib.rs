@@ -31,7 +31,7 @@ pub mod config;
 pub mod connstr;
 mod deadline;
 pub mod events;
-mod handler;
+pub mod http;
 mod metrics;
 mod queue;
 mod server;
@@ -42,7 +42,7 @@ pub use backend::{Backend, BackendError, BackendErrorKind, Health, OpenSettings,
 pub use config::{AuthMode, BackendKind, Config, ConfigError, Problem, UserConfig};
 pub use connstr::{ConnectionMode, ConnectionString};
 pub use events::{Events, NoEvents, TracingEvents};
-pub use handler::{code, CONNECTION_HEADER, ERROR_HEADER, TICKET_HEADER};
+pub use http::{code, FrontDoor, Route, CONNECTION_HEADER, ERROR_HEADER, TICKET_HEADER};
 
 use auth::PasswordHash;
 use state::{State, UserEntry};

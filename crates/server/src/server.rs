@@ -234,9 +234,14 @@ where
         let state = state.clone();
         let info = info.clone();
         async move {
-            Ok::<_, std::convert::Infallible>(
-                crate::handler::handle(state, info, req, metrics_only).await,
-            )
+            Ok::<_, std::convert::Infallible>({
+                let router = if metrics_only {
+                    &state.metrics_router
+                } else {
+                    &state.router
+                };
+                crate::http::handle(state.clone(), info, router, req).await
+            })
         }
     });
     let mut builder = http1::Builder::new();

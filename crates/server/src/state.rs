@@ -96,6 +96,9 @@ pub struct State {
     pub sessions: Mutex<HashMap<String, Ticket>>,
     pub tls: Option<TlsSetup>,
     pub shutting_down: AtomicBool,
+    /// The paths of the main address(es), and of the metrics address.
+    pub router: crate::http::Router,
+    pub metrics_router: crate::http::Router,
     pub next_conn: AtomicU64,
     /// Open connections per client address (IPv6: per /64).
     pub per_client: Mutex<HashMap<IpAddr, usize>>,
@@ -112,6 +115,7 @@ impl State {
         let allowed = config.allowed()?;
         let dummy_hash = PasswordHash::create("qbconnector: no such user")?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let doors = backend.front_doors();
         Ok(State {
             settings: Settings {
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
@@ -144,6 +148,15 @@ impl State {
             sessions: Mutex::new(HashMap::new()),
             tls,
             shutting_down: AtomicBool::new(false),
+            router: crate::http::Router::standard(
+                if config.metrics.listen.is_some() {
+                    crate::http::ops::Metrics::Elsewhere
+                } else {
+                    crate::http::ops::Metrics::ForUsers
+                },
+                doors,
+            ),
+            metrics_router: crate::http::Router::metrics_only(),
             next_conn: AtomicU64::new(1),
             per_client: Mutex::new(HashMap::new()),
         })
@@ -201,6 +214,18 @@ impl State {
 
     pub fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Ticket>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `user`'s session `ticket`, its idle clock restarted; `None` if it is
+    /// unknown, expired, closed, or another user's.
+    pub fn ticket(&self, user: &str, ticket: &str) -> Option<Ticket> {
+        let mut map = self.lock_sessions();
+        let t = map.get_mut(ticket)?;
+        if t.user != user.to_lowercase() {
+            return None;
+        }
+        t.last_used = Instant::now();
+        Some(t.clone())
     }
 
     /// Close tickets idle longer than the session timeout.

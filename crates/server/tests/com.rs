@@ -93,6 +93,8 @@ impl Driver for Fake {
         if rq.contains("requestID=\"crash\"") {
             let _ = self.p.close_connection();
         }
+        // What reached QuickBooks, whole (for the encoding test).
+        self.p.calls.push(format!("Received({rq})"));
         let r = self.p.process_request(t, rq).map_err(de);
         self.sync();
         r
@@ -562,4 +564,36 @@ async fn another_spelling_of_the_open_file_joins_its_session() {
     let count = |p: &str| calls.iter().filter(|c| c.starts_with(p)).count();
     assert_eq!(count("BeginSession"), 1, "{calls:?}");
     assert_eq!(close_session(s.addr, "cat", &ticket).await.status, 204);
+}
+
+/// A body in ISO-8859-1 or windows-1252 reaches QuickBooks as the UTF-8
+/// text that was validated, declared as UTF-8: its accented names intact
+/// (they used to arrive as U+FFFD), and read back the same.
+#[tokio::test]
+async fn latin_1_and_windows_1252_bodies_reach_quickbooks_intact() {
+    let (s, log) = start_com(ComSettings::default(), 0, 0).await;
+    for (encoding, bytes, name) in encoded_adds() {
+        let r = post_bytes(s.addr, "ann", &bytes).await;
+        assert_eq!(r.status, 200, "{encoding}: {}", r.body);
+        assert!(
+            r.body.contains("statusCode=\"0\""),
+            "{encoding}: {}",
+            r.body
+        );
+        let calls = log.lock().unwrap().clone();
+        let received = calls
+            .iter()
+            .rev()
+            .find(|c| c.starts_with("Received("))
+            .unwrap();
+        assert!(received.contains(&name), "{encoding}: {received}");
+        assert!(received.contains("encoding=\"UTF-8\""), "{received}");
+        assert!(!received.contains('\u{FFFD}'), "{received}");
+        let q = post(s.addr, "ann", &customer_query()).await;
+        assert!(
+            q.body.contains(&format!("<Name>{name}</Name>")),
+            "{}",
+            q.body
+        );
+    }
 }

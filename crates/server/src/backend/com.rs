@@ -17,7 +17,8 @@
 //! HRESULTs become the server's errors — is the same for both.
 
 use super::{
-    Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, Report, SessionId,
+    Answer, Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, Report,
+    Request, SessionId,
 };
 use crate::connstr::ConnectionMode;
 use qbxml::HResult;
@@ -725,12 +726,18 @@ impl Backend for ComBackend {
         self.ask(|reply| Job::Open(settings, reply))
     }
 
+    /// QuickBooks gets the request's UTF-8 text, exactly what was
+    /// validated (a Latin-1 body arrives decoded and declared UTF-8).
     fn process(
         &self,
         session: SessionId,
-        request: bytes::Bytes,
-    ) -> BoxFuture<'_, Result<String, BackendError>> {
-        self.ask(|reply| Job::Process(session, text(&request), reply))
+        request: Request,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>> {
+        let xml = request.xml().to_string();
+        Box::pin(async move {
+            let text = self.ask(|reply| Job::Process(session, xml, reply)).await?;
+            Ok(Answer::from_xml(text))
+        })
     }
 
     fn close(&self, session: SessionId) -> BoxFuture<'_, ()> {
@@ -745,9 +752,13 @@ impl Backend for ComBackend {
     fn once(
         &self,
         settings: OpenSettings,
-        request: bytes::Bytes,
-    ) -> BoxFuture<'_, Result<String, BackendError>> {
-        self.ask(|reply| Job::Once(settings, text(&request), reply))
+        request: Request,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>> {
+        let xml = request.xml().to_string();
+        Box::pin(async move {
+            let text = self.ask(|reply| Job::Once(settings, xml, reply)).await?;
+            Ok(Answer::from_xml(text))
+        })
     }
 
     fn health(&self) -> BoxFuture<'_, Health> {
@@ -789,12 +800,6 @@ impl Backend for ComBackend {
     fn observe(&self, report: Report) {
         *self.shared.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
     }
-}
-
-/// The request as the request processor takes it: a string. The server
-/// has validated it, so it is UTF-8 qbXML.
-fn text(request: &[u8]) -> String {
-    String::from_utf8_lossy(request).into_owned()
 }
 
 fn stopped() -> BackendError {

@@ -6,7 +6,10 @@
 //! one company file's requests never interleave while different files run
 //! in parallel.
 
-use super::{Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, SessionId};
+use super::{
+    Answer, Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, Request,
+    SessionId,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -15,7 +18,7 @@ use std::time::Duration;
 pub const DEFAULT_RESPONSE: &str = "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<HostQueryRs requestID=\"1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\">\n<HostRet>\n<ProductName>QuickBooks Pro 2023</ProductName>\n<MajorVersion>33</MajorVersion>\n<MinorVersion>0</MinorVersion>\n<Country>US</Country>\n<SupportedQBXMLVersion>13.0</SupportedQBXMLVersion>\n<IsAutomaticLogin>false</IsAutomaticLogin>\n<QBFileMode>SingleUser</QBFileMode>\n</HostRet>\n</HostQueryRs>\n</QBXMLMsgsRs>\n</QBXML>\n";
 
 pub struct MemoryBackend {
-    response: String,
+    response: Answer,
     hold: Duration,
     /// Hold each request until this many are in flight (or 10 s pass).
     wait_for: usize,
@@ -39,7 +42,7 @@ impl Default for MemoryBackend {
 impl MemoryBackend {
     pub fn new(response: &str) -> MemoryBackend {
         MemoryBackend {
-            response: response.to_string(),
+            response: Answer::from_xml(response.to_string()),
             hold: Duration::ZERO,
             wait_for: 0,
             next: AtomicU64::new(1),
@@ -116,8 +119,8 @@ impl Backend for MemoryBackend {
     fn process(
         &self,
         session: SessionId,
-        _request: bytes::Bytes,
-    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        _request: Request,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>> {
         Box::pin(async move {
             let company = self
                 .sessions

@@ -22,12 +22,37 @@ use crate::connstr::ConnectionMode;
 use qbxml::HResult;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where a backend reports what happens on its own (the server's Status
 /// event): retries, sessions it could not end.
 pub type Report = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A request message set, parsed and validated once by the server (the
+/// schema, the read-only rule): the value that travels to the backend.
+/// `xml()` is its text as UTF-8, re-declared as UTF-8 when it came in
+/// another encoding — what goes to QuickBooks.
+pub type Request = Arc<qbxml::RequestSet>;
+
+/// A backend's answer: QuickBooks' response, unchanged, and what the
+/// server needs to know of it without looking inside (each request's
+/// status, for the audit and the events).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub xml: String,
+    pub outcome: qbxml::Outcome,
+}
+
+impl Answer {
+    /// An answer from its text: the outcome is read from it (a backend
+    /// that does not build responses itself: QuickBooks, a fixed text).
+    pub fn from_xml(xml: String) -> Answer {
+        let outcome = qbxml::Outcome::of(&xml).unwrap_or_default();
+        Answer { xml, outcome }
+    }
+}
 
 /// The settings a session is opened with, after the server has merged the
 /// user's and the client's.
@@ -130,12 +155,12 @@ pub trait Backend: Send + Sync + 'static {
     fn open(&self, settings: OpenSettings) -> BoxFuture<'_, Result<SessionId, BackendError>>;
 
     /// Send one request message set; the answer is QuickBooks' response,
-    /// unchanged.
+    /// unchanged, with its outcome.
     fn process(
         &self,
         session: SessionId,
-        request: bytes::Bytes,
-    ) -> BoxFuture<'_, Result<String, BackendError>>;
+        request: Request,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>>;
 
     fn close(&self, session: SessionId) -> BoxFuture<'_, ()>;
 
@@ -144,8 +169,8 @@ pub trait Backend: Send + Sync + 'static {
     fn once(
         &self,
         settings: OpenSettings,
-        request: bytes::Bytes,
-    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        request: Request,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>> {
         Box::pin(async move {
             let session = self.open(settings).await?;
             let out = self.process(session.clone(), request).await;
@@ -165,4 +190,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Give the backend a place to report to; the server calls it once it
     /// is listening.
     fn observe(&self, _report: Report) {}
+
+    /// Protocols of its own the backend speaks on the connector's address
+    /// (the Web Connector bridge's SOAP endpoint): they join the router
+    /// after the connector's own paths.
+    fn front_doors(&self) -> Vec<Arc<dyn crate::http::FrontDoor>> {
+        Vec::new()
+    }
 }

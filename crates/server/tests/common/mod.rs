@@ -218,3 +218,57 @@ pub fn host_query() -> String {
 pub fn skip(why: &str) {
     eprintln!("SKIP: {why}");
 }
+
+/// POST raw bytes (a body in another encoding) as `user`.
+pub async fn post_bytes(addr: SocketAddr, user: &str, body: &[u8]) -> Resp {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("host", "localhost")
+        .header("authorization", basic(user, PASSWORD))
+        .header("content-type", "text/xml")
+        .body(Full::new(Bytes::from(body.to_vec())))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// CustomerAdd bodies in ISO-8859-1 and windows-1252, each with a name
+/// that only survives if it is decoded right: (encoding, bytes, the name).
+pub fn encoded_adds() -> Vec<(&'static str, Vec<u8>, String)> {
+    let add = |encoding: &str, name: &[u8]| {
+        let mut b = format!(
+            "<?xml version=\"1.0\" encoding=\"{encoding}\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerAddRq><CustomerAdd><Name>"
+        )
+        .into_bytes();
+        b.extend_from_slice(name);
+        b.extend_from_slice(b"</Name></CustomerAdd></CustomerAddRq></QBXMLMsgsRq></QBXML>");
+        b
+    };
+    vec![
+        // Latin-1: é = E9, ö = F6, ñ = F1.
+        (
+            "ISO-8859-1",
+            add("ISO-8859-1", b"Caf\xe9 M\xf6ller Pe\xf1a"),
+            "Café Möller Peña".to_string(),
+        ),
+        // windows-1252: € = 80, Œ = 8C, " = 93/94 (not Latin-1's controls).
+        (
+            "windows-1252",
+            add("windows-1252", b"\x80 \x8cuvre \x93Bistro\x94"),
+            "€ Œuvre “Bistro”".to_string(),
+        ),
+    ]
+}

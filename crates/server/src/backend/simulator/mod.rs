@@ -10,7 +10,10 @@ mod files;
 
 pub use files::IDLE_CLOSE;
 
-use super::{Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, SessionId};
+use super::{
+    Answer, Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, Request,
+    SessionId,
+};
 use files::{identity, Identity, OpenFiles, Take};
 use qbsim::{Company, OpenError, Opening, Session};
 use std::collections::HashMap;
@@ -321,11 +324,12 @@ impl Backend for SimulatorBackend {
         })
     }
 
+    /// The simulator answers the parsed set: nothing is parsed again.
     fn process(
         &self,
         session: SessionId,
-        request: bytes::Bytes,
-    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        request: Request,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>> {
         Box::pin(async move {
             let Some((company, s)) = self
                 .lock_sessions()
@@ -335,15 +339,20 @@ impl Backend for SimulatorBackend {
                 return Err(BackendError::invalid_session());
             };
             let small = qbsim::is_small(&request);
-            let answer = blocking(small, move || company.process(s, &request)).await?;
-            answer.map_err(|f| {
-                let kind = if f.hresult == qbxml::HResult::PARSE_ERROR {
-                    BackendErrorKind::Request
-                } else {
-                    BackendErrorKind::Failed
-                };
-                BackendError::new(kind, Some(f.hresult), format!("{} {}", f.message, f.detail))
-            })
+            let answer = blocking(small, move || company.process_set(s, &request)).await?;
+            answer
+                .map(|r| Answer {
+                    xml: r.xml,
+                    outcome: r.outcome,
+                })
+                .map_err(|f| {
+                    let kind = if f.hresult == qbxml::HResult::PARSE_ERROR {
+                        BackendErrorKind::Request
+                    } else {
+                        BackendErrorKind::Failed
+                    };
+                    BackendError::new(kind, Some(f.hresult), format!("{} {}", f.message, f.detail))
+                })
         })
     }
 

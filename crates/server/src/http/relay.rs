@@ -1,0 +1,199 @@
+//! `POST /`: the qbXML relay — and the way to the backend that every
+//! front door relaying qbXML shares.
+//!
+//! A request is parsed and validated once, here ([`validate`]): what
+//! travels on is the parsed set ([`crate::backend::Request`]), and the
+//! backend answers with its text and outcome ([`crate::backend::Answer`]).
+//! Nothing is parsed again and no response text is searched.
+//!
+//! Invariant: nothing reaches a backend before authentication, validation
+//! and the read-only rule; per company file, backend calls never overlap
+//! (one turn per lane), and a started call is never cancelled.
+
+use super::body::{read_body, settings, ticket_of, xml_content_type};
+use super::login::{login, Principal};
+use super::reply::{Refusal, Reply};
+use super::{Exchange, FrontDoor, Route};
+use crate::backend::{Answer, BackendError, BoxFuture, OpenSettings, Request};
+use crate::queue::{NotDone, Pending};
+use hyper::body::Incoming;
+use hyper::{Method, StatusCode};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where a request goes: a persistent session (its ticket), or a session
+/// of its own opened with these settings.
+pub enum Target {
+    Ticket(String),
+    Open(OpenSettings),
+}
+
+/// Parse and validate a body as QuickBooks' request processor would, and
+/// apply the read-only rule: the request value that goes to the backend.
+pub fn validate(x: &mut Exchange<'_>, p: &Principal, body: Vec<u8>) -> Result<Request, Refusal> {
+    let limits = qbxml::Limits {
+        max_size: x.state.settings.max_request_bytes,
+        ..qbxml::Limits::default()
+    };
+    let set = qbxml::parse_request_with(body, &limits).map_err(Refusal::NotQbxml)?;
+    x.trace.request_types = set.requests().map(|r| r.name().to_string()).collect();
+    if p.read_only {
+        if let Some(why) = writes(&set) {
+            return Err(Refusal::ReadOnly {
+                user: p.name.clone(),
+                why,
+            });
+        }
+    }
+    Ok(Arc::new(set))
+}
+
+/// Why a message set writes, if it does: a write request, a subscription
+/// set, or error recovery — which stores (newMessageSetID) and deletes
+/// (ClearAllMessageSets, a reused ID) state that read-write clients rely
+/// on after a 504.
+fn writes(set: &qbxml::RequestSet) -> Option<String> {
+    if let Some(w) = set.requests().find(|r| r.access() == qbxml::Access::Write) {
+        return Some(format!("{} writes", w.name()));
+    }
+    if set.kind() == qbxml::MessageSetKind::Subscriptions {
+        return Some("subscriptions write".into());
+    }
+    if set.new_message_set_id().is_some() || set.old_message_set_id().is_some() {
+        return Some("error recovery (newMessageSetID/oldMessageSetID) keeps state".into());
+    }
+    None
+}
+
+/// Run a validated request on its target, in the company file's turn,
+/// within the backend timeout.
+pub async fn run(
+    x: &mut Exchange<'_>,
+    p: &Principal,
+    target: Target,
+    request: Request,
+) -> Result<Answer, Refusal> {
+    let answer = match target {
+        Target::Open(s) => once(x, p, s, request).await?,
+        Target::Ticket(t) => on_ticket(x, p, &t, request).await?,
+    };
+    x.trace.statuses = answer.outcome.statuses.iter().map(|s| s.code).collect();
+    Ok(answer)
+}
+
+fn request_event(x: &Exchange<'_>, p: &Principal, company: &str, request: &Request) {
+    x.state.events.request(&crate::events::Request {
+        connection_id: x.conn.id,
+        user: &p.name,
+        company_file: company,
+        request_types: &x.trace.request_types,
+        body: request.xml().as_bytes(),
+    });
+}
+
+/// Open, process, close, in the company file's turn.
+async fn once(
+    x: &mut Exchange<'_>,
+    p: &Principal,
+    settings: OpenSettings,
+    request: Request,
+) -> Result<Answer, Refusal> {
+    let key = x.state.backend.company_key(&settings)?;
+    x.trace.company = key.clone();
+    request_event(x, p, &key, &request);
+    let backend = x.state.backend.clone();
+    let done = x
+        .state
+        .lanes
+        .submit(&key, async move { backend.once(settings, request).await })
+        .map_err(Refusal::Busy)?;
+    wait(x, done).await
+}
+
+async fn on_ticket(
+    x: &mut Exchange<'_>,
+    p: &Principal,
+    ticket: &str,
+    request: Request,
+) -> Result<Answer, Refusal> {
+    let t = x
+        .state
+        .ticket(&p.name, ticket)
+        .ok_or_else(|| Refusal::BadTicket("unknown, expired, closed, or another user's".into()))?;
+    x.trace.company = t.company_key.clone();
+    request_event(x, p, &t.company_key, &request);
+    let backend = x.state.backend.clone();
+    let session = t.session.clone();
+    let done = x
+        .state
+        .lanes
+        .submit(&t.company_key, async move {
+            backend.process(session, request).await
+        })
+        .map_err(Refusal::Busy)?;
+    let out = wait(x, done).await;
+    if let Some(t) = x.state.lock_sessions().get_mut(ticket) {
+        t.last_used = Instant::now();
+    }
+    out
+}
+
+/// Wait for a started backend job, at most the backend timeout. A job
+/// that outlives the wait still finishes in its lane (and keeps the
+/// company file's turn until then); the client learns the outcome is
+/// unknown.
+pub async fn wait<T: Send + 'static>(
+    x: &Exchange<'_>,
+    job: Pending<Result<T, BackendError>>,
+) -> Result<T, Refusal> {
+    match job.finish(x.state.settings.backend_timeout).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Refusal::Backend(e)),
+        Err(NotDone::Refused(r)) => Err(Refusal::Busy(r)),
+        Err(NotDone::Failed) => Err(Refusal::BackendPanicked),
+        Err(NotDone::TimedOut) => {
+            x.state
+                .metrics
+                .backend_timeouts
+                .fetch_add(1, Ordering::Relaxed);
+            Err(Refusal::BackendTimeout(
+                "QuickBooks did not answer in time; the request may still complete \
+                 (use newMessageSetID/oldMessageSetID to find out)",
+            ))
+        }
+    }
+}
+
+/// `POST /`: qbXML in, QuickBooks' answer out.
+pub struct Relay;
+
+impl FrontDoor for Relay {
+    fn routes(&self) -> Vec<Route> {
+        vec![Route::new("/", &[Method::POST])]
+    }
+
+    fn handle<'a, 'b: 'a>(
+        &'a self,
+        x: &'a mut Exchange<'b>,
+        req: hyper::Request<Incoming>,
+    ) -> BoxFuture<'a, Result<Reply, Refusal>> {
+        Box::pin(async move {
+            let p = login(x, req.headers()).await?;
+            xml_content_type(req.headers())?;
+            // A ticket names its session; without one, the settings open one.
+            let target = match ticket_of(req.headers())? {
+                Some(t) => Target::Ticket(t),
+                None => Target::Open(settings(&p, req.headers())?),
+            };
+            let body = read_body(&x.state, req).await?;
+            let request = validate(x, &p, body.into())?;
+            let answer = run(x, &p, target, request).await?;
+            Ok(Reply::ok(
+                StatusCode::OK,
+                answer.xml,
+                "text/xml; charset=utf-8",
+            ))
+        })
+    }
+}
