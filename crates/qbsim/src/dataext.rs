@@ -12,18 +12,13 @@
 use crate::body::leaf;
 use crate::lists::{include_of, resolve};
 use crate::store::{self, Db};
-use crate::{Answer, Ctx, SimError};
+use crate::{status, Res};
+use crate::{Answer, Ctx};
 use qbxml::{Elem, Element, Request, Status};
 use rusqlite::{params, OptionalExtension};
 
-type Res<T> = Result<T, SimError>;
-
 /// The key of company-level values (`OtherDataExtType` Company).
 pub const COMPANY: &str = "company";
-
-fn status(code: u32, args: &[(&str, &str)]) -> SimError {
-    SimError::Status(Status::from_code(code, args))
-}
 
 fn def_of(db: &Db, owner: &str, name: &str) -> Res<Option<Vec<Elem>>> {
     let body: Option<String> = db

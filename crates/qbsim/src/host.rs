@@ -7,10 +7,9 @@
 
 use crate::render::fit;
 use crate::store::{self, Db};
-use crate::{Answer, Ctx, SimError};
+use crate::Res;
+use crate::{Answer, Ctx};
 use qbxml::{Elem, Request, Status, Version};
-
-type Res<T> = Result<T, SimError>;
 
 /// QuickBooks' file mode, reported by HostQuery.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

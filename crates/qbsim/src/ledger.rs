@@ -21,12 +21,11 @@
 use crate::body;
 use crate::store::{self, Db, StoreError};
 use crate::txnkinds::Special;
-use crate::{Ctx, SimError};
-use qbxml::{Elem, Status};
+use crate::Ctx;
+use crate::{invalid, Res};
+use qbxml::Elem;
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
-
-type Res<T> = Result<T, SimError>;
 
 /// One debit (amount > 0) or credit (amount < 0).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -183,13 +182,6 @@ pub fn special(ctx: &Ctx<'_>, which: Special) -> Res<String> {
     )?;
     store::set_meta(ctx.db, &key, &id)?;
     Ok(id)
-}
-
-fn invalid(field: &str, value: &str, reason: &str) -> SimError {
-    SimError::Status(Status::from_code(
-        3210,
-        &[("field", field), ("value", value), ("reason", reason)],
-    ))
 }
 
 /// Write a transaction's postings and move every balance they touch.

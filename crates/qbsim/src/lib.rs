@@ -32,6 +32,7 @@
 mod body;
 mod clock;
 mod dataext;
+mod dispatch;
 mod host;
 mod kinds;
 mod ledger;
@@ -540,6 +541,24 @@ impl Answer {
             ..Answer::default()
         }
     }
+}
+
+/// What a handler returns: its answer, or why the request failed.
+pub(crate) type Res<T> = Result<T, SimError>;
+
+/// A QuickBooks status for a request that failed: `status(3100, &[("name",
+/// …)])`, the message from qbxml's catalogue with its placeholders filled.
+pub(crate) fn status(code: u32, args: &[(&str, &str)]) -> SimError {
+    SimError::Status(Status::from_code(code, args))
+}
+
+/// 3210: `The "<field>" field has an invalid value "<value>".  QuickBooks
+/// error message: <reason>`.
+pub(crate) fn invalid(field: &str, value: &str, reason: &str) -> SimError {
+    status(
+        3210,
+        &[("field", field), ("value", value), ("reason", reason)],
+    )
 }
 
 /// Why a request failed.

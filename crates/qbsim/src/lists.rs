@@ -10,6 +10,7 @@ use crate::body::{self, RefRequest};
 use crate::kinds::{self, Kind};
 use crate::render::{self, Names, RetOpts};
 use crate::store::{self, Row};
+use crate::{status, Res};
 use crate::{Answer, Ctx, SimError};
 use qbxml::{Elem, Element, Request, Status};
 
@@ -24,12 +25,6 @@ const COLUMN_FIELDS: &[&str] = &[
     "OpenBalance",
     "OpenBalanceDate",
 ];
-
-type Res<T> = Result<T, SimError>;
-
-fn status(code: u32, args: &[(&str, &str)]) -> SimError {
-    SimError::Status(Status::from_code(code, args))
-}
 
 pub fn include_of(rq: Element<'_>) -> Vec<String> {
     rq.children_named("IncludeRetElement")

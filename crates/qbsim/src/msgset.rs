@@ -15,13 +15,11 @@
 //!   an unknown old ID answers `messageSetStatusCode="600"` and the set is
 //!   processed. `ClearAllMessageSets` forgets every saved set.
 
-use crate::kinds;
-use crate::{dataext, host, lists, query, reports, txnkinds, txnquery, txns};
 use crate::{Answer, Ctx, Failure, Inner, SimError};
 use qbxml::schema::Schema;
 use qbxml::{
-    access_of, Access, HResult, OnError, Outcome, Request, RequestSet, ResponseData,
-    ResponseWriter, RsHead, Severity, Status, Version,
+    access_of, Access, HResult, OnError, Outcome, RequestSet, ResponseData, ResponseWriter, RsHead,
+    Severity, Status, Version,
 };
 use rusqlite::params;
 
@@ -129,13 +127,15 @@ pub(crate) fn process(
                 message: fe.message.clone(),
             })),
             None if full => Err(SimError::Status(crate::too_large(limit))),
-            None => dispatch(
+            None => crate::dispatch::run(
                 &ctx,
                 &rq,
-                inner.config.file_mode,
-                &mut inner.iterators,
-                session,
-                bulk,
+                crate::dispatch::Env {
+                    mode: inner.config.file_mode,
+                    iterators: &mut inner.iterators,
+                    session,
+                    internal: bulk,
+                },
             ),
         };
         let mut answer = match result {
@@ -256,63 +256,4 @@ fn write(w: &mut ResponseWriter, name: &str, request_id: Option<&str>, a: Answer
         w.response_unchecked(&head, &[]);
     }
     head.status
-}
-
-fn dispatch(
-    ctx: &Ctx<'_>,
-    rq: &Request<'_>,
-    mode: host::FileMode,
-    iters: &mut query::Iterators,
-    session: u64,
-    internal: bool,
-) -> Result<Answer, SimError> {
-    let name = rq.name();
-    // Query-only lists (ItemGroup, PriceLevel) can be filled by our own
-    // sample generator, not by clients.
-    let allowed = |k: &&kinds::Kind| k.writable || internal;
-    match name {
-        "HostQueryRq" => return host::host(ctx, rq, mode),
-        "CompanyQueryRq" => return host::company(ctx, rq),
-        "PreferencesQueryRq" => return host::preferences(ctx, rq),
-        "ListDelRq" => return lists::list_del(ctx, rq),
-        "ListDeletedQueryRq" => return query::list_deleted(ctx, rq),
-        "DataExtDefAddRq" => return dataext::def_add(ctx, rq),
-        "DataExtDefQueryRq" => return dataext::def_query(ctx, rq),
-        "DataExtAddRq" => return dataext::set(ctx, rq, true),
-        "DataExtModRq" => return dataext::set(ctx, rq, false),
-        "DataExtDelRq" => return dataext::del(ctx, rq),
-        "TxnDelRq" => return txns::del(ctx, rq),
-        "TxnVoidRq" => return txns::void(ctx, rq),
-        "TxnDeletedQueryRq" => return txnquery::deleted(ctx, rq),
-        "TransactionQueryRq" => return txnquery::transactions(ctx, rq, iters, session),
-        "ReceivePaymentToDepositQueryRq" => return txnquery::to_deposit(ctx, rq),
-        "GeneralSummaryReportQueryRq" => return reports::general_summary(ctx, rq),
-        "AgingReportQueryRq" => return reports::aging(ctx, rq),
-        _ => {}
-    }
-    if let Some(k) = name.strip_suffix("AddRq").and_then(txnkinds::txn_kind) {
-        return txns::add(ctx, k, rq);
-    }
-    if let Some(k) = name.strip_suffix("ModRq").and_then(txnkinds::txn_kind) {
-        return txns::modify(ctx, k, rq);
-    }
-    if let Some(k) = name.strip_suffix("QueryRq").and_then(txnkinds::txn_kind) {
-        return txnquery::query(ctx, k, rq, iters, session);
-    }
-    if let Some(base) = name.strip_suffix("AddRq") {
-        if let Some(k) = kinds::kind(base).filter(allowed) {
-            return lists::add(ctx, k, rq);
-        }
-    }
-    if let Some(base) = name.strip_suffix("ModRq") {
-        if let Some(k) = kinds::kind(base).filter(|k| k.writable) {
-            return lists::modify(ctx, k, rq);
-        }
-    }
-    if let Some(ks) = kinds::query_kinds(name) {
-        if !ks.is_empty() {
-            return query::query(ctx, &ks, rq, iters, session);
-        }
-    }
-    Err(SimError::Status(Status::from_code(1030, &[])))
 }

@@ -10,11 +10,10 @@
 use crate::kinds::{self, Kind};
 use crate::render::{self, Names, RetOpts};
 use crate::store::{self, ColumnFilter, Row};
-use crate::{Answer, Ctx, SimError};
+use crate::{status, Res};
+use crate::{Answer, Ctx};
 use qbxml::{Element, IteratorMode, MetaData, Request, Status};
 use std::collections::{HashMap, HashSet};
-
-type Res<T> = Result<T, SimError>;
 
 /// Open iterators of one company file.
 pub struct Iterators {
@@ -99,10 +98,6 @@ impl Iterators {
             b & 0xFFFF_FFFF_FFFF
         )
     }
-}
-
-fn status(code: u32, args: &[(&str, &str)]) -> SimError {
-    SimError::Status(Status::from_code(code, args))
 }
 
 pub fn query(

@@ -17,15 +17,10 @@
 use crate::clock::{civil_from_days, date_text, days_from_civil, macro_range, parse_date};
 use crate::ledger::{account_type, debit_normal};
 use crate::store;
-use crate::{Answer, Ctx, SimError};
+use crate::{status, Res};
+use crate::{Answer, Ctx};
 use qbxml::{Elem, Request, Status};
 use std::collections::HashMap;
-
-type Res<T> = Result<T, SimError>;
-
-fn status(code: u32, args: &[(&str, &str)]) -> SimError {
-    SimError::Status(Status::from_code(code, args))
-}
 
 const MONTHS: [&str; 12] = [
     "January",

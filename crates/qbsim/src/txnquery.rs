@@ -19,16 +19,11 @@ use crate::render::{self, Names};
 use crate::store::{self, TxnRow};
 use crate::txnkinds::{self, TxnKind};
 use crate::txns::{line_family, DYNAMIC};
-use crate::{Answer, Ctx, SimError};
-use qbxml::{Elem, Element, MetaData, Request, Status};
+use crate::{status, Res};
+use crate::{Answer, Ctx};
+use qbxml::{Elem, Element, MetaData, Request};
 use rusqlite::types::Value;
 use std::collections::HashSet;
-
-type Res<T> = Result<T, SimError>;
-
-fn status(code: u32, args: &[(&str, &str)]) -> SimError {
-    SimError::Status(Status::from_code(code, args))
-}
 
 /// What the request asked to see of each transaction.
 #[derive(Default, Debug, Clone)]

@@ -21,23 +21,11 @@ use crate::ledger::{self, qty_text, qty_units, Posting};
 use crate::lists::{include_of, resolve};
 use crate::store::{self, Link, TxnRow};
 use crate::txnkinds::{self, Role, Special, TxnKind};
+use crate::{invalid, status, Res};
 use crate::{Answer, Ctx, Record, SimError};
 use qbxml::schema::Decl;
 use qbxml::{Elem, Element, Request, Status};
 use std::rc::Rc;
-
-type Res<T> = Result<T, SimError>;
-
-fn status(code: u32, args: &[(&str, &str)]) -> SimError {
-    SimError::Status(Status::from_code(code, args))
-}
-
-fn invalid(field: &str, value: &str, reason: &str) -> SimError {
-    status(
-        3210,
-        &[("field", field), ("value", value), ("reason", reason)],
-    )
-}
 
 /// Request children this module handles itself rather than mapping them
 /// onto the Ret.
