@@ -10,15 +10,14 @@
 //! transaction lines answer 3250 (feature not available).
 
 use crate::body::leaf;
-use crate::lists::{include_of, resolve};
+use crate::custom::{value_ret, COMPANY};
+use crate::refs::resolve;
+use crate::render::include_of;
 use crate::store::{self, Db};
 use crate::{status, Res};
 use crate::{Answer, Ctx};
 use qbxml::{Elem, Element, Request, Status};
 use rusqlite::{params, OptionalExtension};
-
-/// The key of company-level values (`OtherDataExtType` Company).
-pub const COMPANY: &str = "company";
 
 fn def_of(db: &Db, owner: &str, name: &str) -> Res<Option<Vec<Elem>>> {
     let body: Option<String> = db
@@ -226,17 +225,6 @@ fn target(ctx: &Ctx<'_>, a: Element<'_>) -> Res<(String, Vec<Elem>)> {
     Ok((store::key(&row.ns, &row.id), def))
 }
 
-fn value_ret(owner: &str, name: &str, def: &[Elem], value: &str) -> Elem {
-    Elem::new("DataExtRet")
-        .with("OwnerID", owner)
-        .with("DataExtName", name)
-        .with(
-            "DataExtType",
-            leaf(def, "DataExtType").unwrap_or("STR255TYPE"),
-        )
-        .with("DataExtValue", value)
-}
-
 /// DataExtAdd and DataExtMod: set a value (Add refuses an existing one,
 /// Mod a missing one).
 pub fn set(ctx: &Ctx<'_>, rq: &Request<'_>, is_add: bool) -> Res<Answer> {
@@ -329,32 +317,4 @@ pub fn del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         items: vec![ret],
         ..Answer::default()
     })
-}
-
-/// `DataExtRet` elements of a record for the given owners.
-pub fn rets_for(db: &Db, obj: &str, owners: &[String]) -> Vec<Elem> {
-    let Ok(mut st) = db.prepare_cached(
-        "SELECT v.owner, v.name, v.value, d.body FROM data_ext v \
-         LEFT JOIN data_ext_def d ON d.owner=v.owner AND d.name_key=v.name_key \
-         WHERE v.obj=?1 ORDER BY v.owner, v.name_key",
-    ) else {
-        return Vec::new();
-    };
-    let Ok(rows) = st.query_map([obj], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    }) else {
-        return Vec::new();
-    };
-    rows.flatten()
-        .filter(|(o, ..)| owners.iter().any(|w| w == o))
-        .map(|(o, n, v, d)| {
-            let def = d.map(|b| crate::body::decode(&b)).unwrap_or_default();
-            value_ret(&o, &n, &def, &v)
-        })
-        .collect()
 }

@@ -48,9 +48,9 @@ pub fn company(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .map(|o| o.text().to_string())
         .collect();
     if !owners.is_empty() {
-        c.children.extend(crate::dataext::rets_for(
+        c.children.extend(crate::custom::rets_for(
             ctx.db,
-            crate::dataext::COMPANY,
+            crate::custom::COMPANY,
             &owners,
         ));
     }
@@ -76,7 +76,7 @@ fn single(ctx: &Ctx<'_>, rq: &Request<'_>, rs: &str, mut ret: Elem) -> Res<Answe
         .and_then(|p| p.decl().child(&ret.name))
     {
         fit(&mut ret, d.decl(), ctx.version);
-        let include = crate::lists::include_of(rq.element());
+        let include = crate::render::include_of(rq.element());
         crate::render::include(&mut ret, d.decl(), ctx.version, &include);
     }
     Ok(Answer {

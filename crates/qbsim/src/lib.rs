@@ -31,6 +31,7 @@
 
 mod body;
 mod clock;
+mod custom;
 mod dataext;
 mod dispatch;
 mod host;
@@ -39,12 +40,14 @@ mod ledger;
 mod lists;
 mod msgset;
 mod query;
+mod refs;
 mod render;
 mod reports;
 pub mod sample;
 mod store;
 mod txnkinds;
 mod txnquery;
+mod txnret;
 mod txns;
 
 pub use clock::{Clock, Dst, TimeZone};

@@ -109,7 +109,7 @@ pub fn query(
 ) -> Res<Answer> {
     let e = rq.element();
     let opts = RetOpts {
-        include: crate::lists::include_of(e),
+        include: crate::render::include_of(e),
         owners: e
             .children_named("OwnerID")
             .map(|o| o.text().to_string())
@@ -554,7 +554,7 @@ pub fn list_deleted(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .map(|t| t.text().to_string())
         .collect();
     let (from, to) = deleted_range(ctx, e);
-    let include = crate::lists::include_of(e);
+    let include = crate::render::include_of(e);
     let mut items = Vec::new();
     for d in store::deleted(ctx.db, &types, from, to)? {
         let mut r = qbxml::Elem::new("ListDeletedRet")

@@ -110,7 +110,7 @@ pub fn ret(
         }
     }
     if !opts.owners.is_empty() {
-        for d in crate::dataext::rets_for(ctx.db, &store::key(&row.ns, &row.id), &opts.owners) {
+        for d in crate::custom::rets_for(ctx.db, &store::key(&row.ns, &row.id), &opts.owners) {
             e.push(d);
         }
     }
@@ -196,4 +196,11 @@ pub fn fit(e: &mut Elem, decl: Decl, version: Version) {
         }
         _ => false,
     });
+}
+
+/// The `IncludeRetElement` names of a query (empty: everything).
+pub fn include_of(rq: qbxml::Element<'_>) -> Vec<String> {
+    rq.children_named("IncludeRetElement")
+        .map(|e| e.text().to_string())
+        .collect()
 }

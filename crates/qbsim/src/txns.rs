@@ -18,9 +18,11 @@ use crate::body::{self, leaf, RefRequest};
 use crate::clock::{date_text, parse_date};
 use crate::kinds;
 use crate::ledger::{self, qty_text, qty_units, Posting};
-use crate::lists::{include_of, resolve};
+use crate::refs::resolve;
+use crate::render::include_of;
 use crate::store::{self, Link, TxnRow};
 use crate::txnkinds::{self, Role, Special, TxnKind};
+use crate::txnret::{line_family, DYNAMIC};
 use crate::{invalid, status, Res};
 use crate::{Answer, Ctx, Record, SimError};
 use qbxml::schema::Decl;
@@ -45,36 +47,6 @@ const OWN_FIELDS: &[&str] = &[
     // Custom fields on transactions are not kept (docs/SIMULATOR.md).
     "DataExt",
 ];
-
-/// Ret fields computed from columns and links when written out, never
-/// stored.
-pub const DYNAMIC: &[&str] = &[
-    "AppliedAmount",
-    "BalanceRemaining",
-    "IsPaid",
-    "CreditRemaining",
-    "OpenAmount",
-    "UnusedPayment",
-    "LinkedTxn",
-];
-
-/// The Ret line family a request child belongs to: `InvoiceLineAdd` →
-/// `InvoiceLineRet`, `JournalDebitLine` → itself. Lines are the Ret
-/// children that carry a TxnLineID.
-pub fn line_family(name: &str, ret: Decl) -> Option<&'static str> {
-    let base = name
-        .strip_suffix("Add")
-        .or_else(|| name.strip_suffix("Mod"))
-        .unwrap_or(name);
-    for cand in [format!("{base}Ret"), base.to_string()] {
-        if let Some(p) = ret.child(&cand) {
-            if p.decl().child("TxnLineID").is_some() {
-                return Some(p.name());
-            }
-        }
-    }
-    None
-}
 
 /// A payment's postings as (account, amount, entity): `sign` 1 for money
 /// in (a customer's payment: bank debited, A/R credited), -1 for money out
@@ -1699,7 +1671,7 @@ fn answer(
     rq: &Request<'_>,
     lines: bool,
 ) -> Res<Answer> {
-    let opts = crate::txnquery::TxnOpts {
+    let opts = crate::txnret::TxnOpts {
         include: include_of(rq.element()),
         owners: Vec::new(),
         lines,
@@ -1710,7 +1682,7 @@ fn answer(
     for rec in ctx.lookups.borrow().values() {
         names.seed(&rec.0.ns, &rec.0.id, &rec.0.full_name);
     }
-    let items = crate::txnquery::ret(ctx, &mut names, row, kind, &opts)
+    let items = crate::txnret::ret(ctx, &mut names, row, kind, &opts)
         .into_iter()
         .collect();
     Ok(Answer {
@@ -1739,12 +1711,12 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
     let old = existing(ctx, kind.name, id)?;
     let seq = agg.child_text("EditSequence").unwrap_or("");
     if seq != old.edit_seq.to_string() {
-        let opts = crate::txnquery::TxnOpts {
+        let opts = crate::txnret::TxnOpts {
             lines: true,
             ..Default::default()
         };
         let current =
-            crate::txnquery::ret(ctx, &mut crate::render::Names::default(), &old, kind, &opts);
+            crate::txnret::ret(ctx, &mut crate::render::Names::default(), &old, kind, &opts);
         return Err(SimError::StatusWith(
             Status::from_code(3200, &[("value", seq)]),
             current.into_iter().collect(),
