@@ -34,6 +34,7 @@ mod clock;
 mod custom;
 mod dataext;
 mod dispatch;
+mod filter;
 mod host;
 mod kinds;
 mod ledger;

@@ -7,6 +7,7 @@
 //! matches nothing answers 1 (Info). ActiveStatus defaults to ActiveOnly.
 //! Name filters compare the FullName case-insensitively.
 
+use crate::filter::{time_range, TextMatch, TextRange};
 use crate::kinds::{self, Kind};
 use crate::render::{self, Names, RetOpts};
 use crate::store::{self, ColumnFilter, Row};
@@ -291,16 +292,11 @@ pub(crate) fn answer(
 
 /// A `DeletedDateRangeFilter`'s bounds (open ends: the extremes).
 pub(crate) fn deleted_range(ctx: &Ctx<'_>, e: Element<'_>) -> (i64, i64) {
-    let (mut from, mut to) = (i64::MIN, i64::MAX);
-    if let Some(r) = e.child("DeletedDateRangeFilter") {
-        if let Some(f) = r.child_text("FromDeletedDate") {
-            from = ctx.tz.parse_datetime(f, false).unwrap_or(i64::MIN);
-        }
-        if let Some(t) = r.child_text("ToDeletedDate") {
-            to = ctx.tz.parse_datetime(t, true).unwrap_or(i64::MAX);
-        }
-    }
-    (from, to)
+    let (from, to) = match e.child("DeletedDateRangeFilter") {
+        Some(r) => time_range(ctx, r, "FromDeletedDate", "ToDeletedDate"),
+        None => (None, None),
+    };
+    (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX))
 }
 
 /// The IDs a query selects, in list order (or in the order named), and the
@@ -341,18 +337,15 @@ fn select(ctx: &Ctx<'_>, kinds: &[&'static Kind], e: Element<'_>) -> Res<Selecti
         }
         return Ok((ids, missing));
     }
+    let (from_modified, to_modified) = time_range(ctx, e, "FromModifiedDate", "ToModifiedDate");
     let cols = ColumnFilter {
         active: match e.child_text("ActiveStatus").unwrap_or("ActiveOnly") {
             "All" => None,
             "InactiveOnly" => Some(false),
             _ => Some(true),
         },
-        from_modified: e
-            .child_text("FromModifiedDate")
-            .and_then(|d| ctx.tz.parse_datetime(d, false)),
-        to_modified: e
-            .child_text("ToModifiedDate")
-            .and_then(|d| ctx.tz.parse_datetime(d, true)),
+        from_modified,
+        to_modified,
     };
     let filter = RowFilter::from_request(ctx, e)?;
     let mut ids = Vec::new();
@@ -376,8 +369,8 @@ fn select(ctx: &Ctx<'_>, kinds: &[&'static Kind], e: Element<'_>) -> Res<Selecti
 /// Filters that need more than the indexed columns.
 #[derive(Default)]
 struct RowFilter {
-    name: Option<(String, String)>,
-    range: Option<(Option<String>, Option<String>)>,
+    name: Option<TextMatch>,
+    range: Option<TextRange>,
     balance: Option<(String, i64)>,
     classes: Option<HashSet<String>>,
     currencies: Option<(HashSet<String>, bool)>,
@@ -387,21 +380,13 @@ struct RowFilter {
 
 impl RowFilter {
     fn from_request(ctx: &Ctx<'_>, e: Element<'_>) -> Res<RowFilter> {
-        let mut f = RowFilter::default();
-        if let Some(n) = e.child("NameFilter") {
-            f.name = Some((
-                n.child_text("MatchCriterion")
-                    .unwrap_or("StartsWith")
-                    .to_string(),
-                n.child_text("Name").unwrap_or("").to_lowercase(),
-            ));
-        }
-        if let Some(n) = e.child("NameRangeFilter") {
-            f.range = Some((
-                n.child_text("FromName").map(str::to_lowercase),
-                n.child_text("ToName").map(str::to_lowercase),
-            ));
-        }
+        let mut f = RowFilter {
+            name: e.child("NameFilter").map(|n| TextMatch::read(n, "Name")),
+            range: e
+                .child("NameRangeFilter")
+                .map(|n| TextRange::read(n, "FromName", "ToName")),
+            ..RowFilter::default()
+        };
         if let Some(b) = e.child("TotalBalanceFilter") {
             f.balance = Some((
                 b.child_text("Operator").unwrap_or("Equal").to_string(),
@@ -437,20 +422,14 @@ impl RowFilter {
 
     fn keeps(&self, r: &Row) -> bool {
         let full = r.full_name.to_lowercase();
-        if let Some((how, n)) = &self.name {
-            let ok = match how.as_str() {
-                "Contains" => full.contains(n.as_str()),
-                "EndsWith" => full.ends_with(n.as_str()),
-                _ => full.starts_with(n.as_str()),
-            };
-            if !ok {
-                return false;
-            }
+        if self.name.as_ref().is_some_and(|n| !n.keeps(&full)) {
+            return false;
         }
-        if let Some((from, to)) = &self.range {
+        if let Some(TextRange { from, to }) = &self.range {
             if from.as_ref().is_some_and(|f| full < *f) {
                 return false;
             }
+            // A name range ends with every name under its last name.
             if to
                 .as_ref()
                 .is_some_and(|t| full > *t && !full.starts_with(t.as_str()))

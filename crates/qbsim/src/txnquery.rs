@@ -12,6 +12,7 @@
 
 use crate::body;
 use crate::clock::{macro_range, parse_date};
+use crate::filter::{time_range, TextMatch, TextRange};
 use crate::ledger;
 use crate::query::{self, answer, Iterators, Selection};
 use crate::render::include_of;
@@ -62,8 +63,8 @@ struct Filter {
     entities: Option<HashSet<String>>,
     entity_types: Vec<String>,
     accounts: Option<HashSet<String>>,
-    ref_match: Option<(String, String)>,
-    ref_range: Option<(Option<String>, Option<String>)>,
+    ref_match: Option<TextMatch>,
+    ref_range: Option<TextRange>,
     paid: Option<bool>,
 }
 
@@ -111,12 +112,9 @@ impl Filter {
                         b.and_then(|d| ctx.tz.parse_datetime(&crate::clock::date_text(d), true));
                 }
             }
-            if let Some(v) = m.child_text("FromModifiedDate") {
-                f.from_modified = ctx.tz.parse_datetime(v, false);
-            }
-            if let Some(v) = m.child_text("ToModifiedDate") {
-                f.to_modified = ctx.tz.parse_datetime(v, true);
-            }
+            let (from, to) = time_range(ctx, m, "FromModifiedDate", "ToModifiedDate");
+            f.from_modified = from.or(f.from_modified);
+            f.to_modified = to.or(f.to_modified);
             if let (Some(a), Some(b)) = (f.from_modified, f.to_modified) {
                 if a > b {
                     return Err(status(3030, &[]));
@@ -163,20 +161,12 @@ impl Filter {
             }
             f.accounts = Some(set);
         }
-        if let Some(r) = e.child("RefNumberFilter") {
-            f.ref_match = Some((
-                r.child_text("MatchCriterion")
-                    .unwrap_or("StartsWith")
-                    .to_string(),
-                r.child_text("RefNumber").unwrap_or("").to_lowercase(),
-            ));
-        }
-        if let Some(r) = e.child("RefNumberRangeFilter") {
-            f.ref_range = Some((
-                r.child_text("FromRefNumber").map(str::to_lowercase),
-                r.child_text("ToRefNumber").map(str::to_lowercase),
-            ));
-        }
+        f.ref_match = e
+            .child("RefNumberFilter")
+            .map(|r| TextMatch::read(r, "RefNumber"));
+        f.ref_range = e
+            .child("RefNumberRangeFilter")
+            .map(|r| TextRange::read(r, "FromRefNumber", "ToRefNumber"));
         let paid = e
             .child_text("PaidStatus")
             .or_else(|| e.child_text("TransactionPaidStatusFilter"));
@@ -262,17 +252,10 @@ impl Filter {
                 }
             }
             let rl = rf.unwrap_or_default().to_lowercase();
-            if let Some((how, v)) = &self.ref_match {
-                let ok = match how.as_str() {
-                    "Contains" => rl.contains(v.as_str()),
-                    "EndsWith" => rl.ends_with(v.as_str()),
-                    _ => rl.starts_with(v.as_str()),
-                };
-                if !ok {
-                    continue;
-                }
+            if self.ref_match.as_ref().is_some_and(|m| !m.keeps(&rl)) {
+                continue;
             }
-            if let Some((from, to)) = &self.ref_range {
+            if let Some(TextRange { from, to }) = &self.ref_range {
                 if from.as_ref().is_some_and(|f| ref_cmp(&rl, f).is_lt())
                     || to.as_ref().is_some_and(|t| ref_cmp(&rl, t).is_gt())
                 {
