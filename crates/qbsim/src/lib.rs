@@ -30,6 +30,7 @@
 //! and transaction types.
 
 mod body;
+mod builtins;
 mod clock;
 mod custom;
 mod dataext;
@@ -299,7 +300,7 @@ impl Company {
             store::Probe::Missing if opening != Opening::Create => return Err(OpenError::Missing),
             store::Probe::Missing => {
                 let now = config.clock.now();
-                store::create(path, |db| sample::seed_builtins(db, now, path))?;
+                store::create(path, |db| builtins::seed(db, now, path))?;
                 // Created here or by someone else meanwhile: either way it
                 // must be a company file now.
                 if let store::Probe::Other(why) = store::probe(path).map_err(io)? {
@@ -319,9 +320,8 @@ impl Company {
             path: path.to_path_buf(),
         };
         if writable {
-            company.with_inner(|inner| {
-                sample::seed_builtins(&inner.db, inner.config.clock.now(), path)
-            })?;
+            company
+                .with_inner(|inner| builtins::seed(&inner.db, inner.config.clock.now(), path))?;
         } else if company
             .with_inner(|inner| store::meta(&inner.db, "seeded"))?
             .is_none()
