@@ -20,7 +20,7 @@ secs=${1:-5}
 rounds=${2:-3}
 G=x86_64-pc-windows-gnu
 
-cargo build --release -q -p qbconnector -p qbsim
+cargo build --release -q -p qbconnector -p qbsim --features qbsim/cli
 cargo build --release -q --workspace --target $G
 cargo build --release -q --workspace --target $G --examples
 bin=target/release

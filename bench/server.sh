@@ -19,7 +19,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || { echo "cannot install wrk"; exit 1; }
 fi
 
-cargo build --release -q -p qbconnector -p qbsim
+cargo build --release -q -p qbconnector -p qbsim --features qbsim/cli
 cargo build --release -q -p qbc-server --example hello
 bin=target/release
 work=$(mktemp -d)

@@ -35,10 +35,6 @@ enum Command {
     Process { file: PathBuf, request: PathBuf },
     /// Run SQLite's integrity check on a company file.
     Check { file: PathBuf },
-    /// Add customers forever, printing each name once its add is answered
-    /// with status 0 (used by the crash test).
-    #[command(hide = true)]
-    WriteLoop { file: PathBuf, prefix: String },
 }
 
 fn main() -> ExitCode {
@@ -87,24 +83,6 @@ fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
             println!("{r}");
             if r != "ok" {
                 return Ok(ExitCode::from(1));
-            }
-        }
-        Command::WriteLoop { file, prefix } => {
-            let c = Company::open(&file, Config::default())?;
-            let s = c.begin_session();
-            let mut out = std::io::stdout().lock();
-            for i in 0u64.. {
-                let name = format!("{prefix}-{i}");
-                let rq = format!(
-                    "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\">\
-                     <CustomerAddRq><CustomerAdd><Name>{name}</Name><CompanyName>Crash test</CompanyName></CustomerAdd></CustomerAddRq>\
-                     </QBXMLMsgsRq></QBXML>"
-                );
-                let rs = c.process(s, rq.as_bytes())?;
-                if rs.contains("statusCode=\"0\"") {
-                    writeln!(out, "{name}")?;
-                    out.flush()?;
-                }
             }
         }
     }
