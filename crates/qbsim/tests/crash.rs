@@ -83,12 +83,8 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
         assert!(got > 0, "round {round}: the writer produced nothing");
 
         // No repair needed, as the kill left it (WAL included).
-        let c = qbsim::Company::open_with(
-            &file,
-            qbsim::Config::default(),
-            qbsim::Opening::NoWrite,
-        )
-        .unwrap();
+        let c = qbsim::Company::open_with(&file, qbsim::Config::default(), qbsim::Opening::NoWrite)
+            .unwrap();
         assert_eq!(c.integrity_check().unwrap(), "ok", "round {round}");
     }
     // Every acknowledged name is in the file.

@@ -550,7 +550,7 @@ impl Config {
             }
         }
         if self.backend.kind == BackendKind::Simulator {
-            if let Err(e) = crate::backend::simulator::check_name(&self.backend.default_company) {
+            if let Err(e) = crate::backend::names::check_name(&self.backend.default_company) {
                 bad("backend.default_company", e);
             }
             if self.backend.data_dir.exists() && !self.backend.data_dir.is_dir() {
@@ -615,7 +615,7 @@ impl Config {
             }
             if let Some(f) = &u.company_file {
                 let checked = match self.backend.kind {
-                    BackendKind::Simulator => crate::backend::simulator::check_name(f),
+                    BackendKind::Simulator => crate::backend::names::check_name(f),
                     BackendKind::Com => {
                         crate::backend::com::check_company_path(f, self.backend.com.allow_unc)
                     }

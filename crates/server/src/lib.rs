@@ -343,28 +343,40 @@ pub fn backend_from_config(config: &Config) -> Result<Arc<dyn Backend>, String> 
     Ok(match config.backend.kind {
         BackendKind::Memory => Arc::new(backend::memory::MemoryBackend::default()),
         BackendKind::Com => com_backend(config)?,
-        BackendKind::Simulator => {
-            std::fs::create_dir_all(&config.backend.data_dir).map_err(|e| {
-                format!(
-                    "backend.data_dir: cannot create {}: {e}",
-                    config.backend.data_dir.display()
-                )
-            })?;
-            Arc::new(
-                backend::simulator::SimulatorBackend::new(
-                    &config.backend.data_dir,
-                    &config.backend.default_company,
-                    config.backend.create_missing,
-                )
-                .max_open(
-                    config.backend.max_open_companies,
-                    config.backend.max_open_per_user,
-                )
-                .max_company_files(config.backend.max_company_files)
-                .max_response_bytes(config.backend.max_response_bytes),
-            )
-        }
+        BackendKind::Simulator => simulator_backend(config)?,
     })
+}
+
+/// The embedded simulator, its company files in `data_dir`.
+#[cfg(feature = "simulator")]
+fn simulator_backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
+    std::fs::create_dir_all(&config.backend.data_dir).map_err(|e| {
+        format!(
+            "backend.data_dir: cannot create {}: {e}",
+            config.backend.data_dir.display()
+        )
+    })?;
+    Ok(Arc::new(
+        backend::simulator::SimulatorBackend::new(
+            &config.backend.data_dir,
+            &config.backend.default_company,
+            config.backend.create_missing,
+        )
+        .max_open(
+            config.backend.max_open_companies,
+            config.backend.max_open_per_user,
+        )
+        .max_company_files(config.backend.max_company_files)
+        .max_response_bytes(config.backend.max_response_bytes),
+    ))
+}
+
+#[cfg(not(feature = "simulator"))]
+fn simulator_backend(_config: &Config) -> Result<Arc<dyn Backend>, String> {
+    Err(
+        "backend.kind: this build has no simulator (the qbc-server crate's `simulator` feature)"
+            .into(),
+    )
 }
 
 /// QuickBooks through QBXMLRP2: the request processor is created on the

@@ -16,6 +16,7 @@
 pub mod com;
 pub mod memory;
 pub mod names;
+#[cfg(feature = "simulator")]
 pub mod simulator;
 
 use crate::connstr::ConnectionMode;

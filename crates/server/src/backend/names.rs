@@ -52,6 +52,54 @@ pub fn is_device_name(part: &str) -> bool {
     }
 }
 
+/// Why a company file name is refused, or `Ok`.
+///
+/// A name is one plain file inside the data directory that could be a
+/// company file on any system the connector runs on: no path, nothing
+/// Windows reads as a device or refuses in a name, and none of the side
+/// files SQLite keeps beside an open database (`-wal`, `-shm`,
+/// `-journal`, `-mj…`) — opening one of those as a company would write
+/// into another company's log and lose its acknowledged writes.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("company file `{}`: {why}", name.escape_debug()));
+    if name.is_empty() {
+        return bad("empty");
+    }
+    if name.len() > 200 {
+        return bad("longer than 200 bytes");
+    }
+    if name.contains(['/', '\\', ':']) {
+        return bad("a plain file name inside the data directory, without a path, is expected");
+    }
+    if name.starts_with('.') {
+        return bad("may not start with a dot");
+    }
+    check_component(name).or_else(|why| bad(&why))?;
+    if let Some(suffix) = sqlite_side_file(name) {
+        return bad(&format!(
+            "ends in `{suffix}`, the name of a file SQLite keeps beside a company file"
+        ));
+    }
+    Ok(())
+}
+
+/// The SQLite side-file suffix `name` ends with, compared without regard
+/// to case (Windows' file names are case-insensitive).
+pub fn sqlite_side_file(name: &str) -> Option<&str> {
+    let lower = name.to_ascii_lowercase();
+    for suffix in ["-wal", "-shm", "-journal"] {
+        if lower.ends_with(suffix) {
+            return Some(&name[name.len() - suffix.len()..]);
+        }
+    }
+    // A super-journal: `<db>-mj` followed by hex digits.
+    let i = lower.rfind("-mj")?;
+    let tail = &lower[i + 3..];
+    tail.bytes()
+        .all(|b| b.is_ascii_hexdigit())
+        .then(|| &name[i..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +160,62 @@ mod tests {
             assert!(check_component(bad).is_err(), "{bad:?}");
         }
         assert_eq!(check_component("Acme Inc (2024).QBW"), Ok(()));
+    }
+
+    #[test]
+    fn names_stay_inside_the_data_directory() {
+        for ok in [
+            "acme.qbw",
+            "Acme Inc (2024).QBW",
+            "x",
+            "COM10.qbw",
+            "console.qbw",
+            "walnut-wall.qbw",
+            "my-mjolnir.qbw",
+            "Café ¹.qbw",
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "..",
+            "../x.qbw",
+            "a/b.qbw",
+            r"C:\Data\x.qbw",
+            r"..\x",
+            ".hidden",
+            "CON",
+            "nul.qbw",
+            "com1.QBW",
+            "acme.qbw.",
+            "acme.qbw ",
+            "a\0b",
+            "a\nb",
+            "/etc/passwd",
+            // Windows devices, superscript digits and spaces included.
+            "COM¹.qbw",
+            "lpt²",
+            "LPT³.x",
+            "com0",
+            "CON .qbw",
+            "conin$",
+            "CONOUT$.qbw",
+            // SQLite's side files of a company file.
+            "v0.qbw-wal",
+            "v0.qbw-shm",
+            "v0.qbw-journal",
+            "V0.QBW-WAL",
+            "v0.qbw-mj1A2B3C4D",
+            "v0.qbw-mj",
+            // Characters Windows refuses in names.
+            "a<b.qbw",
+            "a|b",
+            "what?.qbw",
+            "*.qbw",
+            "a\"b",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name(&"a".repeat(201)).is_err());
     }
 }
