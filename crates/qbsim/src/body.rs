@@ -48,9 +48,21 @@ fn encode_one(out: &mut String, e: &Elem) {
     }
 }
 
+/// An element name as the schema spells it, without allocating.
+fn name(s: &str) -> std::borrow::Cow<'static, str> {
+    match qbxml::schema::intern(s) {
+        Some(n) => std::borrow::Cow::Borrowed(n),
+        None => std::borrow::Cow::Owned(s.to_string()),
+    }
+}
+
 /// Decode what `encode` wrote. A damaged body decodes as far as it can.
 pub fn decode(s: &str) -> Vec<Elem> {
-    let mut stack: Vec<Elem> = vec![Elem::new("")];
+    let mut root = Elem::new("");
+    // About one element per 24 bytes of body: grown once, not a dozen times.
+    root.children.reserve(s.len() / 24 + 1);
+    let mut stack: Vec<Elem> = Vec::with_capacity(4);
+    stack.push(root);
     let mut i = 0;
     let b = s.as_bytes();
     while i < b.len() {
@@ -68,7 +80,7 @@ pub fn decode(s: &str) -> Vec<Elem> {
                 let Some(text) = s.get(colon2 + 1..colon2 + 1 + len) else {
                     break;
                 };
-                let leaf = Elem::leaf(s[i + 1..colon].to_string(), text.to_string());
+                let leaf = Elem::leaf(name(&s[i + 1..colon]), text.to_string());
                 if let Some(top) = stack.last_mut() {
                     top.children.push(leaf);
                 }
@@ -78,7 +90,7 @@ pub fn decode(s: &str) -> Vec<Elem> {
                 let Some(semi) = s[i + 1..].find(';').map(|p| p + i + 1) else {
                     break;
                 };
-                stack.push(Elem::new(s[i + 1..semi].to_string()));
+                stack.push(Elem::new(name(&s[i + 1..semi])));
                 i = semi + 1;
             }
             b'c' => {

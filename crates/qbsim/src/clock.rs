@@ -163,13 +163,41 @@ impl TimeZone {
         let local = utc + self.std_offset_min as i64 * 60 + dst;
         let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
         let s = local.rem_euclid(86_400);
-        format!(
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{}",
-            s / 3600,
-            s / 60 % 60,
-            s % 60,
-            offset_text(self.std_offset_min)
-        )
+        if !(0..=9999).contains(&y) {
+            return format!(
+                "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{}",
+                s / 3600,
+                s / 60 % 60,
+                s % 60,
+                offset_text(self.std_offset_min)
+            );
+        }
+        // By hand: every Ret has two of these, and `format!` costs more
+        // than the rest of writing them.
+        let mut out = String::with_capacity(25);
+        let digits = |out: &mut String, n: i64, width: u32| {
+            for k in (0..width).rev() {
+                let digit = (n / 10_i64.pow(k)) % 10;
+                out.push(char::from(b'0' + digit as u8));
+            }
+        };
+        digits(&mut out, y, 4);
+        out.push('-');
+        digits(&mut out, i64::from(mo), 2);
+        out.push('-');
+        digits(&mut out, i64::from(d), 2);
+        out.push('T');
+        digits(&mut out, s / 3600, 2);
+        out.push(':');
+        digits(&mut out, s / 60 % 60, 2);
+        out.push(':');
+        digits(&mut out, s % 60, 2);
+        let off = self.std_offset_min;
+        out.push(if off < 0 { '-' } else { '+' });
+        digits(&mut out, i64::from(off.abs() / 60), 2);
+        out.push(':');
+        digits(&mut out, i64::from(off.abs() % 60), 2);
+        out
     }
 
     /// Today's date in the company's zone, `YYYY-MM-DD`.
@@ -287,6 +315,35 @@ fn last_sunday(y: i64, m: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written formatter writes what `format!` did.
+    #[test]
+    fn format_by_hand_matches_format() {
+        let reference = |tz: &TimeZone, utc: i64| {
+            let dst = if tz.in_dst(utc) { 3600 } else { 0 };
+            let local = utc + tz.std_offset_min as i64 * 60 + dst;
+            let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
+            let s = local.rem_euclid(86_400);
+            format!(
+                "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{}",
+                s / 3600,
+                s / 60 % 60,
+                s % 60,
+                offset_text(tz.std_offset_min)
+            )
+        };
+        for off in [-300, 0, 330, -570, 600] {
+            let tz = TimeZone {
+                std_offset_min: off,
+                ..TimeZone::default()
+            };
+            let mut t = -86_400 * 365 * 3;
+            while t < 2_000_000_000 {
+                assert_eq!(tz.format(t), reference(&tz, t), "{off} {t}");
+                t += 7_654_321;
+            }
+        }
+    }
 
     #[test]
     fn civil_round_trip() {

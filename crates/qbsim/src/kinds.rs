@@ -146,9 +146,26 @@ pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
     Some(names.iter().filter_map(|n| kind(n)).collect())
 }
 
-/// The namespace a reference points into (each reference targets one).
+/// A row's namespace as the table spells it (a `'static` str).
+pub fn namespace_of(ns: &str) -> Option<&'static str> {
+    KINDS.iter().map(|k| k.namespace).find(|n| *n == ns)
+}
+
+/// The namespace a reference points into (each reference targets one):
+/// worked out once for every `…Ref` name of the schema, as writing any
+/// Ret asks it for each of its references.
 pub fn ref_namespace(ref_name: &str) -> Option<&'static str> {
-    ref_targets(ref_name)?.first().map(|k| k.namespace)
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<qbxml::schema::NameMap<&'static str, &'static str>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            qbxml::schema::names()
+                .filter(|n| n.ends_with("Ref"))
+                .filter_map(|n| Some((n, ref_targets(n)?.first()?.namespace)))
+                .collect()
+        })
+        .get(ref_name)
+        .copied()
 }
 
 /// Chart-of-accounts order (FACTS §5 "Sort order").

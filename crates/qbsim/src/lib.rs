@@ -280,6 +280,8 @@ struct Inner {
     db: store::Db,
     config: Config,
     iterators: query::Iterators,
+    /// FullNames of referenced records (see [`render::NameCache`]).
+    names: std::cell::RefCell<render::NameCache>,
 }
 
 impl Company {
@@ -315,6 +317,7 @@ impl Company {
                 db,
                 iterators: query::Iterators::new(config.iterator_ttl_secs),
                 config,
+                names: Default::default(),
             }),
             sessions: AtomicU64::new(1),
             path: path.to_path_buf(),
@@ -435,6 +438,8 @@ pub(crate) struct Ctx<'a> {
     /// What is left of the message set's answer size (see
     /// [`Config::max_response_bytes`]).
     pub budget: Budget,
+    /// FullNames of referenced records, kept by the company.
+    pub names: &'a std::cell::RefCell<render::NameCache>,
 }
 
 /// The bytes a message set's answer may still grow by. Queries and
@@ -472,9 +477,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn store_ret(&self, kind: &str) -> Option<Decl> {
-        let rs = self.latest.response(&format!("{kind}QueryRs"))?;
-        Some(rs.decl().child(&format!("{kind}Ret"))?.decl())
+    fn store_ret(&self, kind: &'static str) -> Option<Decl> {
+        render::ret_decl_in(self.latest, kind)
     }
 }
 

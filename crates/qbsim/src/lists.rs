@@ -9,7 +9,7 @@
 use crate::body::{self, RefRequest};
 use crate::kinds::{self, Kind};
 use crate::refs::resolve;
-use crate::render::{self, include_of, Names, RetOpts};
+use crate::render::{self, include_of, RetOpts};
 use crate::store::{self, Row};
 use crate::{status, Res};
 use crate::{Answer, Ctx, SimError};
@@ -325,10 +325,7 @@ fn answer_with_ret(
         include: include_of(rq.element()),
         owners: Vec::new(),
     };
-    let mut names = Names::default();
-    let items = render::ret(ctx, &mut names, row, kind, &opts)
-        .into_iter()
-        .collect();
+    let items = render::ret(ctx, row, kind, &opts).into_iter().collect();
     Ok(Answer {
         status: st,
         items,
@@ -370,8 +367,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     };
     let seq = agg.child_text("EditSequence").unwrap_or("");
     if seq != row.edit_seq.to_string() {
-        let mut names = Names::default();
-        let current = render::ret(ctx, &mut names, &row, kind, &RetOpts::default());
+        let current = render::ret(ctx, &row, kind, &RetOpts::default());
         return Err(SimError::StatusWith(
             Status::from_code(3200, &[("value", seq)]),
             current.into_iter().collect(),

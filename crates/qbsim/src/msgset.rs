@@ -105,7 +105,14 @@ pub(crate) fn process(
         // work; writes never are (what they do must be answered).
         let used = w.len() - base;
         let full = limit > 0 && !is_write && used >= limit;
+        // A write (or any request whose answer is saved) is one SQLite
+        // transaction: its changes and its saved answer commit together.
         let savepoint = is_write || new_id.is_some();
+        // A write may rename what the cached names belong to; another
+        // process may have, when the file is not held exclusively.
+        if is_write || !inner.config.exclusive {
+            inner.names.borrow_mut().clear();
+        }
         if savepoint {
             db_exec(inner, "SAVEPOINT rq", [])?;
         }
@@ -119,6 +126,7 @@ pub(crate) fn process(
             lookups: Default::default(),
             account_types: Default::default(),
             budget: crate::Budget::new(limit, used),
+            names: &inner.names,
         };
         let result = match rq.error() {
             Some(fe) => Err(SimError::Status(Status {
@@ -166,6 +174,10 @@ pub(crate) fn process(
             );
         }
         let failed = st.severity == Severity::Error;
+        // What the write itself looked up may be rolled back below.
+        if is_write {
+            inner.names.borrow_mut().clear();
+        }
         if savepoint {
             let mut ok = true;
             if failed && is_write {
@@ -249,7 +261,10 @@ fn write(w: &mut ResponseWriter, name: &str, request_id: Option<&str>, a: Answer
     head.ret_count = a.ret_count;
     head.iterator_remaining_count = a.remaining;
     head.iterator_id = a.iterator_id.as_deref();
-    if w.response(&head, a.items).is_err() {
+    // Records are kept in the newest version: what the request's version
+    // does not have is left out, as QuickBooks answers in the version
+    // asked for; ordering and fitting are one pass.
+    if w.response_fitted(&head, a.items).is_err() {
         // Our own output does not fit the schema: answer without data
         // rather than write an invalid response.
         head.status = Status::from_code(1000, &[]);

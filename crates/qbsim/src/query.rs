@@ -9,7 +9,7 @@
 
 use crate::filter::{time_range, TextMatch, TextRange};
 use crate::kinds::{self, Kind};
-use crate::render::{self, Names, RetOpts};
+use crate::render::{self, RetOpts};
 use crate::store::{self, ColumnFilter, Row};
 use crate::{status, Res};
 use crate::{Answer, Ctx};
@@ -116,14 +116,24 @@ pub fn query(
             .map(|o| o.text().to_string())
             .collect(),
     };
+    // Records a query names (ListID, FullName) are read to select them:
+    // the page takes them from here instead of reading them again.
+    let fetched = std::cell::RefCell::new(Vec::new());
     paged(
         ctx,
         rq,
         iters,
         session,
-        &mut || select(ctx, kinds, e),
+        &mut || select(ctx, kinds, e, &mut fetched.borrow_mut()),
         &mut |ids, empty_is_1, missing| {
-            let rows = store::get_many(ctx.db, namespace(kinds), ids)?;
+            let mut f = fetched.borrow_mut();
+            // Usually one or a few: a scan beats a hash map.
+            let rows =
+                if ids.len() == f.len() && ids.iter().zip(f.iter()).all(|(id, r)| *id == r.id) {
+                    std::mem::take(&mut *f)
+                } else {
+                    store::get_many(ctx.db, namespace(kinds), ids)?
+                };
             page_answer(ctx, kinds, rows, &opts, rq.meta_data(), empty_is_1, missing)
         },
     )
@@ -249,7 +259,6 @@ fn page_answer(
     empty_is_1: bool,
     missing: Option<String>,
 ) -> Res<Answer> {
-    let mut names = Names::default();
     let count = rows.len();
     let mut items = Vec::new();
     if meta != MetaData::MetaDataOnly {
@@ -258,7 +267,7 @@ fn page_answer(
             let Some(k) = kinds.iter().find(|k| k.name == r.kind) else {
                 continue;
             };
-            if let Some(e) = render::ret(ctx, &mut names, r, k, opts) {
+            if let Some(e) = render::ret(ctx, r, k, opts) {
                 ctx.spend(&e)?;
                 items.push(e);
             }
@@ -301,19 +310,25 @@ pub(crate) fn deleted_range(ctx: &Ctx<'_>, e: Element<'_>) -> (i64, i64) {
 
 /// The IDs a query selects, in list order (or in the order named), and the
 /// first named ID/FullName that was not found.
-fn select(ctx: &Ctx<'_>, kinds: &[&'static Kind], e: Element<'_>) -> Res<Selection> {
+fn select(
+    ctx: &Ctx<'_>,
+    kinds: &[&'static Kind],
+    e: Element<'_>,
+    fetched: &mut Vec<Row>,
+) -> Res<Selection> {
     let by_id: Vec<&str> = e.children_named("ListID").map(|c| c.text()).collect();
     let by_name: Vec<&str> = e.children_named("FullName").map(|c| c.text()).collect();
     if !by_id.is_empty() || !by_name.is_empty() {
         let mut ids = Vec::new();
         let mut missing = None;
-        let mut seen = HashSet::new();
+        let mut seen = Seen::default();
         let ns = namespace(kinds);
         for id in by_id {
             match store::get(ctx.db, ns, id)? {
                 Some(r) if kinds.iter().any(|k| k.name == r.kind) => {
-                    if seen.insert(r.id.clone()) {
-                        ids.push(r.id)
+                    if seen.first(&r.id) {
+                        ids.push(r.id.clone());
+                        fetched.push(r);
                     }
                 }
                 _ => {
@@ -326,8 +341,9 @@ fn select(ctx: &Ctx<'_>, kinds: &[&'static Kind], e: Element<'_>) -> Res<Selecti
                 .filter(|r| kinds.iter().any(|k| k.name == r.kind));
             match found {
                 Some(r) => {
-                    if seen.insert(r.id.clone()) {
-                        ids.push(r.id)
+                    if seen.first(&r.id) {
+                        ids.push(r.id.clone());
+                        fetched.push(r);
                     }
                 }
                 None => {
@@ -364,6 +380,31 @@ fn select(ctx: &Ctx<'_>, kinds: &[&'static Kind], e: Element<'_>) -> Res<Selecti
         }
     }
     Ok((ids, None))
+}
+
+/// The IDs a query has named so far (a record named twice is answered
+/// once): a list while they are few, as they usually are, a set after.
+#[derive(Default)]
+struct Seen {
+    few: Vec<String>,
+    many: HashSet<String>,
+}
+
+impl Seen {
+    /// True the first time `id` is seen.
+    fn first(&mut self, id: &str) -> bool {
+        if self.few.len() < 16 {
+            if self.few.iter().any(|s| s == id) {
+                return false;
+            }
+            self.few.push(id.to_string());
+            return true;
+        }
+        if self.few.iter().any(|s| s == id) {
+            return false;
+        }
+        self.many.insert(id.to_string())
+    }
 }
 
 /// Filters that need more than the indexed columns.

@@ -9,7 +9,7 @@
 use crate::kinds::Kind;
 use crate::store::{self, Db, Row};
 use crate::Ctx;
-use qbxml::schema::Decl;
+use qbxml::schema::{Decl, NameMap, Schema};
 use qbxml::{Elem, Version};
 use std::collections::HashMap;
 
@@ -23,42 +23,77 @@ pub struct RetOpts {
 }
 
 /// The Ret declaration of a kind in the request's version.
-pub fn ret_decl(ctx: &Ctx<'_>, kind: &str) -> Option<Decl> {
-    let rs = ctx.schema.response(&format!("{kind}QueryRs"))?;
-    Some(rs.decl().child(&format!("{kind}Ret"))?.decl())
+pub fn ret_decl(ctx: &Ctx<'_>, kind: &'static str) -> Option<Decl> {
+    ret_decl_in(ctx.schema, kind)
 }
 
-/// Caches FullNames looked up while writing one response.
-#[derive(Default)]
-pub struct Names(HashMap<String, Option<String>>);
+/// `kind`'s Ret in `schema` (`CustomerQueryRs/CustomerRet`): looked up
+/// once per schema and kind, not for every record written.
+pub fn ret_decl_in(schema: Schema, kind: &'static str) -> Option<Decl> {
+    use std::sync::{Mutex, OnceLock};
+    type Key = (qbxml::Version, &'static str);
+    static DECLS: OnceLock<Mutex<HashMap<Key, Option<Decl>>>> = OnceLock::new();
+    let mut map = DECLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    *map.entry((schema.version(), kind)).or_insert_with(|| {
+        let rs = schema.response(&format!("{kind}QueryRs"))?;
+        Some(rs.decl().child(&format!("{kind}Ret"))?.decl())
+    })
+}
 
-impl Names {
-    /// A name already known (a record the request itself read).
-    pub fn seed(&mut self, ns: &str, id: &str, full_name: &str) {
-        self.0
-            .insert(store::key(ns, id), Some(full_name.to_string()));
+/// The FullNames of the records references point at, as they are now:
+/// writing one Ret looks up a dozen (customer type, terms, tax code, …),
+/// and a busy company looks up the same ones over and over. Kept by the
+/// company while it is open and forgotten whenever a request writes (a
+/// write may rename), or before every request when another process may
+/// write the file too (without `Config::exclusive`).
+#[derive(Default)]
+pub(crate) struct NameCache {
+    /// namespace → ListID → FullName (`None`: no such record).
+    by_ns: NameMap<&'static str, NameMap<String, Option<String>>>,
+    len: usize,
+}
+
+impl NameCache {
+    /// Past this many, the cache starts over.
+    const MAX: usize = 100_000;
+
+    pub fn clear(&mut self) {
+        if self.len > 0 {
+            self.by_ns.clear();
+            self.len = 0;
+        }
     }
 
-    fn get(&mut self, db: &Db, ns: &str, id: &str) -> Option<String> {
-        let k = store::key(ns, id);
-        if let Some(v) = self.0.get(&k) {
+    /// A name already known (a record the request itself read).
+    pub fn note(&mut self, ns: &'static str, id: &str, full_name: &str) {
+        self.put(ns, id, Some(full_name.to_string()));
+    }
+
+    fn put(&mut self, ns: &'static str, id: &str, v: Option<String>) {
+        if self.len >= Self::MAX {
+            self.clear();
+        }
+        self.len += 1;
+        self.by_ns.entry(ns).or_default().insert(id.to_string(), v);
+    }
+
+    fn get(&mut self, db: &Db, ns: &'static str, id: &str) -> Option<String> {
+        if let Some(v) = self.by_ns.get(ns).and_then(|m| m.get(id)) {
             return v.clone();
         }
         let v = store::full_name(db, ns, id).ok().flatten();
-        self.0.insert(k, v.clone());
+        self.put(ns, id, v.clone());
         v
     }
 }
 
-pub fn ret(
-    ctx: &Ctx<'_>,
-    names: &mut Names,
-    row: &Row,
-    kind: &Kind,
-    opts: &RetOpts,
-) -> Option<Elem> {
+pub fn ret(ctx: &Ctx<'_>, row: &Row, kind: &Kind, opts: &RetOpts) -> Option<Elem> {
     let decl = ret_decl(ctx, kind.name)?;
-    let mut e = Elem::new(format!("{}Ret", kind.name));
+    let mut e = Elem::new(decl.name());
+    e.children.reserve(48);
     let has = |n: &str| decl.child(n).is_some();
     e.push(Elem::leaf("ListID", row.id.clone()));
     e.push(Elem::leaf("TimeCreated", ctx.tz.format(row.created)));
@@ -74,7 +109,7 @@ pub fn ret(
     if kind.nested {
         if let Some(p) = &row.parent {
             let mut r = Elem::new("ParentRef").with("ListID", p.clone());
-            if let Some(n) = names.get(ctx.db, kind.namespace, p) {
+            if let Some(n) = ctx.names.borrow_mut().get(ctx.db, kind.namespace, p) {
                 r.push(Elem::leaf("FullName", n));
             }
             e.push(r);
@@ -93,7 +128,7 @@ pub fn ret(
         }
     }
     for mut c in crate::body::decode(&row.body) {
-        complete_refs(ctx.db, names, &mut c);
+        complete_refs(ctx, &mut c);
         e.push(c);
     }
     if kind.name == "ItemInventory" {
@@ -114,8 +149,12 @@ pub fn ret(
             e.push(d);
         }
     }
-    fit(&mut e, decl, ctx.version);
-    include(&mut e, decl, ctx.version, &opts.include);
+    // Fitted to the version when written (ResponseWriter::response_fitted);
+    // IncludeRetElement needs it fitted first.
+    if !opts.include.is_empty() {
+        fit(&mut e, decl, ctx.version);
+        include(&mut e, decl, ctx.version, &opts.include);
+    }
     Some(e)
 }
 
@@ -170,18 +209,18 @@ pub fn bool_text(b: bool) -> &'static str {
 }
 
 /// Give every stored reference its target's current FullName.
-pub(crate) fn complete_refs(db: &Db, names: &mut Names, e: &mut Elem) {
+pub(crate) fn complete_refs(ctx: &Ctx<'_>, e: &mut Elem) {
     if e.name.ends_with("Ref") && e.children.len() == 1 && e.children[0].name == "ListID" {
-        let id = e.children[0].text.clone();
         if let Some(ns) = crate::kinds::ref_namespace(&e.name) {
-            if let Some(n) = names.get(db, ns, &id) {
+            let name = ctx.names.borrow_mut().get(ctx.db, ns, &e.children[0].text);
+            if let Some(n) = name {
                 e.push(Elem::leaf("FullName", n));
             }
         }
         return;
     }
     for c in &mut e.children {
-        complete_refs(db, names, c);
+        complete_refs(ctx, c);
     }
 }
 

@@ -463,7 +463,14 @@ pub struct Row {
     pub body: String,
 }
 
-const COLS: &str = "id, kind, ns, parent, name, full_name, sort_key, active, created, modified, edit_seq, balance, total, body, qty, value";
+/// A list record's columns, in [`row`]'s order (a macro, so that the SQL
+/// using them is one literal: a statement is looked up in the connection's
+/// cache by its text, which must not be built on every call).
+macro_rules! cols {
+    () => {
+        "id, kind, ns, parent, name, full_name, sort_key, active, created, modified, edit_seq, balance, total, body, qty, value"
+    };
+}
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -489,7 +496,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 /// ListIDs are unique per namespace only (each list family has its own
 /// counter, FACTS §5), so every lookup by ID names the namespace.
 pub fn get(db: &Db, ns: &str, id: &str) -> Result<Option<Row>> {
-    let mut st = db.prepare_cached(&format!("SELECT {COLS} FROM list WHERE ns=?1 AND id=?2"))?;
+    let mut st = db.prepare_cached(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM list WHERE ns=?1 AND id=?2"
+    ))?;
     Ok(st.query_row([ns, id], row).optional()?)
 }
 
@@ -499,8 +510,10 @@ pub fn key(ns: &str, id: &str) -> String {
 }
 
 pub fn by_name(db: &Db, ns: &str, full_name: &str) -> Result<Option<Row>> {
-    let mut st = db.prepare_cached(&format!(
-        "SELECT {COLS} FROM list WHERE ns=?1 AND name_key=?2"
+    let mut st = db.prepare_cached(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM list WHERE ns=?1 AND name_key=?2"
     ))?;
     Ok(st
         .query_row(params![ns, name_key(full_name)], row)
@@ -518,8 +531,10 @@ pub fn name_key(full_name: &str) -> String {
 }
 
 pub fn insert(db: &Db, r: &Row) -> Result<()> {
-    let mut st = db.prepare_cached(&format!(
-        "INSERT INTO list({COLS}, name_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
+    let mut st = db.prepare_cached(concat!(
+        "INSERT INTO list(",
+        cols!(),
+        ", name_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
     ))?;
     st.execute(params![
         r.id,
@@ -580,8 +595,10 @@ pub fn delete(db: &Db, r: &Row, when: i64) -> Result<()> {
 }
 
 pub fn children(db: &Db, ns: &str, id: &str) -> Result<Vec<Row>> {
-    let mut st = db.prepare_cached(&format!(
-        "SELECT {COLS} FROM list WHERE ns=?1 AND parent=?2 ORDER BY sort_key"
+    let mut st = db.prepare_cached(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM list WHERE ns=?1 AND parent=?2 ORDER BY sort_key"
     ))?;
     let rows = st.query_map([ns, id], row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -646,7 +663,11 @@ pub struct ColumnFilter {
 
 /// Records by ID, in the order given; missing IDs are skipped.
 pub fn get_many(db: &Db, ns: &str, ids: &[String]) -> Result<Vec<Row>> {
-    let mut st = db.prepare_cached(&format!("SELECT {COLS} FROM list WHERE ns=?1 AND id=?2"))?;
+    let mut st = db.prepare_cached(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM list WHERE ns=?1 AND id=?2"
+    ))?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(r) = st.query_row([ns, id.as_str()], row).optional()? {
@@ -779,8 +800,12 @@ pub struct TxnRow {
     pub refs: String,
 }
 
-const TXN_COLS: &str =
-    "id, type, number, date, ref, entity, account, created, modified, edit_seq, amount, open, voided, body, refs";
+/// A transaction's columns, in [`txn_row`]'s order (see `cols!`).
+macro_rules! txn_cols {
+    () => {
+        "id, type, number, date, ref, entity, account, created, modified, edit_seq, amount, open, voided, body, refs"
+    };
+}
 
 fn txn_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TxnRow> {
     Ok(TxnRow {
@@ -803,14 +828,16 @@ fn txn_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TxnRow> {
 }
 
 pub fn get_txn(db: &Db, id: &str) -> Result<Option<TxnRow>> {
-    let mut st = db.prepare_cached(&format!("SELECT {TXN_COLS} FROM txn WHERE id=?1"))?;
+    let mut st = db.prepare_cached(concat!("SELECT ", txn_cols!(), " FROM txn WHERE id=?1"))?;
     Ok(st.query_row([id], txn_row).optional()?)
 }
 
 /// Insert or replace a transaction's row.
 pub fn put_txn(db: &Db, t: &TxnRow) -> Result<()> {
-    let mut st = db.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO txn({TXN_COLS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
+    let mut st = db.prepare_cached(concat!(
+        "INSERT OR REPLACE INTO txn(",
+        txn_cols!(),
+        ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
     ))?;
     st.execute(params![
         t.id,
@@ -871,7 +898,7 @@ pub fn delete_txn(db: &Db, t: &TxnRow, when: i64) -> Result<()> {
 
 /// Transaction rows by ID, in the order given; missing IDs are skipped.
 pub fn get_txns(db: &Db, ids: &[String]) -> Result<Vec<TxnRow>> {
-    let mut st = db.prepare_cached(&format!("SELECT {TXN_COLS} FROM txn WHERE id=?1"))?;
+    let mut st = db.prepare_cached(concat!("SELECT ", txn_cols!(), " FROM txn WHERE id=?1"))?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(r) = st.query_row([id.as_str()], txn_row).optional()? {

@@ -15,8 +15,8 @@ use crate::clock::{macro_range, parse_date};
 use crate::filter::{time_range, TextMatch, TextRange};
 use crate::ledger;
 use crate::query::{self, answer, Iterators, Selection};
+use crate::render;
 use crate::render::include_of;
-use crate::render::{self, Names};
 use crate::store::{self};
 use crate::txnkinds::{self, TxnKind};
 use crate::txnret::{ret, TxnOpts};
@@ -365,11 +365,10 @@ pub fn query(
         &mut || select(ctx, e, &types, ""),
         &mut |ids, empty_is_1, missing| {
             let rows = store::get_txns(ctx.db, ids)?;
-            let mut names = Names::default();
             let mut items: Vec<Elem> = Vec::new();
             if rq.meta_data() != MetaData::MetaDataOnly {
                 for r in &rows {
-                    if let Some(e) = ret(ctx, &mut names, r, kind, &opts) {
+                    if let Some(e) = ret(ctx, r, kind, &opts) {
                         ctx.spend(&e)?;
                         items.push(e);
                     }
@@ -415,7 +414,6 @@ pub fn transactions(
         &mut || select(ctx, e, &types, "Transaction"),
         &mut |ids, empty_is_1, missing| {
             let rows = store::get_txns(ctx.db, ids)?;
-            let mut names = Names::default();
             let decl = ctx
                 .schema
                 .response("TransactionQueryRs")
@@ -444,7 +442,7 @@ pub fn transactions(
                     if let Some(m) = b.iter().find(|x| x.name == "Memo") {
                         t.push(m.clone());
                     }
-                    render::complete_refs(ctx.db, &mut names, &mut t);
+                    render::complete_refs(ctx, &mut t);
                     if let Some(d) = decl {
                         render::fit(&mut t, d, ctx.version);
                         render::include(&mut t, d, ctx.version, &include);
@@ -531,7 +529,6 @@ pub fn to_deposit(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()
         .map_err(store::StoreError::from)?;
-    let mut names = Names::default();
     let mut items = Vec::new();
     for r in store::get_txns(ctx.db, &ids)? {
         let b = body::decode(&r.body);
@@ -549,7 +546,7 @@ pub fn to_deposit(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             e.push(Elem::leaf("RefNumber", rf.clone()));
         }
         e.push(Elem::leaf("Amount", store::money(r.amount)));
-        render::complete_refs(ctx.db, &mut names, &mut e);
+        render::complete_refs(ctx, &mut e);
         ctx.spend(&e)?;
         items.push(e);
     }

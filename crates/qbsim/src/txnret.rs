@@ -5,7 +5,7 @@
 //! transaction write's answer.
 
 use crate::body;
-use crate::render::{self, include_of, Names};
+use crate::render::{self, include_of};
 use crate::store::{self, TxnRow};
 use crate::txnkinds::TxnKind;
 use crate::Ctx;
@@ -67,15 +67,9 @@ impl TxnOpts {
 }
 
 /// Write a transaction out for the request's version.
-pub fn ret(
-    ctx: &Ctx<'_>,
-    names: &mut Names,
-    row: &TxnRow,
-    kind: &TxnKind,
-    opts: &TxnOpts,
-) -> Option<Elem> {
+pub fn ret(ctx: &Ctx<'_>, row: &TxnRow, kind: &TxnKind, opts: &TxnOpts) -> Option<Elem> {
     let decl = render::ret_decl(ctx, kind.name)?;
-    let mut e = Elem::new(format!("{}Ret", kind.name));
+    let mut e = Elem::new(decl.name());
     e.push(Elem::leaf("TxnID", row.id.clone()));
     e.push(Elem::leaf("TimeCreated", ctx.tz.format(row.created)));
     e.push(Elem::leaf("TimeModified", ctx.tz.format(row.modified)));
@@ -91,7 +85,7 @@ pub fn ret(
         if c.name == "AppliedToTxnRet" {
             applied_details(ctx, &mut c);
         }
-        render::complete_refs(ctx.db, names, &mut c);
+        render::complete_refs(ctx, &mut c);
         e.push(c);
     }
     if let Some(f) = kind.open {

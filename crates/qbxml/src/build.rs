@@ -9,7 +9,7 @@
 use crate::doc::Element;
 use crate::error::ParseError;
 use crate::request::{parse_request, OnError};
-use crate::schema::{Decl, Schema};
+use crate::schema::{ChildCursor, Decl, Schema};
 use crate::version::Version;
 use crate::write;
 use std::borrow::Cow;
@@ -95,21 +95,33 @@ impl Elem {
         decl: Decl,
         version: Option<Version>,
     ) -> Result<(), BuildError> {
-        self.order_at(decl, version, &mut Vec::new())
+        self.order_at(decl, version).map_err(|(mut path, detail)| {
+            path.reverse();
+            BuildError {
+                path: path.join("/"),
+                detail,
+                parse: None,
+            }
+        })
     }
 
+    /// The work of [`Self::order_by_schema`]. Children already in order
+    /// (the usual case: what the simulator stores and renders is) are
+    /// left where they are, without allocating; the path of an error is
+    /// collected on the way back up, innermost first.
     fn order_at(
         &mut self,
         decl: Decl,
         version: Option<Version>,
-        path: &mut Vec<String>,
-    ) -> Result<(), BuildError> {
-        path.push(self.name.to_string());
-        let mut keyed = Vec::with_capacity(self.children.len());
-        for mut c in std::mem::take(&mut self.children) {
-            let Some(p) = decl.child(&c.name) else {
+    ) -> Result<(), (Vec<String>, String)> {
+        let fail = |name: &str, detail: String| (vec![name.to_string()], detail);
+        let mut sorted = true;
+        let mut last = 0u32;
+        let mut cursor = ChildCursor::new(decl);
+        for c in &mut self.children {
+            let Some(p) = cursor.find(&c.name) else {
                 let detail = format!("{} is not a child of {}", c.name, decl.name());
-                return Err(BuildError::new(path, detail));
+                return Err(fail(&self.name, detail));
             };
             if let Some(v) = version.filter(|v| p.introduced() > *v) {
                 let detail = format!(
@@ -117,15 +129,108 @@ impl Elem {
                     c.name,
                     p.introduced()
                 );
-                return Err(BuildError::new(path, detail));
+                return Err(fail(&self.name, detail));
             }
-            c.order_at(p.decl(), version, path)?;
-            keyed.push((p.sort_key(), c));
+            if !c.children.is_empty() {
+                c.order_at(p.decl(), version).map_err(|(mut path, d)| {
+                    path.push(self.name.to_string());
+                    (path, d)
+                })?;
+            }
+            let key = p.sort_key();
+            sorted &= key >= last;
+            last = key;
         }
+        if !sorted {
+            // Every child was found above.
+            self.children
+                .sort_by_cached_key(|c| decl.child(&c.name).map_or(u32::MAX, |p| p.sort_key()));
+        }
+        Ok(())
+    }
+
+    /// Fit a record to what `decl` has at `version`, recursively, in one
+    /// pass: children the schema does not have there (newer, or unknown)
+    /// are dropped, the rest put in schema order. For a record kept in the
+    /// newest version and answered in the version asked for.
+    pub fn fit_to_schema(&mut self, decl: Decl, version: Version) {
+        // The keys found, on the stack for the usual record (spilled to
+        // the heap past 64 children).
+        let mut small = [0u32; 64];
+        let mut spilled: Vec<u32> = Vec::new();
+        let mut n = 0usize;
+        let mut cursor = ChildCursor::new(decl);
+        self.children.retain_mut(|c| match cursor.find(&c.name) {
+            Some(p) if p.introduced() <= version => {
+                if !c.children.is_empty() {
+                    c.fit_to_schema(p.decl(), version);
+                }
+                let key = p.sort_key();
+                if n < small.len() {
+                    small[n] = key;
+                } else {
+                    if spilled.is_empty() {
+                        spilled.extend_from_slice(&small);
+                    }
+                    spilled.push(key);
+                }
+                n += 1;
+                true
+            }
+            _ => false,
+        });
+        let keys: &[u32] = if n <= small.len() {
+            &small[..n]
+        } else {
+            &spilled
+        };
+        if !keys.windows(2).any(|w| w[0] > w[1]) {
+            return;
+        }
+        if n <= small.len() {
+            // In place, by the keys found above (no second lookup, no
+            // allocation): a stable insertion sort of positions, then the
+            // permutation applied by swapping along its cycles.
+            let mut order = [0u8; 64];
+            for (i, o) in order.iter_mut().enumerate().take(n) {
+                *o = i as u8;
+            }
+            for i in 1..n {
+                let mut j = i;
+                while j > 0 && keys[order[j - 1] as usize] > keys[order[j] as usize] {
+                    order.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+            // `order[i]` is where the element that belongs at `i` is now.
+            let mut placed = [false; 64];
+            for start in 0..n {
+                if placed[start] {
+                    continue;
+                }
+                let mut at = start;
+                loop {
+                    placed[at] = true;
+                    let from = order[at] as usize;
+                    if from == start {
+                        break;
+                    }
+                    self.children.swap(at, from);
+                    // What was at `at` is now at `from`: follow it.
+                    order[at] = at as u8;
+                    at = from;
+                }
+            }
+            return;
+        }
+        // Stable, by the keys found above (no second lookup).
+        let mut keyed: Vec<(u32, Elem)> = keys
+            .iter()
+            .copied()
+            .zip(std::mem::take(&mut self.children))
+            .collect();
         keyed.sort_by_key(|(k, _)| *k);
         self.children = keyed.into_iter().map(|(_, c)| c).collect();
-        path.pop();
-        Ok(())
     }
 
     /// Write in QuickBooks' style: one element per line, no indentation.
@@ -298,5 +403,74 @@ impl RequestBuilder {
             });
         }
         Ok(xml)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Schema;
+
+    /// Whatever order the children come in, `fit_to_schema` leaves them in
+    /// schema order (stably), drops what the version does not have, and
+    /// agrees with `order_by_schema` on what it keeps.
+    #[test]
+    fn fitting_orders_like_ordering() {
+        let s = Schema::for_version(Version::V16_0);
+        let ret = s
+            .response("CustomerQueryRs")
+            .and_then(|p| p.decl().child("CustomerRet"))
+            .map(|p| p.decl());
+        let Some(ret) = ret else {
+            panic!("no CustomerRet")
+        };
+        let names: Vec<&'static str> = ret.children().map(|p| p.name()).collect();
+        assert!(names.len() > 40);
+        // A few permutations, from a fixed seed.
+        let mut seed = 0x9e37_79b9_u64;
+        for round in 0..50 {
+            let mut shuffled = names.clone();
+            for i in (1..shuffled.len()).rev() {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                shuffled.swap(i, (seed >> 33) as usize % (i + 1));
+            }
+            let mut e = Elem::new("CustomerRet");
+            for n in &shuffled {
+                e.push(Elem::leaf(*n, format!("{n}-{round}")));
+            }
+            let mut fitted = e.clone();
+            fitted.fit_to_schema(ret, Version::V16_0);
+            let mut ordered = e.clone();
+            assert!(ordered.order_by_schema(ret, Some(Version::V16_0)).is_ok());
+            let got: Vec<&str> = fitted.children.iter().map(|c| c.name.as_ref()).collect();
+            let want: Vec<&str> = ordered.children.iter().map(|c| c.name.as_ref()).collect();
+            assert_eq!(got, want, "round {round}");
+            // Texts travel with their elements.
+            assert!(fitted
+                .children
+                .iter()
+                .all(|c| c.text == format!("{}-{round}", c.name)));
+        }
+        // An older version drops what it does not have.
+        let mut e = Elem::new("CustomerRet");
+        for n in names.iter().rev() {
+            e.push(Elem::leaf(*n, "x"));
+        }
+        let old = Schema::for_version(Version::V13_0)
+            .response("CustomerQueryRs")
+            .and_then(|p| p.decl().child("CustomerRet"))
+            .map(|p| p.decl());
+        let Some(old) = old else {
+            panic!("no 13.0 CustomerRet")
+        };
+        let Some(v2) = Version::new(2, 0) else {
+            panic!("no 2.0")
+        };
+        e.fit_to_schema(old, v2);
+        assert!(e.children.len() < names.len(), "{}", e.children.len());
+        assert!(e.children.iter().all(|c| c.name != "JobTitle"));
+        let mut again = e.clone();
+        assert!(again.order_by_schema(old, Some(v2)).is_ok());
+        assert_eq!(again, e);
     }
 }

@@ -11,19 +11,24 @@ use crate::version::Version;
 /// Append `s` with `& < > " '` escaped (QuickBooks escapes all five, in
 /// text too: `aren&apos;t`, `&quot;Overhead&quot;`).
 pub fn escape_into(out: &mut String, s: &str) {
-    let mut rest = s;
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-        out.push_str(&rest[..i]);
-        out.push_str(match rest.as_bytes()[i] {
+    // A byte scan: the five are ASCII, so they never sit inside a
+    // multi-byte character, and every cut below is on a char boundary.
+    let b = s.as_bytes();
+    let mut from = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let entity = match c {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
-            _ => "&apos;",
-        });
-        rest = &rest[i + 1..];
+            b'\'' => "&apos;",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        out.push_str(entity);
+        from = i + 1;
     }
-    out.push_str(rest);
+    out.push_str(&s[from..]);
 }
 
 fn attr(out: &mut String, k: &str, v: &str) {
@@ -210,6 +215,40 @@ impl ResponseWriter {
             let mut wrapper = Elem::new(head.name.to_string());
             wrapper.children = items;
             wrapper.order_by_schema(rs.decl(), Some(self.version))?;
+            items = wrapper.children;
+        }
+        self.response_unchecked(head, &items);
+        Ok(())
+    }
+
+    /// One `*Rs` whose items are records kept in a newer version, in any
+    /// order: what the response's version does not have is dropped, the
+    /// rest put in schema order ([`Elem::fit_to_schema`]). An item that is
+    /// not a child of the `*Rs` at all is an error, and nothing is written.
+    pub fn response_fitted(
+        &mut self,
+        head: &RsHead<'_>,
+        mut items: Vec<Elem>,
+    ) -> Result<(), BuildError> {
+        if !items.is_empty() {
+            let Some(rs) = self.schema.response(head.name) else {
+                return Err(BuildError {
+                    path: format!("QBXML/QBXMLMsgsRs/{}", head.name),
+                    detail: format!("{} is not a qbXML response type", head.name),
+                    parse: None,
+                });
+            };
+            let decl = rs.decl();
+            if let Some(item) = items.iter().find(|i| decl.child(&i.name).is_none()) {
+                return Err(BuildError {
+                    path: format!("QBXML/QBXMLMsgsRs/{}", head.name),
+                    detail: format!("{} is not a child of {}", item.name, head.name),
+                    parse: None,
+                });
+            }
+            let mut wrapper = Elem::new(head.name.to_string());
+            wrapper.children = items;
+            wrapper.fit_to_schema(decl, self.version);
             items = wrapper.children;
         }
         self.response_unchecked(head, &items);

@@ -238,11 +238,13 @@ fn answer(
         linked: false,
     };
     // The names of what the request read are known already.
-    let mut names = crate::render::Names::default();
+
     for rec in ctx.lookups.borrow().values() {
-        names.seed(&rec.0.ns, &rec.0.id, &rec.0.full_name);
+        if let Some(ns) = crate::kinds::namespace_of(&rec.0.ns) {
+            ctx.names.borrow_mut().note(ns, &rec.0.id, &rec.0.full_name);
+        }
     }
-    let items = crate::txnret::ret(ctx, &mut names, row, kind, &opts)
+    let items = crate::txnret::ret(ctx, row, kind, &opts)
         .into_iter()
         .collect();
     Ok(Answer {
@@ -275,8 +277,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
             lines: true,
             ..Default::default()
         };
-        let current =
-            crate::txnret::ret(ctx, &mut crate::render::Names::default(), &old, kind, &opts);
+        let current = crate::txnret::ret(ctx, &old, kind, &opts);
         return Err(SimError::StatusWith(
             Status::from_code(3200, &[("value", seq)]),
             current.into_iter().collect(),

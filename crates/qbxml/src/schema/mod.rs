@@ -33,10 +33,12 @@ pub(crate) const START: u32 = u32::MAX;
 const SORTED_INDEX_FROM: usize = 16;
 
 /// Name equality without a libc call: names are short and the keys of
-/// both already matched (same length, same first, middle and last byte).
+/// both already matched (same length, same first, middle and last byte);
+/// a name taken from the tables themselves is the same pointer.
 #[inline]
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+    a.len() == b.len()
+        && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a.bytes().zip(b.bytes()).all(|(x, y)| x == y))
 }
 
 /// `D.1`: content kind in the low bits, flags above.
@@ -46,6 +48,64 @@ const REQUIRED_ATTRS: u8 = 0x80;
 
 /// Entries of a long follow list scanned before the binary search.
 const LINEAR_FIRST: usize = 6;
+
+/// FNV-1a: a fast hash for short keys such as element names and IDs
+/// (std's SipHash defends against hash flooding, which these maps do not
+/// need: their keys come from the schema or the company file, and are
+/// bounded).
+#[derive(Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A map keyed by names, hashed with [`NameHasher`].
+pub type NameMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<NameHasher>>;
+
+/// Every element and attribute name of the schemas (13.0 and 16.0).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    gen_v13::TABLES
+        .names
+        .iter()
+        .chain(gen_v16::TABLES.names.iter())
+        .copied()
+}
+
+/// The schema's own copy of an element or attribute name: a caller that
+/// keeps many names (a decoded record) can keep them without allocating.
+pub fn intern(name: &str) -> Option<&'static str> {
+    use std::collections::HashSet;
+    use std::sync::OnceLock;
+    type Names = HashSet<&'static str, std::hash::BuildHasherDefault<NameHasher>>;
+    static NAMES: OnceLock<Names> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            gen_v13::TABLES
+                .names
+                .iter()
+                .chain(gen_v16::TABLES.names.iter())
+                .copied()
+                .collect()
+        })
+        .get(name)
+        .copied()
+}
 
 /// The schema tables for one qbXML version range.
 #[derive(Clone, Copy)]
@@ -229,9 +289,115 @@ impl Decl {
         self.full_model().into_iter().flat_map(|m| m.positions())
     }
 
-    /// The first child position with this name.
+    /// The first child position with this name: a binary search of the
+    /// model's positions by name key (a Ret has dozens of children, and
+    /// writing a response looks each one up).
     pub fn child(&self, name: &str) -> Option<Position> {
-        self.children().find(|p| p.name() == name)
+        let m = self.full_model()?;
+        let list = &child_index(self.t, m.id as usize)?.by_key;
+        let hash = name_hash(name);
+        let from = list.partition_point(|e| e.0 < hash);
+        list[from..]
+            .iter()
+            .take_while(|e| e.0 == hash)
+            .map(|e| m.position(e.1))
+            .find(|p| same(p.name(), name))
+    }
+}
+
+/// One model's positions as (name key, model-local index), sorted by key
+/// and, within a key, in schema order: what [`Decl::child`] searches.
+struct ChildIndex {
+    by_key: Box<[(u32, u32)]>,
+    /// No two positions share a name (then the first position with a name
+    /// at or after a cursor is *the* position with that name). The
+    /// generated models have no repeated name today; this keeps the cursor
+    /// right if a schema ever brings one.
+    unique: bool,
+}
+
+/// For each model of a table set (by model id), its [`ChildIndex`]. Each
+/// model's index is built on its first lookup, so a process pays only for
+/// the models it uses.
+fn child_index(t: &'static Tables, model: usize) -> Option<&'static ChildIndex> {
+    use std::sync::OnceLock;
+    type Index = Vec<OnceLock<ChildIndex>>;
+    static V13: OnceLock<Index> = OnceLock::new();
+    static V16: OnceLock<Index> = OnceLock::new();
+    let cell = if std::ptr::eq(t, &gen_v13::TABLES) {
+        &V13
+    } else {
+        &V16
+    };
+    let all = cell.get_or_init(|| t.models.iter().map(|_| OnceLock::new()).collect());
+    let m = t.models.get(model)?;
+    Some(all.get(model)?.get_or_init(|| {
+        let mut v: Vec<(u32, u32)> = (0..m.4)
+            .map(|local| {
+                let p = &t.positions[(m.3 + local) as usize];
+                (name_hash(t.names[p.0 as usize]), local)
+            })
+            .collect();
+        // Stable: equal keys keep schema order (the first wins).
+        v.sort_by_key(|e| e.0);
+        // Equal keys are equal names or a collision: either way, not
+        // known to be unique (the cursor then falls back to the search).
+        let unique = v.windows(2).all(|w| w[0].0 != w[1].0);
+        ChildIndex {
+            by_key: v.into_boxed_slice(),
+            unique,
+        }
+    }))
+}
+
+/// Finds the children of one element in turn, for callers whose children
+/// mostly come in schema order (a record the simulator rendered): the next
+/// child is usually at, or a few places after, the last one found, so a
+/// short look ahead finds it without hashing its name. Otherwise it is
+/// [`Decl::child`]'s search, and the cursor moves to what that found. The
+/// answer is always the one `child` gives (the look ahead is used only in
+/// models where every name is in one place).
+pub(crate) struct ChildCursor {
+    decl: Decl,
+    /// The model and the position last found; `None`: search every time.
+    scan: Option<(Model, u32)>,
+}
+
+impl ChildCursor {
+    /// Positions looked at before searching: a record skips the optional
+    /// children it does not have, usually a few at a time.
+    const AHEAD: u32 = 8;
+
+    pub(crate) fn new(decl: Decl) -> ChildCursor {
+        let scan = decl
+            .full_model()
+            .filter(|m| child_index(decl.t, m.id as usize).is_some_and(|i| i.unique));
+        ChildCursor {
+            decl,
+            scan: scan.map(|m| (m, 0)),
+        }
+    }
+
+    /// The position of the next child, named `name`.
+    pub(crate) fn find(&mut self, name: &str) -> Option<Position> {
+        let Some((m, at)) = &mut self.scan else {
+            return self.decl.child(name);
+        };
+        let (first, len) = (m.m().3, m.m().4);
+        // A repeated child stays at its position: the look starts at the
+        // last one found, not after it.
+        for local in *at..len.min(*at + Self::AHEAD) {
+            let p = m.position(local);
+            if same(p.name(), name) {
+                *at = local;
+                return Some(p);
+            }
+        }
+        let found = self.decl.child(name);
+        if let Some(p) = found {
+            *at = p.id - first;
+        }
+        found
     }
 }
 
@@ -650,5 +816,48 @@ mod tests {
         let n13 = s.request_types().count();
         let n16 = Schema::for_version(Version::V16_0).request_types().count();
         assert!(n13 > 200 && n16 > n13, "{n13} {n16}");
+    }
+
+    /// The cursor gives what `child` gives, for every declaration of both
+    /// versions, whatever order the children come in: schema order, the
+    /// reverse, a rotation, and repeats (the look ahead and the jumps back
+    /// must never find a different position of the same name).
+    #[test]
+    fn cursor_finds_what_child_finds() {
+        for t in [&gen_v13::TABLES, &gen_v16::TABLES] {
+            for id in 0..t.decls.len() as u32 {
+                let d = Decl { t, id };
+                let names: Vec<&str> = d.children().map(|p| p.name()).collect();
+                if names.is_empty() {
+                    continue;
+                }
+                let mut orders: Vec<Vec<&str>> = vec![names.clone()];
+                orders.push(names.iter().rev().copied().collect());
+                let mut rotated = names.clone();
+                rotated.rotate_left(names.len() / 2);
+                orders.push(rotated);
+                orders.push(names.iter().flat_map(|n| [*n, *n]).collect());
+                orders.push(
+                    names
+                        .iter()
+                        .step_by(3)
+                        .copied()
+                        .chain(["NotAChild"])
+                        .collect(),
+                );
+                for order in orders {
+                    let mut cursor = ChildCursor::new(d);
+                    for name in order {
+                        let (a, b) = (cursor.find(name), d.child(name));
+                        assert!(
+                            a.map(|p| p.id) == b.map(|p| p.id),
+                            "{} in {}",
+                            name,
+                            d.name()
+                        );
+                    }
+                }
+            }
+        }
     }
 }
