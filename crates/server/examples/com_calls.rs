@@ -94,7 +94,9 @@ mod windows_main {
                 application_name: "com_calls".into(),
                 ..OpenSettings::default()
             };
-            let rq = bytes::Bytes::from(rq.clone());
+            // Parsed once, as the connector's front door hands it on.
+            let rq: qbc_server::backend::Request =
+                Arc::new(qbxml::parse_request(rq.as_bytes()).map_err(|e| e.to_string())?);
             rt.block_on(async move {
                 tokio::spawn(async move {
                     let id = backend.open(settings).await.map_err(|e| e.to_string())?;
