@@ -211,7 +211,13 @@ pub fn map_children<E>(
             if !children.is_empty() {
                 let mut e = Elem::new(target);
                 e.children = children;
-                out.push(e);
+                // A part given empty stores nothing; an aggregate left
+                // without a part it cannot be without (an
+                // AdditionalContactRef whose ContactValue is empty) holds
+                // no value, and is not stored either [I].
+                if !emptied(c) || complete(&mut e, decl) {
+                    out.push(e);
+                }
             }
         } else {
             let text = c.text();
@@ -226,6 +232,37 @@ pub fn map_children<E>(
         }
     }
     Ok(out)
+}
+
+/// Was any part of this aggregate, at any depth, given empty?
+fn emptied(e: Element<'_>) -> bool {
+    e.children().any(|g| {
+        if g.has_children() {
+            emptied(g)
+        } else {
+            g.text().is_empty()
+        }
+    })
+}
+
+/// Does the aggregate have every part its declaration requires? (Judged
+/// in schema order, against the newest version: a stored body serves them
+/// all.)
+fn complete(e: &mut Elem, decl: Decl) -> bool {
+    let Some(model) = decl.content_model(qbxml::Version::LATEST) else {
+        return true;
+    };
+    if e.order_by_schema(decl, None).is_err() {
+        return false;
+    }
+    let mut state = model.start();
+    for c in &e.children {
+        match model.step(state, &c.name) {
+            Some((_, next)) => state = next,
+            None => return false,
+        }
+    }
+    model.can_end(state)
 }
 
 /// Apply a Mod's mapped children to a stored body: a leaf replaces the

@@ -67,6 +67,16 @@ impl Op {
     }
 }
 
+/// Whether a client's request of this name gets a real answer: it is in
+/// the table, and is not an Add or Mod of a list clients cannot write.
+pub(crate) fn simulates(name: &str) -> bool {
+    match Op::of(name) {
+        Some(Op::ListAdd(k) | Op::ListMod(k)) => k.writable,
+        Some(_) => true,
+        None => false,
+    }
+}
+
 /// The table's rows: what each request name is.
 fn resolve(name: &str) -> Option<Op> {
     let fixed = match name {

@@ -20,14 +20,16 @@
 //! ```
 //!
 //! Layers: `msgset` runs a message set (onError, one SQLite transaction per
-//! request, error recovery) and dispatches each request to `lists`
-//! (Add/Mod/ListDel), `query` (queries and iterators), `txns` (transaction
-//! Add/Mod/TxnDel/TxnVoid), `txnquery` (transaction queries), `reports`,
-//! `dataext`, `host`. `ledger` keeps the postings every transaction makes
-//! and the balances that derive from them. `render` writes records out;
-//! `body` maps request aggregates onto stored Ret bodies; `store` is the
-//! schema and row-level SQL; `kinds` and `txnkinds` are the tables of lists
-//! and transaction types.
+//! request that may write, error recovery, the answer bound) and hands each
+//! request to `dispatch`, the one table from request names to handlers:
+//! `lists` (Add/Mod/ListDel), `query` (queries and iterators), `txns`
+//! (transaction Add/Mod/TxnDel/TxnVoid), `txnquery` (transaction queries),
+//! `reports`, `dataext`, `host`. `ledger` keeps the postings every
+//! transaction makes and the balances that derive from them. `render` and
+//! `txnret` write records out; `body` maps request aggregates onto stored
+//! Ret bodies; `store` is the schema and row-level SQL; `kinds` and
+//! `txnkinds` are the tables of lists and transaction types.
+//! docs/ARCHITECTURE.md has the map.
 
 mod body;
 mod builtins;
@@ -132,6 +134,13 @@ impl Failure {
             detail: detail.into(),
         }
     }
+}
+
+/// Whether the simulator answers a request type (`CustomerQueryRq`):
+/// the names in its dispatch table. Any other request of the schema is
+/// answered 1030, "not supported by this implementation".
+pub fn simulates(request_name: &str) -> bool {
+    dispatch::simulates(request_name)
 }
 
 /// Whether answering `request` is bounded, small work: a few adds, mods

@@ -276,6 +276,23 @@ fn invalid_references_and_too_long_values() {
         "The field \"SalesTaxCountry\" is not supported by this implementation."
     );
     assert!(rs.item().get("SalesTaxCountry").is_none());
+    // A part given empty stores nothing, and an aggregate that cannot be
+    // without it is not stored either (the Ret must still validate).
+    let set = sim.send("<CustomerAddRq><CustomerAdd><Name>F</Name><AdditionalContactRef><ContactName>Pager</ContactName><ContactValue></ContactValue></AdditionalContactRef><AdditionalContactRef><ContactName>Fax</ContactName><ContactValue>555-0199</ContactValue></AdditionalContactRef></CustomerAdd></CustomerAddRq>");
+    let r = set.responses().next().unwrap();
+    assert_eq!(r.status_code(), 0);
+    let contacts: Vec<(String, String)> = r
+        .items()
+        .next()
+        .unwrap()
+        .children()
+        .filter(|c| c.name() == "AdditionalContactRef")
+        .map(|c| {
+            let text = |n| c.child_text(n).unwrap_or("-").to_string();
+            (text("ContactName"), text("ContactValue"))
+        })
+        .collect();
+    assert_eq!(contacts, [("Fax".to_string(), "555-0199".to_string())]);
     // Names are unique across customers, vendors, employees, other names.
     let rs = sim.one("<VendorAddRq><VendorAdd><Name>b</Name></VendorAdd></VendorAddRq>");
     assert_eq!(rs.code, 3100);
