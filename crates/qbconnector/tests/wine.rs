@@ -430,7 +430,8 @@ company_file = 'C:\books\acme.qbw'
             .iter()
             .filter(|x| x.starts_with("EndSession"))
             .count(),
-        4,
+        // One per request of steps 1, 2, 2b and 3, and the persistent one.
+        5,
         "{}",
         dump()
     );
