@@ -27,6 +27,7 @@ pub(crate) enum Op {
     HostQuery,
     CompanyQuery,
     PreferencesQuery,
+    CompanyActivityQuery,
     /// `CustomerAddRq`, `AccountAddRq`, … for a list of `kinds.rs`.
     ListAdd(&'static Kind),
     ListMod(&'static Kind),
@@ -83,6 +84,7 @@ fn resolve(name: &str) -> Option<Op> {
         "HostQueryRq" => Some(Op::HostQuery),
         "CompanyQueryRq" => Some(Op::CompanyQuery),
         "PreferencesQueryRq" => Some(Op::PreferencesQuery),
+        "CompanyActivityQueryRq" => Some(Op::CompanyActivityQuery),
         "ListDelRq" => Some(Op::ListDel),
         "ListDeletedQueryRq" => Some(Op::ListDeletedQuery),
         "DataExtDefAddRq" => Some(Op::DataExtDefAdd),
@@ -152,6 +154,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::HostQuery => host::host(ctx, rq, mode),
         Op::CompanyQuery => host::company(ctx, rq),
         Op::PreferencesQuery => host::preferences(ctx, rq),
+        Op::CompanyActivityQuery => host::company_activity(ctx, rq),
         // Query-only lists (ItemGroup, PriceLevel) are filled by our own
         // sample generator, not by clients.
         Op::ListAdd(k) if k.writable || internal => lists::add(ctx, k, rq),

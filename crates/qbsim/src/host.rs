@@ -1,5 +1,5 @@
-//! HostQuery, CompanyQuery and PreferencesQuery: what QuickBooks says about
-//! itself and the open company file.
+//! HostQuery, CompanyQuery, PreferencesQuery and CompanyActivityQuery:
+//! what QuickBooks says about itself and the open company file.
 //!
 //! The Host answer is QuickBooks 2023 (qbXML 16.0, MajorVersion 33); the
 //! company and preferences records are stored in the file (`meta` table)
@@ -61,6 +61,18 @@ pub fn preferences(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let mut p = Elem::new("PreferencesRet");
     p.children = stored(ctx.db, "preferences")?;
     single(ctx, rq, "PreferencesQueryRs", p)
+}
+
+/// When the file was last restored from a backup or condensed. A
+/// simulated company file is never either: the Ret is empty (both
+/// children are optional) [I].
+pub fn company_activity(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    single(
+        ctx,
+        rq,
+        "CompanyActivityQueryRs",
+        Elem::new("CompanyActivityRet"),
+    )
 }
 
 fn stored(db: &Db, key: &str) -> Res<Vec<Elem>> {

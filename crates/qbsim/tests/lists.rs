@@ -675,6 +675,11 @@ fn host_company_preferences() {
         .item()
         .children
         .contains(&"AccountingPreferences".to_string()));
+    // Never restored nor condensed: an empty CompanyActivityRet.
+    let activity = sim.one("<CompanyActivityQueryRq/>");
+    activity.ok();
+    assert_eq!(activity.item().name, "CompanyActivityRet");
+    assert!(activity.item().children.is_empty());
     // Built-in lists of a new file.
     let codes = sim.one("<SalesTaxCodeQueryRq/>");
     let n: Vec<&str> = codes.items.iter().map(|i| i.must("Name")).collect();
