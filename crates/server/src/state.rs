@@ -25,8 +25,6 @@ pub struct Settings {
     pub max_connections: usize,
     pub max_connections_per_client: usize,
     pub session_idle: Duration,
-    /// `/metrics` lives on its own address.
-    pub metrics_elsewhere: bool,
     /// Windows users log on interactively (else: network logon).
     pub use_interactive_logon: bool,
 }
@@ -124,7 +122,6 @@ impl State {
                 max_connections: config.max_connections,
                 max_connections_per_client: config.max_connections_per_client,
                 session_idle: Duration::from_secs(config.session_idle_secs),
-                metrics_elsewhere: config.metrics.listen.is_some(),
                 use_interactive_logon: config.auth.use_interactive_logon,
             },
             users: RwLock::new(users),

@@ -598,10 +598,11 @@ async fn metrics_need_a_configured_user() {
 
 #[tokio::test]
 async fn metrics_on_their_own_address() {
+    let rec = Arc::new(Recorder::default());
     let s = start_configured(
         |c| c.metrics.listen = Some("127.0.0.1:0".into()),
         None,
-        None,
+        Some(rec.clone()),
     )
     .await;
     let m = s.running.metrics_addr().unwrap();
@@ -617,6 +618,14 @@ async fn metrics_on_their_own_address() {
             .status,
         404
     );
+    // Neither address audits /metrics, served or not.
+    let audits: Vec<String> = rec
+        .all()
+        .into_iter()
+        .filter(|l| l.starts_with("audit"))
+        .collect();
+    assert_eq!(audits.len(), 1, "only the relayed POST: {audits:#?}");
+    assert!(audits[0].contains("404"), "{audits:#?}");
 }
 
 #[tokio::test]

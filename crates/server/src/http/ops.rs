@@ -32,16 +32,15 @@ pub struct Ops {
 
 impl FrontDoor for Ops {
     fn routes(&self) -> Vec<Route> {
-        let mut routes = vec![Route::new("/healthz", &[Method::GET]).unaudited()];
-        if self.metrics != Metrics::Elsewhere {
-            // `/metrics` with another method is no such path (PROTOCOL §1).
-            routes.push(
-                Route::new("/metrics", &[Method::GET])
-                    .unaudited()
-                    .other_methods_not_found(),
-            );
-        }
-        routes
+        // `/metrics` is routed even where it is not served, so that its 404
+        // there is not audited either; with another method it is no such
+        // path (PROTOCOL §1).
+        vec![
+            Route::new("/healthz", &[Method::GET]).unaudited(),
+            Route::new("/metrics", &[Method::GET])
+                .unaudited()
+                .other_methods_not_found(),
+        ]
     }
 
     fn handle<'a, 'b: 'a>(
@@ -52,6 +51,9 @@ impl FrontDoor for Ops {
         Box::pin(async move {
             if req.uri().path() == "/healthz" {
                 return Ok(health(&x.state).await);
+            }
+            if self.metrics == Metrics::Elsewhere {
+                return Err(Refusal::NotFound);
             }
             if self.metrics == Metrics::ForUsers {
                 let p = login(x, req.headers()).await?;
