@@ -161,10 +161,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The outcome of a response text (QuickBooks'), read with
-    /// [`parse_response`].
+    /// The outcome of a response text (QuickBooks'), read in one pass over
+    /// its tags without building a document: linear in the text and
+    /// without [`Limits`], since the answer is already in memory and a
+    /// large one (a full customer list) must still say how it went. Each
+    /// `*Rs` must carry a numeric `statusCode` and a `statusSeverity`, as
+    /// [`parse_response`] requires.
     pub fn of(xml: &str) -> Result<Outcome, ParseError> {
-        Ok(parse_response(xml)?.outcome())
+        scan::outcome(xml)
     }
 
     /// Whether any request was answered with severity Error.
@@ -232,5 +236,174 @@ impl<'a> Response<'a> {
 
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Error
+    }
+}
+
+/// The streaming read behind [`Outcome::of`].
+mod scan {
+    use super::Outcome;
+    use crate::catalog::{HResult, Severity};
+    use crate::error::{ErrorKind, ParseError};
+    use crate::write::Status;
+    use quick_xml::events::{BytesStart, Event};
+    use quick_xml::Reader;
+
+    fn bad(kind: ErrorKind, detail: String) -> ParseError {
+        ParseError {
+            kind,
+            hresult: HResult::PARSE_ERROR,
+            detail,
+            line: 0,
+            column: 0,
+            path: String::new(),
+        }
+    }
+
+    fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, ParseError> {
+        for a in e.attributes() {
+            let a = a.map_err(|x| bad(ErrorKind::Syntax, x.to_string()))?;
+            if a.key.as_ref() == name {
+                let v = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_err(|x| bad(ErrorKind::UndefinedEntity, x.to_string()))?;
+                return Ok(Some(v.into_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn number(e: &BytesStart<'_>, name: &str) -> Result<Option<u32>, ParseError> {
+        match attr(e, name)? {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                let el = e.name().as_ref().to_string();
+                bad(
+                    ErrorKind::InvalidResponse,
+                    format!("<{el}> has a {name} that is not a number"),
+                )
+            }),
+        }
+    }
+
+    fn status(e: &BytesStart<'_>) -> Result<Status, ParseError> {
+        let el = || e.name().as_ref().to_string();
+        let code = number(e, "statusCode")?.ok_or_else(|| {
+            bad(
+                ErrorKind::InvalidResponse,
+                format!("<{}> has no numeric statusCode", el()),
+            )
+        })?;
+        let severity = attr(e, "statusSeverity")?
+            .as_deref()
+            .and_then(Severity::parse)
+            .ok_or_else(|| {
+                bad(
+                    ErrorKind::InvalidResponse,
+                    format!("<{}> has no statusSeverity of Info, Warn or Error", el()),
+                )
+            })?;
+        let message = attr(e, "statusMessage")?.unwrap_or_default();
+        Ok(Status {
+            code,
+            severity,
+            message,
+        })
+    }
+
+    pub(super) fn outcome(xml: &str) -> Result<Outcome, ParseError> {
+        let mut reader = Reader::from_str(xml);
+        let mut out = Outcome::default();
+        // Depth of the element being read: 1 is <QBXML>.
+        let mut depth = 0usize;
+        let mut in_msgs = false;
+        let mut message_set = false;
+        loop {
+            let event = reader
+                .read_event()
+                .map_err(|x| bad(ErrorKind::Syntax, x.to_string()))?;
+            let (e, empty) = match event {
+                Event::Start(e) => (e, false),
+                Event::Empty(e) => (e, true),
+                Event::End(_) => {
+                    if depth == 2 {
+                        in_msgs = false;
+                    }
+                    depth = depth.saturating_sub(1);
+                    continue;
+                }
+                Event::Eof => break,
+                _ => continue,
+            };
+            let at = depth + 1;
+            match at {
+                1 if e.name().as_ref() != "QBXML" => {
+                    return Err(bad(ErrorKind::NotQbxml, "the root is not <QBXML>".into()));
+                }
+                2 => match e.name().as_ref() {
+                    "QBXMLMsgsRs" | "QBXMLSubscriptionMsgsRs" => {
+                        message_set = true;
+                        in_msgs = !empty;
+                        out.message_set_status_code = number(&e, "messageSetStatusCode")?;
+                    }
+                    "SignonMsgsRs" => message_set = true,
+                    _ => {}
+                },
+                3 if in_msgs => out.statuses.push(status(&e)?),
+                _ => {}
+            }
+            if !empty {
+                depth = at;
+            }
+        }
+        if !message_set {
+            return Err(bad(
+                ErrorKind::NotQbxml,
+                "<QBXML> holds no response message set (QBXMLMsgsRs)".into(),
+            ));
+        }
+        Ok(out)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #![allow(clippy::unwrap_used)]
+        use super::super::{parse_response, Outcome};
+        use crate::catalog::Severity;
+
+        const RS: &str = "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs messageSetStatusCode=\"0\">\n<HostQueryRs requestID=\"1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\">\n<HostRet>\n<ProductName>QuickBooks</ProductName>\n<StatusInside statusCode=\"9\"/>\n</HostRet>\n</HostQueryRs>\n<CustomerQueryRs statusCode=\"500\" statusSeverity=\"Warn\" statusMessage=\"The query request has not been fully completed. &quot;x&quot; &amp; y\" />\n</QBXMLMsgsRs>\n</QBXML>\n";
+
+        #[test]
+        fn reads_what_the_full_parse_reads() {
+            let scanned = Outcome::of(RS).unwrap();
+            assert_eq!(scanned, parse_response(RS).unwrap().outcome());
+            assert_eq!(scanned.statuses.len(), 2);
+            assert_eq!(scanned.statuses[1].severity, Severity::Warn);
+            assert!(scanned.statuses[1].message.ends_with("\"x\" & y"));
+            assert_eq!(scanned.message_set_status_code, Some(0));
+        }
+
+        #[test]
+        fn a_large_answer_keeps_its_statuses() {
+            // Past the parser's default limits: a text over 1 MiB, an
+            // element with 17 attributes.
+            let attrs: String = (0..17).map(|i| format!(" a{i}=\"v\"")).collect();
+            let text = "x".repeat(2 << 20);
+            let big = RS.replace(
+                "<HostRet>",
+                &format!("<HostRet><Notes{attrs}>{text}</Notes>"),
+            );
+            assert!(parse_response(big.as_str()).is_err());
+            assert_eq!(Outcome::of(&big).unwrap().statuses.len(), 2);
+        }
+
+        #[test]
+        fn refuses_what_is_not_an_answer() {
+            assert!(Outcome::of("<QBXML><X/></QBXML>").is_err());
+            assert!(Outcome::of("<Other/>").is_err());
+            assert!(Outcome::of(&RS.replace("statusCode=\"500\"", "")).is_err());
+            assert!(Outcome::of(&RS.replace("\"Warn\"", "\"Meh\"")).is_err());
+            assert!(Outcome::of(&RS.replace("</HostRet>", "")).is_err());
+            assert!(Outcome::of(&RS.replace("&amp;", "&nope;")).is_err());
+        }
     }
 }

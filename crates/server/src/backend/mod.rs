@@ -49,8 +49,15 @@ pub struct Answer {
 impl Answer {
     /// An answer from its text: the outcome is read from it (a backend
     /// that does not build responses itself: QuickBooks, a fixed text).
+    ///
+    /// The text goes to the client as it is even when no outcome can be
+    /// read from it (the audit line then has no statuses, and the log
+    /// says why): the client is the one to judge QuickBooks' answer.
     pub fn from_xml(xml: String) -> Answer {
-        let outcome = qbxml::Outcome::of(&xml).unwrap_or_default();
+        let outcome = qbxml::Outcome::of(&xml).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the backend's answer has no readable statuses");
+            qbxml::Outcome::default()
+        });
         Answer { xml, outcome }
     }
 }
