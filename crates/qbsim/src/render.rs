@@ -149,10 +149,14 @@ pub fn ret(ctx: &Ctx<'_>, row: &Row, kind: &Kind, opts: &RetOpts) -> Option<Elem
             e.push(d);
         }
     }
-    // Fitted to the version when written (ResponseWriter::response_fitted);
+    // Fitted to an older version here, so that what the answer budget
+    // counts (`Ctx::spend`) is what will be written; for the newest the
+    // writer's fitting (ResponseWriter::response_fitted) is enough.
     // IncludeRetElement needs it fitted first.
-    if !opts.include.is_empty() {
+    if ctx.version < Version::LATEST || !opts.include.is_empty() {
         fit(&mut e, decl, ctx.version);
+    }
+    if !opts.include.is_empty() {
         include(&mut e, decl, ctx.version, &opts.include);
     }
     Some(e)

@@ -132,3 +132,41 @@ fn names_in(rs: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// What counts is what is written: parts of a record newer than the
+/// request's version are not in the answer, and not counted either.
+#[test]
+fn an_older_version_counts_only_what_it_gets() {
+    const LIMIT: usize = 20_000;
+    let (_d, c) = company(LIMIT);
+    let s = c.begin_session();
+    // AdditionalContactRef is 12.0: eight of 255 characters per customer.
+    let contacts: String = (0..8)
+        .map(|i| {
+            format!(
+                "<AdditionalContactRef><ContactName>C{i}</ContactName><ContactValue>{}</ContactValue></AdditionalContactRef>",
+                "v".repeat(255)
+            )
+        })
+        .collect();
+    let adds: String = (0..20)
+        .map(|i| format!("<CustomerAddRq><CustomerAdd><Name>Wide {i}</Name>{contacts}</CustomerAdd></CustomerAddRq>"))
+        .collect();
+    let rs = c.process(s, set(&adds).as_bytes()).unwrap();
+    assert_eq!(rs.matches("statusCode=\"0\"").count(), 20, "{rs}");
+    // In 13.0 the contacts are written, and the answer does not fit.
+    let q13 = c.process(s, set("<CustomerQueryRq/>").as_bytes()).unwrap();
+    assert!(q13.contains("statusCode=\"1000\""), "{q13}");
+    // In 8.0 they are not, and it does.
+    let q8 = c
+        .process(
+            s,
+            set("<CustomerQueryRq/>")
+                .replace("version=\"13.0\"", "version=\"8.0\"")
+                .as_bytes(),
+        )
+        .unwrap();
+    assert!(q8.contains("statusCode=\"0\""), "{q8}");
+    assert_eq!(q8.matches("<CustomerRet>").count(), 20);
+    assert!(!q8.contains("AdditionalContactRef"));
+}
