@@ -68,6 +68,15 @@ impl Op {
     }
 }
 
+/// Whether the request's answer is one record whatever it asks (what
+/// QuickBooks says about itself and the file): cheap to run in place.
+pub(crate) fn answers_one_record(name: &str) -> bool {
+    matches!(
+        Op::of(name),
+        Some(Op::HostQuery | Op::CompanyQuery | Op::PreferencesQuery | Op::CompanyActivityQuery)
+    )
+}
+
 /// Whether a client's request of this name gets a real answer: it is in
 /// the table, and is not an Add or Mod of a list clients cannot write.
 pub(crate) fn simulates(name: &str) -> bool {

@@ -162,10 +162,7 @@ pub fn is_small(set: &RequestSet) -> bool {
         let name = r.name();
         cost += if !name.ends_with("QueryRq") {
             10
-        } else if matches!(
-            name,
-            "HostQueryRq" | "CompanyQueryRq" | "PreferencesQueryRq"
-        ) {
+        } else if dispatch::answers_one_record(name) {
             1
         } else {
             let e = r.element();
@@ -201,6 +198,7 @@ mod small_tests {
             "<CustomerQueryRq><MaxReturned>50</MaxReturned></CustomerQueryRq>",
             "<CustomerAddRq><CustomerAdd><Name>x</Name></CustomerAdd></CustomerAddRq>",
             "<HostQueryRq/>",
+            "<CompanyActivityQueryRq/>",
         ];
         let small_set = |s: &str| super::is_small(&qbxml::parse_request(doc(s)).unwrap());
         for s in small {
@@ -373,6 +371,8 @@ impl Company {
                 if !inner.db.is_autocommit() {
                     let _ = inner.db.execute_batch("ROLLBACK");
                 }
+                // Names it looked up may be of what was rolled back.
+                inner.names.borrow_mut().clear();
                 self.inner.clear_poison();
                 inner
             }

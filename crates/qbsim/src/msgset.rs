@@ -208,7 +208,11 @@ pub(crate) fn process(
         }
     }
     if bulk {
-        db_exec(inner, "COMMIT", [])?;
+        if let Err(e) = db_exec(inner, "COMMIT", []) {
+            // All of it is undone: so are the names looked up on the way.
+            inner.names.borrow_mut().clear();
+            return Err(e);
+        }
     }
     Ok(crate::Response {
         xml: w.finish(),
