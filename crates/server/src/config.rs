@@ -254,6 +254,14 @@ impl ComConfig {
                 self.auth_flags
             ));
         }
+        if self.auth_flags & 0xF == 0 {
+            // A client may only narrow these: none would let no one in.
+            return Err(format!(
+                "auth_flags: {:#x} allows no QuickBooks edition (SimpleStart 0x1, Pro 0x2, \
+                 Premier 0x4, Enterprise 0x8; 0xF allows all)",
+                self.auth_flags
+            ));
+        }
         Ok(crate::backend::com::ComSettings {
             launch_ui: self.launch_ui,
             unattended_mode,
@@ -691,5 +699,23 @@ company_file = "../etc/passwd"
             assert!(has(k), "{k} not in {ps:#?}");
         }
         assert!(!has("allowed_clients[0]"));
+    }
+
+    #[test]
+    fn auth_flags_must_allow_an_edition() {
+        for (flags, ok) in [
+            ("0xF", true),
+            ("0x2", true),
+            ("0", false),
+            ("0x80000000", false),
+        ] {
+            let c = Config::parse(&format!(
+                "[backend]\nkind = \"com\"\n[backend.com]\nauth_flags = {flags}\n"
+            ))
+            .unwrap();
+            let ps: Vec<String> = c.check().iter().map(|p| p.to_string()).collect();
+            let refused = ps.iter().any(|p| p.contains("auth_flags"));
+            assert_eq!(refused, !ok, "{flags}: {ps:#?}");
+        }
     }
 }
