@@ -1014,9 +1014,11 @@ fn encoding_span(input: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// The decoded text declared as what it now is, UTF-8: whoever reads it
-/// next (QuickBooks, through COM) must not be told it is Latin-1. The
-/// value is padded with spaces after its closing quote, so that every
-/// position after it (error lines and columns) stays where it was.
+/// next (QuickBooks, through COM) must not be told it is Latin-1. A name
+/// longer than `UTF-8` (`ISO-8859-1`, `windows-1252`) is padded with
+/// spaces after the closing quote, so positions after it (error columns)
+/// stay where they were; a shorter alias (`l1`) moves the rest of its
+/// line left by the difference.
 fn redeclared(mut text: String) -> String {
     if let Some((start, end)) = encoding_span(text.as_bytes()) {
         let pad = (end - start).saturating_sub(5);

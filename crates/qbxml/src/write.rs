@@ -179,8 +179,8 @@ impl ResponseWriter {
         self.out.len()
     }
 
-    /// Nothing but the envelope's start yet? (Never true once a response
-    /// is written.)
+    /// Whether nothing is written: never, since the envelope's start is
+    /// written when the writer is made (`len` is the answer's size).
     pub fn is_empty(&self) -> bool {
         self.out.is_empty()
     }

@@ -81,6 +81,9 @@ pub struct Request<'a> {
     pub user: &'a str,
     pub company_file: &'a str,
     pub request_types: &'a [String],
+    /// The request as the backend gets it: the validated text in UTF-8
+    /// (`RequestSet::xml()`). A body sent in ISO-8859-1 or windows-1252
+    /// is here decoded and re-declared, and a byte-order mark is gone.
     pub body: &'a [u8],
 }
 

@@ -326,8 +326,11 @@ fn child_index(t: &'static Tables, model: usize) -> Option<&'static ChildIndex> 
     static V16: OnceLock<Index> = OnceLock::new();
     let cell = if std::ptr::eq(t, &gen_v13::TABLES) {
         &V13
-    } else {
+    } else if std::ptr::eq(t, &gen_v16::TABLES) {
         &V16
+    } else {
+        // A third table set needs its own index here.
+        return None;
     };
     let all = cell.get_or_init(|| t.models.iter().map(|_| OnceLock::new()).collect());
     let m = t.models.get(model)?;
