@@ -154,7 +154,8 @@ pub fn ret(ctx: &Ctx<'_>, row: &Row, kind: &Kind, opts: &RetOpts) -> Option<Elem
     // writer's fitting (ResponseWriter::response_fitted) is enough.
     // IncludeRetElement needs it fitted first.
     if ctx.version < Version::LATEST || !opts.include.is_empty() {
-        fit(&mut e, decl, ctx.version);
+        // Ordered too, which leaves the writer's pass little to do.
+        e.fit_to_schema(decl, ctx.version);
     }
     if !opts.include.is_empty() {
         include(&mut e, decl, ctx.version, &opts.include);
