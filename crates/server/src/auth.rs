@@ -239,6 +239,10 @@ impl Throttle {
         if user.is_empty() {
             return None;
         }
+        // The usual case, nobody failing lately, without lowercasing.
+        if self.by_user.lock().map(|m| m.is_empty()).unwrap_or(false) {
+            return None;
+        }
         self.locked_in(&self.by_user, &user.to_lowercase())
             .map(Locked::User)
     }
@@ -297,7 +301,10 @@ impl Throttle {
     /// password must not reset an attacker's budget for other names).
     pub fn succeed(&self, user: &str) {
         if let Ok(mut map) = self.by_user.lock() {
-            map.remove(&user.to_lowercase());
+            // The usual case: nobody has failed lately.
+            if !map.is_empty() {
+                map.remove(&user.to_lowercase());
+            }
         }
     }
 }

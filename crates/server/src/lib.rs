@@ -264,9 +264,11 @@ impl Connector {
         let users = config
             .users
             .iter()
-            .map(|u| UserEntry {
-                config: u.clone(),
-                hash: PasswordHash::parse(&u.password_hash).ok(),
+            .map(|u| {
+                Arc::new(UserEntry {
+                    config: u.clone(),
+                    hash: PasswordHash::parse(&u.password_hash).ok(),
+                })
             })
             .collect();
         let state = Arc::new(State::new(&config, users, backend, events, tls)?);

@@ -74,7 +74,8 @@ pub const MAX_SESSIONS_PER_USER: usize = 64;
 
 pub struct State {
     pub settings: Settings,
-    pub users: RwLock<Vec<UserEntry>>,
+    /// Shared, so that a request takes a user's entry without copying it.
+    pub users: RwLock<Vec<Arc<UserEntry>>>,
     pub default_connection: RwLock<DefaultConnection>,
     pub allowed: RwLock<Vec<IpNet>>,
     pub backend: Arc<dyn Backend>,
@@ -105,7 +106,7 @@ pub struct State {
 impl State {
     pub fn new(
         config: &Config,
-        users: Vec<UserEntry>,
+        users: Vec<Arc<UserEntry>>,
         backend: Arc<dyn Backend>,
         events: Arc<dyn Events>,
         tls: Option<TlsSetup>,

@@ -163,7 +163,9 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
         return Err(Refusal::Unauthorized(why));
     }
     if verified {
-        if let Some(i) = index {
+        // Remembered from the verification on, not from the last use: a
+        // password is checked again at least every `cache_secs`.
+        if let (Some(i), false) = (index, cached) {
             state.cache.put(&user, &password, i);
         }
         state.throttle.succeed(&user);
