@@ -317,6 +317,8 @@ mod scan {
         let mut depth = 0usize;
         let mut in_msgs = false;
         let mut message_set = false;
+        let mut root = false;
+        let mut msgs_seen = false;
         loop {
             let event = reader
                 .read_event()
@@ -336,14 +338,24 @@ mod scan {
             };
             let at = depth + 1;
             match at {
-                1 if e.name().as_ref() != "QBXML" => {
-                    return Err(bad(ErrorKind::NotQbxml, "the root is not <QBXML>".into()));
+                1 if root || e.name().as_ref() != "QBXML" => {
+                    return Err(bad(
+                        ErrorKind::NotQbxml,
+                        "the document is not one <QBXML> element".into(),
+                    ));
                 }
+                1 => root = true,
                 2 => match e.name().as_ref() {
-                    "QBXMLMsgsRs" | "QBXMLSubscriptionMsgsRs" => {
+                    // The first message set is the answer, as for
+                    // parse_response.
+                    "QBXMLMsgsRs" | "QBXMLSubscriptionMsgsRs" if !msgs_seen => {
+                        msgs_seen = true;
                         message_set = true;
                         in_msgs = !empty;
-                        out.message_set_status_code = number(&e, "messageSetStatusCode")?;
+                        // Read as the full parse reads it: a status code
+                        // that is not a number is no status code.
+                        out.message_set_status_code =
+                            attr(&e, "messageSetStatusCode")?.and_then(|v| v.trim().parse().ok());
                     }
                     "SignonMsgsRs" => message_set = true,
                     _ => {}
@@ -354,6 +366,14 @@ mod scan {
             if !empty {
                 depth = at;
             }
+        }
+        if depth != 0 {
+            // quick-xml ends quietly inside open elements: a cut-off
+            // answer is not a complete one.
+            return Err(bad(
+                ErrorKind::Syntax,
+                "the document ends inside an element".into(),
+            ));
         }
         if !message_set {
             return Err(bad(
@@ -404,6 +424,33 @@ mod scan {
             assert!(Outcome::of(&RS.replace("\"Warn\"", "\"Meh\"")).is_err());
             assert!(Outcome::of(&RS.replace("</HostRet>", "")).is_err());
             assert!(Outcome::of(&RS.replace("&amp;", "&nope;")).is_err());
+            // Cut off anywhere inside: not an answer.
+            for cut in [RS.len() / 2, RS.len() - 12, 60] {
+                assert!(Outcome::of(&RS[..cut]).is_err(), "{}", &RS[..cut]);
+            }
+            assert!(Outcome::of(&format!("{RS}{RS}")).is_err(), "two roots");
+        }
+
+        #[test]
+        fn reads_the_message_set_as_the_full_parse_does() {
+            let odd = RS.replace("messageSetStatusCode=\"0\"", "messageSetStatusCode=\"x\"");
+            let full = parse_response(odd.as_str()).map(|r| r.outcome());
+            if let Ok(full) = full {
+                assert_eq!(Outcome::of(&odd).unwrap(), full);
+            }
+            assert_eq!(Outcome::of(&odd).unwrap().message_set_status_code, None);
+            // A sign-on answer before it changes nothing.
+            let signon = RS.replace(
+                "<QBXMLMsgsRs",
+                "<SignonMsgsRs><SignonAppCertRs statusCode=\"0\" statusSeverity=\"Info\"/></SignonMsgsRs>\n<QBXMLMsgsRs",
+            );
+            assert_eq!(Outcome::of(&signon).unwrap(), Outcome::of(RS).unwrap());
+            // Only the first message set is the answer.
+            let two = RS.replace(
+                "</QBXMLMsgsRs>\n</QBXML>",
+                "</QBXMLMsgsRs>\n<QBXMLMsgsRs><XRs statusCode=\"1\" statusSeverity=\"Info\"/></QBXMLMsgsRs>\n</QBXML>",
+            );
+            assert_eq!(Outcome::of(&two).unwrap().statuses.len(), 2);
         }
     }
 }
