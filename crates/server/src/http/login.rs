@@ -89,9 +89,12 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
         Some(l) => Some(l.lock().await),
         None => None,
     };
+    // Found in the cache now (another request may have verified it while
+    // this one waited for the lock).
+    let cached = cached || (index.is_some() && state.cache.get(&user, &password) == index);
     let verified = if user.is_empty() {
         false
-    } else if cached || (index.is_some() && state.cache.get(&user, &password) == index) {
+    } else if cached {
         true
     } else {
         let hash = entry
