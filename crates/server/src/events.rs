@@ -6,6 +6,14 @@
 //! read), `ssl_client_authentication` (refuse a certificate that verified),
 //! `authorization` (the seed's hook: accept unknown users, or refuse known
 //! ones). Methods run on the server's tasks: keep them short.
+//!
+//! A handler that panics is contained ([`guard`]): the request it was
+//! deciding or reporting on is refused with `500 QBC_EVENT` (the Error
+//! event says which handler failed), a connection whose
+//! `connection_request` or `ssl_client_authentication` handler failed is
+//! closed, and the server goes on serving. A panic in `connected`,
+//! `disconnected`, `ssl_status`, `error` or `status` is logged and
+//! otherwise ignored: there is no request to refuse.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -140,6 +148,16 @@ pub trait Events: Send + Sync + 'static {
     fn error(&self, e: &Error<'_>) {}
     fn status(&self, e: &Status<'_>) {}
     fn audit(&self, e: &Audit<'_>) {}
+}
+
+/// Run an event handler, containing a panic in it: the owner's code
+/// must neither take a server task down (the accept loop, a connection)
+/// nor leave a client without an answer. `Err` names the event.
+pub fn guard<R>(event: &'static str, f: impl FnOnce() -> R) -> Result<R, &'static str> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
+        tracing::error!(event, "an event handler panicked");
+        event
+    })
 }
 
 /// No handlers.

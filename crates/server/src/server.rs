@@ -8,7 +8,7 @@
 //! finish the request they are on and close.
 
 use crate::events::{
-    Connected, ConnectionRequest, Disconnected, SslClientAuthentication, SslStatus,
+    guard, Connected, ConnectionRequest, Disconnected, SslClientAuthentication, SslStatus,
 };
 use crate::state::State;
 use hyper::server::conn::http1;
@@ -78,8 +78,18 @@ pub async fn serve(
             allowed,
             accept: true,
         };
-        state.events.connection_request(&mut ev);
-        if !ev.accept {
+        // A handler that panics refuses the connection; the loop goes on.
+        let decided = guard("connection_request", || {
+            state.events.connection_request(&mut ev)
+        });
+        if decided.is_err() || !ev.accept {
+            if decided.is_err() {
+                state.error(
+                    0,
+                    crate::http::code::EVENT,
+                    "the connection_request event handler failed; connection refused",
+                );
+            }
             continue;
         }
         let id = state.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -102,9 +112,11 @@ pub async fn serve(
                 .fetch_add(1, Ordering::Relaxed);
             // Counted down however the task ends.
             let _open = OpenConnection(state.clone());
-            state.events.connected(&Connected {
-                connection_id: id,
-                remote,
+            let _ = guard("connected", || {
+                state.events.connected(&Connected {
+                    connection_id: id,
+                    remote,
+                })
             });
             let (code, description) = match (&state.tls, metrics_only) {
                 (Some(tls), false) => {
@@ -131,9 +143,11 @@ pub async fn serve(
                             }
                         }
                         Ok(Err(e)) => {
-                            state.events.ssl_status(&SslStatus {
-                                connection_id: id,
-                                message: format!("handshake failed: {e}"),
+                            let _ = guard("ssl_status", || {
+                                state.events.ssl_status(&SslStatus {
+                                    connection_id: id,
+                                    message: format!("handshake failed: {e}"),
+                                })
                             });
                             (2, format!("TLS handshake failed: {e}"))
                         }
@@ -142,10 +156,12 @@ pub async fn serve(
                 }
                 _ => http(state.clone(), info.clone(), stream, watcher, metrics_only).await,
             };
-            state.events.disconnected(&Disconnected {
-                connection_id: id,
-                status_code: code,
-                description,
+            let _ = guard("disconnected", || {
+                state.events.disconnected(&Disconnected {
+                    connection_id: id,
+                    status_code: code,
+                    description,
+                })
             });
 
             drop(slot);
@@ -180,13 +196,15 @@ fn after_handshake<IO>(
     stream: &tokio_rustls::server::TlsStream<IO>,
 ) -> bool {
     let conn = stream.get_ref().1;
-    state.events.ssl_status(&SslStatus {
-        connection_id: info.id,
-        message: format!(
-            "handshake done: {:?}, {:?}",
-            conn.protocol_version(),
-            conn.negotiated_cipher_suite().map(|s| s.suite())
-        ),
+    let _ = guard("ssl_status", || {
+        state.events.ssl_status(&SslStatus {
+            connection_id: info.id,
+            message: format!(
+                "handshake done: {:?}, {:?}",
+                conn.protocol_version(),
+                conn.negotiated_cipher_suite().map(|s| s.suite())
+            ),
+        })
     });
     let Some(tls) = &state.tls else {
         return true;
@@ -208,7 +226,14 @@ fn after_handshake<IO>(
         certificate: cert.as_ref().to_vec(),
         accept,
     };
-    state.events.ssl_client_authentication(&mut ev);
+    // A handler that panics refuses the certificate.
+    if guard("ssl_client_authentication", || {
+        state.events.ssl_client_authentication(&mut ev)
+    })
+    .is_err()
+    {
+        ev.accept = false;
+    }
     if !ev.accept {
         state.error(
             info.id,

@@ -186,18 +186,24 @@ impl State {
         })
     }
 
+    /// The Error event (a handler that panics is only logged).
     pub fn error(&self, connection_id: u64, code: &str, description: &str) {
-        self.events.error(&crate::events::Error {
-            connection_id,
-            code,
-            description,
+        let _ = crate::events::guard("error", || {
+            self.events.error(&crate::events::Error {
+                connection_id,
+                code,
+                description,
+            })
         });
     }
 
+    /// The Status event (a handler that panics is only logged).
     pub fn status(&self, connection_id: u64, message: &str) {
-        self.events.status(&crate::events::Status {
-            connection_id,
-            message,
+        let _ = crate::events::guard("status", || {
+            self.events.status(&crate::events::Status {
+                connection_id,
+                message,
+            })
         });
     }
 

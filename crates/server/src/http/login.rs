@@ -138,7 +138,8 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
         password: &password,
         accept: verified,
     };
-    state.events.authorization(&mut ev);
+    crate::events::guard("authorization", || state.events.authorization(&mut ev))
+        .map_err(|event| Refusal::EventFailed { event, late: false })?;
     if !ev.accept {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
         // A request without credentials is how many clients start: it is

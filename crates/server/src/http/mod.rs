@@ -25,7 +25,7 @@ pub mod sessions;
 pub use reply::{code, Refusal, Reply, CONNECTION_HEADER, ERROR_HEADER, TICKET_HEADER};
 
 use crate::backend::BoxFuture;
-use crate::events::{Audit, Header};
+use crate::events::{guard, Audit, Header};
 use crate::server::ConnInfo;
 use crate::state::State;
 use bytes::Bytes;
@@ -163,44 +163,56 @@ pub async fn handle(
 ) -> Response<Full<Bytes>> {
     let start = Instant::now();
     let mut trace = Trace::default();
+    // A handler that panics refuses the request (events::guard).
+    let mut failed = None;
     for (name, value) in req.headers() {
         let shown = if name == hyper::header::AUTHORIZATION {
             "<not shown>"
         } else {
             value.to_str().unwrap_or("<not text>")
         };
-        state.events.header(&Header {
+        let header = Header {
             connection_id: conn.id,
             name: name.as_str(),
             value: shown,
-        });
+        };
+        if let Err(event) = guard("header", || state.events.header(&header)) {
+            failed = Some(event);
+            break;
+        }
     }
     let route = router.find(req.uri().path());
     let audited = route.is_none_or(|(r, _)| r.audited);
-    let reply = {
-        let mut x = Exchange {
-            state: state.clone(),
-            conn: &conn,
-            trace: &mut trace,
-        };
-        match route_to(&mut x, router, route, req).await {
-            Ok(r) => r,
-            Err(refusal) => Reply::from(refusal),
+    let mut reply = match failed {
+        Some(event) => Reply::from(Refusal::EventFailed { event, late: false }),
+        None => {
+            let mut x = Exchange {
+                state: state.clone(),
+                conn: &conn,
+                trace: &mut trace,
+            };
+            match route_to(&mut x, router, route, req).await {
+                Ok(r) => r,
+                Err(refusal) => Reply::from(refusal),
+            }
         }
     };
     let took = start.elapsed();
-    state.metrics.record(reply.status.as_u16(), took);
     if !reply.code.is_empty() {
         state.error(conn.id, &reply.code, &reply.message);
     }
-    state.events.response(&crate::events::Response {
+    let response = crate::events::Response {
         connection_id: conn.id,
         http_status: reply.status.as_u16(),
         body: &reply.body,
         duration: took,
-    });
+    };
+    if let Err(event) = guard("response", || state.events.response(&response)) {
+        reply = Reply::from(Refusal::EventFailed { event, late: true });
+        state.error(conn.id, &reply.code, &reply.message);
+    }
     if audited {
-        state.events.audit(&Audit {
+        let audit = Audit {
             remote: conn.remote,
             user: &trace.user,
             company_file: &trace.company,
@@ -209,8 +221,13 @@ pub async fn handle(
             status_codes: &trace.statuses,
             error_code: &reply.code,
             duration: took,
-        });
+        };
+        if let Err(event) = guard("audit", || state.events.audit(&audit)) {
+            reply = Reply::from(Refusal::EventFailed { event, late: true });
+            state.error(conn.id, &reply.code, &reply.message);
+        }
     }
+    state.metrics.record(reply.status.as_u16(), took);
     reply.into_response()
 }
 

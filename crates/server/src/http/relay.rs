@@ -82,14 +82,22 @@ pub async fn run(
     Ok(answer)
 }
 
-fn request_event(x: &Exchange<'_>, p: &Principal, company: &str, request: &Request) {
-    x.state.events.request(&crate::events::Request {
-        connection_id: x.conn.id,
-        user: &p.name,
-        company_file: company,
-        request_types: &x.trace.request_types,
-        body: request.xml().as_bytes(),
-    });
+fn request_event(
+    x: &Exchange<'_>,
+    p: &Principal,
+    company: &str,
+    request: &Request,
+) -> Result<(), Refusal> {
+    crate::events::guard("request", || {
+        x.state.events.request(&crate::events::Request {
+            connection_id: x.conn.id,
+            user: &p.name,
+            company_file: company,
+            request_types: &x.trace.request_types,
+            body: request.xml().as_bytes(),
+        })
+    })
+    .map_err(|event| Refusal::EventFailed { event, late: false })
 }
 
 /// Open, process, close, in the company file's turn.
@@ -101,7 +109,7 @@ async fn once(
 ) -> Result<Answer, Refusal> {
     let key = x.state.backend.company_key(&settings)?;
     x.trace.company = key.clone();
-    request_event(x, p, &key, &request);
+    request_event(x, p, &key, &request)?;
     let backend = x.state.backend.clone();
     let done = x
         .state
@@ -122,7 +130,7 @@ async fn on_ticket(
         .ticket(&p.name, ticket)
         .ok_or_else(|| Refusal::BadTicket("unknown, expired, closed, or another user's".into()))?;
     x.trace.company = t.company_key.clone();
-    request_event(x, p, &t.company_key, &request);
+    request_event(x, p, &t.company_key, &request)?;
     let backend = x.state.backend.clone();
     let session = t.session.clone();
     let done = x

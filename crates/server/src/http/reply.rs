@@ -39,6 +39,7 @@ pub mod code {
     pub const SHUTTING_DOWN: &str = "QBC_SHUTTING_DOWN";
     pub const NOT_FOUND: &str = "QBC_NOT_FOUND";
     pub const METHOD: &str = "QBC_METHOD";
+    pub const EVENT: &str = "QBC_EVENT";
 }
 
 /// Every way the connector refuses a request.
@@ -87,6 +88,9 @@ pub enum Refusal {
     BackendPanicked,
     /// The backend refused or failed, with its HRESULT if any.
     Backend(BackendError),
+    /// 500: an event handler panicked. `late`: it was one that runs once
+    /// the request was carried out (`response`, `audit`).
+    EventFailed { event: &'static str, late: bool },
 }
 
 impl Refusal {
@@ -107,6 +111,7 @@ impl Refusal {
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             BackendTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             BackendPanicked => StatusCode::BAD_GATEWAY,
+            EventFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Backend(e) => match e.kind {
                 BackendErrorKind::Request | BackendErrorKind::Settings => StatusCode::BAD_REQUEST,
                 BackendErrorKind::Failed => StatusCode::BAD_GATEWAY,
@@ -137,6 +142,7 @@ impl Refusal {
             SessionsFull => code::SESSIONS_FULL.into(),
             BackendTimeout(_) => code::BACKEND_TIMEOUT.into(),
             BackendPanicked => code::BACKEND.into(),
+            EventFailed { .. } => code::EVENT.into(),
             Backend(e) => match (e.kind, e.hresult) {
                 (BackendErrorKind::Busy, _) => code::COMPANY_LIMIT.into(),
                 (_, Some(h)) => h.to_string(),
@@ -180,6 +186,13 @@ impl Refusal {
             BackendTimeout(m) => (*m).into(),
             BackendPanicked => "the backend failed while answering (see the server log)".into(),
             Backend(e) => e.message.clone(),
+            EventFailed { event, late: false } => {
+                format!("the connector's `{event}` event handler failed (see the server log)")
+            }
+            EventFailed { event, late: true } => format!(
+                "the connector's `{event}` event handler failed (see the server log); \
+                 the request itself may have been carried out"
+            ),
         }
     }
 
