@@ -1,11 +1,15 @@
 //! Events, as the seed's QBConnector fires them.
 //!
 //! Implement [`Events`] (every method has a default that does nothing) and
-//! give it to the [`crate::Connector`]. Events that carry `accept` let the
-//! handler decide: `connection_request` (refuse a client before anything is
-//! read), `ssl_client_authentication` (refuse a certificate that verified),
+//! give it to the [`crate::Connector`]. Some events let the handler steer:
+//! `connection_request` and `ssl_connection_request` (refuse a client
+//! before anything is read, or before the TLS handshake completes),
+//! `ssl_client_authentication` (refuse a certificate that verified),
 //! `authorization` (the seed's hook: accept unknown users, or refuse known
-//! ones). Methods run on the server's tasks: keep them short.
+//! ones, and choose the QuickBooks connection settings), `request`
+//! (refuse it, or send other qbXML), `response` (send another answer).
+//! docs/PROTOCOL.md §11 has them in order. Methods run on the server's
+//! tasks, and the request waits for them: keep them short.
 //!
 //! A handler that panics is contained ([`guard`]): the request it was
 //! deciding or reporting on is refused with `500 QBC_EVENT` (the Error
@@ -43,6 +47,20 @@ pub struct Disconnected {
     pub description: String,
 }
 
+/// A client starts TLS: fired with what its hello says, before the
+/// handshake completes. Set `accept` to false to close the connection.
+#[derive(Debug)]
+pub struct SslConnectionRequest {
+    pub connection_id: u64,
+    pub remote: SocketAddr,
+    /// The host name the client asked for (SNI), if it sent one.
+    pub server_name: Option<String>,
+    /// The cipher suites the client offers, by name.
+    pub cipher_suites: Vec<String>,
+    /// True; set it to false to refuse the connection.
+    pub accept: bool,
+}
+
 /// The client presented a certificate that chains to the client CA.
 #[derive(Debug)]
 pub struct SslClientAuthentication {
@@ -77,12 +95,19 @@ pub struct Authorization<'a> {
     pub user: &'a str,
     pub password: &'a str,
     /// True when the user is known and the password matches. A handler may
-    /// set it either way; an accepted unknown user gets the default
-    /// connection settings.
+    /// set it either way.
     pub accept: bool,
+    /// The QuickBooks connection settings this request will use, as the
+    /// server side decides them: the user's own, or for a name that is
+    /// not configured `DefaultConnectionString`'s. A handler may change
+    /// them (another company file, for example); settings a client sends
+    /// in `X-QB-Connection` still fill only what these leave open.
+    pub connection: crate::ConnectionString,
 }
 
 /// A request passed authentication and validation and goes to the backend.
+/// The handler may let it go on, refuse it (`refuse`), or send other qbXML
+/// in its place (`replace`).
 #[derive(Debug)]
 pub struct Request<'a> {
     pub connection_id: u64,
@@ -93,15 +118,46 @@ pub struct Request<'a> {
     /// (`RequestSet::xml()`). A body sent in ISO-8859-1 or windows-1252
     /// is here decoded and re-declared, and a byte-order mark is gone.
     pub body: &'a [u8],
+    /// Set it to refuse the request: the client gets this answer and the
+    /// backend is not reached.
+    pub refuse: Option<Refuse>,
+    /// Set it to send this qbXML instead. It is parsed, validated and
+    /// held to the read-only rule as a client's body would be, and what
+    /// it fails gets the answer a client's body would get.
+    pub replace: Option<Vec<u8>>,
 }
 
-/// The server answers a request (success or error).
+/// How a handler refuses a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refuse {
+    /// 400–599; anything else is sent as 403.
+    pub status: u16,
+    /// `X-QB-Error-Code`; empty: `QBC_REFUSED`.
+    pub code: String,
+    pub message: String,
+}
+
+impl Refuse {
+    /// 403 `QBC_REFUSED` with this message.
+    pub fn new(message: impl Into<String>) -> Refuse {
+        Refuse {
+            status: 403,
+            code: String::new(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The server answers a request (success or error). The handler may send
+/// another body (`replace`); the status and headers stay, and the audit
+/// line says the answer was replaced.
 #[derive(Debug)]
 pub struct Response<'a> {
     pub connection_id: u64,
     pub http_status: u16,
     pub body: &'a [u8],
     pub duration: Duration,
+    pub replace: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -132,6 +188,10 @@ pub struct Audit<'a> {
     pub status_codes: &'a [u32],
     pub error_code: &'a str,
     pub duration: Duration,
+    /// A `request` handler sent other qbXML in the client's place.
+    pub request_replaced: bool,
+    /// A `response` handler replaced the answer.
+    pub response_replaced: bool,
 }
 
 #[allow(unused_variables)]
@@ -139,12 +199,13 @@ pub trait Events: Send + Sync + 'static {
     fn connection_request(&self, e: &mut ConnectionRequest) {}
     fn connected(&self, e: &Connected) {}
     fn disconnected(&self, e: &Disconnected) {}
+    fn ssl_connection_request(&self, e: &mut SslConnectionRequest) {}
     fn ssl_client_authentication(&self, e: &mut SslClientAuthentication) {}
     fn ssl_status(&self, e: &SslStatus) {}
     fn header(&self, e: &Header<'_>) {}
     fn authorization(&self, e: &mut Authorization<'_>) {}
-    fn request(&self, e: &Request<'_>) {}
-    fn response(&self, e: &Response<'_>) {}
+    fn request(&self, e: &mut Request<'_>) {}
+    fn response(&self, e: &mut Response<'_>) {}
     fn error(&self, e: &Error<'_>) {}
     fn status(&self, e: &Status<'_>) {}
     fn audit(&self, e: &Audit<'_>) {}
@@ -229,6 +290,9 @@ impl Events for TracingEvents {
     fn disconnected(&self, e: &Disconnected) {
         tracing::debug!(conn = e.connection_id, status = e.status_code, description = %brief(&e.description, MAX_FIELD), "disconnected");
     }
+    fn ssl_connection_request(&self, e: &mut SslConnectionRequest) {
+        tracing::debug!(conn = e.connection_id, remote = %e.remote, server_name = ?e.server_name.as_deref().map(|n| brief(n, MAX_FIELD)), "TLS connection request");
+    }
     fn ssl_client_authentication(&self, e: &mut SslClientAuthentication) {
         tracing::info!(conn = e.connection_id, subject = ?brief(&e.subject, MAX_FIELD), accept = e.accept, "client certificate");
     }
@@ -269,7 +333,13 @@ impl Events for TracingEvents {
             statuses = %counts(e.status_codes),
             error = %brief(e.error_code, 64),
             ms = format_args!("{:.3}", e.duration.as_secs_f64() * 1000.0),
-            "request"
+            "{}",
+            match (e.request_replaced, e.response_replaced) {
+                (false, false) => "request",
+                (true, false) => "request (a handler replaced the request)",
+                (false, true) => "request (a handler replaced the answer)",
+                (true, true) => "request (a handler replaced the request and the answer)",
+            }
         );
     }
 }

@@ -8,7 +8,8 @@
 //! finish the request they are on and close.
 
 use crate::events::{
-    guard, Connected, ConnectionRequest, Disconnected, SslClientAuthentication, SslStatus,
+    guard, Connected, ConnectionRequest, Disconnected, SslClientAuthentication,
+    SslConnectionRequest, SslStatus,
 };
 use crate::state::State;
 use hyper::server::conn::http1;
@@ -120,13 +121,15 @@ pub async fn serve(
             });
             let (code, description) = match (&state.tls, metrics_only) {
                 (Some(tls), false) => {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
                     match tokio::time::timeout(
                         state.settings.request_timeout,
-                        acceptor.accept(stream),
+                        handshake(&state, id, remote, tls.config.clone(), stream),
                     )
                     .await
                     {
+                        Ok(Err(Handshake::Refused)) => {
+                            (1, "refused before the TLS handshake".to_string())
+                        }
                         Ok(Ok(tls_stream)) => {
                             let stopping = *stop.borrow();
                             if stopping || !after_handshake(&state, &info, &tls_stream) {
@@ -142,7 +145,7 @@ pub async fn serve(
                                 .await
                             }
                         }
-                        Ok(Err(e)) => {
+                        Ok(Err(Handshake::Failed(e))) => {
                             let _ = guard("ssl_status", || {
                                 state.events.ssl_status(&SslStatus {
                                     connection_id: id,
@@ -186,6 +189,53 @@ impl Drop for OpenConnection {
             .connections_open
             .fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+enum Handshake {
+    /// The `ssl_connection_request` handler said no (or failed).
+    Refused,
+    Failed(std::io::Error),
+}
+
+/// Read the client's hello, let the `ssl_connection_request` handler see
+/// it and decide, then complete the handshake.
+async fn handshake(
+    state: &State,
+    id: u64,
+    remote: SocketAddr,
+    config: Arc<rustls::ServerConfig>,
+    stream: tokio::net::TcpStream,
+) -> Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>, Handshake> {
+    let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream)
+        .await
+        .map_err(Handshake::Failed)?;
+    let hello = start.client_hello();
+    let mut ev = SslConnectionRequest {
+        connection_id: id,
+        remote,
+        server_name: hello.server_name().map(str::to_string),
+        cipher_suites: hello
+            .cipher_suites()
+            .iter()
+            .map(|c| format!("{c:?}"))
+            .collect(),
+        accept: true,
+    };
+    // A handler that panics refuses the connection.
+    let decided = guard("ssl_connection_request", || {
+        state.events.ssl_connection_request(&mut ev)
+    });
+    if decided.is_err() || !ev.accept {
+        if decided.is_err() {
+            state.error(
+                id,
+                crate::http::code::EVENT,
+                "the ssl_connection_request event handler failed; connection refused",
+            );
+        }
+        return Err(Handshake::Refused);
+    }
+    start.into_stream(config).await.map_err(Handshake::Failed)
 }
 
 /// The client certificate and the negotiated parameters; false closes the

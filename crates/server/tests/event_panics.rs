@@ -52,10 +52,10 @@ impl Events for Panicky {
     fn authorization(&self, _: &mut Authorization<'_>) {
         self.maybe("authorization");
     }
-    fn request(&self, _: &Request<'_>) {
+    fn request(&self, _: &mut Request<'_>) {
         self.maybe("request");
     }
-    fn response(&self, _: &Response<'_>) {
+    fn response(&self, _: &mut Response<'_>) {
         self.maybe("response");
     }
     fn error(&self, e: &Error<'_>) {

@@ -666,13 +666,13 @@ impl qbc_server::Events for Recorder {
     fn header(&self, e: &qbc_server::events::Header<'_>) {
         self.push(format!("header {}: {}", e.name, e.value));
     }
-    fn request(&self, e: &qbc_server::events::Request<'_>) {
+    fn request(&self, e: &mut qbc_server::events::Request<'_>) {
         self.push(format!(
             "request {} {} {:?}",
             e.user, e.company_file, e.request_types
         ));
     }
-    fn response(&self, e: &qbc_server::events::Response<'_>) {
+    fn response(&self, e: &mut qbc_server::events::Response<'_>) {
         self.push(format!("response {}", e.http_status));
     }
     fn error(&self, e: &qbc_server::events::Error<'_>) {

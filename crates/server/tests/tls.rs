@@ -67,6 +67,14 @@ async fn https_post(addr: SocketAddr, config: Arc<ClientConfig>) -> Result<Resp,
 }
 
 async fn tls_server(client_ca: Option<&str>, client_subject: Option<&str>) -> (Server, String) {
+    tls_server_with(client_ca, client_subject, None).await
+}
+
+async fn tls_server_with(
+    client_ca: Option<&str>,
+    client_subject: Option<&str>,
+    events: Option<Arc<dyn qbc_server::Events>>,
+) -> (Server, String) {
     let dir = tempfile::tempdir().unwrap();
     let cert_pem = write_server_cert(dir.path());
     if let Some(ca) = client_ca {
@@ -81,7 +89,51 @@ async fn tls_server(client_ca: Option<&str>, client_subject: Option<&str>) -> (S
         ..TlsConfig::default()
     });
     let c = connector(cfg);
-    (start_with(c, dir, None, None).await, cert_pem)
+    (start_with(c, dir, None, events).await, cert_pem)
+}
+
+/// Refuses TLS connections that ask for a host name other than `localhost`.
+#[derive(Default)]
+struct OnlyLocalhost(std::sync::Mutex<Vec<(Option<String>, usize)>>);
+
+impl qbc_server::Events for OnlyLocalhost {
+    fn ssl_connection_request(&self, e: &mut qbc_server::events::SslConnectionRequest) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((e.server_name.clone(), e.cipher_suites.len()));
+        e.accept = e.server_name.as_deref() == Some("localhost");
+    }
+}
+
+#[tokio::test]
+async fn ssl_connection_request_sees_the_hello_and_may_refuse() {
+    let seen = Arc::new(OnlyLocalhost::default());
+    let (s, pem) = tls_server_with(None, None, Some(seen.clone())).await;
+    let r = https_post(s.addr, client(roots(&pem), None)).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Another name (the certificate holds 127.0.0.1 too): refused before
+    // the handshake completes.
+    let tcp = TcpStream::connect(s.addr).await.unwrap();
+    let ip = ServerName::try_from("127.0.0.1").unwrap();
+    let refused = TlsConnector::from(client(roots(&pem), None))
+        .connect(ip, tcp)
+        .await;
+    assert!(refused.is_err(), "the handshake should fail");
+    let seen = seen.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].0.as_deref(), Some("localhost"));
+    assert!(seen[0].1 > 0, "cipher suites offered: {seen:?}");
+    // An IP address is not sent as SNI.
+    assert_eq!(seen[1].0, None);
+    // And the next client is served.
+    assert_eq!(
+        https_post(s.addr, client(roots(&pem), None))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
 }
 
 #[tokio::test]

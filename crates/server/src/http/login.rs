@@ -131,16 +131,33 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
         .unwrap_or(false);
         ok && (known || windows)
     };
+    // What this request will connect with: the user's own settings, or
+    // the default ones for a name that is not configured. The handler
+    // decides who gets in, and may choose other settings.
+    let default = (entry.is_none()).then(|| {
+        state
+            .default_connection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    });
+    let connection = match (&entry, &default) {
+        (Some(e), _) => e.config.connection(),
+        (None, Some(d)) => ConnectionString::parse(&d.connection).unwrap_or_default(),
+        (None, None) => ConnectionString::default(),
+    };
     let mut ev = Authorization {
         connection_id: x.conn.id,
         user_index: index.map_or(-1, |i| i as i64),
         user: &user,
         password: &password,
         accept: verified,
+        connection,
     };
     crate::events::guard("authorization", || state.events.authorization(&mut ev))
         .map_err(|event| Refusal::EventFailed { event, late: false })?;
-    if !ev.accept {
+    let (accept, connection) = (ev.accept, ev.connection);
+    if !accept {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
         // A request without credentials is how many clients start: it is
         // refused, not counted against the address.
@@ -177,22 +194,15 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
     Ok(match entry {
         Some(e) => Principal {
             name: e.config.name.clone(),
-            connection: e.config.connection(),
+            connection,
             client_company_file: e.config.client_company_file,
             read_only: e.config.read_only,
         },
-        None => {
-            let d = state
-                .default_connection
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            Principal {
-                name: user,
-                connection: ConnectionString::parse(&d.connection).unwrap_or_default(),
-                client_company_file: false,
-                read_only: d.read_only,
-            }
-        }
+        None => Principal {
+            name: user,
+            connection,
+            client_company_file: false,
+            read_only: default.is_none_or(|d| d.read_only),
+        },
     })
 }

@@ -144,6 +144,8 @@ pub struct Trace {
     pub company: String,
     pub request_types: Vec<String>,
     pub statuses: Vec<u32>,
+    /// A `request` handler sent other qbXML in the client's place.
+    pub request_replaced: bool,
 }
 
 /// One request's way through the connector: what a front door works with.
@@ -201,15 +203,25 @@ pub async fn handle(
     if !reply.code.is_empty() {
         state.error(conn.id, &reply.code, &reply.message);
     }
-    let response = crate::events::Response {
+    let mut response = crate::events::Response {
         connection_id: conn.id,
         http_status: reply.status.as_u16(),
         body: &reply.body,
         duration: took,
+        replace: None,
     };
-    if let Err(event) = guard("response", || state.events.response(&response)) {
-        reply = Reply::from(Refusal::EventFailed { event, late: true });
-        state.error(conn.id, &reply.code, &reply.message);
+    let mut response_replaced = false;
+    match guard("response", || state.events.response(&mut response)) {
+        Ok(()) => {
+            if let Some(body) = response.replace.take() {
+                reply.body = Bytes::from(body);
+                response_replaced = true;
+            }
+        }
+        Err(event) => {
+            reply = Reply::from(Refusal::EventFailed { event, late: true });
+            state.error(conn.id, &reply.code, &reply.message);
+        }
     }
     if audited {
         let audit = Audit {
@@ -221,6 +233,8 @@ pub async fn handle(
             status_codes: &trace.statuses,
             error_code: &reply.code,
             duration: took,
+            request_replaced: trace.request_replaced,
+            response_replaced,
         };
         if let Err(event) = guard("audit", || state.events.audit(&audit)) {
             reply = Reply::from(Refusal::EventFailed { event, late: true });

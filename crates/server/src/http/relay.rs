@@ -82,22 +82,37 @@ pub async fn run(
     Ok(answer)
 }
 
+/// The Request event: the request goes on as it is, is refused, or is
+/// replaced by the handler's qbXML — validated and held to the read-only
+/// rule here, as a client's body is.
 fn request_event(
-    x: &Exchange<'_>,
+    x: &mut Exchange<'_>,
     p: &Principal,
     company: &str,
-    request: &Request,
-) -> Result<(), Refusal> {
-    crate::events::guard("request", || {
-        x.state.events.request(&crate::events::Request {
-            connection_id: x.conn.id,
-            user: &p.name,
-            company_file: company,
-            request_types: &x.trace.request_types,
-            body: request.xml().as_bytes(),
-        })
-    })
-    .map_err(|event| Refusal::EventFailed { event, late: false })
+    request: Request,
+) -> Result<Request, Refusal> {
+    let mut ev = crate::events::Request {
+        connection_id: x.conn.id,
+        user: &p.name,
+        company_file: company,
+        request_types: &x.trace.request_types,
+        body: request.xml().as_bytes(),
+        refuse: None,
+        replace: None,
+    };
+    crate::events::guard("request", || x.state.events.request(&mut ev))
+        .map_err(|event| Refusal::EventFailed { event, late: false })?;
+    let (refuse, replace) = (ev.refuse, ev.replace);
+    if let Some(r) = refuse {
+        return Err(Refusal::ByHandler(r));
+    }
+    match replace {
+        Some(text) => {
+            x.trace.request_replaced = true;
+            validate(x, p, text)
+        }
+        None => Ok(request),
+    }
 }
 
 /// Open, process, close, in the company file's turn.
@@ -109,7 +124,7 @@ async fn once(
 ) -> Result<Answer, Refusal> {
     let key = x.state.backend.company_key(&settings)?;
     x.trace.company = key.clone();
-    request_event(x, p, &key, &request)?;
+    let request = request_event(x, p, &key, request)?;
     let backend = x.state.backend.clone();
     let done = x
         .state
@@ -130,7 +145,7 @@ async fn on_ticket(
         .ticket(&p.name, ticket)
         .ok_or_else(|| Refusal::BadTicket("unknown, expired, closed, or another user's".into()))?;
     x.trace.company = t.company_key.clone();
-    request_event(x, p, &t.company_key, &request)?;
+    let request = request_event(x, p, &t.company_key, request)?;
     let backend = x.state.backend.clone();
     let session = t.session.clone();
     let done = x

@@ -40,6 +40,7 @@ pub mod code {
     pub const NOT_FOUND: &str = "QBC_NOT_FOUND";
     pub const METHOD: &str = "QBC_METHOD";
     pub const EVENT: &str = "QBC_EVENT";
+    pub const REFUSED: &str = "QBC_REFUSED";
 }
 
 /// Every way the connector refuses a request.
@@ -91,6 +92,9 @@ pub enum Refusal {
     /// 500: an event handler panicked. `late`: it was one that runs once
     /// the request was carried out (`response`, `audit`).
     EventFailed { event: &'static str, late: bool },
+    /// A `request` handler refused it: its status (400–599, else 403),
+    /// code (`QBC_REFUSED` if empty or not fit for a header) and message.
+    ByHandler(crate::events::Refuse),
 }
 
 impl Refusal {
@@ -112,6 +116,10 @@ impl Refusal {
             BackendTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             BackendPanicked => StatusCode::BAD_GATEWAY,
             EventFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            ByHandler(r) => StatusCode::from_u16(r.status)
+                .ok()
+                .filter(|s| s.is_client_error() || s.is_server_error())
+                .unwrap_or(StatusCode::FORBIDDEN),
             Backend(e) => match e.kind {
                 BackendErrorKind::Request | BackendErrorKind::Settings => StatusCode::BAD_REQUEST,
                 BackendErrorKind::Failed => StatusCode::BAD_GATEWAY,
@@ -143,6 +151,16 @@ impl Refusal {
             BackendTimeout(_) => code::BACKEND_TIMEOUT.into(),
             BackendPanicked => code::BACKEND.into(),
             EventFailed { .. } => code::EVENT.into(),
+            // A code that cannot be a header value (empty, control
+            // characters, too long) is sent as QBC_REFUSED.
+            ByHandler(r)
+                if !r.code.is_empty()
+                    && r.code.len() <= 64
+                    && r.code.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                r.code.clone()
+            }
+            ByHandler(_) => code::REFUSED.into(),
             Backend(e) => match (e.kind, e.hresult) {
                 (BackendErrorKind::Busy, _) => code::COMPANY_LIMIT.into(),
                 (_, Some(h)) => h.to_string(),
@@ -186,6 +204,7 @@ impl Refusal {
             BackendTimeout(m) => (*m).into(),
             BackendPanicked => "the backend failed while answering (see the server log)".into(),
             Backend(e) => e.message.clone(),
+            ByHandler(r) => r.message.clone(),
             EventFailed { event, late: false } => {
                 format!("the connector's `{event}` event handler failed (see the server log)")
             }
