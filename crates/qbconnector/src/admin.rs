@@ -525,9 +525,17 @@ pub fn cert(path: &Path, command: CertCommand) -> Result<()> {
                 .get_mut("tls")
                 .and_then(Item::as_table_mut)
                 .ok_or_else(|| "`tls` is not a table".to_string())?;
-            tls.remove("pfx");
-            tls.remove("pfx_password");
-            tls.remove("pfx_password_env");
+            // The new files replace every other form of the material.
+            for k in [
+                "pfx",
+                "pfx_password",
+                "pfx_password_env",
+                "pfx_subject",
+                "cert_pem",
+                "key_pem",
+            ] {
+                tls.remove(k);
+            }
             tls.insert("cert", value(abs(&cert_path)));
             tls.insert("key", value(abs(&key_path)));
             write_doc(path, &doc)?;

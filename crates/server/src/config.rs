@@ -77,8 +77,18 @@ pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     /// … and its PEM private key (PKCS#8, PKCS#1 or SEC1).
     pub key: Option<PathBuf>,
+    /// Or the same as PEM text in the file (the seed's `ssl_cert_encoded`):
+    /// the chain, optionally followed by its private key …
+    pub cert_pem: Option<String>,
+    /// … and the key as PEM text, when it is not in `cert_pem` or `key`.
+    pub key_pem: Option<String>,
     /// Or a PKCS#12 / PFX file holding both …
     pub pfx: Option<PathBuf>,
+    /// … the entry to use when it holds several (the seed's
+    /// `ssl_cert_subject`): its certificate's subject in RFC 4514 form
+    /// (`CN=host, O=Acme`), or just its common name; `*` (or unset) for
+    /// the first, by alias …
+    pub pfx_subject: Option<String>,
     /// … and its password (or the name of an environment variable that
     /// holds it, so it need not sit in the file).
     pub pfx_password: Option<String>,

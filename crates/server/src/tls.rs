@@ -42,23 +42,7 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 /// Build the rustls configuration from the `[tls]` table.
 pub fn server_config(tls: &TlsConfig) -> Result<TlsSetup, TlsProblem> {
-    let (certs, key) = match (&tls.pfx, &tls.cert, &tls.key) {
-        (Some(pfx), None, None) => load_pfx(pfx, tls)?,
-        (None, Some(cert), Some(key)) => (load_certs(cert, "cert")?, load_key(key)?),
-        (Some(_), _, _) => {
-            return Err(problem(
-                "pfx",
-                "give either pfx (with pfx_password) or cert and key, not both",
-            ))
-        }
-        (None, None, _) => {
-            return Err(problem(
-                "cert",
-                "missing: give cert and key (PEM), or pfx (PKCS#12)",
-            ))
-        }
-        (None, Some(_), None) => return Err(problem("key", "missing: the PEM private key")),
-    };
+    let (certs, key) = material(tls)?;
     let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| problem("cert", e.to_string()))?;
@@ -97,17 +81,72 @@ pub fn server_config(tls: &TlsConfig) -> Result<TlsSetup, TlsProblem> {
     })
 }
 
-fn load_certs(path: &Path, key: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsProblem> {
-    let data = std::fs::read(path).map_err(|e| problem(key, format!("{}: {e}", path.display())))?;
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&data).collect();
-    let certs = certs.map_err(|e| problem(key, format!("{}: {e}", path.display())))?;
+/// The certificate chain and its key, from whichever form the `[tls]`
+/// table gives: files (`cert`, `key`), PEM text (`cert_pem`, `key_pem`;
+/// the key may follow the chain in `cert_pem`), or a PKCS#12 store
+/// (`pfx`, the entry chosen by `pfx_subject`).
+fn material(
+    tls: &TlsConfig,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsProblem> {
+    let pem_given =
+        tls.cert.is_some() || tls.cert_pem.is_some() || tls.key.is_some() || tls.key_pem.is_some();
+    if tls.pfx.is_none() && tls.pfx_subject.is_some() {
+        return Err(problem("pfx_subject", "chooses an entry of pfx: give pfx"));
+    }
+    if let Some(pfx) = &tls.pfx {
+        if pem_given {
+            return Err(problem(
+                "pfx",
+                "give either pfx (with pfx_password) or a PEM certificate and key, not both",
+            ));
+        }
+        return load_pfx(pfx, tls);
+    }
+    let certs = match (&tls.cert, &tls.cert_pem) {
+        (Some(path), None) => load_certs(path, "cert")?,
+        (None, Some(text)) => pem_certs(text.as_bytes(), "cert_pem", "cert_pem")?,
+        (Some(_), Some(_)) => return Err(problem("cert_pem", "give cert or cert_pem, not both")),
+        (None, None) => {
+            return Err(problem(
+                "cert",
+                "missing: give cert and key (PEM files), cert_pem (PEM text), or pfx (PKCS#12)",
+            ))
+        }
+    };
+    let key = match (&tls.key, &tls.key_pem, &tls.cert_pem) {
+        (Some(path), None, _) => load_key(path)?,
+        (None, Some(text), _) => PrivateKeyDer::from_pem_slice(text.as_bytes())
+            .map_err(|e| problem("key_pem", format!("no PEM private key ({e})")))?,
+        (Some(_), Some(_), _) => return Err(problem("key_pem", "give key or key_pem, not both")),
+        // The key after the chain in cert_pem.
+        (None, None, Some(text)) => PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|_| {
+            problem(
+                "key_pem",
+                "missing: the PEM private key (in key_pem, in a key file, or after the chain in cert_pem)",
+            )
+        })?,
+        (None, None, None) => return Err(problem("key", "missing: the PEM private key")),
+    };
+    Ok((certs, key))
+}
+
+/// The PEM certificates in `data`; `what` names it in messages.
+fn pem_certs(
+    data: &[u8],
+    key: &'static str,
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, TlsProblem> {
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(data).collect();
+    let certs = certs.map_err(|e| problem(key, format!("{what}: {e}")))?;
     if certs.is_empty() {
-        return Err(problem(
-            key,
-            format!("{}: no PEM CERTIFICATE in it", path.display()),
-        ));
+        return Err(problem(key, format!("{what}: no PEM CERTIFICATE in it")));
     }
     Ok(certs)
+}
+
+fn load_certs(path: &Path, key: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsProblem> {
+    let data = std::fs::read(path).map_err(|e| problem(key, format!("{}: {e}", path.display())))?;
+    pem_certs(&data, key, &path.display().to_string())
 }
 
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsProblem> {
@@ -154,14 +193,36 @@ fn load_pfx(
             format!("{}: cannot open (wrong password?): {e}", path.display()),
         )
     })?;
-    let Some((_, chain)) = store.private_key_chain() else {
-        return Err(problem(
-            "pfx",
-            format!(
-                "{}: holds no private key with its certificate",
-                path.display()
+    let mut chains = store.entries().filter_map(|(_, e)| match e {
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => Some(chain),
+        _ => None,
+    });
+    let chain = match tls.pfx_subject.as_deref().map(str::trim) {
+        None | Some("*") => chains.next(),
+        Some(want) => chains.find(|c| {
+            c.certs()
+                .first()
+                .is_some_and(|leaf| subject_is(leaf.as_der(), want))
+        }),
+    };
+    let Some(chain) = chain else {
+        return Err(match &tls.pfx_subject {
+            Some(want) if want.trim() != "*" => problem(
+                "pfx_subject",
+                format!(
+                    "{}: no private key whose certificate's subject is `{want}` (it holds: {})",
+                    path.display(),
+                    subjects_in(&store)
+                ),
             ),
-        ));
+            _ => problem(
+                "pfx",
+                format!(
+                    "{}: holds no private key with its certificate",
+                    path.display()
+                ),
+            ),
+        });
     };
     let certs = chain
         .certs()
@@ -176,6 +237,35 @@ fn load_pfx(
     }
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
     Ok((certs, key))
+}
+
+/// Whether a certificate is the one `want` names: its whole subject
+/// (RFC 4514, compared as [`subject_matches`] does) or its common name.
+fn subject_is(der: &[u8], want: &str) -> bool {
+    subject_matches(der, want)
+        || subject_attributes(der).is_some_and(|attrs| {
+            attrs
+                .iter()
+                .any(|(k, v)| k == "cn" && v.eq_ignore_ascii_case(want))
+        })
+}
+
+/// The subjects of a store's key entries, for a message.
+fn subjects_in(store: &p12_keystore::KeyStore) -> String {
+    let all: Vec<String> = store
+        .entries()
+        .filter_map(|(_, e)| match e {
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(c) => c.certs().first(),
+            _ => None,
+        })
+        .map(|leaf| subject_of(leaf.as_der()).unwrap_or_else(|| "?".into()))
+        .map(|s| format!("`{s}`"))
+        .collect();
+    if all.is_empty() {
+        "nothing".into()
+    } else {
+        all.join(", ")
+    }
 }
 
 /// The subject of a DER certificate in RFC 4514 form (`CN=app1, O=Acme`).
@@ -256,10 +346,11 @@ pub fn generate(hosts: &[String]) -> Result<Generated, String> {
 /// The public certificate (first PEM block) of the configured TLS
 /// material, for clients to pin.
 pub fn export(tls: &TlsConfig) -> Result<String, TlsProblem> {
-    let certs = match (&tls.pfx, &tls.cert) {
-        (Some(pfx), _) => load_pfx(pfx, tls)?.0,
-        (None, Some(cert)) => load_certs(cert, "cert")?,
-        (None, None) => return Err(problem("cert", "no certificate configured")),
+    let certs = match (&tls.pfx, &tls.cert, &tls.cert_pem) {
+        (Some(pfx), _, _) => load_pfx(pfx, tls)?.0,
+        (None, Some(cert), _) => load_certs(cert, "cert")?,
+        (None, None, Some(text)) => pem_certs(text.as_bytes(), "cert_pem", "cert_pem")?,
+        (None, None, None) => return Err(problem("cert", "no certificate configured")),
     };
     let Some(first) = certs.first() else {
         return Err(problem("cert", "no certificate"));

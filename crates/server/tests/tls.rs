@@ -305,3 +305,111 @@ async fn pkcs12_identity_loads() {
     let e = qbc_server::tls::server_config(&tls).err().unwrap();
     assert_eq!(e.key, "pfx");
 }
+
+/// A PKCS#12 store with one key entry per (alias, generated certificate).
+fn pfx_of(entries: &[(&str, &qbc_server::tls::Generated)], password: &str) -> Vec<u8> {
+    let mut store = p12_keystore::KeyStore::new();
+    for (alias, g) in entries {
+        let der = CertificateDer::from_pem_slice(g.cert_pem.as_bytes()).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(g.key_pem.as_bytes()).unwrap();
+        let cert = p12_keystore::Certificate::from_der(der.as_ref()).unwrap();
+        let pk = p12_keystore::PrivateKey::from_der(key.secret_der()).unwrap();
+        let chain = p12_keystore::PrivateKeyChain::new(alias.as_bytes().to_vec(), pk, vec![cert]);
+        store.add_entry(alias, p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+    }
+    store.writer(password).write().unwrap()
+}
+
+#[tokio::test]
+async fn certificates_as_pem_text_and_chosen_from_a_store_by_subject() {
+    let local = qbc_server::tls::generate(&["localhost".into()]).unwrap();
+    let alpha = qbc_server::tls::generate(&["alpha".into()]).unwrap();
+    let export = |tls: &TlsConfig| qbc_server::tls::export(tls).unwrap();
+
+    // PEM text in the file: the key apart, or after the chain.
+    for tls in [
+        TlsConfig {
+            cert_pem: Some(local.cert_pem.clone()),
+            key_pem: Some(local.key_pem.clone()),
+            ..TlsConfig::default()
+        },
+        TlsConfig {
+            cert_pem: Some(format!("{}{}", local.cert_pem, local.key_pem)),
+            ..TlsConfig::default()
+        },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path());
+        cfg.tls = Some(tls);
+        let s = start_with(connector(cfg), dir, None, None).await;
+        let r = https_post(s.addr, client(roots(&local.cert_pem), None))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        s.running.shutdown().await;
+    }
+    let e = qbc_server::tls::server_config(&TlsConfig {
+        cert_pem: Some(local.cert_pem.clone()),
+        ..TlsConfig::default()
+    })
+    .err()
+    .unwrap();
+    assert_eq!(e.key, "key_pem", "{}", e.message);
+
+    // A store with two entries: by common name, by whole subject, "*".
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.pfx");
+    std::fs::write(&path, pfx_of(&[("a", &alpha), ("b", &local)], "pw")).unwrap();
+    let store = |subject: Option<&str>| TlsConfig {
+        pfx: Some(path.clone()),
+        pfx_password: Some("pw".into()),
+        pfx_subject: subject.map(str::to_string),
+        ..TlsConfig::default()
+    };
+    assert_eq!(
+        export(&store(Some("localhost"))).trim(),
+        local.cert_pem.trim()
+    );
+    assert_eq!(
+        export(&store(Some("O=QBConnector, CN=alpha"))).trim(),
+        alpha.cert_pem.trim()
+    );
+    assert_eq!(export(&store(Some("*"))).trim(), alpha.cert_pem.trim());
+    assert_eq!(export(&store(None)).trim(), alpha.cert_pem.trim());
+    let e = qbc_server::tls::server_config(&store(Some("CN=nobody")))
+        .err()
+        .unwrap();
+    assert_eq!(e.key, "pfx_subject");
+    assert!(
+        e.message.contains("CN=alpha") && e.message.contains("CN=localhost"),
+        "{}",
+        e.message
+    );
+    // Served with the entry chosen.
+    let mut cfg = config(dir.path());
+    cfg.tls = Some(store(Some("localhost")));
+    let s = start_with(connector(cfg), dir, None, None).await;
+    let r = https_post(s.addr, client(roots(&local.cert_pem), None))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.running.shutdown().await;
+    // pfx_subject without pfx, and two forms at once, are refused.
+    let e = qbc_server::tls::server_config(&TlsConfig {
+        cert_pem: Some(local.cert_pem.clone()),
+        key_pem: Some(local.key_pem.clone()),
+        pfx_subject: Some("x".into()),
+        ..TlsConfig::default()
+    })
+    .err()
+    .unwrap();
+    assert_eq!(e.key, "pfx_subject");
+    let e = qbc_server::tls::server_config(&TlsConfig {
+        cert_pem: Some(local.cert_pem.clone()),
+        pfx: Some(path.clone()),
+        ..TlsConfig::default()
+    })
+    .err()
+    .unwrap();
+    assert_eq!(e.key, "pfx");
+}
