@@ -311,6 +311,10 @@ pub struct BackendConfig {
     /// Simulator: the largest answer one message set may build (0: no
     /// limit); a query past it is answered with status 1000.
     pub max_response_bytes: usize,
+    /// The seed's `ConnectedToQB`: keep one QuickBooks session open on
+    /// the default connection's company file, for every request without
+    /// a ticket that opens it the same way (`persistent.rs`).
+    pub connected_to_qb: bool,
     /// COM: `[backend.com]`.
     pub com: ComConfig,
 }
@@ -326,6 +330,7 @@ impl Default for BackendConfig {
             max_open_per_user: 32,
             max_company_files: 1000,
             max_response_bytes: 32 * 1024 * 1024,
+            connected_to_qb: false,
             com: ComConfig::default(),
         }
     }

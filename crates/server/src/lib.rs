@@ -33,6 +33,7 @@ mod deadline;
 pub mod events;
 pub mod http;
 mod metrics;
+pub mod persistent;
 mod queue;
 mod server;
 mod state;
@@ -177,6 +178,12 @@ impl Connector {
                     c.default_connection.connection = v.to_string();
                 }
                 Ok(c.default_connection.connection.clone())
+            }
+            "connectedtoqb" => {
+                if let Some(v) = value {
+                    c.backend.connected_to_qb = bool_of(v)?;
+                }
+                Ok(c.backend.connected_to_qb.to_string())
             }
             "defaultreadonly" => {
                 if let Some(v) = value {
@@ -450,6 +457,15 @@ impl Running {
         let limit = self.state.settings.backend_timeout;
         for (_, t) in sessions {
             let _ = tokio::time::timeout(limit, self.state.close_backend_session(t)).await;
+        }
+        if let Some(p) = self.state.persistent.clone() {
+            let backend = self.state.backend.clone();
+            let key = p.key().to_string();
+            let close = self
+                .state
+                .lanes
+                .run_anyway(&key, async move { p.close(&backend).await });
+            let _ = tokio::time::timeout(limit, close).await;
         }
     }
 }

@@ -101,6 +101,8 @@ pub struct State {
     pub next_conn: AtomicU64,
     /// Open connections per client address (IPv6: per /64).
     pub per_client: Mutex<HashMap<IpAddr, usize>>,
+    /// `connected_to_qb`: the QuickBooks session kept open for everyone.
+    pub persistent: Option<Arc<crate::persistent::Persistent>>,
 }
 
 impl State {
@@ -115,6 +117,13 @@ impl State {
         let dummy_hash = PasswordHash::create("qbconnector: no such user")?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let doors = backend.front_doors();
+        let persistent = match config.backend.connected_to_qb {
+            true => Some(Arc::new(crate::persistent::Persistent::new(
+                backend.as_ref(),
+                &config.default_connection,
+            )?)),
+            false => None,
+        };
         Ok(State {
             settings: Settings {
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
@@ -157,6 +166,7 @@ impl State {
             metrics_router: crate::http::Router::metrics_only(),
             next_conn: AtomicU64::new(1),
             per_client: Mutex::new(HashMap::new()),
+            persistent,
         })
     }
 

@@ -143,6 +143,16 @@ async fn start_com_holding(
     fail_with: u32,
     hold: Option<std::sync::mpsc::Receiver<()>>,
 ) -> (Server, Arc<Mutex<Vec<String>>>) {
+    start_com_configured(settings, failures, fail_with, hold, |_| {}).await
+}
+
+async fn start_com_configured(
+    settings: ComSettings,
+    failures: u32,
+    fail_with: u32,
+    hold: Option<std::sync::mpsc::Receiver<()>>,
+    edit: impl FnOnce(&mut qbc_server::Config),
+) -> (Server, Arc<Mutex<Vec<String>>>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("books.qbsim");
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -183,6 +193,7 @@ async fn start_com_holding(
             u.company_file = Some(ACME.into());
         }
     }
+    edit(cfg);
     let s = start_with(c, dir, Some(Arc::new(backend)), None).await;
     (s, log)
 }
@@ -601,4 +612,65 @@ async fn latin_1_and_windows_1252_bodies_reach_quickbooks_intact() {
             q.body
         );
     }
+}
+
+/// `connected_to_qb`: a hundred requests without a ticket on one
+/// QuickBooks connection and session; when QuickBooks drops it, the next
+/// request opens it again; shutdown closes it.
+#[tokio::test]
+async fn connected_to_qb_keeps_one_session_for_everyone() {
+    let (s, log) = start_com_configured(ComSettings::default(), 0, 0, None, |c| {
+        c.backend.connected_to_qb = true;
+        c.default_connection.connection = format!("CompanyFile='{ACME}'");
+    })
+    .await;
+    let count = |name: &str| {
+        log.lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.starts_with(&format!("{name}(")))
+            .count()
+    };
+    for i in 0..100 {
+        // ann writes, rob (read-only) reads: both on the kept session.
+        let r = match i % 2 {
+            0 => post(s.addr, "ann", &customer_add(&format!("Kept {i}"))).await,
+            _ => post(s.addr, "rob", &customer_query()).await,
+        };
+        assert_eq!(r.status, 200, "{i}: {}", r.body);
+    }
+    assert_eq!(count("OpenConnection2"), 1);
+    assert_eq!(count("BeginSession"), 1);
+    assert_eq!(count("ProcessRequest"), 100);
+    assert_eq!(count("EndSession"), 0);
+    // The read-only rule still holds on it.
+    let r = post(s.addr, "rob", &customer_add("Not Kept")).await;
+    assert_eq!(r.code(), "QBC_READ_ONLY", "{r:?}");
+
+    // QuickBooks drops the session under a request: that request fails
+    // (QuickBooks' error), the next one opens the session again.
+    let crash = qbxml("<HostQueryRq requestID=\"crash\"/>");
+    let r = post(s.addr, "ann", &crash).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    let r = post(s.addr, "ann", &host_query()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(count("BeginSession"), 2, "{:#?}", log.lock().unwrap());
+
+    // Another company file is not on it (QuickBooks has one open: its own
+    // answer, 0x8004040A, as without connected_to_qb).
+    let r = post_with(
+        s.addr,
+        "cat",
+        &[("x-qb-connection", "CompanyFile='C:\\books\\other.qbw'")],
+        &host_query(),
+    )
+    .await;
+    assert_eq!(r.code(), "0x8004040A", "{r:?}");
+
+    // Shutdown closes it (QuickBooks ended the first one itself).
+    let ended = count("EndSession");
+    s.running.shutdown().await;
+    assert_eq!(count("EndSession"), ended + 1, "{:#?}", log.lock().unwrap());
+    let last = log.lock().unwrap().last().cloned().unwrap_or_default();
+    assert_eq!(last, "CloseConnection()", "QuickBooks left as it was found");
 }

@@ -789,6 +789,42 @@ async fn seed_style_configuration_settings() {
     running.shutdown().await;
 }
 
+/// ConnectedToQB with the simulator: set and read back as the seed does,
+/// and requests of every kind of user answered on the kept session.
+#[tokio::test]
+async fn connected_to_qb_with_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = connector(config(dir.path()));
+    assert_eq!(c.config("ConnectedToQB").unwrap(), "false");
+    assert_eq!(c.config("ConnectedToQB=true").unwrap(), "true");
+    assert!(c.config("ConnectedToQB=maybe").is_err());
+    c.config("DefaultConnectionString=CompanyFile='acme.qbw'")
+        .unwrap();
+    let s = start_with(c, dir, None, None).await;
+    let r = post(s.addr, "ann", &customer_add("Kept Co")).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = post(s.addr, "rob", &customer_query()).await;
+    assert!(r.body.contains("<Name>Kept Co</Name>"), "{}", r.body);
+    assert_eq!(
+        post(s.addr, "rob", &customer_add("No")).await.code(),
+        "QBC_READ_ONLY"
+    );
+    // A persistent session of a client's own still works beside it.
+    let auth = basic("ann", PASSWORD);
+    let t = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    assert_eq!(t.status, 201, "{t:?}");
+    let ticket = t.header("x-qb-ticket").to_string();
+    let r = post_with(
+        s.addr,
+        "ann",
+        &[("x-qb-ticket", &ticket)],
+        &customer_query(),
+    )
+    .await;
+    assert!(r.body.contains("Kept Co"), "{}", r.body);
+    s.running.shutdown().await;
+}
+
 #[tokio::test]
 async fn idle_connections_are_closed() {
     let s = start_configured(|c| c.request_timeout_secs = 1, None, None).await;

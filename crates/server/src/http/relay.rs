@@ -126,11 +126,18 @@ async fn once(
     x.trace.company = key.clone();
     let request = request_event(x, p, &key, request)?;
     let backend = x.state.backend.clone();
-    let done = x
-        .state
-        .lanes
-        .submit(&key, async move { backend.once(settings, request).await })
-        .map_err(Refusal::Busy)?;
+    // connected_to_qb: on the session the connector keeps open.
+    let done = match x.state.persistent.clone() {
+        Some(kept) if kept.serves(&key, &settings) => x
+            .state
+            .lanes
+            .submit(&key, async move { kept.process(&backend, request).await }),
+        _ => x
+            .state
+            .lanes
+            .submit(&key, async move { backend.once(settings, request).await }),
+    }
+    .map_err(Refusal::Busy)?;
     wait(x, done).await
 }
 
