@@ -7,7 +7,9 @@
 #   (C) the Windows connector under wine, backend "com": the STA worker,
 #       late-bound IDispatch calls into fakeqb.dll (the fake request
 #       processor, simulator linked in);
-#   (T) (C) on a persistent session (X-QB-Ticket): ProcessRequest only.
+#   (T) (C) on a persistent session (X-QB-Ticket): ProcessRequest only;
+#   (K) (C) with [backend] connected_to_qb = true, no ticket: the session
+#       the connector keeps for everyone.
 # One connection (serial: 1/rate is the time per request) and 16
 # connections, ROUNDS rounds interleaved; medians reported. Then, without
 # HTTP, where the COM path's time goes (crates/server/examples/com_calls.rs).
@@ -52,7 +54,7 @@ cat > "$work/point.xml" <<XML
 <?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq requestID="1"><ListID>$listid</ListID></CustomerQueryRq></QBXMLMsgsRq></QBXML>
 XML
 
-server() { # name port kind how (linux|wine)
+server() { # name port kind how (linux|wine) [more TOML for [backend]]
   local dir="$work/$1"; mkdir -p "$dir/data"
   cp "$work/sample.qbw" "$dir/data/"
   local data="$dir/data"; [ "$4" = wine ] && data=$(win "$dir/data")
@@ -62,6 +64,7 @@ listen = "127.0.0.1:$2"
 kind = "$3"
 data_dir = '$data'
 default_company = "sample.qbw"
+${5:-}
 [[users]]
 name = "bench"
 password_hash = "$hash"
@@ -79,7 +82,10 @@ hash=$(sed -n 's/^password_hash = "\(.*\)"/\1/p' "$work/h.toml")
 server linux 2191 simulator linux
 server winsim 2192 simulator wine
 server wincom 2193 com wine
-for p in 2191 2192 2193; do
+server winkept 2194 com wine "connected_to_qb = true
+[default_connection]
+connection = 'CompanyFile=\"C:\\books\\sample.qbw\"'"
+for p in 2191 2192 2193 2194; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/healthz" && break; sleep 0.2; done
 done
 ticket=$(curl -s -D - -o /dev/null -X POST -H "Authorization: $auth" http://127.0.0.1:2193/session | sed -n 's/^[Xx]-[Qq][Bb]-[Tt]icket: *\([^\r]*\).*/\1/p')
@@ -102,14 +108,15 @@ for r in $(seq "$rounds"); do
     run "(S) wine, simulator in process"         http://127.0.0.1:2192/ $c "S$c"
     run "(C) wine, COM → fakeqb.dll"             http://127.0.0.1:2193/ $c "C$c"
     run "(T) wine, COM, persistent session"      http://127.0.0.1:2193/ $c "T$c" "$ticket"
+    run "(K) wine, COM, connected_to_qb"         http://127.0.0.1:2194/ $c "K$c"
   done
 done
 echo "-- medians (req/s; µs per request = 1e6 / req/s at c=1)"
 for c in 1 16; do
-  for k in L S C T; do printf '%s c=%s: %s\n' "$k" "$c" "$(median "${all[$k$c]}")"; done
+  for k in L S C T K; do printf '%s c=%s: %s\n' "$k" "$c" "$(median "${all[$k$c]}")"; done
 done
-awk -v s="$(median "${all[S1]}")" -v c="$(median "${all[C1]}")" -v t="$(median "${all[T1]}")" -v l="$(median "${all[L1]}")" 'BEGIN {
-  printf "COM per request, serial: (C) - (S) = %.0f µs (open, preferences, session and close each time); (T) - (S) = %.0f µs (ProcessRequest only)\n", 1e6/c - 1e6/s, 1e6/t - 1e6/s
+awk -v s="$(median "${all[S1]}")" -v c="$(median "${all[C1]}")" -v t="$(median "${all[T1]}")" -v k="$(median "${all[K1]}")" -v l="$(median "${all[L1]}")" 'BEGIN {
+  printf "COM per request, serial: (C) - (S) = %.0f µs (open, preferences, session and close each time); (T) - (S) = %.0f µs (ProcessRequest only); (K) - (S) = %.0f µs (connected_to_qb)\n", 1e6/c - 1e6/s, 1e6/t - 1e6/s, 1e6/k - 1e6/s
   printf "wine itself, serial: (S) - (L) = %.0f µs\n", 1e6/s - 1e6/l }'
 echo "-- without HTTP, under wine (crates/server/examples/com_calls.rs, 3000 requests each)"
 FAKEQB_DATA= wine64 "$wbin/examples/com_calls.exe" 3000

@@ -4,8 +4,9 @@
 #   (b) the connector with the in-memory backend (HostQuery)
 #   (c) the connector with the simulator answering CustomerQuery by ListID
 #   (d) (c) over HTTPS
+#   (e) (c) with [backend] connected_to_qb = true (one session kept)
 # Usage: bench/server.sh [SECONDS per run, default 10] [CONNECTIONS, default 32] [ROUNDS, default 3]
-# The four are run in turn, ROUNDS times over (interleaved, so a noisy
+# The five are run in turn, ROUNDS times over (interleaved, so a noisy
 # moment hits all of them); the summary takes each one's median.
 # BEFORE=DIR adds (b0) and (c0): (b) and (c) served by the qbconnector
 # binary in DIR (an earlier build, for a before/after in the same run):
@@ -48,7 +49,7 @@ cat > "$work/point.xml" <<XML
 <?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq requestID="1"><ListID>$listid</ListID></CustomerQueryRq></QBXMLMsgsRq></QBXML>
 XML
 
-config() { # name kind port tls [binary dir]
+config() { # name kind port tls [binary dir] [more [backend] lines]
   local dir="$work/$1" bin="${5:-$bin}"; mkdir -p "$dir/data"
   # Each server owns its copy: the connector holds its company files locked.
   cp "$work/sample.qbw" "$dir/data/"
@@ -58,6 +59,7 @@ listen = "127.0.0.1:$3"
 kind = "$2"
 data_dir = "$dir/data"
 default_company = "sample.qbw"
+${6:-}
 TOML
   printf '%s\n' "$password" | "$bin/qbconnector" user add bench --password-stdin --config "$dir/qbconnector.toml" >/dev/null
   if [ "$4" = tls ]; then
@@ -71,6 +73,7 @@ TOML
 config memory memory 2182 plain
 config sim simulator 2183 plain
 config simtls simulator 2184 tls
+config simkept simulator 2187 plain "$bin" "connected_to_qb = true"
 before=${BEFORE:-}
 if [ -n "$before" ]; then
   config memory0 memory 2185 plain "$before"
@@ -96,13 +99,14 @@ for r in $(seq "$rounds"); do
   run "(b) connector + memory backend (HostQuery)"  http://127.0.0.1:2182/ "$work/host.xml" b
   run "(c) connector + simulator, CustomerQuery"    http://127.0.0.1:2183/ "$work/point.xml" c
   run "(d) (c) over HTTPS"                          https://127.0.0.1:2184/ "$work/point.xml" d
+  run "(e) (c) with connected_to_qb"                http://127.0.0.1:2187/ "$work/point.xml" e
   if [ -n "$before" ]; then
     run "(b0) (b), the BEFORE binary"               http://127.0.0.1:2185/ "$work/host.xml" b0
     run "(c0) (c), the BEFORE binary"               http://127.0.0.1:2186/ "$work/point.xml" c0
   fi
 done
 echo "-- medians"
-keys="a b c d"; [ -n "$before" ] && keys="$keys b0 c0"
+keys="a b c d e"; [ -n "$before" ] && keys="$keys b0 c0"
 for k in $keys; do printf '%s: %s req/s, p99 %s µs\n' "$k" "$(median "${all_rps[$k]}")" "$(median "${all_p99[$k]}")"; done
 awk -v a="$(median "${all_rps[a]}")" -v b="$(median "${all_rps[b]}")" -v c="$(median "${all_rps[c]}")" \
     -v pa="$(median "${all_p99[a]}")" -v pb="$(median "${all_p99[b]}")" 'BEGIN {
