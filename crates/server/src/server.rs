@@ -79,18 +79,10 @@ pub async fn serve(
             allowed,
             accept: true,
         };
-        // A handler that panics refuses the connection; the loop goes on.
-        let decided = guard("connection_request", || {
-            state.events.connection_request(&mut ev)
-        });
-        if decided.is_err() || !ev.accept {
-            if decided.is_err() {
-                state.error(
-                    0,
-                    crate::http::code::EVENT,
-                    "the connection_request event handler failed; connection refused",
-                );
-            }
+        if !decide(&state, 0, "connection_request", || {
+            state.events.connection_request(&mut ev);
+            ev.accept
+        }) {
             continue;
         }
         let id = state.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -191,6 +183,19 @@ impl Drop for OpenConnection {
     }
 }
 
+/// Run a handler that decides whether a connection goes on. One that
+/// panics refuses it, and the Error event says which; the server goes on.
+fn decide(state: &State, id: u64, event: &'static str, handler: impl FnOnce() -> bool) -> bool {
+    guard(event, handler).unwrap_or_else(|event| {
+        state.error(
+            id,
+            crate::http::code::EVENT,
+            &format!("the {event} event handler failed; connection refused"),
+        );
+        false
+    })
+}
+
 enum Handshake {
     /// The `ssl_connection_request` handler said no (or failed).
     Refused,
@@ -221,18 +226,10 @@ async fn handshake(
             .collect(),
         accept: true,
     };
-    // A handler that panics refuses the connection.
-    let decided = guard("ssl_connection_request", || {
-        state.events.ssl_connection_request(&mut ev)
-    });
-    if decided.is_err() || !ev.accept {
-        if decided.is_err() {
-            state.error(
-                id,
-                crate::http::code::EVENT,
-                "the ssl_connection_request event handler failed; connection refused",
-            );
-        }
+    if !decide(state, id, "ssl_connection_request", || {
+        state.events.ssl_connection_request(&mut ev);
+        ev.accept
+    }) {
         return Err(Handshake::Refused);
     }
     start.into_stream(config).await.map_err(Handshake::Failed)
@@ -276,14 +273,10 @@ fn after_handshake<IO>(
         certificate: cert.as_ref().to_vec(),
         accept,
     };
-    // A handler that panics refuses the certificate.
-    if guard("ssl_client_authentication", || {
-        state.events.ssl_client_authentication(&mut ev)
-    })
-    .is_err()
-    {
-        ev.accept = false;
-    }
+    ev.accept = decide(state, info.id, "ssl_client_authentication", || {
+        state.events.ssl_client_authentication(&mut ev);
+        ev.accept
+    });
     if !ev.accept {
         state.error(
             info.id,

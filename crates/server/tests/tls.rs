@@ -320,6 +320,16 @@ fn pfx_of(entries: &[(&str, &qbc_server::tls::Generated)], password: &str) -> Ve
     store.writer(password).write().unwrap()
 }
 
+/// A server with this TLS material answers a client that trusts `pem`.
+async fn serves_https(tls: TlsConfig, dir: tempfile::TempDir, pem: &str) {
+    let mut cfg = config(dir.path());
+    cfg.tls = Some(tls);
+    let s = start_with(connector(cfg), dir, None, None).await;
+    let r = https_post(s.addr, client(roots(pem), None)).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.running.shutdown().await;
+}
+
 #[tokio::test]
 async fn certificates_as_pem_text_and_chosen_from_a_store_by_subject() {
     let local = qbc_server::tls::generate(&["localhost".into()]).unwrap();
@@ -338,15 +348,7 @@ async fn certificates_as_pem_text_and_chosen_from_a_store_by_subject() {
             ..TlsConfig::default()
         },
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = config(dir.path());
-        cfg.tls = Some(tls);
-        let s = start_with(connector(cfg), dir, None, None).await;
-        let r = https_post(s.addr, client(roots(&local.cert_pem), None))
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200, "{}", r.body);
-        s.running.shutdown().await;
+        serves_https(tls, tempfile::tempdir().unwrap(), &local.cert_pem).await;
     }
     let e = qbc_server::tls::server_config(&TlsConfig {
         cert_pem: Some(local.cert_pem.clone()),
@@ -386,14 +388,7 @@ async fn certificates_as_pem_text_and_chosen_from_a_store_by_subject() {
         e.message
     );
     // Served with the entry chosen.
-    let mut cfg = config(dir.path());
-    cfg.tls = Some(store(Some("localhost")));
-    let s = start_with(connector(cfg), dir, None, None).await;
-    let r = https_post(s.addr, client(roots(&local.cert_pem), None))
-        .await
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
-    s.running.shutdown().await;
+    serves_https(store(Some("localhost")), dir, &local.cert_pem).await;
     // pfx_subject without pfx, and two forms at once, are refused.
     let e = qbc_server::tls::server_config(&TlsConfig {
         cert_pem: Some(local.cert_pem.clone()),
