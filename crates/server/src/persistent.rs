@@ -57,10 +57,16 @@ impl Persistent {
     }
 
     /// Whether a request that would open `s` (on the file `key`) goes on
-    /// this session: the same file, opened the same way.
-    pub fn serves(&self, key: &str, s: &OpenSettings) -> bool {
+    /// this session: the same file, opened the same way, and no iterator
+    /// in it (iterators live in their session: on a shared one they would
+    /// pile up for everyone until shutdown; a ticket is their place).
+    pub fn serves(&self, key: &str, s: &OpenSettings, request: &Request) -> bool {
         let p = &self.settings;
-        key == self.key
+        let iterates = request
+            .requests()
+            .any(|r| r.element().attr("iterator").is_some());
+        !iterates
+            && key == self.key
             && s.application_name == p.application_name
             && s.app_id == p.app_id
             && s.mode == p.mode

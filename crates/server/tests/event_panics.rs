@@ -85,7 +85,6 @@ async fn a_panicking_handler_refuses_its_request_and_the_server_goes_on() {
         ("authorization", false),
         ("request", false),
         ("response", true),
-        ("audit", true),
     ] {
         events.set(Some(event));
         let before = backend.processed.load(Ordering::SeqCst);
@@ -118,6 +117,48 @@ async fn a_panicking_handler_refuses_its_request_and_the_server_goes_on() {
         assert_eq!(r.status, 200, "after {event}: {r:?}");
     }
 
+    // audit fires once the answer is decided: it stands, and Error says
+    // which handler failed.
+    events.set(Some("audit"));
+    let r = post(s.addr, "ann", &host_query()).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        events
+            .errors()
+            .iter()
+            .any(|e| e.starts_with("QBC_EVENT") && e.contains("audit")),
+        "{:?}",
+        events.errors()
+    );
+
+    // A failing authorization handler still counts wrong passwords.
+    events.set(Some("authorization"));
+    let auth = basic("ann", "wrong password");
+    for _ in 0..12 {
+        let r = send(
+            s.addr,
+            "POST",
+            "/",
+            &[("authorization", &auth), ("content-type", "text/xml")],
+            &host_query(),
+        )
+        .await;
+        assert!(matches!(r.status, 500 | 429), "{r:?}");
+    }
+    events.set(None);
+    let r = post(s.addr, "ann", &host_query()).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (429, "QBC_LOCKED"),
+        "locked out: {r:?}"
+    );
+    s.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn handlers_without_a_request_to_refuse_are_logged() {
+    let events = Arc::new(Panicky::default());
+    let s = start_configured(|_| {}, None, Some(events.clone())).await;
     // Handlers with no request to refuse: logged, and nothing else.
     for event in ["connected", "disconnected", "status"] {
         events.set(Some(event));

@@ -154,8 +154,17 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
         accept: verified,
         connection,
     };
-    crate::events::guard("authorization", || state.events.authorization(&mut ev))
-        .map_err(|event| Refusal::EventFailed { event, late: false })?;
+    if let Err(event) =
+        crate::events::guard("authorization", || state.events.authorization(&mut ev))
+    {
+        // Still a failed attempt when the credentials were wrong: a
+        // failing handler must not stop the lockout counting guesses.
+        if !verified && !missing {
+            state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+            let _ = state.throttle.fail(ip, &user);
+        }
+        return Err(Refusal::EventFailed { event, late: false });
+    }
     let (accept, connection) = (ev.accept, ev.connection);
     if !accept {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);

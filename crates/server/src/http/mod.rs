@@ -219,7 +219,10 @@ pub async fn handle(
             }
         }
         Err(event) => {
-            reply = Reply::from(Refusal::EventFailed { event, late: true });
+            // "May have been carried out" only when it may have: the
+            // answer was a success.
+            let late = reply.status.is_success();
+            reply = Reply::from(Refusal::EventFailed { event, late });
             state.error(conn.id, &reply.code, &reply.message);
         }
     }
@@ -236,9 +239,14 @@ pub async fn handle(
             request_replaced: trace.request_replaced,
             response_replaced,
         };
+        // The answer is decided (a write may be done, a session open):
+        // a failing audit handler is reported, and the answer stands.
         if let Err(event) = guard("audit", || state.events.audit(&audit)) {
-            reply = Reply::from(Refusal::EventFailed { event, late: true });
-            state.error(conn.id, &reply.code, &reply.message);
+            state.error(
+                conn.id,
+                code::EVENT,
+                &format!("the connector's `{event}` event handler failed (see the server log)"),
+            );
         }
     }
     state.metrics.record(reply.status.as_u16(), took);

@@ -128,7 +128,7 @@ async fn once(
     let backend = x.state.backend.clone();
     // connected_to_qb: on the session the connector keeps open.
     let done = match x.state.persistent.clone() {
-        Some(kept) if kept.serves(&key, &settings) => x
+        Some(kept) if kept.serves(&key, &settings, &request) => x
             .state
             .lanes
             .submit(&key, async move { kept.process(&backend, request).await }),
