@@ -167,6 +167,7 @@ fn probe_quickbooks(config: &Config) -> Result<()> {
         read_only: false,
         auth_flags: conn.auth_flags,
         user: String::new(),
+        shared: false,
     };
     let backend = qbc_server::backend_from_config(config)?;
     runtime()?.block_on(async move {

@@ -41,6 +41,7 @@ impl Persistent {
             read_only: false,
             auth_flags: c.auth_flags,
             user: String::new(),
+            shared: true,
         };
         let key = backend
             .company_key(&settings)

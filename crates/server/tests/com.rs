@@ -646,6 +646,20 @@ async fn connected_to_qb_keeps_one_session_for_everyone() {
     // The read-only rule still holds on it.
     let r = post(s.addr, "rob", &customer_add("Not Kept")).await;
     assert_eq!(r.code(), "QBC_READ_ONLY", "{r:?}");
+    // A read-only user's own ticket joins it (without connected_to_qb, a
+    // read-only session beside a read-write one is refused).
+    let ticket = open_session(s.addr, "rob").await;
+    let r = post_with(
+        s.addr,
+        "rob",
+        &[("x-qb-ticket", &ticket)],
+        &customer_query(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(close_session(s.addr, "rob", &ticket).await.status, 204);
+    assert_eq!(count("BeginSession"), 1);
+    assert_eq!(count("EndSession"), 0, "the kept session stays open");
 
     // QuickBooks drops the session under a request: that request fails
     // (QuickBooks' error), the next one opens the session again.

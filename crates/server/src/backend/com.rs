@@ -378,6 +378,9 @@ struct Live {
     /// ID) with its own "login as" user, and reads the preferences at
     /// connection time.
     how: How,
+    /// Opened for everyone (`OpenSettings::shared`): a read-only session
+    /// that would otherwise open it the same way may share it.
+    shared: bool,
     users: std::collections::HashSet<u64>,
 }
 
@@ -550,7 +553,15 @@ impl<D: Driver> Worker<D> {
             // "" is the file QuickBooks has open: the live one; and the
             // live one may have been opened as "" and be named now.
             let same_file = live.key == key || key.is_empty() || path_key(&live.file) == key;
-            if same_file && live.how == how {
+            // The connector's kept session takes read-only sessions too:
+            // its read-only rule refuses their writes before QuickBooks.
+            let joins_shared = live.shared
+                && how.read_only
+                && How {
+                    read_only: false,
+                    ..how.clone()
+                } == live.how;
+            if same_file && (live.how == how || joins_shared) {
                 let id = self.new_id(live.file.clone());
                 if let Some(live) = &mut self.live {
                     live.users.insert(id.0);
@@ -598,6 +609,7 @@ impl<D: Driver> Worker<D> {
                         key,
                         file,
                         how,
+                        shared: s.shared,
                         users: [id.0].into_iter().collect(),
                     });
                     return Ok(id);

@@ -78,6 +78,11 @@ pub struct OpenSettings {
     /// Who opens it (the user's name, lower-cased): what a backend may
     /// bound per user.
     pub user: String,
+    /// The session the connector keeps for everyone (`connected_to_qb`):
+    /// a backend that has one QuickBooks session for all (COM) lets
+    /// read-only sessions share it, the connector's read-only rule
+    /// keeping them read-only.
+    pub shared: bool,
 }
 
 /// An open backend session.

@@ -98,6 +98,7 @@ pub fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Refu
         read_only: p.read_only,
         auth_flags: m.auth_flags,
         user: p.name.to_lowercase(),
+        shared: false,
     })
 }
 
