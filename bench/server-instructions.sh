@@ -6,7 +6,9 @@
 # for 10 s on 4 connections; the figure is the connection task's
 # instructions (hyper, login, validation, lane, backend call, reply)
 # divided by the requests answered. Bare hyper (examples/hello) is counted
-# whole, for scale.
+# whole, for scale. (s) and (k): the simulator backend answering the same
+# HostQuery in place (its work counts too), without and with
+# [backend] connected_to_qb.
 #
 # Usage: bench/server-instructions.sh            # this tree's release build
 #        BEFORE=DIR bench/server-instructions.sh # and the qbconnector in DIR
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/.."
 for tool in valgrind callgrind_annotate wrk curl; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install valgrind wrk curl)"; exit 1; }
 done
-cargo build --release -q -p qbconnector
+cargo build --release -q -p qbconnector -p qbsim --features qbsim/cli
 cargo build --release -q -p qbc-server --example hello
 work=$(mktemp -d)
 trap 'pkill -f "callgrind-out-file=$work" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -29,6 +31,11 @@ data_dir = "$work/data"
 default_company = "sample.qbw"
 TOML
 printf '%s\n' "$password" | target/release/qbconnector user add bench --password-stdin --config "$work/q.toml" >/dev/null
+target/release/qbsim create "$work/data/sample.qbw" >/dev/null
+for kept in false true; do
+  sed -e 's/kind = "memory"/kind = "simulator"/' "$work/q.toml" >"$work/sim-$kept.toml"
+  sed -i "s/^default_company = .*/&\nconnected_to_qb = $kept/" "$work/sim-$kept.toml"
+done
 printf '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><HostQueryRq requestID="1"/></QBXMLMsgsRq></QBXML>\n' > "$work/host.xml"
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
@@ -57,6 +64,10 @@ task='qbc_server::server::serve::{{closure}}::{{closure}} ['
 count "(a) bare hyper, whole program" "$work/hello.cg" 2195 "" target/release/examples/hello 2195
 count "(b) connector + memory backend, connection task" "$work/now.cg" 2191 "$task" \
   target/release/qbconnector serve --config "$work/q.toml"
+count "(s) connector + simulator, connection task" "$work/sim.cg" 2191 "$task" \
+  target/release/qbconnector serve --config "$work/sim-false.toml"
+count "(k) (s) with connected_to_qb" "$work/kept.cg" 2191 "$task" \
+  target/release/qbconnector serve --config "$work/sim-true.toml"
 if [ -n "${BEFORE:-}" ]; then
   count "(b0) the same, the BEFORE binary" "$work/before.cg" 2191 "$task" \
     "$BEFORE/qbconnector" serve --config "$work/q.toml"

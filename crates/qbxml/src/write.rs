@@ -205,16 +205,10 @@ impl ResponseWriter {
     /// are put in schema order. On an error nothing is written.
     pub fn response(&mut self, head: &RsHead<'_>, mut items: Vec<Elem>) -> Result<(), BuildError> {
         if !items.is_empty() {
-            let Some(rs) = self.schema.response(head.name) else {
-                return Err(BuildError {
-                    path: format!("QBXML/QBXMLMsgsRs/{}", head.name),
-                    detail: format!("{} is not a qbXML response type", head.name),
-                    parse: None,
-                });
-            };
+            let rs = self.response_decl(head.name)?;
             let mut wrapper = Elem::new(head.name.to_string());
             wrapper.children = items;
-            wrapper.order_by_schema(rs.decl(), Some(self.version))?;
+            wrapper.order_by_schema(rs, Some(self.version))?;
             items = wrapper.children;
         }
         self.response_unchecked(head, &items);
@@ -231,14 +225,7 @@ impl ResponseWriter {
         mut items: Vec<Elem>,
     ) -> Result<(), BuildError> {
         if !items.is_empty() {
-            let Some(rs) = self.schema.response(head.name) else {
-                return Err(BuildError {
-                    path: format!("QBXML/QBXMLMsgsRs/{}", head.name),
-                    detail: format!("{} is not a qbXML response type", head.name),
-                    parse: None,
-                });
-            };
-            let decl = rs.decl();
+            let decl = self.response_decl(head.name)?;
             if let Some(item) = items.iter().find(|i| decl.child(&i.name).is_none()) {
                 return Err(BuildError {
                     path: format!("QBXML/QBXMLMsgsRs/{}", head.name),
@@ -253,6 +240,18 @@ impl ResponseWriter {
         }
         self.response_unchecked(head, &items);
         Ok(())
+    }
+
+    /// The declaration of a `*Rs`, or the error that it is none.
+    fn response_decl(&self, name: &str) -> Result<crate::schema::Decl, BuildError> {
+        self.schema
+            .response(name)
+            .map(|rs| rs.decl())
+            .ok_or_else(|| BuildError {
+                path: format!("QBXML/QBXMLMsgsRs/{name}"),
+                detail: format!("{name} is not a qbXML response type"),
+                parse: None,
+            })
     }
 
     /// One `*Rs`, items written as given.

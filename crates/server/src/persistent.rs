@@ -63,15 +63,14 @@ impl Persistent {
     /// pile up for everyone until shutdown; a ticket is their place).
     pub fn serves(&self, key: &str, s: &OpenSettings, request: &Request) -> bool {
         let p = &self.settings;
-        let iterates = request
-            .requests()
-            .any(|r| r.element().attr("iterator").is_some());
-        !iterates
-            && key == self.key
+        key == self.key
             && s.application_name == p.application_name
             && s.app_id == p.app_id
             && s.mode == p.mode
             && s.auth_flags == p.auth_flags
+            && !request
+                .requests()
+                .any(|r| r.element().attr("iterator").is_some())
     }
 
     /// Send a request on the session, opening it first if it is not open.

@@ -119,14 +119,6 @@ impl Driver for Fake {
     }
 }
 
-/// POST /session: the ticket.
-async fn open_session(addr: std::net::SocketAddr, user: &str) -> String {
-    let auth = basic(user, PASSWORD);
-    let r = send(addr, "POST", "/session", &[("authorization", &auth)], "").await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.header("x-qb-ticket").to_string()
-}
-
 /// A server whose backend is the COM logic over the fake, the fake
 /// answering from a simulator company file in `dir`.
 async fn start_com(

@@ -33,9 +33,7 @@ async fn encoded_bodies_and_one_parse_per_request() {
         );
     }
     // On a persistent session too.
-    let auth = basic("ann", PASSWORD);
-    let r = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
-    let ticket = r.header("x-qb-ticket").to_string();
+    let ticket = open_session(s.addr, "ann").await;
     for _ in 0..3 {
         let r = post_with(
             s.addr,

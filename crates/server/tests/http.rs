@@ -810,10 +810,7 @@ async fn connected_to_qb_with_the_simulator() {
         "QBC_READ_ONLY"
     );
     // A persistent session of a client's own still works beside it.
-    let auth = basic("ann", PASSWORD);
-    let t = send(s.addr, "POST", "/session", &[("authorization", &auth)], "").await;
-    assert_eq!(t.status, 201, "{t:?}");
-    let ticket = t.header("x-qb-ticket").to_string();
+    let ticket = open_session(s.addr, "ann").await;
     let r = post_with(
         s.addr,
         "ann",

@@ -181,6 +181,14 @@ pub async fn post_with(addr: SocketAddr, user: &str, extra: &[(&str, &str)], xml
     send(addr, "POST", "/", &h, xml).await
 }
 
+/// POST /session as `user`: the ticket.
+pub async fn open_session(addr: SocketAddr, user: &str) -> String {
+    let auth = basic(user, PASSWORD);
+    let r = send(addr, "POST", "/session", &[("authorization", &auth)], "").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.header("x-qb-ticket").to_string()
+}
+
 /// DELETE /session as `user`.
 pub async fn close_session(addr: SocketAddr, user: &str, ticket: &str) -> Resp {
     let auth = basic(user, PASSWORD);
