@@ -221,7 +221,7 @@ pub fn demo(port: u16, customers: usize) -> Result<()> {
     config.backend.data_dir = dir.path().to_path_buf();
     config.backend.default_company = company.into();
     let password = random_password()?;
-    let mut connector = Connector::new(config).map_err(|e| e.to_string())?;
+    let connector = Connector::new(config).map_err(|e| e.to_string())?;
     connector.add_user(
         "demo",
         &password,

@@ -393,7 +393,7 @@ async fn reads_are_retried_on_503_writes_are_not() {
         ..qbc_server::Config::default()
     };
     cfg.backend.data_dir = dir.path().to_path_buf();
-    let mut conn = qbc_server::Connector::new(cfg).unwrap();
+    let conn = qbc_server::Connector::new(cfg).unwrap();
     conn.add_user("ann", "ann password", "", false).unwrap();
     let backend =
         Arc::new(MemoryBackend::default().holding(std::time::Duration::from_millis(1500)));

@@ -124,7 +124,8 @@ pub struct CredentialCache {
     /// request). The same function as `Blake2bMac256` (a test checks).
     keyed: blake2::Blake2bVarCore,
     ttl: Duration,
-    entries: Mutex<HashMap<[u8; 32], (usize, Instant)>>,
+    /// Tag → (user index, users version, fresh until).
+    entries: Mutex<HashMap<[u8; 32], (usize, u64, Instant)>>,
 }
 
 /// Entries at most; beyond, expired ones are dropped, then all.
@@ -160,21 +161,24 @@ impl CredentialCache {
         out
     }
 
-    /// The user index remembered for these credentials, if still fresh.
-    pub fn get(&self, user: &str, password: &str) -> Option<usize> {
+    /// The user index remembered for these credentials, if still fresh
+    /// and remembered for these users (`version`: `Live::users_version`;
+    /// after a user is changed or removed, every password is verified
+    /// again, so an old password cannot pass from here).
+    pub fn get(&self, user: &str, password: &str, version: u64) -> Option<usize> {
         let tag = self.tag(user, password);
         let map = self.entries.lock().ok()?;
         // The map lookup is by the keyed tag; compare it again in constant
         // time so that nothing about a near miss leaks through timing.
-        let (k, (index, until)) = map.get_key_value(&tag)?;
-        if bool::from(k.ct_eq(&tag)) && Instant::now() < *until {
+        let (k, (index, v, until)) = map.get_key_value(&tag)?;
+        if bool::from(k.ct_eq(&tag)) && *v == version && Instant::now() < *until {
             Some(*index)
         } else {
             None
         }
     }
 
-    pub fn put(&self, user: &str, password: &str, index: usize) {
+    pub fn put(&self, user: &str, password: &str, index: usize, version: u64) {
         if self.ttl.is_zero() {
             return; // remembered for no time at all
         }
@@ -182,19 +186,12 @@ impl CredentialCache {
         if let Ok(mut map) = self.entries.lock() {
             if map.len() >= CACHE_MAX {
                 let now = Instant::now();
-                map.retain(|_, (_, until)| *until > now);
+                map.retain(|_, (_, _, until)| *until > now);
                 if map.len() >= CACHE_MAX {
                     map.clear();
                 }
             }
-            map.insert(tag, (index, Instant::now() + self.ttl));
-        }
-    }
-
-    /// Forget everything (users changed).
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.entries.lock() {
-            map.clear();
+            map.insert(tag, (index, version, Instant::now() + self.ttl));
         }
     }
 }
@@ -430,12 +427,12 @@ mod tests {
     #[test]
     fn cache_is_keyed_by_user_and_password() {
         let c = CredentialCache::new(Duration::from_secs(60));
-        c.put("ann", "pw", 3);
-        assert_eq!(c.get("ann", "pw"), Some(3));
-        assert_eq!(c.get("ann", "pw2"), None);
-        assert_eq!(c.get("annp", "w"), None);
-        c.clear();
-        assert_eq!(c.get("ann", "pw"), None);
+        c.put("ann", "pw", 3, 7);
+        assert_eq!(c.get("ann", "pw", 7), Some(3));
+        assert_eq!(c.get("ann", "pw2", 7), None);
+        assert_eq!(c.get("annp", "w", 7), None);
+        // The users changed since: verified again.
+        assert_eq!(c.get("ann", "pw", 8), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address and port to listen on.
@@ -70,7 +70,7 @@ impl Default for Config {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// PEM certificate chain (server certificate first) …
@@ -101,7 +101,7 @@ pub struct TlsConfig {
     pub client_subject: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// Failed attempts (per client address, and per user name) before a
@@ -128,7 +128,7 @@ impl Default for AuthConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DefaultConnection {
     /// QBConnectionString syntax.
@@ -154,7 +154,7 @@ pub const COM_NEEDS_WINDOWS: &str = "the com backend drives QuickBooks through C
 
 /// `[backend.com]`: how the COM backend talks to QuickBooks (the seed's
 /// and the Remote Connector's settings).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ComConfig {
     /// The request processor's ProgID.
@@ -286,7 +286,7 @@ impl ComConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackendConfig {
     pub kind: BackendKind,
@@ -336,7 +336,7 @@ impl Default for BackendConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// Serve `/metrics` without credentials on this separate address
@@ -355,7 +355,7 @@ pub enum AuthMode {
     Windows,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     pub name: String,
@@ -365,6 +365,12 @@ pub struct UserConfig {
     pub password_hash: String,
     #[serde(default)]
     pub auth_mode: AuthMode,
+    /// The seed's AuthorizedUserQBConnectionString, whole: every key is
+    /// kept and read back as given (AppID, AuthFlags, keys the connector
+    /// does not use). `company_file`, `application_name` and
+    /// `connection_mode` below, when set, take precedence over it.
+    #[serde(default)]
+    pub connection: String,
     /// The company file this user's requests go to.
     #[serde(default)]
     pub company_file: Option<String>,
@@ -381,9 +387,27 @@ pub struct UserConfig {
 }
 
 impl UserConfig {
-    /// The user's server-side connection settings.
+    /// A user with a password hash and a whole connection string.
+    pub fn new(name: &str, password_hash: &str, connection: &str, read_only: bool) -> UserConfig {
+        UserConfig {
+            name: name.to_string(),
+            password_hash: password_hash.to_string(),
+            auth_mode: AuthMode::Normal,
+            connection: connection.to_string(),
+            company_file: None,
+            client_company_file: false,
+            application_name: None,
+            connection_mode: None,
+            read_only,
+        }
+    }
+
+    /// The user's server-side connection settings: `connection`, with the
+    /// separate keys over it. (`check` has refused a string that does not
+    /// parse.)
     pub fn connection(&self) -> ConnectionString {
-        ConnectionString {
+        let whole = ConnectionString::parse(&self.connection).unwrap_or_default();
+        let own = ConnectionString {
             application_name: self.application_name.clone(),
             company_file: self.company_file.clone(),
             connection_mode: self
@@ -391,7 +415,32 @@ impl UserConfig {
                 .as_deref()
                 .and_then(ConnectionMode::parse),
             ..ConnectionString::default()
+        };
+        let mut c = own.or(&whole);
+        c.extra = whole.extra;
+        c
+    }
+
+    /// The connection string as the seed's
+    /// AuthorizedUserQBConnectionString reads it back: as given when only
+    /// `connection` holds settings, else written from all of them.
+    pub fn connection_string(&self) -> String {
+        if self.company_file.is_none()
+            && self.application_name.is_none()
+            && self.connection_mode.is_none()
+        {
+            self.connection.clone()
+        } else {
+            self.connection().to_string()
         }
+    }
+
+    /// Set the whole string: the separate keys go (they are in it now).
+    pub fn set_connection(&mut self, connection: &str) {
+        self.connection = connection.to_string();
+        self.company_file = None;
+        self.application_name = None;
+        self.connection_mode = None;
     }
 }
 
@@ -636,7 +685,10 @@ impl Config {
                     );
                 }
             }
-            if let Some(f) = &u.company_file {
+            if let Err(e) = ConnectionString::parse(&u.connection) {
+                bad(&key("connection"), e.0);
+            }
+            if let Some(f) = &u.connection().company_file {
                 let checked = match self.backend.kind {
                     BackendKind::Simulator => crate::backend::names::check_name(f),
                     BackendKind::Com => {

@@ -164,6 +164,9 @@ impl fmt::Display for ConnectionString {
         if let Some(v) = self.auth_flags {
             put(f, "AuthFlags", &format!("0x{v:X}"))?;
         }
+        for (k, v) in &self.extra {
+            put(f, k, v)?;
+        }
         Ok(())
     }
 }
@@ -209,6 +212,7 @@ mod tests {
         let c = ConnectionString::parse("Color='red' CompanyFile=a.qbw").unwrap();
         assert_eq!(c.extra, vec![("Color".to_string(), "red".to_string())]);
         assert_eq!(c.company_file.as_deref(), Some("a.qbw"));
+        assert_eq!(c.to_string(), r#"CompanyFile="a.qbw" Color="red""#);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut connector = qbc_server::Connector::new(qbc_server::Config::default())?;
+//! let connector = qbc_server::Connector::new(qbc_server::Config::default())?;
 //! connector.add_user("ann", "secret", "CompanyFile='acme.qbw'", false)?;
 //! connector.config("ReadOnly[0]=true")?;
 //! let running = connector.listen().await?;
@@ -29,13 +29,16 @@ pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod connstr;
+pub mod control;
 mod deadline;
 pub mod events;
 pub mod http;
+pub mod live;
 mod metrics;
 pub mod persistent;
 mod queue;
 mod server;
+pub mod settings;
 mod state;
 pub mod tls;
 
@@ -45,8 +48,8 @@ pub use connstr::{ConnectionMode, ConnectionString};
 pub use events::{Events, NoEvents, TracingEvents};
 pub use http::{code, FrontDoor, Route, CONNECTION_HEADER, ERROR_HEADER, TICKET_HEADER};
 
-use auth::PasswordHash;
-use state::{State, UserEntry};
+pub use control::{Control, UserInfo};
+use state::State;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -55,9 +58,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// A configured, not yet listening connector (the seed's QBConnector
-/// before `listening = True`).
+/// before `listening = True`). Users and settings live in its [`Control`],
+/// which the [`Running`] connector shares: they can be changed before,
+/// while and after listening, and survive `listening` going off and on.
 pub struct Connector {
-    config: Config,
+    control: Arc<Control>,
+    /// Given with [`Connector::with_backend`]; else one is made from the
+    /// configuration each time listening starts (so that the backend's
+    /// settings changed while not listening apply).
     backend: Option<Arc<dyn Backend>>,
     events: Arc<dyn Events>,
 }
@@ -65,12 +73,8 @@ pub struct Connector {
 impl Connector {
     /// Refuses a configuration with problems (all of them, named).
     pub fn new(config: Config) -> Result<Connector, ConfigError> {
-        let problems = config.check();
-        if !problems.is_empty() {
-            return Err(ConfigError::Invalid(problems));
-        }
         Ok(Connector {
-            config,
+            control: Arc::new(Control::new(config)?),
             backend: None,
             events: Arc::new(NoEvents),
         })
@@ -87,173 +91,51 @@ impl Connector {
         self
     }
 
-    pub fn configuration(&self) -> &Config {
-        &self.config
+    /// Users and settings: the same before and while listening.
+    pub fn control(&self) -> &Arc<Control> {
+        &self.control
     }
 
-    /// Change the configuration before listening (checked again then).
-    pub fn configuration_mut(&mut self) -> &mut Config {
-        &mut self.config
+    /// The configuration now (a copy).
+    pub fn configuration(&self) -> Config {
+        self.control.configuration()
     }
 
-    /// The seed's AddUser: a user with a password (hashed here with
-    /// argon2id) and a QBConnectionString of server-side settings.
+    /// Change the configuration ([`Control::change`]).
+    pub fn change<R>(&self, f: impl FnOnce(&mut Config) -> Result<R, String>) -> Result<R, String> {
+        self.control.change(f)
+    }
+
+    /// The seed's AddUser ([`Control::add_user`]).
     pub fn add_user(
-        &mut self,
+        &self,
         name: &str,
         password: &str,
         connection: &str,
         read_only: bool,
     ) -> Result<usize, String> {
-        let c = ConnectionString::parse(connection).map_err(|e| e.0)?;
-        if password.len() > auth::MAX_PASSWORD {
-            return Err(format!(
-                "a password has at most {} bytes (longer ones are refused at login)",
-                auth::MAX_PASSWORD
-            ));
-        }
-        if self
-            .config
-            .users
-            .iter()
-            .any(|u| u.name.eq_ignore_ascii_case(name))
-        {
-            return Err(format!("user `{name}` exists"));
-        }
-        let hash = PasswordHash::create(password)?;
-        self.config.users.push(UserConfig {
-            name: name.to_string(),
-            password_hash: hash.as_str().to_string(),
-            auth_mode: AuthMode::Normal,
-            company_file: c.company_file,
-            client_company_file: false,
-            application_name: c.application_name,
-            connection_mode: c.connection_mode.map(|m| m.as_str().to_string()),
-            read_only,
-        });
-        let problems = self.config.check();
-        if let Some(p) = problems.first() {
-            self.config.users.pop();
-            return Err(p.to_string());
-        }
-        Ok(self.config.users.len() - 1)
+        self.control.add_user(name, password, connection, read_only)
     }
 
-    /// The seed's Config method: `"Name=Value"` sets, `"Name"` reads.
-    /// Settings: `DefaultConnectionString`, `DefaultReadOnly`,
-    /// `ReadOnly[i]`, `AllowedClients` (comma-separated), `LocalHost`,
-    /// `LocalPort`, `Timeout` (seconds, the request timeout).
-    pub fn config(&mut self, setting: &str) -> Result<String, String> {
-        let (name, value) = match setting.split_once('=') {
-            Some((n, v)) => (n.trim(), Some(v.trim())),
-            None => (setting.trim(), None),
-        };
-        let bool_of = |v: &str| match v.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            _ => Err(format!("{name}: `{v}` is not true or false")),
-        };
-        let lname = name.to_ascii_lowercase();
-        if let Some(i) = lname
-            .strip_prefix("readonly[")
-            .and_then(|r| r.strip_suffix(']'))
-        {
-            let i: usize = i.parse().map_err(|_| format!("{name}: bad index"))?;
-            let n = self.config.users.len();
-            let u = self
-                .config
-                .users
-                .get_mut(i)
-                .ok_or_else(|| format!("{name}: there are {n} users"))?;
-            if let Some(v) = value {
-                u.read_only = bool_of(v)?;
-            }
-            return Ok(u.read_only.to_string());
-        }
-        let c = &mut self.config;
-        match lname.as_str() {
-            "defaultconnectionstring" => {
-                if let Some(v) = value {
-                    ConnectionString::parse(v).map_err(|e| e.0)?;
-                    c.default_connection.connection = v.to_string();
-                }
-                Ok(c.default_connection.connection.clone())
-            }
-            "connectedtoqb" => {
-                if let Some(v) = value {
-                    c.backend.connected_to_qb = bool_of(v)?;
-                }
-                Ok(c.backend.connected_to_qb.to_string())
-            }
-            "defaultreadonly" => {
-                if let Some(v) = value {
-                    c.default_connection.read_only = bool_of(v)?;
-                }
-                Ok(c.default_connection.read_only.to_string())
-            }
-            "allowedclients" => {
-                if let Some(v) = value {
-                    let list: Vec<String> = v
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty() && s != "*")
-                        .collect();
-                    for s in &list {
-                        config::parse_net(s)?;
-                    }
-                    c.allowed_clients = list;
-                }
-                Ok(c.allowed_clients.join(","))
-            }
-            "localhost" | "localport" => {
-                let mut addr = c.listen_addr()?;
-                if let Some(v) = value {
-                    if lname == "localhost" {
-                        addr.set_ip(
-                            v.parse()
-                                .map_err(|_| format!("LocalHost: `{v}` is not an IP address"))?,
-                        );
-                    } else {
-                        addr.set_port(
-                            v.parse()
-                                .map_err(|_| format!("LocalPort: `{v}` is not a port"))?,
-                        );
-                    }
-                    c.listen = addr.to_string();
-                }
-                Ok(if lname == "localhost" {
-                    addr.ip().to_string()
-                } else {
-                    addr.port().to_string()
-                })
-            }
-            "timeout" => {
-                if let Some(v) = value {
-                    c.request_timeout_secs = v
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| format!("Timeout: `{v}` is not a number of seconds"))?;
-                }
-                Ok(c.request_timeout_secs.to_string())
-            }
-            _ => Err(format!("unknown setting `{name}`")),
-        }
+    /// The seed's Config method ([`Control::config`]).
+    pub fn config(&self, setting: &str) -> Result<String, String> {
+        self.control.config(setting)
     }
 
     /// The seed's Reset: back to the defaults, no users.
     pub fn reset(&mut self) {
-        self.config = Config::default();
+        let _ = self.control.reset();
         self.backend = None;
     }
 
     /// Bind and serve (the seed's `listening = True`).
     pub async fn listen(self) -> Result<Running, String> {
         let Connector {
-            config,
+            control,
             backend,
             events,
         } = self;
+        let config = control.configuration();
         let problems = config.check();
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems).to_string());
@@ -264,21 +146,35 @@ impl Connector {
             }
             None => None,
         };
-        let backend = match backend {
-            Some(b) => b,
+        let given = backend;
+        let backend = match &given {
+            Some(b) => b.clone(),
             None => backend_from_config(&config)?,
         };
-        let users = config
-            .users
-            .iter()
-            .map(|u| {
-                Arc::new(UserEntry {
-                    config: u.clone(),
-                    hash: PasswordHash::parse(&u.password_hash).ok(),
-                })
-            })
-            .collect();
-        let state = Arc::new(State::new(&config, users, backend, events, tls)?);
+        let addr = config.listen_addr()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let metrics_listener = match &config.metrics.listen {
+            Some(m) => {
+                let addr: SocketAddr = m.parse().map_err(|_| format!("metrics.listen: `{m}`"))?;
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        control.attach(backend.clone())?;
+        let state = match State::new(&config, control.clone(), backend, events.clone(), tls) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                control.detach();
+                return Err(e);
+            }
+        };
         // What the backend does on its own (retries, sessions it could not
         // end) reaches the Status event; weakly, so that the state can go.
         let weak = Arc::downgrade(&state);
@@ -287,11 +183,6 @@ impl Connector {
                 s.status(0, m);
             }
         }));
-        let addr = config.listen_addr()?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = vec![tokio::spawn(server::serve(
             state.clone(),
@@ -300,11 +191,7 @@ impl Connector {
             false,
         ))];
         let mut metrics_addr = None;
-        if let Some(m) = &config.metrics.listen {
-            let addr: SocketAddr = m.parse().map_err(|_| format!("metrics.listen: `{m}`"))?;
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+        if let Some(l) = metrics_listener {
             metrics_addr = Some(l.local_addr().map_err(|e| e.to_string())?);
             tasks.push(tokio::spawn(server::serve(
                 state.clone(),
@@ -313,29 +200,8 @@ impl Connector {
                 true,
             )));
         }
-        // Expire idle sessions.
-        let reaper_state = state.clone();
-        let mut reaper_stop = stop_rx;
-        let every = (state.settings.session_idle / 10)
-            .clamp(Duration::from_millis(100), Duration::from_secs(30));
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let stopped = tokio::select! {
-                    _ = tokio::time::sleep(every) => false,
-                    _ = reaper_stop.wait_for(|s| *s) => true,
-                };
-                if stopped {
-                    break;
-                }
-                let stopped = tokio::select! {
-                    _ = reaper_state.expire_sessions() => false,
-                    _ = reaper_stop.wait_for(|s| *s) => true,
-                };
-                if stopped {
-                    break;
-                }
-            }
-        }));
+        tasks.push(tokio::spawn(reap(state.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(follow(state.clone(), stop_rx)));
         state.status(0, &format!("listening on {local}"));
         Ok(Running {
             local,
@@ -343,8 +209,64 @@ impl Connector {
             stop: stop_tx,
             tasks,
             state,
+            given,
+            events,
         })
     }
+}
+
+/// Expire idle sessions, until stopped.
+async fn reap(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let every = (state.live().session_idle / 10)
+            .clamp(Duration::from_millis(100), Duration::from_secs(30));
+        let stopped = tokio::select! {
+            _ = tokio::time::sleep(every) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if stopped {
+            break;
+        }
+        let stopped = tokio::select! {
+            _ = state.expire_sessions() => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if stopped {
+            break;
+        }
+    }
+}
+
+/// Follow changes while listening: sessions of changed or removed users
+/// end, a kept QuickBooks session that a change replaced is closed in its
+/// company file's turn.
+async fn follow(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let mut changes = state.control.subscribe();
+    loop {
+        let stopped = tokio::select! {
+            r = changes.changed() => r.is_err(),
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if stopped {
+            break;
+        }
+        state.status(0, "settings changed");
+        for p in state.control.take_retired() {
+            close_kept(&state, p).await;
+        }
+        state.end_stale_sessions().await;
+    }
+}
+
+/// Close a kept session in its file's turn, within the backend timeout.
+async fn close_kept(state: &State, p: Arc<persistent::Persistent>) {
+    let backend = state.backend.clone();
+    let key = p.key().to_string();
+    let limit = state.live().backend_timeout;
+    let close = state
+        .lanes
+        .run_anyway(&key, async move { p.close(&backend).await });
+    let _ = tokio::time::timeout(limit, close).await;
 }
 
 /// The backend the configuration names.
@@ -414,6 +336,9 @@ pub struct Running {
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     state: Arc<State>,
+    /// The backend the connector was given (kept for listening again).
+    given: Option<Arc<dyn Backend>>,
+    events: Arc<dyn Events>,
 }
 
 impl Running {
@@ -438,9 +363,46 @@ impl Running {
         !*self.stop.borrow()
     }
 
+    /// Users and settings, changed while listening ([`Control`]).
+    pub fn control(&self) -> &Arc<Control> {
+        &self.state.control
+    }
+
+    /// The seed's AddUser, while listening ([`Control::add_user`]).
+    pub fn add_user(
+        &self,
+        name: &str,
+        password: &str,
+        connection: &str,
+        read_only: bool,
+    ) -> Result<usize, String> {
+        self.state
+            .control
+            .add_user(name, password, connection, read_only)
+    }
+
+    /// The seed's Config method, while listening ([`Control::config`]).
+    pub fn config(&self, setting: &str) -> Result<String, String> {
+        self.state.control.config(setting)
+    }
+
     /// Persistent sessions open now.
     pub fn open_sessions(&self) -> usize {
         self.state.lock_sessions().len()
+    }
+
+    /// `listening = False`: stop accepting, let in-flight requests finish,
+    /// close sessions; the connector that comes back has the same users
+    /// and settings (and listens again with [`Connector::listen`]).
+    pub async fn stop(self) -> Connector {
+        let control = self.state.control.clone();
+        let (given, events) = (self.given.clone(), self.events.clone());
+        self.shutdown().await;
+        Connector {
+            control,
+            backend: given,
+            events,
+        }
     }
 
     /// Stop accepting, let in-flight requests finish, close sessions.
@@ -454,18 +416,14 @@ impl Running {
         // Sessions end in their company file's turn, each bounded by the
         // backend timeout (a hung QuickBooks must not hang the shutdown).
         let sessions: Vec<_> = self.state.lock_sessions().drain().collect();
-        let limit = self.state.settings.backend_timeout;
+        let limit = self.state.live().backend_timeout;
         for (_, t) in sessions {
             let _ = tokio::time::timeout(limit, self.state.close_backend_session(t)).await;
         }
-        if let Some(p) = self.state.persistent.clone() {
-            let backend = self.state.backend.clone();
-            let key = p.key().to_string();
-            let close = self
-                .state
-                .lanes
-                .run_anyway(&key, async move { p.close(&backend).await });
-            let _ = tokio::time::timeout(limit, close).await;
+        let mut kept = self.state.control.take_retired();
+        kept.extend(self.state.control.detach());
+        for p in kept {
+            close_kept(&self.state, p).await;
         }
     }
 }

@@ -13,6 +13,11 @@
 //! share it: the connector's read-only rule, which refuses every write
 //! before QuickBooks sees it, is what keeps them read-only there (the
 //! session is opened read-write, for everyone).
+//!
+//! Turning it off, or changing the default connection while listening,
+//! retires the session: it is closed in its file's turn, and a request
+//! that had already chosen it is sent on a session of its own instead —
+//! a retired session is never opened again.
 
 use crate::backend::{
     Answer, Backend, BackendError, BackendErrorKind, OpenSettings, Request, SessionId,
@@ -25,7 +30,14 @@ pub struct Persistent {
     /// The company file's key: the lane its requests run in.
     key: String,
     settings: OpenSettings,
-    session: tokio::sync::Mutex<Option<SessionId>>,
+    session: tokio::sync::Mutex<Slot>,
+}
+
+enum Slot {
+    Closed,
+    Open(SessionId),
+    /// Closed for good (turned off, replaced, shutdown).
+    Retired,
 }
 
 impl Persistent {
@@ -49,7 +61,7 @@ impl Persistent {
         Ok(Persistent {
             key,
             settings,
-            session: tokio::sync::Mutex::new(None),
+            session: tokio::sync::Mutex::new(Slot::Closed),
         })
     }
 
@@ -73,22 +85,28 @@ impl Persistent {
                 .any(|r| r.element().attr("iterator").is_some())
     }
 
-    /// Send a request on the session, opening it first if it is not open.
-    /// Called in the file's lane.
+    /// Send a request on the session, opening it first if it is not open;
+    /// on a session of its own (`own`) if this one is retired. Called in
+    /// the file's lane.
     pub async fn process(
         &self,
         backend: &Arc<dyn Backend>,
+        own: OpenSettings,
         request: Request,
     ) -> Result<Answer, BackendError> {
         let mut slot = self.session.lock().await;
         let mut reopened = false;
         loop {
             let id = match &*slot {
-                Some(id) => id.clone(),
-                None => {
+                Slot::Open(id) => id.clone(),
+                Slot::Closed => {
                     let id = backend.open(self.settings.clone()).await?;
-                    *slot = Some(id.clone());
+                    *slot = Slot::Open(id.clone());
                     id
+                }
+                Slot::Retired => {
+                    drop(slot);
+                    return backend.once(own, request).await;
                 }
             };
             match backend.process(id, request.clone()).await {
@@ -100,7 +118,7 @@ impl Persistent {
                         && e.hresult == Some(qbxml::HResult(0x8004_040D))
                         && !reopened =>
                 {
-                    *slot = None;
+                    *slot = Slot::Closed;
                     reopened = true;
                 }
                 out => return out,
@@ -108,10 +126,11 @@ impl Persistent {
         }
     }
 
-    /// Close the session if it is open (shutdown). Called in the file's
+    /// Close the session if it is open, for good. Called in the file's
     /// lane.
     pub async fn close(&self, backend: &Arc<dyn Backend>) {
-        if let Some(id) = self.session.lock().await.take() {
+        let mut slot = self.session.lock().await;
+        if let Slot::Open(id) = std::mem::replace(&mut *slot, Slot::Retired) {
             backend.close(id).await;
         }
     }

@@ -73,7 +73,7 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let allowed = state.allows(remote.ip());
+        let allowed = state.live().allows(remote.ip());
         let mut ev = ConnectionRequest {
             remote,
             allowed,
@@ -114,7 +114,7 @@ pub async fn serve(
             let (code, description) = match (&state.tls, metrics_only) {
                 (Some(tls), false) => {
                     match tokio::time::timeout(
-                        state.settings.request_timeout,
+                        state.live().request_timeout,
                         handshake(&state, id, remote, tls.config.clone(), stream),
                     )
                     .await
@@ -165,7 +165,8 @@ pub async fn serve(
     }
     drop(listener);
     // In-flight requests finish; a backend call is bounded by its timeout.
-    let grace = state.settings.backend_timeout + state.settings.request_timeout;
+    let live = state.live();
+    let grace = live.backend_timeout + live.request_timeout;
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(grace) => {}
@@ -297,7 +298,7 @@ async fn http<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let header_timeout = state.settings.request_timeout;
+    let header_timeout = state.live().request_timeout;
     let service = service_fn(move |req| {
         let state = state.clone();
         let info = info.clone();

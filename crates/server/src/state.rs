@@ -1,32 +1,29 @@
-//! What every connection shares: settings, users, the backend, the lanes,
-//! the auth cache and throttle, open sessions, metrics, events.
+//! What every connection shares: the settings (fixed ones here, the
+//! changeable ones through [`Control`]), the backend, the lanes, the auth
+//! cache and throttle, open sessions, metrics, events.
 
 use crate::auth::{CredentialCache, PasswordHash, Throttle};
 use crate::backend::{Backend, SessionId};
-use crate::config::{Config, DefaultConnection, UserConfig};
+use crate::config::{Config, UserConfig};
+use crate::control::Control;
 use crate::events::Events;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::queue::Lanes;
 use crate::tls::TlsSetup;
-use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-/// The configuration's numbers, as the server uses them.
+/// The settings a running server cannot change (the accept loop is built
+/// with them); the others are in [`Live`].
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub request_timeout: Duration,
-    pub backend_timeout: Duration,
-    pub max_request_bytes: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
-    pub session_idle: Duration,
-    /// Windows users log on interactively (else: network logon).
-    pub use_interactive_logon: bool,
 }
 
 /// A configured user with the parsed hash.
@@ -34,6 +31,15 @@ pub struct Settings {
 pub struct UserEntry {
     pub config: UserConfig,
     pub hash: Option<PasswordHash>,
+}
+
+impl UserEntry {
+    pub fn new(config: UserConfig) -> UserEntry {
+        UserEntry {
+            hash: PasswordHash::parse(&config.password_hash).ok(),
+            config,
+        }
+    }
 }
 
 /// One counted connection of a client; uncounted when dropped.
@@ -66,6 +72,10 @@ pub struct Ticket {
     pub company_key: String,
     pub session: SessionId,
     pub last_used: Instant,
+    /// The configured user's entry when the session opened: when the user
+    /// is changed or removed, the session ends (`None`: a user the
+    /// authorization handler accepted).
+    pub entry: Option<Arc<UserEntry>>,
 }
 
 /// Open tickets at most, in all and per user.
@@ -74,10 +84,9 @@ pub const MAX_SESSIONS_PER_USER: usize = 64;
 
 pub struct State {
     pub settings: Settings,
-    /// Shared, so that a request takes a user's entry without copying it.
-    pub users: RwLock<Vec<Arc<UserEntry>>>,
-    pub default_connection: RwLock<DefaultConnection>,
-    pub allowed: RwLock<Vec<IpNet>>,
+    /// Users, the default connection, the allow-list, timeouts: what may
+    /// change while listening (a request takes one [`Live`] view).
+    pub control: Arc<Control>,
     pub backend: Arc<dyn Backend>,
     pub events: Arc<dyn Events>,
     pub lanes: Lanes,
@@ -101,42 +110,25 @@ pub struct State {
     pub next_conn: AtomicU64,
     /// Open connections per client address (IPv6: per /64).
     pub per_client: Mutex<HashMap<IpAddr, usize>>,
-    /// `connected_to_qb`: the QuickBooks session kept open for everyone.
-    pub persistent: Option<Arc<crate::persistent::Persistent>>,
 }
 
 impl State {
     pub fn new(
         config: &Config,
-        users: Vec<Arc<UserEntry>>,
+        control: Arc<Control>,
         backend: Arc<dyn Backend>,
         events: Arc<dyn Events>,
         tls: Option<TlsSetup>,
     ) -> Result<State, String> {
-        let allowed = config.allowed()?;
         let dummy_hash = PasswordHash::create("qbconnector: no such user")?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let doors = backend.front_doors();
-        let persistent = match config.backend.connected_to_qb {
-            true => Some(Arc::new(crate::persistent::Persistent::new(
-                backend.as_ref(),
-                &config.default_connection,
-            )?)),
-            false => None,
-        };
         Ok(State {
             settings: Settings {
-                request_timeout: Duration::from_secs(config.request_timeout_secs),
-                backend_timeout: Duration::from_secs(config.backend_timeout_secs),
-                max_request_bytes: config.max_request_bytes,
                 max_connections: config.max_connections,
                 max_connections_per_client: config.max_connections_per_client,
-                session_idle: Duration::from_secs(config.session_idle_secs),
-                use_interactive_logon: config.auth.use_interactive_logon,
             },
-            users: RwLock::new(users),
-            default_connection: RwLock::new(config.default_connection.clone()),
-            allowed: RwLock::new(allowed),
+            control,
             backend,
             events,
             lanes: Lanes::new(
@@ -166,18 +158,12 @@ impl State {
             metrics_router: crate::http::Router::metrics_only(),
             next_conn: AtomicU64::new(1),
             per_client: Mutex::new(HashMap::new()),
-            persistent,
         })
     }
 
-    pub fn allows(&self, ip: IpAddr) -> bool {
-        let list = self.allowed.read().unwrap_or_else(|e| e.into_inner());
-        // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d.
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        list.is_empty() || list.iter().any(|n| n.contains(&ip))
+    /// The changeable settings now.
+    pub fn live(&self) -> Arc<Live> {
+        self.control.live()
     }
 
     /// Count a connection from `ip`; `None` when the client has its
@@ -231,11 +217,26 @@ impl State {
     }
 
     /// `user`'s session `ticket`, its idle clock restarted; `None` if it is
-    /// unknown, expired, closed, or another user's.
-    pub fn ticket(&self, user: &str, ticket: &str) -> Option<Ticket> {
+    /// unknown, expired, closed, or another user's. `entry` is the user's
+    /// entry now: a session opened under other settings of the user has
+    /// ended (see [`State::end_stale_sessions`]).
+    pub fn ticket(
+        &self,
+        user: &str,
+        entry: Option<&Arc<UserEntry>>,
+        ticket: &str,
+    ) -> Option<Ticket> {
         let mut map = self.lock_sessions();
         let t = map.get_mut(ticket)?;
         if t.user != user.to_lowercase() {
+            return None;
+        }
+        let same = match (&t.entry, entry) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
             return None;
         }
         t.last_used = Instant::now();
@@ -244,23 +245,41 @@ impl State {
 
     /// Close tickets idle longer than the session timeout.
     pub async fn expire_sessions(&self) {
-        let idle = self.settings.session_idle;
-        let expired: Vec<(String, Ticket)> = {
+        let idle = self.live().session_idle;
+        self.end_sessions(|t| t.last_used.elapsed() >= idle, "expired")
+            .await;
+    }
+
+    /// End the sessions of users that were removed or changed since they
+    /// opened them: their next request opens with the new settings.
+    pub async fn end_stale_sessions(&self) {
+        let live = self.live();
+        self.end_sessions(
+            |t| {
+                t.entry
+                    .as_ref()
+                    .is_some_and(|e| !live.users.iter().any(|u| Arc::ptr_eq(u, e)))
+            },
+            "ended: the user was changed or removed",
+        )
+        .await;
+    }
+
+    async fn end_sessions(&self, which: impl Fn(&Ticket) -> bool, why: &str) {
+        let ended: Vec<Ticket> = {
             let mut map = self.lock_sessions();
-            let old: Vec<String> = map
+            let keys: Vec<String> = map
                 .iter()
-                .filter(|(_, t)| t.last_used.elapsed() >= idle)
+                .filter(|(_, t)| which(t))
                 .map(|(k, _)| k.clone())
                 .collect();
-            old.into_iter()
-                .filter_map(|k| map.remove(&k).map(|t| (k, t)))
-                .collect()
+            keys.iter().filter_map(|k| map.remove(k)).collect()
         };
-        for (_, t) in expired {
+        for t in ended {
             self.metrics.sessions_open.fetch_sub(1, Ordering::Relaxed);
             self.status(
                 0,
-                &format!("session of {} on {} expired", t.user, t.company_key),
+                &format!("session of {} on {} {why}", t.user, t.company_key),
             );
             self.close_backend_session(t).await;
         }

@@ -192,7 +192,7 @@ async fn server(kind: &str) -> Server {
         .unwrap()
         .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
         .unwrap();
-    let mut c = connector(config);
+    let c = connector(config);
     c.add_user("fay", PASSWORD, "", false).unwrap();
     let s = start_with(c, dir, None, None).await;
     // acme.qbw open, as in a running connector: later reads change nothing.

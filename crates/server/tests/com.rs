@@ -177,15 +177,18 @@ async fn start_com_configured(
     // QuickBooks' company files are full Windows paths. The configuration
     // names the memory backend only so that its check (which knows the
     // COM backend needs Windows) lets the test's own backend in.
-    let mut c = connector(config(dir.path()));
-    let cfg = c.configuration_mut();
-    cfg.backend.kind = qbc_server::BackendKind::Memory;
-    for u in &mut cfg.users {
-        if u.company_file.as_deref() == Some("acme.qbw") {
-            u.company_file = Some(ACME.into());
+    let c = connector(config(dir.path()));
+    c.change(|cfg| {
+        cfg.backend.kind = qbc_server::BackendKind::Memory;
+        for u in &mut cfg.users {
+            if u.connection().company_file.as_deref() == Some("acme.qbw") {
+                u.company_file = Some(ACME.into());
+            }
         }
-    }
-    edit(cfg);
+        edit(cfg);
+        Ok(())
+    })
+    .unwrap();
     let s = start_with(c, dir, Some(Arc::new(backend)), None).await;
     (s, log)
 }

@@ -60,7 +60,7 @@ impl FrontDoor for Lines {
         Box::pin(async move {
             let p = login(x, req.headers()).await?;
             let target = Target::Open(settings(&p, req.headers())?);
-            let body = read_body(&x.state, req).await?;
+            let body = read_body(&x.live, req).await?;
             let request = validate(x, &p, Self::to_qbxml(&body)?.into_bytes())?;
             let answer = run(x, &p, target, request).await?;
             let lines: Vec<String> = x

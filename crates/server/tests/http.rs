@@ -758,7 +758,7 @@ async fn events_and_one_audit_line_per_request() {
 #[tokio::test]
 async fn seed_style_configuration_settings() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = qbc_server::Connector::new(config(dir.path())).unwrap();
+    let c = qbc_server::Connector::new(config(dir.path())).unwrap();
     let i = c
         .add_user("ann", PASSWORD, "CompanyFile='acme.qbw'", false)
         .unwrap();
@@ -794,7 +794,7 @@ async fn seed_style_configuration_settings() {
 #[tokio::test]
 async fn connected_to_qb_with_the_simulator() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = connector(config(dir.path()));
+    let c = connector(config(dir.path()));
     assert_eq!(c.config("ConnectedToQB").unwrap(), "false");
     assert_eq!(c.config("ConnectedToQB=true").unwrap(), "true");
     assert!(c.config("ConnectedToQB=maybe").is_err());

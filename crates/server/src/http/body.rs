@@ -6,7 +6,7 @@ use super::login::Principal;
 use super::reply::{Refusal, CONNECTION_HEADER, TICKET_HEADER};
 use crate::backend::OpenSettings;
 use crate::connstr::ConnectionString;
-use crate::state::State;
+use crate::live::Live;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -103,15 +103,15 @@ pub fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Refu
 }
 
 /// Read the body within the size and time limits.
-pub async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, Refusal> {
-    let max = state.settings.max_request_bytes;
+pub async fn read_body(live: &Live, req: Request<Incoming>) -> Result<Bytes, Refusal> {
+    let max = live.max_request_bytes;
     // The length as the HTTP layer read it (it also takes a length sent
     // on two lines with one value, which `get` + `parse` would miss).
     if hyper::body::Body::size_hint(req.body()).lower() > max as u64 {
         return Err(Refusal::TooLarge(max));
     }
     let body = Limited::new(req.into_body(), max);
-    match tokio::time::timeout(state.settings.request_timeout, body.collect()).await {
+    match tokio::time::timeout(live.request_timeout, body.collect()).await {
         Ok(Ok(c)) => Ok(c.to_bytes()),
         Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()

@@ -14,24 +14,26 @@ use super::Exchange;
 use crate::auth::{parse_basic, MAX_NAME, MAX_PASSWORD};
 use crate::connstr::ConnectionString;
 use crate::events::Authorization;
+use crate::state::UserEntry;
 use hyper::HeaderMap;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Who is asking, once authenticated.
 pub struct Principal {
     pub name: String,
     /// Settings on the server side (the user's, or the default ones).
     pub connection: ConnectionString,
+    /// The configured user's entry (`None`: a user the authorization
+    /// handler accepted).
+    pub entry: Option<Arc<UserEntry>>,
     pub client_company_file: bool,
     pub read_only: bool,
 }
 
 /// Whether `name` is a configured user (not one an event accepted).
 pub fn known(x: &Exchange<'_>, name: &str) -> bool {
-    let users = x.state.users.read().unwrap_or_else(|e| e.into_inner());
-    users
-        .iter()
-        .any(|u| u.config.name.eq_ignore_ascii_case(name))
+    x.live.user(name).is_some()
 }
 
 /// A lockout refusal, counted as a failure.
@@ -49,6 +51,7 @@ fn locked(x: &Exchange<'_>, l: crate::auth::Locked) -> Refusal {
 /// Basic credentials → a principal, or the refusal.
 pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principal, Refusal> {
     let state = x.state.clone();
+    let live = x.live.clone();
     // Two Authorization headers are malformed, not "the first one".
     let header = single(headers, hyper::header::AUTHORIZATION.as_str());
     let missing = matches!(header, Ok(None));
@@ -71,17 +74,12 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
     if let Some(l) = state.throttle.check(ip, &user) {
         return Err(locked(x, l));
     }
-    let (index, entry) = {
-        let users = state.users.read().unwrap_or_else(|e| e.into_inner());
-        match users
-            .iter()
-            .position(|u| !user.is_empty() && u.config.name.eq_ignore_ascii_case(&user))
-        {
-            Some(i) => (Some(i), Some(users[i].clone())),
-            None => (None, None),
-        }
+    let (index, entry) = match live.user(&user) {
+        Some((i, e)) => (Some(i), Some(e.clone())),
+        None => (None, None),
     };
-    let cached = index.is_some() && state.cache.get(&user, &password) == index;
+    let version = live.users_version;
+    let cached = index.is_some() && state.cache.get(&user, &password, version) == index;
     // On a miss, one verification per user at a time: a burst of new
     // connections runs argon2 once and the rest find the cache.
     let lock = (!cached && index.is_some()).then(|| state.verify_lock(&user));
@@ -91,7 +89,7 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
     };
     // Found in the cache now (another request may have verified it while
     // this one waited for the lock).
-    let cached = cached || (index.is_some() && state.cache.get(&user, &password) == index);
+    let cached = cached || (index.is_some() && state.cache.get(&user, &password, version) == index);
     let verified = if user.is_empty() {
         false
     } else if cached {
@@ -116,7 +114,7 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
         let windows = entry
             .as_ref()
             .is_some_and(|e| e.config.auth_mode == crate::config::AuthMode::Windows);
-        let interactive = state.settings.use_interactive_logon;
+        let interactive = live.use_interactive_logon;
         let name = user.clone();
         let ok = tokio::task::spawn_blocking(move || {
             let ok = if windows {
@@ -134,17 +132,9 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
     // What this request will connect with: the user's own settings, or
     // the default ones for a name that is not configured. The handler
     // decides who gets in, and may choose other settings.
-    let default = (entry.is_none()).then(|| {
-        state
-            .default_connection
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    });
-    let connection = match (&entry, &default) {
-        (Some(e), _) => e.config.connection(),
-        (None, Some(d)) => ConnectionString::parse(&d.connection).unwrap_or_default(),
-        (None, None) => ConnectionString::default(),
+    let connection = match &entry {
+        Some(e) => e.config.connection(),
+        None => live.default_connection.clone(),
     };
     let mut ev = Authorization {
         connection_id: x.conn.id,
@@ -196,7 +186,7 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
         // Remembered from the verification on, not from the last use: a
         // password is checked again at least every `cache_secs`.
         if let (Some(i), false) = (index, cached) {
-            state.cache.put(&user, &password, i);
+            state.cache.put(&user, &password, i, version);
         }
         state.throttle.succeed(&user);
     }
@@ -206,12 +196,14 @@ pub async fn login(x: &mut Exchange<'_>, headers: &HeaderMap) -> Result<Principa
             connection,
             client_company_file: e.config.client_company_file,
             read_only: e.config.read_only,
+            entry: Some(e),
         },
         None => Principal {
             name: user,
             connection,
             client_company_file: false,
-            read_only: default.is_none_or(|d| d.read_only),
+            read_only: live.config.default_connection.read_only,
+            entry: None,
         },
     })
 }

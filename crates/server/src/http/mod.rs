@@ -151,6 +151,8 @@ pub struct Trace {
 /// One request's way through the connector: what a front door works with.
 pub struct Exchange<'a> {
     pub state: Arc<State>,
+    /// The settings this request uses from start to end (`live.rs`).
+    pub live: Arc<crate::live::Live>,
     pub conn: &'a ConnInfo,
     /// Filled in as the request goes (the audit line).
     pub trace: &'a mut Trace,
@@ -190,6 +192,7 @@ pub async fn handle(
         None => {
             let mut x = Exchange {
                 state: state.clone(),
+                live: state.live(),
                 conn: &conn,
                 trace: &mut trace,
             };
@@ -260,7 +263,9 @@ async fn route_to(
     route: Option<&(Route, Arc<dyn FrontDoor>)>,
     req: Request<Incoming>,
 ) -> Result<Reply, Refusal> {
-    if !x.conn.allowed {
+    // The allow-list as it is now: a client taken off it is refused on
+    // the connection it already has.
+    if !x.conn.allowed || !x.live.allows(x.conn.remote.ip()) {
         return Err(Refusal::ClientDenied(x.conn.remote.ip()));
     }
     // While stopping, only health checks are answered (with 503).

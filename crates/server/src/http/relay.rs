@@ -33,7 +33,7 @@ pub enum Target {
 /// apply the read-only rule: the request value that goes to the backend.
 pub fn validate(x: &mut Exchange<'_>, p: &Principal, body: Vec<u8>) -> Result<Request, Refusal> {
     let limits = qbxml::Limits {
-        max_size: x.state.settings.max_request_bytes,
+        max_size: x.live.max_request_bytes,
         ..qbxml::Limits::default()
     };
     let set = qbxml::parse_request_with(body, &limits).map_err(Refusal::NotQbxml)?;
@@ -127,11 +127,12 @@ async fn once(
     let request = request_event(x, p, &key, request)?;
     let backend = x.state.backend.clone();
     // connected_to_qb: on the session the connector keeps open.
-    let done = match x.state.persistent.clone() {
-        Some(kept) if kept.serves(&key, &settings, &request) => x
-            .state
-            .lanes
-            .submit(&key, async move { kept.process(&backend, request).await }),
+    let done = match x.live.persistent.clone() {
+        Some(kept) if kept.serves(&key, &settings, &request) => {
+            x.state.lanes.submit(&key, async move {
+                kept.process(&backend, settings, request).await
+            })
+        }
         _ => x
             .state
             .lanes
@@ -149,7 +150,7 @@ async fn on_ticket(
 ) -> Result<Answer, Refusal> {
     let t = x
         .state
-        .ticket(&p.name, ticket)
+        .ticket(&p.name, p.entry.as_ref(), ticket)
         .ok_or_else(|| Refusal::BadTicket("unknown, expired, closed, or another user's".into()))?;
     x.trace.company = t.company_key.clone();
     let request = request_event(x, p, &t.company_key, request)?;
@@ -177,7 +178,7 @@ pub async fn wait<T: Send + 'static>(
     x: &Exchange<'_>,
     job: Pending<Result<T, BackendError>>,
 ) -> Result<T, Refusal> {
-    match job.finish(x.state.settings.backend_timeout).await {
+    match job.finish(x.live.backend_timeout).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(Refusal::Backend(e)),
         Err(NotDone::Refused(r)) => Err(Refusal::Busy(r)),
@@ -216,7 +217,7 @@ impl FrontDoor for Relay {
                 Some(t) => Target::Ticket(t),
                 None => Target::Open(settings(&p, req.headers())?),
             };
-            let body = read_body(&x.state, req).await?;
+            let body = read_body(&x.live, req).await?;
             let request = validate(x, &p, body.into())?;
             let answer = run(x, &p, target, request).await?;
             Ok(Reply::ok(

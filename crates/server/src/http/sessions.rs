@@ -51,6 +51,7 @@ async fn open(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Rep
     // waiting, the session is still known and its idle timeout closes it.
     let state = x.state.clone();
     let user = p.name.to_lowercase();
+    let entry = p.entry.clone();
     let job_key = key.clone();
     let done = x
         .state
@@ -75,6 +76,7 @@ async fn open(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Rep
                                 company_key: job_key,
                                 session,
                                 last_used: Instant::now(),
+                                entry,
                             },
                         );
                         None
@@ -102,7 +104,7 @@ async fn open(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Rep
     body.push_str("</Ticket>\n<CompanyFile>");
     qbxml::escape_into(&mut body, &key);
     body.push_str("</CompanyFile>\n<IdleTimeoutSeconds>");
-    body.push_str(&x.state.settings.session_idle.as_secs().to_string());
+    body.push_str(&x.live.session_idle.as_secs().to_string());
     body.push_str("</IdleTimeoutSeconds>\n</QBConnectorSession>\n");
     Ok(
         Reply::ok(StatusCode::CREATED, body, "application/xml; charset=utf-8")
@@ -136,12 +138,9 @@ async fn close(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Re
             x.conn.id,
             &format!("session closed by {} on {}", p.name, t.company_key),
         );
-        if tokio::time::timeout(
-            x.state.settings.backend_timeout,
-            x.state.close_backend_session(t),
-        )
-        .await
-        .is_err()
+        if tokio::time::timeout(x.live.backend_timeout, x.state.close_backend_session(t))
+            .await
+            .is_err()
         {
             return Err(Refusal::BackendTimeout(
                 "the session is closed here; QuickBooks has not finished ending it yet",

@@ -34,18 +34,22 @@ pub fn config(dir: &std::path::Path) -> Config {
 }
 
 pub fn connector(config: Config) -> Connector {
-    let mut c = Connector::new(config).unwrap();
+    let c = Connector::new(config).unwrap();
     c.add_user("ann", PASSWORD, "CompanyFile='acme.qbw'", false)
         .unwrap();
     c.add_user("rob", PASSWORD, "CompanyFile='acme.qbw'", true)
         .unwrap();
     c.add_user("cat", PASSWORD, "", false).unwrap();
-    c.configuration_mut().users[2].client_company_file = true;
     // dot: read-only, may choose the file; eve: like cat.
     c.add_user("dot", PASSWORD, "", true).unwrap();
-    c.configuration_mut().users[3].client_company_file = true;
     c.add_user("eve", PASSWORD, "", false).unwrap();
-    c.configuration_mut().users[4].client_company_file = true;
+    c.change(|cfg| {
+        for u in &mut cfg.users[2..5] {
+            u.client_company_file = true;
+        }
+        Ok(())
+    })
+    .unwrap();
     c
 }
 
@@ -84,8 +88,12 @@ pub async fn start_configured(
     events: Option<Arc<dyn Events>>,
 ) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = connector(config(dir.path()));
-    edit(c.configuration_mut());
+    let c = connector(config(dir.path()));
+    c.change(|cfg| {
+        edit(cfg);
+        Ok(())
+    })
+    .unwrap();
     start_with(c, dir, backend, events).await
 }
 
