@@ -109,7 +109,8 @@ pub fn serve(path: &Path, log: LogFormat, log_dir: Option<&Path>) -> Result<()> 
     serve_until(path, stop_signal())
 }
 
-/// Serve until `stop` completes; in-flight requests finish first.
+/// Serve until `stop` completes, following the file's changes
+/// (`reload.rs`); in-flight requests finish first.
 pub fn serve_until(path: &Path, stop: impl std::future::Future<Output = ()>) -> Result<()> {
     let config = load(path)?;
     let connector = Connector::new(config)
@@ -119,7 +120,13 @@ pub fn serve_until(path: &Path, stop: impl std::future::Future<Output = ()>) -> 
         let running = connector.listen().await?;
         let scheme = if running_tls(path) { "https" } else { "http" };
         tracing::info!("qbconnector serving {scheme}://{}", running.local_addr());
+        // The file's changes (and SIGHUP) reach the running connector.
+        let follow = tokio::spawn(crate::reload::follow(
+            path.to_path_buf(),
+            running.control().clone(),
+        ));
         stop.await;
+        follow.abort();
         tracing::info!("stopping: in-flight requests finish, new ones are refused");
         running.shutdown().await;
         Ok(())

@@ -4,6 +4,7 @@
 mod out;
 mod admin;
 mod logfile;
+mod reload;
 mod remote;
 mod service;
 mod validate;

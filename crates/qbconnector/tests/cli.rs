@@ -213,3 +213,159 @@ fn serve_answers_then_drains_on_sigterm() {
     assert!(log.contains("qbconnector::audit"), "{log}");
     assert!(log.contains("user=\"ann\""), "{log}");
 }
+
+/// One request on a kept-alive connection: (status, body).
+#[cfg(unix)]
+fn keep_alive_post(tcp: &mut std::net::TcpStream, auth: &str) -> (u16, String) {
+    use std::io::BufRead;
+    let body = "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><HostQueryRq/></QBXMLMsgsRq></QBXML>";
+    write!(
+        tcp,
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: Basic {auth}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut r = std::io::BufReader::new(tcp.try_clone().unwrap());
+    let mut status = String::new();
+    r.read_line(&mut status).unwrap();
+    let mut length = 0;
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).unwrap();
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+    }
+    let mut b = vec![0; length];
+    r.read_exact(&mut b).unwrap();
+    let code = status.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    (code, String::from_utf8_lossy(&b).into_owned())
+}
+
+#[cfg(unix)]
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
+/// `qbconnector serve` follows its file: a user added by `qbconnector user
+/// add` gets in without a restart and without a connection dropped; a
+/// file that does not load is refused with the reason and the running
+/// configuration kept; a restart-only change is named; SIGHUP reloads.
+#[cfg(unix)]
+#[test]
+fn serve_follows_its_file() {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let c = cfg(dir.path());
+    std::fs::write(
+        &c,
+        "listen = \"127.0.0.1:0\"\n[backend]\ndata_dir = \"data\"\ncreate_missing = true\n",
+    )
+    .unwrap();
+    let add = |name: &str| {
+        let o = qbc(
+            &["user", "add", name, "--password-stdin", "--config", &c],
+            "a long password\n",
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    add("ann");
+    let (mut child, addr, lines) = common::serve(&c);
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                log.lock().unwrap().push(l);
+            }
+        })
+    };
+    let wait_log = |what: &str, from: usize| -> bool {
+        for _ in 0..200 {
+            if log.lock().unwrap()[from..].iter().any(|l| l.contains(what)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        false
+    };
+    let (ann, bob) = (
+        basic("ann", "a long password"),
+        basic("bob", "a long password"),
+    );
+    let mut kept = std::net::TcpStream::connect(&addr).unwrap();
+    assert_eq!(keep_alive_post(&mut kept, &ann).0, 200);
+    assert_eq!(keep_alive_post(&mut kept, &bob).0, 401);
+
+    // A user added on the running server gets in.
+    let mut fresh = std::net::TcpStream::connect(&addr).unwrap();
+    add("bob");
+    let start = Instant::now();
+    let mut status = 0;
+    while start.elapsed() < Duration::from_secs(10) {
+        status = keep_alive_post(&mut fresh, &bob).0;
+        if status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status, 200, "bob is let in");
+    eprintln!("bob let in {:?} after `user add` returned", start.elapsed());
+    // The connection from before the change still serves.
+    assert_eq!(keep_alive_post(&mut kept, &ann).0, 200);
+    assert_eq!(keep_alive_post(&mut kept, &bob).0, 200);
+
+    // A broken file: refused with the reason; bob still gets in.
+    let good = std::fs::read_to_string(&c).unwrap();
+    let from = log.lock().unwrap().len();
+    std::fs::write(&c, format!("{good}\nlisten = [oops\n")).unwrap();
+    assert!(wait_log(
+        "not loaded, the running configuration is kept",
+        from
+    ));
+    assert_eq!(keep_alive_post(&mut kept, &bob).0, 200);
+
+    // A restart-only change is named, the rest applies.
+    let from = log.lock().unwrap().len();
+    let moved = good.replace("127.0.0.1:0", "127.0.0.1:1");
+    std::fs::write(&c, &moved).unwrap();
+    assert!(wait_log(
+        "listen changed, which applies only when the server restarts",
+        from
+    ));
+    assert_eq!(keep_alive_post(&mut kept, &ann).0, 200);
+
+    // SIGHUP: read again at once, changed or not.
+    let from = log.lock().unwrap().len();
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    assert!(wait_log("reloaded (2 user(s))", from));
+
+    // Removed from the file: refused.
+    let o = qbc(&["user", "remove", "bob", "--config", &c], "");
+    assert!(o.status.success(), "{}", text(&o));
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        status = keep_alive_post(&mut kept, &bob).0;
+        if status == 401 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status, 401);
+    assert_eq!(keep_alive_post(&mut kept, &ann).0, 200);
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+}
