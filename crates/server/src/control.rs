@@ -241,6 +241,20 @@ impl Control {
         self.live().user(name).map(|(i, _)| i)
     }
 
+    /// The seed's AuthorizedUser (its name). The user's sessions end.
+    pub fn set_user_name(&self, i: usize, name: &str) -> Result<(), String> {
+        let taken = self.live().user(name).is_some_and(|(j, _)| j != i);
+        if taken {
+            return Err(format!("user `{name}` exists"));
+        }
+        // (`check` refuses two users of one name, should one be added
+        // between the look above and the change.)
+        self.edit_user(i, |u| {
+            u.name = name.to_string();
+            Ok(())
+        })
+    }
+
     pub fn set_user_password(&self, i: usize, password: &str) -> Result<(), String> {
         let hash = hash_password(password)?;
         self.edit_user(i, |u| {

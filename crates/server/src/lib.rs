@@ -159,11 +159,11 @@ impl Connector {
         let metrics_listener = match &config.metrics.listen {
             Some(m) => {
                 let addr: SocketAddr = m.parse().map_err(|_| format!("metrics.listen: `{m}`"))?;
-                Some(
-                    TcpListener::bind(addr)
-                        .await
-                        .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?,
-                )
+                let l = TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+                let at = l.local_addr().map_err(|e| e.to_string())?;
+                Some((l, at))
             }
             None => None,
         };
@@ -191,8 +191,8 @@ impl Connector {
             false,
         ))];
         let mut metrics_addr = None;
-        if let Some(l) = metrics_listener {
-            metrics_addr = Some(l.local_addr().map_err(|e| e.to_string())?);
+        if let Some((l, at)) = metrics_listener {
+            metrics_addr = Some(at);
             tasks.push(tokio::spawn(server::serve(
                 state.clone(),
                 l,
@@ -201,7 +201,9 @@ impl Connector {
             )));
         }
         tasks.push(tokio::spawn(reap(state.clone(), stop_rx.clone())));
-        tasks.push(tokio::spawn(follow(state.clone(), stop_rx)));
+        let changes = control.subscribe();
+        let first = changes.borrow().clone();
+        tasks.push(tokio::spawn(follow(state.clone(), first, changes, stop_rx)));
         state.status(0, &format!("listening on {local}"));
         Ok(Running {
             local,
@@ -240,8 +242,15 @@ async fn reap(state: Arc<State>, mut stop: watch::Receiver<bool>) {
 /// Follow changes while listening: sessions of changed or removed users
 /// end, a kept QuickBooks session that a change replaced is closed in its
 /// company file's turn.
-async fn follow(state: Arc<State>, mut stop: watch::Receiver<bool>) {
-    let mut changes = state.control.subscribe();
+async fn follow(
+    state: Arc<State>,
+    first: Arc<live::Live>,
+    mut changes: watch::Receiver<Arc<live::Live>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // The view when listening started, taken then (not when this task
+    // first runs): changes made in between are reported too.
+    let mut last = first;
     loop {
         let stopped = tokio::select! {
             r = changes.changed() => r.is_err(),
@@ -250,7 +259,12 @@ async fn follow(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         if stopped {
             break;
         }
-        state.status(0, "settings changed");
+        let now = changes.borrow_and_update().clone();
+        let what = live::describe(&last.config, &now.config);
+        last = now;
+        if !what.is_empty() {
+            state.status(0, &format!("settings changed: {}", what.join(", ")));
+        }
         for p in state.control.take_retired() {
             close_kept(&state, p).await;
         }

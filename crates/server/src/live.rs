@@ -230,6 +230,64 @@ pub fn keep_restart_only(old: &Config, mut new: Config) -> Config {
     new
 }
 
+/// What changed between two configurations, for the Status event and the
+/// log: users by name (never their hashes), then the other live settings.
+pub fn describe(old: &Config, new: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let find = |list: &[UserConfig], name: &str| {
+        list.iter()
+            .find(|u| u.name.eq_ignore_ascii_case(name))
+            .cloned()
+    };
+    for u in &new.users {
+        match find(&old.users, &u.name) {
+            None => out.push(format!("user `{}` added", u.name)),
+            Some(o) if o != *u => out.push(format!("user `{}` changed", u.name)),
+            Some(_) => {}
+        }
+    }
+    for u in &old.users {
+        if find(&new.users, &u.name).is_none() {
+            out.push(format!("user `{}` removed", u.name));
+        }
+    }
+    let mut differs = |what: &str, d: bool| {
+        if d {
+            out.push(what.to_string());
+        }
+    };
+    differs(
+        "the default connection",
+        old.default_connection != new.default_connection,
+    );
+    differs("the allow-list", old.allowed_clients != new.allowed_clients);
+    differs(
+        "connected_to_qb",
+        old.backend.connected_to_qb != new.backend.connected_to_qb,
+    );
+    differs(
+        "the timeouts",
+        (
+            old.request_timeout_secs,
+            old.backend_timeout_secs,
+            old.session_idle_secs,
+        ) != (
+            new.request_timeout_secs,
+            new.backend_timeout_secs,
+            new.session_idle_secs,
+        ),
+    );
+    differs(
+        "max_request_bytes",
+        old.max_request_bytes != new.max_request_bytes,
+    );
+    differs(
+        "use_interactive_logon",
+        old.auth.use_interactive_logon != new.auth.use_interactive_logon,
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +356,14 @@ mod tests {
         assert!(Arc::ptr_eq(&b.users[0], &d.users[0]));
         assert!(!Arc::ptr_eq(&b.users[1], &d.users[1]));
         assert_eq!(d.users_version, b.users_version + 1);
+        let mut e = d.config.clone();
+        e.users.remove(0);
+        e.users
+            .push(UserConfig::new("cy", hash.as_str(), "", false));
+        e.allowed_clients.push("10.0.0.0/8".into());
+        assert_eq!(
+            describe(&d.config, &e),
+            vec!["user `cy` added", "user `ann` removed", "the allow-list"]
+        );
     }
 }

@@ -109,13 +109,29 @@ async fn users_change_while_listening() {
     let r = post_as(s.addr, "zed", "pw-2", &customer_add("Z3")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(s.dir.path().join("other.qbw").exists());
+    // Renamed: the new name gets in, the old one does not.
+    c.set_user_name(i, "zoe").unwrap();
+    assert_eq!(c.user(i).unwrap().name, "zoe");
+    assert!(c.set_user_name(i, "ANN").unwrap_err().contains("exists"));
+    assert_eq!(
+        post_as(s.addr, "zed", "pw-2", &customer_query())
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        post_as(s.addr, "zoe", "pw-2", &customer_query())
+            .await
+            .status,
+        200
+    );
     // Removed: refused, and the users after it move up.
     let before = c.user_count();
     let gone = c.remove_user(i).unwrap();
-    assert_eq!(gone.name, "zed");
+    assert_eq!(gone.name, "zoe");
     assert_eq!(c.user_count(), before - 1);
     assert_eq!(
-        post_as(s.addr, "zed", "pw-2", &customer_query())
+        post_as(s.addr, "zoe", "pw-2", &customer_query())
             .await
             .status,
         401
@@ -469,4 +485,41 @@ async fn changes_under_load_never_mix() {
         assert!(!in_odd.contains(&format!("<Name>{name}</Name>")), "{name}");
     }
     running.shutdown().await;
+}
+
+#[derive(Default)]
+struct Statuses(std::sync::Mutex<Vec<String>>);
+
+impl qbc_server::Events for Statuses {
+    fn status(&self, e: &qbc_server::events::Status<'_>) {
+        self.0.lock().unwrap().push(e.message.to_string());
+    }
+}
+
+#[tokio::test]
+async fn the_status_event_says_what_changed() {
+    let events = Arc::new(Statuses::default());
+    let s = start_configured(|_| {}, None, Some(events.clone())).await;
+    let c = s.running.control().clone();
+    c.add_user("new", "pw", "", false).unwrap();
+    c.config("AllowedClients=127.0.0.1").unwrap();
+    c.remove_user(c.user_index("rob").unwrap()).unwrap();
+    let want = [
+        "settings changed: user `new` added",
+        "the allow-list",
+        "user `rob` removed",
+    ];
+    for _ in 0..200 {
+        let all = events.0.lock().unwrap().join("\n");
+        if want.iter().all(|w| all.contains(w)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let all = events.0.lock().unwrap().join("\n");
+    for w in want {
+        assert!(all.contains(w), "{w}: {all}");
+    }
+    assert!(!all.contains("$argon2"), "no password hash in a status");
+    s.running.shutdown().await;
 }
