@@ -112,19 +112,25 @@ pub fn serve(path: &Path, log: LogFormat, log_dir: Option<&Path>) -> Result<()> 
 /// Serve until `stop` completes, following the file's changes
 /// (`reload.rs`); in-flight requests finish first.
 pub fn serve_until(path: &Path, stop: impl std::future::Future<Output = ()>) -> Result<()> {
-    let config = load(path)?;
+    let runtime = runtime()?;
+    // Before the configuration is read: SIGHUP reloads from now on, and
+    // the text it follows from is the text the server starts with.
+    let follower = runtime.block_on(async { crate::reload::Follower::new(path) });
+    let config = match follower.loaded() {
+        Some(bytes) => {
+            crate::reload::parse(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => load(path)?,
+    };
     let connector = Connector::new(config)
         .map_err(|e| format!("{}:\n{e}", path.display()))?
         .with_events(Arc::new(TracingEvents));
-    runtime()?.block_on(async move {
+    runtime.block_on(async move {
         let running = connector.listen().await?;
         let scheme = if running_tls(path) { "https" } else { "http" };
         tracing::info!("qbconnector serving {scheme}://{}", running.local_addr());
         // The file's changes (and SIGHUP) reach the running connector.
-        let follow = tokio::spawn(crate::reload::follow(
-            path.to_path_buf(),
-            running.control().clone(),
-        ));
+        let follow = tokio::spawn(follower.follow(running.control().clone()));
         stop.await;
         follow.abort();
         tracing::info!("stopping: in-flight requests finish, new ones are refused");

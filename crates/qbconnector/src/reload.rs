@@ -14,7 +14,9 @@
 //! A change is taken once the file has read the same twice in a row, so
 //! that an editor still writing it is not caught half way (`qbconnector
 //! user …` replaces the file whole, by a rename). So a change applies
-//! within half a second; SIGHUP applies it at once.
+//! within half a second; SIGHUP applies it at once. A file with no
+//! settings at all (emptied, or truncated to nothing) is refused: it would
+//! remove every user and open the allow-list.
 
 use qbc_server::{Config, Control};
 use std::path::{Path, PathBuf};
@@ -24,10 +26,56 @@ use std::time::Duration;
 /// How often the file is looked at.
 const EVERY: Duration = Duration::from_millis(250);
 
-/// Follow `path` until the task is dropped.
-pub async fn follow(path: PathBuf, control: Arc<Control>) {
-    let mut hangup = Hangup::new();
-    let mut applied = std::fs::read(&path).ok();
+/// What `serve` follows: made before the server starts, so that a SIGHUP
+/// from then on reloads (rather than ending the process, SIGHUP's default)
+/// and an edit made while it starts is not missed.
+pub struct Follower {
+    path: PathBuf,
+    hangup: Hangup,
+    /// The file as the running configuration was loaded from it.
+    loaded: Option<Vec<u8>>,
+}
+
+impl Follower {
+    /// Must be called in the runtime (it installs the signal handler).
+    pub fn new(path: &Path) -> Follower {
+        Follower {
+            path: path.to_path_buf(),
+            hangup: Hangup::new(),
+            loaded: std::fs::read(path).ok(),
+        }
+    }
+
+    /// The file's text as first read, to load the configuration from.
+    pub fn loaded(&self) -> Option<&[u8]> {
+        self.loaded.as_deref()
+    }
+
+    /// Follow the file until the task is dropped.
+    pub async fn follow(self, control: Arc<Control>) {
+        follow(self, control).await
+    }
+}
+
+/// The configuration in `bytes`, read from `path` (relative paths are
+/// relative to its directory).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Config, String> {
+    std::str::from_utf8(bytes)
+        .map_err(|_| "not UTF-8 text".to_string())
+        .and_then(Config::parse)
+        .map(|mut c| {
+            c.rebase(path.parent().unwrap_or(Path::new(".")));
+            c
+        })
+}
+
+async fn follow(f: Follower, control: Arc<Control>) {
+    let Follower {
+        path,
+        mut hangup,
+        loaded,
+    } = f;
+    let mut applied = loaded;
     let mut seen = applied.clone();
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -63,13 +111,18 @@ pub async fn follow(path: PathBuf, control: Arc<Control>) {
 
 /// Load the file's text and hand it to the connector; say what happened.
 fn apply(path: &Path, bytes: &[u8], control: &Control) {
-    let loaded = std::str::from_utf8(bytes)
-        .map_err(|_| "not UTF-8 text".to_string())
-        .and_then(Config::parse)
-        .map(|mut c| {
-            c.rebase(path.parent().unwrap_or(Path::new(".")));
-            c
-        });
+    let empty = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok())
+        .is_some_and(|d| d.as_table().is_empty());
+    let loaded = match empty {
+        true => Err(
+            "it has no settings at all (emptied?); applying it would remove every \
+                     user and open the allow-list"
+                .to_string(),
+        ),
+        false => parse(path, bytes),
+    };
     let outcome = loaded.and_then(|c| {
         let users = c.users.len();
         control.reload(c).map(|fixed| (users, fixed))

@@ -262,9 +262,12 @@ fn serve_follows_its_file() {
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let c = cfg(dir.path());
+    // No lockout: the test polls with a password that is wrong until the
+    // change arrives.
     std::fs::write(
         &c,
-        "listen = \"127.0.0.1:0\"\n[backend]\ndata_dir = \"data\"\ncreate_missing = true\n",
+        "listen = \"127.0.0.1:0\"\n[auth]\nmax_failures = 1000000\n\
+         [backend]\ndata_dir = \"data\"\ncreate_missing = true\n",
     )
     .unwrap();
     let add = |name: &str| {
@@ -328,6 +331,11 @@ fn serve_follows_its_file() {
         "not loaded, the running configuration is kept",
         from
     ));
+    assert_eq!(keep_alive_post(&mut kept, &bob).0, 200);
+    // An emptied file too (it would remove every user).
+    let from = log.lock().unwrap().len();
+    std::fs::write(&c, "# nothing\n").unwrap();
+    assert!(wait_log("it has no settings at all", from));
     assert_eq!(keep_alive_post(&mut kept, &bob).0, 200);
 
     // A restart-only change is named, the rest applies.

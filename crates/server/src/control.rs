@@ -88,7 +88,9 @@ impl Control {
     /// Change the configuration: `f` edits a copy; the copy is checked
     /// whole and then applies to every request that starts after this
     /// returns. Nothing changes when `f` or the check fails, or when, while
-    /// listening, `f` touched a setting only a restart applies.
+    /// listening, `f` touched a setting only a restart applies. Changes
+    /// are one at a time: `f` must not call back into this `Control` (it
+    /// would wait for itself).
     pub fn change<R>(&self, f: impl FnOnce(&mut Config) -> Result<R, String>) -> Result<R, String> {
         let backend = self.lock();
         let old = self.live();
@@ -143,26 +145,36 @@ impl Control {
         Ok(())
     }
 
-    /// Listening starts on `backend`: the kept session (connected_to_qb)
-    /// can exist now.
-    pub(crate) fn attach(&self, backend: Arc<dyn Backend>) -> Result<(), String> {
+    /// Listening starts on `backend`, with the restart-only settings of
+    /// `started` (the configuration the server was built from: a change
+    /// made while it bound its address must not show values that are not
+    /// running). The kept session (connected_to_qb) can exist now.
+    pub(crate) fn attach(&self, backend: Arc<dyn Backend>, started: &Config) -> Result<(), String> {
         let mut slot = self.lock();
+        if slot.is_some() {
+            return Err("already listening".into());
+        }
         let old = self.live();
-        let live = Live::build(old.config.clone(), Some(&old), Some(backend.as_ref()))?;
+        let config = keep_restart_only(started, old.config.clone());
+        let live = Live::build(config, Some(&old), Some(backend.as_ref()))?;
         *slot = Some(backend);
         self.current.send_replace(Arc::new(live));
         Ok(())
     }
 
-    /// Listening stopped: the kept session goes (returned, for closing).
-    pub(crate) fn detach(&self) -> Option<Arc<Persistent>> {
+    /// Listening stopped: the kept sessions go (returned, for closing —
+    /// the current one and any a change retired), and the view has none,
+    /// so that listening again opens a new one.
+    pub(crate) fn detach(&self) -> Vec<Arc<Persistent>> {
         let mut slot = self.lock();
         *slot = None;
         let old = self.live();
-        if let Ok(live) = Live::build(old.config.clone(), Some(&old), None) {
-            self.current.send_replace(Arc::new(live));
-        }
-        old.persistent.clone()
+        let mut live = (*old).clone();
+        live.persistent = None;
+        self.current.send_replace(Arc::new(live));
+        let mut out = self.take_retired();
+        out.extend(old.persistent.clone());
+        out
     }
 
     /// Kept sessions replaced since the last call.
@@ -330,10 +342,12 @@ impl Control {
 
     /// The seed's Reset: the defaults, no users. Not while listening.
     pub fn reset(&self) -> Result<(), String> {
-        if self.listening() {
+        let backend = self.lock();
+        if backend.is_some() {
             return Err("reset: turn listening off first".into());
         }
-        self.reload(Config::default()).map(|_| ())
+        let old = self.live();
+        self.swap(&backend, &old, Config::default())
     }
 
     /// The seed's Config method: `"Name=Value"` sets, `"Name"` reads; both

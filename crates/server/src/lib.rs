@@ -128,13 +128,22 @@ impl Connector {
         self.backend = None;
     }
 
-    /// Bind and serve (the seed's `listening = True`).
-    pub async fn listen(self) -> Result<Running, String> {
-        let Connector {
-            control,
-            backend,
-            events,
-        } = self;
+    /// Bind and serve (the seed's `listening = True`). When it cannot, the
+    /// error gives the connector back, users and settings intact.
+    pub async fn listen(self) -> Result<Running, ListenError> {
+        match self.start().await {
+            Ok(running) => Ok(running),
+            Err(message) => Err(ListenError {
+                message,
+                connector: self,
+            }),
+        }
+    }
+
+    async fn start(&self) -> Result<Running, String> {
+        let control = self.control.clone();
+        let backend = self.backend.clone();
+        let events = self.events.clone();
         let config = control.configuration();
         let problems = config.check();
         if !problems.is_empty() {
@@ -167,7 +176,7 @@ impl Connector {
             }
             None => None,
         };
-        control.attach(backend.clone())?;
+        control.attach(backend.clone(), &config)?;
         let state = match State::new(&config, control.clone(), backend, events.clone(), tls) {
             Ok(s) => Arc::new(s),
             Err(e) => {
@@ -217,6 +226,32 @@ impl Connector {
     }
 }
 
+/// Why listening did not start, and the connector back.
+pub struct ListenError {
+    pub message: String,
+    pub connector: Connector,
+}
+
+impl std::fmt::Debug for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ListenError {}
+
+impl From<ListenError> for String {
+    fn from(e: ListenError) -> String {
+        e.message
+    }
+}
+
 /// Expire idle sessions, until stopped.
 async fn reap(state: Arc<State>, mut stop: watch::Receiver<bool>) {
     loop {
@@ -229,8 +264,14 @@ async fn reap(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         if stopped {
             break;
         }
+        // Idle sessions, and (should one have been opened while its user
+        // changed) sessions of users that changed.
+        let sweep = async {
+            state.expire_sessions().await;
+            state.end_stale_sessions().await;
+        };
         let stopped = tokio::select! {
-            _ = state.expire_sessions() => false,
+            _ = sweep => false,
             _ = stop.wait_for(|s| *s) => true,
         };
         if stopped {
@@ -265,10 +306,15 @@ async fn follow(
         if !what.is_empty() {
             state.status(0, &format!("settings changed: {}", what.join(", ")));
         }
+        // Each closing waits for its company file's turn (up to the
+        // backend timeout): on tasks of their own, so that the next change
+        // is followed at once.
         for p in state.control.take_retired() {
-            close_kept(&state, p).await;
+            let state = state.clone();
+            tokio::spawn(async move { close_kept(&state, p).await });
         }
-        state.end_stale_sessions().await;
+        let stale = state.clone();
+        tokio::spawn(async move { stale.end_stale_sessions().await });
     }
 }
 
@@ -434,9 +480,7 @@ impl Running {
         for (_, t) in sessions {
             let _ = tokio::time::timeout(limit, self.state.close_backend_session(t)).await;
         }
-        let mut kept = self.state.control.take_retired();
-        kept.extend(self.state.control.detach());
-        for p in kept {
+        for p in self.state.control.detach() {
             close_kept(&self.state, p).await;
         }
     }

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// One consistent view of the changeable settings.
+#[derive(Clone)]
 pub struct Live {
     /// The whole configuration this view was built from (what `config`
     /// reads back, and what the next change starts from).
@@ -96,9 +97,10 @@ impl Live {
         let persistent = match backend {
             Some(b) if config.backend.connected_to_qb => {
                 let kept = previous.and_then(|p| {
-                    p.persistent
-                        .clone()
-                        .filter(|_| p.config.default_connection == config.default_connection)
+                    p.persistent.clone().filter(|_| {
+                        p.config.default_connection.connection
+                            == config.default_connection.connection
+                    })
                 });
                 match kept {
                     Some(k) => Some(k),

@@ -10,6 +10,7 @@ use common::*;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use qbc_server::auth::PasswordHash;
+use qbc_server::backend::memory::MemoryBackend;
 use qbc_server::settings::{SETTINGS, WITHOUT_MEANING};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -228,6 +229,19 @@ async fn listening_off_on_off() {
     );
     let r = post_as(first, "later", "pw", &customer_add("B")).await;
     assert_eq!(r.code(), "QBC_READ_ONLY");
+    // Listening again where something else listens fails, and gives the
+    // connector back with its users.
+    let c = running.stop().await;
+    assert!(TcpStream::connect(first).await.is_err());
+    let taken = tokio::net::TcpListener::bind(first).await.unwrap();
+    let Err(e) = c.listen().await else {
+        panic!("listened on a port that is taken")
+    };
+    assert!(e.message.contains("cannot listen"), "{e}");
+    assert_eq!(e.connector.control().user_count(), 7);
+    drop(taken);
+    let running = e.connector.listen().await.unwrap();
+    assert_eq!(post(first, "ann", &customer_query()).await.status, 200);
     // And off again.
     let c = running.stop().await;
     assert!(TcpStream::connect(first).await.is_err());
@@ -312,29 +326,76 @@ async fn while_listening_restart_only_settings_are_refused_by_name() {
     s.running.shutdown().await;
 }
 
+/// Sessions the backend has open, once they settle at `want` (a kept
+/// session is closed in its company file's turn, a moment after the
+/// change).
+async fn settles(backend: &MemoryBackend, want: usize) -> usize {
+    for _ in 0..300 {
+        if backend.open_sessions() == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    backend.open_sessions()
+}
+
 #[tokio::test]
 async fn connected_to_qb_turns_on_and_off_while_listening() {
+    let backend = Arc::new(MemoryBackend::default());
     let s = start_configured(
-        |c| c.default_connection.connection = "CompanyFile='acme.qbw'".into(),
-        None,
+        |c| {
+            c.backend.kind = qbc_server::BackendKind::Memory;
+            c.default_connection.connection = "CompanyFile='acme.qbw'".into();
+        },
+        Some(backend.clone()),
         None,
     )
     .await;
-    for on in ["true", "false", "true"] {
-        assert_eq!(
-            s.running.config(&format!("ConnectedToQB={on}")).unwrap(),
-            on
-        );
-        let r = post(s.addr, "ann", &customer_add(&format!("K{on}"))).await;
-        assert_eq!(r.status, 200, "{}", r.body);
+    let host = host_query();
+    let ask = || post(s.addr, "ann", &host);
+    // Off: each request opens nothing that stays.
+    assert_eq!(ask().await.status, 200);
+    assert_eq!(backend.open_sessions(), 0);
+    // On: the first request opens the kept session, the next use it.
+    assert_eq!(s.running.config("ConnectedToQB=true").unwrap(), "true");
+    for _ in 0..3 {
+        assert_eq!(ask().await.status, 200);
     }
-    // The default connection moves while the session is kept: the old
-    // one is closed, requests go on.
+    assert_eq!(backend.open_sessions(), 1);
+    assert_eq!(backend.sessions_opened(), 1);
+    // DefaultReadOnly does not touch the kept session.
+    s.running.config("DefaultReadOnly=true").unwrap();
+    assert_eq!(ask().await.status, 200);
+    assert_eq!(settles(&backend, 1).await, 1);
+    assert_eq!(backend.sessions_opened(), 1, "the same session");
+    // The default connection moves: the old session is closed, a new one
+    // opens with the next request.
     s.running
         .config("DefaultConnectionString=CompanyFile='acme.qbw' ApplicationName='Other'")
         .unwrap();
-    assert_eq!(post(s.addr, "ann", &customer_query()).await.status, 200);
+    assert_eq!(settles(&backend, 0).await, 0, "the old session closed");
+    s.running
+        .config("DefaultConnectionString=CompanyFile='acme.qbw'")
+        .unwrap();
+    assert_eq!(ask().await.status, 200);
+    assert_eq!(backend.open_sessions(), 1);
+    assert_eq!(backend.sessions_opened(), 2);
+    // Off: closed, and not opened again.
+    assert_eq!(s.running.config("ConnectedToQB=false").unwrap(), "false");
+    assert_eq!(settles(&backend, 0).await, 0);
+    assert_eq!(ask().await.status, 200);
+    assert_eq!(backend.open_sessions(), 0);
+    assert_eq!(
+        backend.sessions_opened(),
+        2,
+        "a retired session is not reopened"
+    );
+    // On, then shutdown closes it.
+    s.running.config("ConnectedToQB=true").unwrap();
+    assert_eq!(ask().await.status, 200);
+    assert_eq!(backend.open_sessions(), 1);
     s.running.shutdown().await;
+    assert_eq!(backend.open_sessions(), 0);
 }
 
 /// Users, passwords, read-only flags and the allow-list change every few

@@ -40,6 +40,19 @@ impl Default for MemoryBackend {
 }
 
 impl MemoryBackend {
+    /// Sessions opened since the start.
+    pub fn sessions_opened(&self) -> u64 {
+        self.next.load(Ordering::Relaxed) - 1
+    }
+
+    /// Sessions open now (opened and not closed).
+    pub fn open_sessions(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
     pub fn new(response: &str) -> MemoryBackend {
         MemoryBackend {
             response: Answer::from_xml(response.to_string()),

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::{Method, StatusCode};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub struct Sessions;
@@ -63,7 +64,15 @@ async fn open(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Rep
             let refused = {
                 let mut map = state.lock_sessions();
                 let mine = map.values().filter(|t| t.user == user).count();
+                // The user changed or went while QuickBooks opened the
+                // session: it ends here (under the sessions lock, which
+                // the sweep of stale sessions takes too, so it cannot slip
+                // between the two).
+                let current = entry
+                    .as_ref()
+                    .is_none_or(|e| state.live().users.iter().any(|u| Arc::ptr_eq(u, e)));
                 match &ticket {
+                    Some(_) if !current => Some((session, Opened::UserChanged)),
                     Some(ticket)
                         if map.len() < MAX_SESSIONS
                             && mine < MAX_SESSIONS_PER_USER
@@ -81,21 +90,30 @@ async fn open(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Rep
                         );
                         None
                     }
-                    _ => Some(session),
+                    _ => Some((session, Opened::Full)),
                 }
             };
-            if let Some(session) = refused {
+            if let Some((session, why)) = refused {
                 backend.close(session).await;
-                return Ok(None);
+                return Ok(why);
             }
             let Some(ticket) = ticket else {
-                return Ok(None);
+                return Ok(Opened::Full);
             };
             state.metrics.sessions_open.fetch_add(1, Ordering::Relaxed);
-            Ok(Some(ticket))
+            Ok(Opened::Ticket(ticket))
         })
         .map_err(Refusal::Busy)?;
-    let ticket = wait(x, done).await?.ok_or(Refusal::SessionsFull)?;
+    let ticket = match wait(x, done).await? {
+        Opened::Ticket(t) => t,
+        Opened::Full => return Err(Refusal::SessionsFull),
+        Opened::UserChanged => {
+            return Err(Refusal::BadTicket(format!(
+                "user `{}` was changed or removed while the session opened; it is closed",
+                p.name
+            )))
+        }
+    };
     x.state
         .status(x.conn.id, &format!("session opened by {} on {key}", p.name));
     let mut body =
@@ -152,6 +170,15 @@ async fn close(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Re
         Bytes::new(),
         "text/plain",
     ))
+}
+
+/// How opening a session ended, when QuickBooks opened it.
+enum Opened {
+    Ticket(String),
+    /// Over the limits (or shutting down): closed again.
+    Full,
+    /// The user changed while it opened: closed again.
+    UserChanged,
 }
 
 /// 128 random bits, hex.
