@@ -8,7 +8,7 @@
 //! after it (or is refused, for the few settings only a restart applies:
 //! `LocalHost`, `LocalPort`, `AuthFlags`).
 
-use crate::config::{parse_net, Config};
+use crate::config::{parse_net, BackendKind, Config};
 use crate::connstr::ConnectionString;
 use crate::control::Control;
 
@@ -189,6 +189,60 @@ pub const SETTINGS: &[Setting] = &[
                 .trim()
                 .parse()
                 .map_err(|_| format!("`{v}` is not a number of bytes"))?;
+            Ok(())
+        }),
+    },
+    Setting {
+        name: "Backend",
+        about: "simulator, com or memory (backend.kind); set while not listening",
+        get: |c| {
+            Ok(match c.backend.kind {
+                BackendKind::Simulator => "simulator",
+                BackendKind::Com => "com",
+                BackendKind::Memory => "memory",
+            }
+            .into())
+        },
+        set: Some(|c, v| {
+            c.backend.kind = match v.trim().to_ascii_lowercase().as_str() {
+                "simulator" => BackendKind::Simulator,
+                "com" => BackendKind::Com,
+                "memory" => BackendKind::Memory,
+                _ => return Err(format!("`{v}`: simulator, com or memory")),
+            };
+            Ok(())
+        }),
+    },
+    Setting {
+        name: "DataDir",
+        about: "the simulator's directory of company files (backend.data_dir); set while \
+                not listening",
+        get: |c| Ok(c.backend.data_dir.display().to_string()),
+        set: Some(|c, v| {
+            if v.trim().is_empty() {
+                return Err("a directory, not nothing".into());
+            }
+            c.backend.data_dir = v.trim().into();
+            Ok(())
+        }),
+    },
+    Setting {
+        name: "DefaultCompany",
+        about: "the simulator's company file when neither the user nor the client names \
+                one (backend.default_company); set while not listening",
+        get: |c| Ok(c.backend.default_company.clone()),
+        set: Some(|c, v| {
+            c.backend.default_company = v.trim().to_string();
+            Ok(())
+        }),
+    },
+    Setting {
+        name: "CreateMissing",
+        about: "the simulator creates a company file named that does not exist \
+                (backend.create_missing); set while not listening",
+        get: |c| Ok(c.backend.create_missing.to_string()),
+        set: Some(|c, v| {
+            c.backend.create_missing = bool_of(v)?;
             Ok(())
         }),
     },

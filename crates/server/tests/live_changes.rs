@@ -265,6 +265,10 @@ fn sample(name: &str) -> &'static str {
         "SessionIdleTimeout" => "11",
         "MaxRequestBytes" => "4096",
         "CodePage" => "65001",
+        "Backend" => "memory",
+        "DataDir" => "/tmp/qbc-elsewhere",
+        "DefaultCompany" => "other.qbw",
+        "CreateMissing" => "false",
         other => panic!("no sample value for `{other}`: add one"),
     }
 }
