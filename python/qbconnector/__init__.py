@@ -26,6 +26,7 @@ from ._native import (  # noqa: F401  (re-exported)
     ResponseEvent,
     SSLClientAuthenticationEvent,
     SSLConnectionRequestEvent,
+    SSLServerAuthenticationEvent,
     SSLStatusEvent,
     StatusEvent,
 )

@@ -14,6 +14,7 @@ from ._native import (
     ResponseEvent as ResponseEvent,
     SSLClientAuthenticationEvent as SSLClientAuthenticationEvent,
     SSLConnectionRequestEvent as SSLConnectionRequestEvent,
+    SSLServerAuthenticationEvent as SSLServerAuthenticationEvent,
     SSLStatusEvent as SSLStatusEvent,
     StatusEvent as StatusEvent,
 )
@@ -145,6 +146,8 @@ class QueryIter(Iterator[Dict[str, Any]]):
 class QBClient:
     """A client: QBClient("URL='http://host:2080' User='…' Password='…'")."""
     ticket: Optional[str]
+    on_ssl_server_authentication: Optional[Callable[[SSLServerAuthenticationEvent], Any]]
+    """The seed's SSLServerAuthentication: e.accept (starting as the usual verdict) decides about the connector's certificate."""
     def __init__(self, connection_string: str) -> None: ...
     def send(self, xml: str) -> str:
         """QuickBooks' answer as text."""

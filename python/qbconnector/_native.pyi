@@ -36,6 +36,13 @@ class SSLClientAuthenticationEvent:
     cert_encoded: bytes
     accept: bool
 
+class SSLServerAuthenticationEvent:
+    cert_encoded: bytes
+    cert_subject: str
+    cert_issuer: str
+    status: str
+    accept: bool
+
 class SSLStatusEvent:
     connection_id: int
     message: str

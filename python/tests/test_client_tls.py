@@ -57,6 +57,46 @@ def test_tls_with_a_pinned_certificate(connector: QBConnector, tmp_path: Path) -
     assert "<HostRet>" in QBClient(f"{url} SSLAcceptServerCertFile='{cert}'").send(host_query())
 
 
+def test_on_ssl_server_authentication_decides(connector: QBConnector, tmp_path: Path) -> None:
+    cert, both = make_cert(tmp_path, "server")
+    connector.ssl_cert_store_type = "PEMKeyFile"
+    connector.ssl_cert_store = str(both)
+    connector.enable_ssl = True
+    connector.listening = True
+    url = f"URL='https://127.0.0.1:{connector.local_port}' User='ann' Password='{PASSWORD}'"
+    # Not trusted by the system: refused without a handler …
+    with pytest.raises(QBError) as e:
+        QBClient(url).send(host_query())
+    assert e.value.code == "QBC_TRANSPORT"
+    # … and accepted by a handler that checks what it is shown.
+    seen = []
+
+    def on_ssl_server_authentication(ev) -> None:
+        seen.append((ev.accept, ev.status, ev.cert_subject, ev.cert_issuer, ev.cert_encoded))
+        ev.accept = b"localhost" in ev.cert_encoded
+
+    c = QBClient(url)
+    c.on_ssl_server_authentication = on_ssl_server_authentication
+    assert c.on_ssl_server_authentication is on_ssl_server_authentication
+    assert "<HostRet>" in c.send(host_query())
+    trusted, status, subject, issuer, der = seen[0]
+    assert not trusted and status  # what the usual check said
+    assert subject == "CN=localhost" and issuer == "CN=localhost" and der[:1] == b"\x30"
+    # A pinned certificate arrives trusted; a handler may still refuse it.
+    p = QBClient(f"{url} SSLAcceptServerCertFile='{cert}'")
+    p.on_ssl_server_authentication = lambda ev: setattr(ev, "accept", False)
+    with pytest.raises(QBError):
+        p.send(host_query())
+
+    def raising(ev) -> None:
+        raise ValueError("handler bug")
+
+    r = QBClient(f"{url} SSLAcceptServerCertFile='{cert}'")
+    r.on_ssl_server_authentication = raising
+    with pytest.raises(QBError):
+        r.send(host_query())
+
+
 def test_tls_settings_that_cannot_work_are_refused(connector: QBConnector) -> None:
     connector.ssl_cert_store = "/nonexistent.pfx"
     with pytest.raises(QBError, match="tls"):

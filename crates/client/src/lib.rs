@@ -15,8 +15,10 @@
 //! QuickBooks answers with the saved responses of the set if it ran.
 
 mod settings;
+pub mod verify;
 
 pub use settings::{Settings, Url};
+pub use verify::ServerCertificate;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -111,6 +113,7 @@ struct Inner {
     conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
     ticket: std::sync::Mutex<Option<String>>,
     auth: String,
+    hook: verify::HookSlot,
 }
 
 /// An HTTP answer.
@@ -122,6 +125,7 @@ struct Answer {
 
 impl Client {
     pub fn new(settings: Settings) -> Result<Client, Error> {
+        let hook = verify::HookSlot::default();
         let tls = if settings.url.https {
             let mut roots = rustls::RootCertStore::empty();
             if settings.pinned.is_empty() {
@@ -133,13 +137,22 @@ impl Client {
                     })?;
                 }
             }
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Transport(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let usual = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| Error::ConnectionString(format!("SSLAcceptServerCert: {e}")))?;
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Error::Transport(e.to_string()))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verify::Verifier::new(
+                    usual,
+                    hook.clone(),
+                )))
+                .with_no_client_auth();
             Some(tokio_rustls::TlsConnector::from(Arc::new(config)))
         } else {
             None
@@ -157,8 +170,17 @@ impl Client {
                 conn: Mutex::new(None),
                 ticket: std::sync::Mutex::new(None),
                 auth,
+                hook,
             }),
         })
+    }
+
+    /// The seed's SSLServerAuthentication: `hook` sees the connector's
+    /// certificate with the usual verdict (system roots or the pin) and
+    /// decides; `None` leaves the usual verdict alone. Applies to
+    /// connections made after it.
+    pub fn set_server_authentication(&self, hook: Option<verify::Hook>) {
+        self.inner.hook.set(hook);
     }
 
     pub fn from_connection_string(s: &str) -> Result<Client, Error> {

@@ -87,6 +87,44 @@ fn text_of(v: &Bound<'_, PyAny>) -> PyResult<String> {
 #[pyclass(module = "qbconnector._native", subclass)]
 pub struct Client {
     inner: qbc_client::Client,
+    on_ssl_server_authentication: Mutex<Option<Py<PyAny>>>,
+}
+
+/// The connector's certificate, shown to `on_ssl_server_authentication`:
+/// `accept` starts as the usual verdict (the system's roots or the pinned
+/// certificate; `status` says why not) and decides.
+#[pyclass(module = "qbconnector", name = "SSLServerAuthenticationEvent", get_all)]
+pub struct SslServerAuthenticationEvent {
+    cert_encoded: Vec<u8>,
+    cert_subject: String,
+    cert_issuer: String,
+    status: String,
+    #[pyo3(set)]
+    accept: bool,
+}
+
+/// Ask the Python handler about a certificate; a handler that raises
+/// refuses it (its traceback printed).
+fn ask(handler: &Py<PyAny>, cert: &qbc_client::ServerCertificate) -> bool {
+    Python::attach(|py| {
+        let event = SslServerAuthenticationEvent {
+            cert_encoded: cert.der.clone(),
+            cert_subject: cert.subject.clone(),
+            cert_issuer: cert.issuer.clone(),
+            status: cert.status.clone(),
+            accept: cert.trusted,
+        };
+        let Ok(event) = Bound::new(py, event) else {
+            return false;
+        };
+        match handler.call1(py, (event.clone(),)) {
+            Ok(_) => event.try_borrow().map(|e| e.accept).unwrap_or(false),
+            Err(e) => {
+                e.print(py);
+                false
+            }
+        }
+    })
 }
 
 #[pymethods]
@@ -98,8 +136,52 @@ impl Client {
     fn new(py: Python<'_>, connection_string: &str) -> PyResult<Client> {
         let _rt = runtime()?.enter();
         qbc_client::Client::from_connection_string(connection_string)
-            .map(|inner| Client { inner })
+            .map(|inner| Client {
+                inner,
+                on_ssl_server_authentication: Mutex::new(None),
+            })
             .map_err(|e| to_py(py, e))
+    }
+
+    /// The seed's SSLServerAuthentication event: a callable taking an
+    /// `SSLServerAuthenticationEvent`, whose `accept` decides about the
+    /// connector's certificate (for connections made after it is set).
+    #[getter]
+    fn get_on_ssl_server_authentication(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.on_ssl_server_authentication
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|h| h.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_on_ssl_server_authentication(
+        &self,
+        py: Python<'_>,
+        handler: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let handler = handler.filter(|h| !h.is_none(py));
+        let hook: Option<qbc_client::verify::Hook> = match &handler {
+            Some(h) => {
+                if !h.bind(py).is_callable() {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(
+                        "on_ssl_server_authentication takes a callable (one argument: the event)",
+                    ));
+                }
+                let h = h.clone_ref(py);
+                Some(std::sync::Arc::new(
+                    move |cert: &qbc_client::ServerCertificate| ask(&h, cert),
+                ))
+            }
+            None => None,
+        };
+        self.inner.set_server_authentication(hook);
+        *self
+            .on_ssl_server_authentication
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = handler;
+        Ok(())
     }
 
     /// Send a qbXML request; QuickBooks' answer as text. `QBError` when

@@ -62,6 +62,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connector::Connector>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::QueryIter>()?;
+    m.add_class::<client::SslServerAuthenticationEvent>()?;
     m.add_class::<simulator::Simulator>()?;
     events::register(m)?;
     m.add("BUILD_INFO", qbc_server::settings::build_info())?;
