@@ -93,6 +93,7 @@ impl Handlers {
             return;
         }
         let outcome = tokio::task::block_in_place(|| {
+            keep_thread_state();
             Python::attach(|py| -> Result<(), String> {
                 let Some(h) = self.get(py, name) else {
                     return Ok(());
@@ -116,6 +117,51 @@ impl Handlers {
             std::panic::resume_unwind(Box::new(format!("on_{name}: {why}")));
         }
     }
+}
+
+/// Give this (server) thread a Python thread state that outlives each
+/// handler call. Without it, every call creates the thread's state and
+/// destroys it again (`PyGILState_Ensure`/`Release` on a thread Python
+/// did not start), under the interpreter's lock: most of a handler's
+/// cost. The state is made once, the GIL released at once, and kept for
+/// the thread's life (the server's threads live as long as the process).
+fn keep_thread_state() {
+    THREAD.with(|t| {
+        if t.get() != Thread::Server {
+            return; // a Python thread has its own state; or done already
+        }
+        // SAFETY: the interpreter runs (this module was imported into it).
+        // This is one of the runtime's threads, which take the GIL only
+        // inside `Python::attach` (never around this call), so it does not
+        // hold it now. Ensure takes the GIL with a new thread state;
+        // SaveThread gives the GIL back and keeps the state, which later
+        // `Python::attach` calls on this thread then reuse.
+        #[allow(unsafe_code)]
+        unsafe {
+            let _ = pyo3::ffi::PyGILState_Ensure();
+            let _ = pyo3::ffi::PyEval_SaveThread();
+        }
+        t.set(Thread::Kept);
+    });
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Thread {
+    /// Not one of the runtime's threads.
+    Other,
+    /// A runtime thread without a kept Python thread state yet.
+    Server,
+    /// A runtime thread with one.
+    Kept,
+}
+
+thread_local! {
+    static THREAD: std::cell::Cell<Thread> = const { std::cell::Cell::new(Thread::Other) };
+}
+
+/// Called as each of the runtime's threads starts.
+pub fn mark_server_thread() {
+    THREAD.with(|t| t.set(Thread::Server));
 }
 
 /// The server's events, delivered to a connector's Python handlers.

@@ -25,6 +25,7 @@ pub(crate) fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("qbconnector")
+            .on_thread_start(events::mark_server_thread)
             .build()
             .map_err(|e| format!("cannot start the runtime: {e}"))
     })
