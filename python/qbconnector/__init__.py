@@ -11,6 +11,7 @@ gives the seed's names their Python forms. See docs/PYTHON.md.
 
 from __future__ import annotations
 
+import atexit
 from typing import Any, Callable, Optional
 
 from . import _native
@@ -22,6 +23,7 @@ from ._native import (  # noqa: F401  (re-exported)
     DisconnectedEvent,
     ErrorEvent,
     HeaderEvent,
+    QueryIter,
     RequestEvent,
     ResponseEvent,
     SSLClientAuthenticationEvent,
@@ -40,6 +42,11 @@ __all__ = [
 ]
 
 BUILD_INFO: str = _native.BUILD_INFO
+
+# At exit, before the interpreter goes: no handler is called any more, and
+# connectors still listening stop (their in-flight requests finish), so
+# that no server thread calls into Python while it shuts down.
+atexit.register(_native._closing)
 
 
 class QBError(Exception):
@@ -133,8 +140,11 @@ class QBConnector(_native.Connector):
 
     Users and settings may change at any time, listening or not; a change
     applies to requests that start after it. Event handlers run on the
-    server's threads while their request waits; one that raises refuses
-    its request (500 ``QBC_EVENT``) and fires ``on_error``.
+    server's threads while their request waits. A decision handler
+    (authorization, request, response, …) that raises refuses its request
+    (500 ``QBC_EVENT``) or connection and fires ``on_error``; any handler's
+    exception is printed to stderr. ``listening`` cannot be changed from
+    inside a handler.
     """
 
     @classmethod

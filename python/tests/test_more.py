@@ -4,6 +4,7 @@ qbconnector demo."""
 from __future__ import annotations
 
 import re
+import time
 import subprocess
 import sys
 import threading
@@ -87,3 +88,173 @@ def test_python_m_qbconnector_demo() -> None:
     finally:
         p.terminate()
         p.wait(10)
+
+
+SEED_PROPERTIES = [
+    "authorized_user_count", "connected_to_qb", "enable_ssl", "listening", "local_host",
+    "local_port", "ssl_authenticate_clients", "ssl_cert_encoded", "ssl_cert_store",
+    "ssl_cert_store_password", "ssl_cert_store_type", "ssl_cert_subject", "timeout",
+]
+SEED_INDEXED = [
+    "authorized_auth_mode", "authorized_user_password", "authorized_user_qb_connection_string",
+    "authorized_user",
+]
+SEED_METHODS = ["add_user", "config", "do_events", "reset", "shutdown"]
+SEED_EVENTS = [
+    "on_authorization", "on_connected", "on_connection_request", "on_disconnected", "on_error",
+    "on_header", "on_request", "on_response", "on_ssl_client_authentication",
+    "on_ssl_connection_request", "on_ssl_status", "on_status",
+]
+SEED_SETTINGS = [
+    "AuthFlags", "ConnectedToQB", "DefaultConnectionString", "ReadOnly[0]", "UseInteractiveLogon",
+    "BuildInfo", "CodePage", "LicenseInfo", "ProcessIdleEvents", "SelectWaitMillis",
+    "UseInternalSecurityAPI",
+]
+
+
+def test_the_seeds_names_as_the_seed_lists_them(data_dir: Path) -> None:
+    """The seed's member list (shared/connector/seed-QBConnector-class.txt),
+    written out here rather than taken from the package."""
+    c = QBConnector()
+    c.add_user("ann", PASSWORD)
+    for p in SEED_PROPERTIES:
+        getattr(c, p)
+        getattr(c, "get_" + p)()
+        assert callable(getattr(c, "set_" + p)), p
+    for p in SEED_INDEXED:
+        getattr(c, "get_" + p)(0)
+        assert callable(getattr(c, "set_" + p)), p
+    for m in SEED_METHODS:
+        assert callable(getattr(c, m)), m
+    for e in SEED_EVENTS:
+        setattr(c, e, lambda ev: None)
+        assert callable(getattr(c, e)), e
+    for s in SEED_SETTINGS:
+        assert isinstance(c.config(s), str), s
+
+
+def test_a_slow_handler_holds_only_its_own_request(connector: QBConnector) -> None:
+    """user rob's request is held in its handler until ann's request,
+    sent meanwhile, has been answered: the I/O of other connections goes
+    on, and the GIL is released while both clients wait."""
+    held, released = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def on_request(e: qbconnector.RequestEvent) -> None:
+        if e.user == "rob":
+            held.set()
+            outcome["released"] = released.wait(30)
+
+    connector.on_request = on_request
+    connector.listening = True
+    slow = threading.Thread(target=lambda: outcome.setdefault("rob", client(connector, "rob").send(customer_query())))
+    slow.start()
+    assert held.wait(30)
+    outcome["ann"] = client(connector).send(customer_query())  # answered while rob's is held
+    released.set()
+    slow.join(30)
+    assert outcome["released"] is True and "CustomerQueryRs" in str(outcome["rob"])
+
+
+def test_a_slow_connection_request_holds_only_its_connection(connector: QBConnector) -> None:
+    held, released = threading.Event(), threading.Event()
+    calls: list[int] = []
+    outcome: dict[str, object] = {}
+
+    def on_connection_request(e: qbconnector.ConnectionRequestEvent) -> None:
+        calls.append(e.remote_port)
+        if len(calls) == 1:
+            held.set()
+            outcome["released"] = released.wait(30)
+
+    connector.on_connection_request = on_connection_request
+    connector.listening = True
+    first = threading.Thread(target=lambda: outcome.setdefault("first", client(connector).send(customer_query())))
+    first.start()
+    assert held.wait(30)
+    client(connector).send(customer_query())  # a second connection, served meanwhile
+    released.set()
+    first.join(30)
+    assert outcome["released"] is True and "CustomerQueryRs" in str(outcome["first"])
+
+
+def test_system_exit_in_a_handler_refuses_the_request_only(
+    connector: QBConnector, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def on_request(e: qbconnector.RequestEvent) -> None:
+        if "CustomerAddRq" in e.request_types:
+            sys.exit(7)
+
+    connector.on_request = on_request
+    connector.listening = True
+    with pytest.raises(QBError) as e:
+        client(connector).send(customer_add("X"))
+    assert (e.value.http_status, e.value.code) == (500, "QBC_EVENT")
+    assert "SystemExit" in capfd.readouterr().err
+    client(connector).send(customer_query())  # still serving
+    connector.listening = False  # and stops
+
+
+def test_listening_cannot_change_inside_a_handler(connector: QBConnector) -> None:
+    seen: list[str] = []
+
+    def on_request(e: qbconnector.RequestEvent) -> None:
+        try:
+            connector.listening = False
+        except QBError as err:
+            seen.append(str(err))
+
+    connector.on_request = on_request
+    connector.listening = True
+    client(connector).send(customer_query())
+    assert seen and "inside an event handler" in seen[0]
+    assert connector.listening
+
+
+def test_leaving_a_query_early_closes_its_session(connector: QBConnector) -> None:
+    connector.listening = True
+    adds = "".join(
+        f'<CustomerAddRq requestID="{i}"><CustomerAdd><Name>E{i:02}</Name></CustomerAdd></CustomerAddRq>'
+        for i in range(12)
+    )
+    client(connector).send(qbxml(adds))
+    cl = client(connector)
+    for r in cl.query("Customer", max_returned=5):
+        assert cl.ticket is not None
+        break
+    for _ in range(500):
+        if cl.ticket is None:
+            break
+        time.sleep(0.01)
+    assert cl.ticket is None
+    assert len(list(cl.query("Customer", max_returned=5))) == 12
+
+
+EXITING = r"""
+import sys, threading, time
+from qbconnector import QBConnector, QBClient
+c = QBConnector()
+c.config("DataDir=" + sys.argv[1])
+c.local_port = 0
+c.add_user("ann", "pw", "CompanyFile='a.qbw'")
+c.on_connection_request = lambda e: time.sleep(0.002)
+c.on_connected = lambda e: time.sleep(0.002)
+c.on_status = lambda e: time.sleep(0.002)
+c.listening = True
+url = f"URL='http://127.0.0.1:{c.local_port}' User='ann' Password='pw'"
+xml = '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><HostQueryRq/></QBXMLMsgsRq></QBXML>'
+ts = [threading.Thread(target=lambda: QBClient(url).send(xml), daemon=True) for _ in range(3)]
+for t in ts: t.start()
+print("exiting", flush=True)
+"""
+
+
+def test_exiting_while_listening_and_handlers_run(tmp_path: Path) -> None:
+    script = tmp_path / "exiting.py"
+    script.write_text(EXITING)
+    for _ in range(6):
+        r = subprocess.run(
+            [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=60
+        )
+        assert r.returncode == 0, r.stderr
+        assert "Fatal Python error" not in r.stderr

@@ -51,7 +51,9 @@ impl std::fmt::Debug for HookSlot {
 
 impl HookSlot {
     pub fn set(&self, hook: Option<Hook>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = hook;
+        let old = std::mem::replace(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()), hook);
+        // Dropped after the lock (a hook may hold what reads the slot).
+        drop(old);
     }
 
     fn get(&self) -> Option<Hook> {

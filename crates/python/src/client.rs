@@ -106,24 +106,30 @@ pub struct SslServerAuthenticationEvent {
 /// Ask the Python handler about a certificate; a handler that raises
 /// refuses it (its traceback printed).
 fn ask(handler: &Py<PyAny>, cert: &qbc_client::ServerCertificate) -> bool {
-    Python::attach(|py| {
-        let event = SslServerAuthenticationEvent {
-            cert_encoded: cert.der.clone(),
-            cert_subject: cert.subject.clone(),
-            cert_issuer: cert.issuer.clone(),
-            status: cert.status.clone(),
-            accept: cert.trusted,
-        };
-        let Ok(event) = Bound::new(py, event) else {
-            return false;
-        };
-        match handler.call1(py, (event.clone(),)) {
-            Ok(_) => event.try_borrow().map(|e| e.accept).unwrap_or(false),
-            Err(e) => {
-                e.print(py);
-                false
+    if crate::events::closing() {
+        return cert.trusted;
+    }
+    // Off the runtime's context: the handler may itself send a request.
+    tokio::task::block_in_place(|| {
+        Python::attach(|py| {
+            let event = SslServerAuthenticationEvent {
+                cert_encoded: cert.der.clone(),
+                cert_subject: cert.subject.clone(),
+                cert_issuer: cert.issuer.clone(),
+                status: cert.status.clone(),
+                accept: cert.trusted,
+            };
+            let Ok(event) = Bound::new(py, event) else {
+                return false;
+            };
+            match handler.call1(py, (event.clone(),)) {
+                Ok(_) => event.try_borrow().map(|e| e.accept).unwrap_or(false),
+                Err(e) => {
+                    crate::events::report(py, &e);
+                    false
+                }
             }
-        }
+        })
     })
 }
 
@@ -206,7 +212,8 @@ impl Client {
         check: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let text = self.send(py, xml)?;
-        let set = qbxml::parse_response(text.into_bytes())
+        let set = py
+            .detach(|| qbxml::parse_response(text.into_bytes()))
             .map_err(|e| to_py(py, Error::Response(e.to_string())))?;
         let out = PyList::empty(py);
         for r in set.responses() {
@@ -348,7 +355,8 @@ impl QueryIter {
     }
 
     /// Stop early: QuickBooks frees the iterator (and a session opened for
-    /// it is closed).
+    /// it is closed). Also done when the iterator is dropped before its
+    /// end (a `break`).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let Some(pages) = self.pages.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return Ok(());
@@ -356,5 +364,22 @@ impl QueryIter {
         let rt = runtime()?;
         py.detach(|| rt.block_on(pages.stop()))
             .map_err(|e| to_py(py, e))
+    }
+}
+
+impl Drop for QueryIter {
+    /// Dropped before the end (a `break` out of the loop): stop the
+    /// iterator and close the session opened for it, on the runtime.
+    fn drop(&mut self) {
+        let pages = self
+            .pages
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let (Some(pages), Ok(rt)) = (pages, runtime()) {
+            rt.spawn(async move {
+                let _ = pages.stop().await;
+            });
+        }
     }
 }

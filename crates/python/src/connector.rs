@@ -35,12 +35,44 @@ struct Ssl {
     cert_store_type: String,
     cert_subject: String,
     client_ca: String,
+    /// The `[tls]` of a configuration file, until a property changes.
+    from_file: Option<TlsConfig>,
 }
 
 impl Ssl {
+    /// The seed's properties for a `[tls]` section (from a file).
+    fn of(tls: Option<&TlsConfig>) -> Ssl {
+        let Some(t) = tls else {
+            return Ssl::default();
+        };
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let mut s = Ssl {
+            enable: true,
+            authenticate_clients: t.client_ca.is_some(),
+            client_ca: path(&t.client_ca).unwrap_or_default(),
+            cert_subject: t.pfx_subject.clone().unwrap_or_default(),
+            cert_store_password: t.pfx_password.clone().unwrap_or_default(),
+            from_file: Some(t.clone()),
+            ..Ssl::default()
+        };
+        if let Some(p) = path(&t.pfx) {
+            (s.cert_store, s.cert_store_type) = (p, "PFXFile".into());
+        } else if let Some(p) = path(&t.cert) {
+            (s.cert_store, s.cert_store_type) = (p, "PEMKeyFile".into());
+        } else if let Some(pem) = &t.cert_pem {
+            s.cert_encoded = pem.clone();
+        }
+        s
+    }
+
     fn tls(&self) -> Result<Option<TlsConfig>, String> {
         if !self.enable {
             return Ok(None);
+        }
+        // Loaded from a file and not changed since: as the file says
+        // (a key in its own file, a password from the environment…).
+        if let Some(t) = &self.from_file {
+            return Ok(Some(t.clone()));
         }
         let mut t = TlsConfig::default();
         let kind = self.cert_store_type.to_ascii_lowercase();
@@ -95,8 +127,38 @@ impl Ssl {
 pub struct Connector {
     control: Arc<Control>,
     handlers: Arc<Handlers>,
-    mode: Mutex<Mode>,
+    /// Shared with the registry `_closing` stops at exit.
+    mode: Arc<Mutex<Mode>>,
     ssl: Mutex<Ssl>,
+}
+
+/// The modes of connectors that have listened: at exit, those still
+/// listening are stopped ([`stop_all`]).
+static MODES: Mutex<Vec<std::sync::Weak<Mutex<Mode>>>> = Mutex::new(Vec::new());
+
+/// Stop every connector still listening (Python is exiting).
+pub fn stop_all(py: Python<'_>) {
+    let modes: Vec<Arc<Mutex<Mode>>> = {
+        let mut all = MODES.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        all.iter().filter_map(|w| w.upgrade()).collect()
+    };
+    let Ok(rt) = runtime() else {
+        return;
+    };
+    for mode in modes {
+        let taken = {
+            let mut m = mode.lock().unwrap_or_else(|e| e.into_inner());
+            match &*m {
+                Mode::Listening(_) => std::mem::replace(&mut *m, Mode::Changing),
+                _ => continue,
+            }
+        };
+        if let Mode::Listening(r) = taken {
+            let c = py.detach(|| rt.block_on(r.stop()));
+            *mode.lock().unwrap_or_else(|e| e.into_inner()) = Mode::Idle(c);
+        }
+    }
 }
 
 /// The Python package's defaults: the simulator, company files in `data`
@@ -109,6 +171,7 @@ fn defaults() -> Config {
 
 impl Connector {
     fn with_config(py: Python<'_>, config: Config) -> PyResult<Connector> {
+        let ssl = Ssl::of(config.tls.as_ref());
         let connector =
             qbc_server::Connector::new(config).map_err(|e| config_error(py, e.to_string()))?;
         let handlers = Arc::new(Handlers::default());
@@ -118,8 +181,8 @@ impl Connector {
         Ok(Connector {
             control: connector.control().clone(),
             handlers,
-            mode: Mutex::new(Mode::Idle(connector)),
-            ssl: Mutex::new(Ssl::default()),
+            mode: Arc::new(Mutex::new(Mode::Idle(connector))),
+            ssl: Mutex::new(ssl),
         })
     }
 
@@ -136,6 +199,19 @@ impl Connector {
         let mut ssl = self.ssl.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = ssl.clone();
         change(&mut next);
+        if next.from_file.is_some()
+            && (next.enable != ssl.enable
+                || next.cert_store != ssl.cert_store
+                || next.cert_store_type != ssl.cert_store_type
+                || next.cert_store_password != ssl.cert_store_password
+                || next.cert_subject != ssl.cert_subject
+                || next.cert_encoded != ssl.cert_encoded
+                || next.client_ca != ssl.client_ca
+                || next.authenticate_clients != ssl.authenticate_clients)
+        {
+            // A property changed: the properties say it all now.
+            next.from_file = None;
+        }
         // Only a complete setting is applied: until enable_ssl is set,
         // the properties are kept as they are given.
         if next.enable {
@@ -271,6 +347,14 @@ impl Connector {
 
     #[setter]
     fn set_listening(&self, py: Python<'_>, on: bool) -> PyResult<()> {
+        if crate::events::in_handler() || tokio::runtime::Handle::try_current().is_ok() {
+            // It would wait for the very request the handler holds.
+            return Err(config_error(
+                py,
+                "listening cannot be changed from inside an event handler",
+            ));
+        }
+        let rt = runtime()?;
         let taken = {
             let mut mode = self.lock();
             match (&*mode, on) {
@@ -284,7 +368,6 @@ impl Connector {
                 _ => std::mem::replace(&mut *mode, Mode::Changing),
             }
         };
-        let rt = runtime()?;
         // Without the GIL, and without holding the mode's lock: starting
         // and stopping fire events, whose handlers need the GIL.
         let (next, failed) = py.detach(|| match taken {
@@ -298,6 +381,12 @@ impl Connector {
             Mode::Listening(r) => (Mode::Idle(rt.block_on(r.stop())), None),
             Mode::Changing => (Mode::Changing, None),
         });
+        if matches!(next, Mode::Listening(_)) {
+            MODES
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Arc::downgrade(&self.mode));
+        }
         *self.lock() = next;
         match failed {
             Some(m) => Err(config_error(py, m)),
@@ -565,6 +654,19 @@ impl Connector {
     #[setter]
     fn set_ssl_cert_subject(&self, py: Python<'_>, v: String) -> PyResult<()> {
         self.apply_ssl(py, |s| s.cert_subject = v)
+    }
+
+    // The garbage collector sees the handlers (a handler that refers to
+    // its connector makes a cycle).
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.handlers.traverse(&visit)
+    }
+
+    fn __clear__(&self) {
+        for name in crate::events::NAMES {
+            let _ = self.handlers.put(name, None);
+        }
     }
 
     // Events (the Python class makes them `on_*` attributes).

@@ -8,16 +8,43 @@
 //! A handler runs while its request waits (the decision events are
 //! synchronous), on the server's thread — moved out of the I/O pool first
 //! (`block_in_place`), so a slow handler holds up its own request, not the
-//! others'. A handler that raises refuses its request (`500 QBC_EVENT`)
-//! and fires `on_error`: the exception is printed to stderr and turned
+//! others'. A decision handler that raises refuses its request (`500
+//! QBC_EVENT`; a connection handler closes its connection) and fires
+//! `on_error`; any handler's exception is printed to stderr (`SystemExit`
+//! included: from a server thread it does not end the process) and turned
 //! into the unwinding that the server's `events::guard` contains.
+//!
+//! Once Python starts exiting (`atexit`, [`set_closing`]) no handler is
+//! called any more: the connectors stop with their defaults.
 
 use pyo3::prelude::*;
 use pyo3::PyClass;
 use qbc_server::events as ev;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
+
+/// Python is exiting: call into it no more.
+static CLOSING: AtomicBool = AtomicBool::new(false);
+
+pub fn set_closing() {
+    CLOSING.store(true, Ordering::SeqCst);
+}
+
+pub fn closing() -> bool {
+    CLOSING.load(Ordering::SeqCst)
+}
+
+thread_local! {
+    /// This thread is running a handler.
+    static IN_HANDLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside an event handler (where turning
+/// `listening` off would wait for the request the handler holds).
+pub fn in_handler() -> bool {
+    IN_HANDLER.with(|h| h.get())
+}
 
 /// The events, by the seed's names (the attribute is `on_` + name).
 pub const NAMES: &[&str] = &[
@@ -57,22 +84,37 @@ impl Handlers {
         slots.get(name).map(|h| h.clone_ref(py))
     }
 
+    /// Show the handlers to the garbage collector (without waiting for the
+    /// lock: a collection must not block).
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Ok(slots) = self.slots.try_lock() {
+            for h in slots.values() {
+                visit.call(h)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Set (or with `None`, remove) a handler.
     pub fn put(&self, name: &str, handler: Option<Py<PyAny>>) -> Result<(), String> {
         let Some(key) = NAMES.iter().find(|n| **n == name) else {
             return Err(format!("no event `{name}`"));
         };
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        match handler {
-            Some(h) => {
-                slots.insert(key, h);
-                self.set.fetch_or(bit(name), Ordering::SeqCst);
+        let old = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            match handler {
+                Some(h) => {
+                    self.set.fetch_or(bit(name), Ordering::SeqCst);
+                    slots.insert(key, h)
+                }
+                None => {
+                    self.set.fetch_and(!bit(name), Ordering::SeqCst);
+                    slots.remove(key)
+                }
             }
-            None => {
-                slots.remove(key);
-                self.set.fetch_and(!bit(name), Ordering::SeqCst);
-            }
-        }
+        };
+        // Released after the lock: its `__del__` may read the handlers.
+        drop(old);
         Ok(())
     }
 
@@ -89,23 +131,29 @@ impl Handlers {
         make: impl FnOnce() -> T,
         read: impl FnOnce(&T) -> Result<(), String>,
     ) {
-        if !self.has(name) {
+        if !self.has(name) || closing() {
             return;
         }
         let outcome = tokio::task::block_in_place(|| {
             keep_thread_state();
+            if closing() {
+                return Ok(());
+            }
             Python::attach(|py| -> Result<(), String> {
                 let Some(h) = self.get(py, name) else {
                     return Ok(());
                 };
                 let event = Bound::new(py, make()).map_err(|e| e.to_string())?;
-                match h.call1(py, (event.clone(),)) {
+                IN_HANDLER.with(|f| f.set(true));
+                let called = h.call1(py, (event.clone(),));
+                IN_HANDLER.with(|f| f.set(false));
+                match called {
                     Ok(_) => {
                         let r = event.try_borrow().map_err(|e| e.to_string())?;
                         read(&r)
                     }
                     Err(e) => {
-                        e.print(py);
+                        report(py, &e);
                         Err(e.to_string())
                     }
                 }
@@ -125,34 +173,67 @@ impl Handlers {
 /// did not start), under the interpreter's lock: most of a handler's
 /// cost. The state is made once, the GIL released at once, and kept for
 /// the thread's life (the server's threads live as long as the process).
-fn keep_thread_state() {
+pub fn keep_thread_state() {
     THREAD.with(|t| {
-        if t.get() != Thread::Server {
+        if !t.get().is_server() || closing() {
             return; // a Python thread has its own state; or done already
         }
-        // SAFETY: the interpreter runs (this module was imported into it).
-        // This is one of the runtime's threads, which take the GIL only
-        // inside `Python::attach` (never around this call), so it does not
-        // hold it now. Ensure takes the GIL with a new thread state;
-        // SaveThread gives the GIL back and keeps the state, which later
-        // `Python::attach` calls on this thread then reuse.
+        // SAFETY: the interpreter runs (this module was imported into it,
+        // and it is not exiting: `closing`). This is one of the runtime's
+        // threads, which take the GIL only inside `Python::attach` (never
+        // around this call), so it does not hold it now. Ensure takes the
+        // GIL with a new thread state; SaveThread gives the GIL back and
+        // keeps the state, which later `Python::attach` calls on this
+        // thread reuse. `release_thread_state` deletes it.
         #[allow(unsafe_code)]
-        unsafe {
-            let _ = pyo3::ffi::PyGILState_Ensure();
-            let _ = pyo3::ffi::PyEval_SaveThread();
-        }
-        t.set(Thread::Kept);
+        let kept = unsafe {
+            let gstate = pyo3::ffi::PyGILState_Ensure();
+            let ts = pyo3::ffi::PyEval_SaveThread();
+            Thread::Kept(gstate, ts)
+        };
+        t.set(kept);
     });
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Called as each of the runtime's threads stops (idle blocking threads
+/// stop after a while): its kept Python thread state is deleted, unless
+/// Python is exiting (then the process ends anyway).
+pub fn release_thread_state() {
+    THREAD.with(|t| {
+        if let Thread::Kept(gstate, ts) = t.replace(Thread::Other) {
+            if closing() {
+                return;
+            }
+            // SAFETY: `ts` is this thread's state, saved by
+            // `keep_thread_state` and not current (this thread does not
+            // hold the GIL); Restore takes the GIL with it, and Release,
+            // the counterpart of its Ensure, deletes it and gives the GIL
+            // back.
+            #[allow(unsafe_code)]
+            unsafe {
+                if pyo3::ffi::Py_IsInitialized() != 0 {
+                    pyo3::ffi::PyEval_RestoreThread(ts);
+                    pyo3::ffi::PyGILState_Release(gstate);
+                }
+            }
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
 enum Thread {
     /// Not one of the runtime's threads.
     Other,
     /// A runtime thread without a kept Python thread state yet.
     Server,
     /// A runtime thread with one.
-    Kept,
+    Kept(pyo3::ffi::PyGILState_STATE, *mut pyo3::ffi::PyThreadState),
+}
+
+impl Thread {
+    fn is_server(self) -> bool {
+        matches!(self, Thread::Server)
+    }
 }
 
 thread_local! {
@@ -162,6 +243,13 @@ thread_local! {
 /// Called as each of the runtime's threads starts.
 pub fn mark_server_thread() {
     THREAD.with(|t| t.set(Thread::Server));
+}
+
+/// Print a handler's exception with its traceback, as an uncaught
+/// exception in a thread is. `SystemExit` is printed too: from a server
+/// thread it must not end the process (`PyErr_Print` would).
+pub fn report(py: Python<'_>, e: &PyErr) {
+    e.display(py);
 }
 
 /// The server's events, delivered to a connector's Python handlers.

@@ -26,6 +26,7 @@ pub(crate) fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
             .enable_all()
             .thread_name("qbconnector")
             .on_thread_start(events::mark_server_thread)
+            .on_thread_stop(events::release_thread_state)
             .build()
             .map_err(|e| format!("cannot start the runtime: {e}"))
     })
@@ -58,8 +59,19 @@ pub(crate) fn config_error(py: Python<'_>, message: impl AsRef<str>) -> PyErr {
     qb_error(py, message.as_ref(), 0, "QBC_CONFIG", None, "")
 }
 
+/// Python is exiting (`atexit`): no handler is called from now on, and
+/// every connector still listening stops (in-flight requests finish,
+/// without their handlers), so that no server thread calls into an
+/// interpreter that is going away.
+#[pyfunction]
+fn _closing(py: Python<'_>) {
+    events::set_closing();
+    connector::stop_all(py);
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_closing, m)?)?;
     m.add_class::<connector::Connector>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::QueryIter>()?;

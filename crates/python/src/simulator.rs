@@ -16,19 +16,6 @@ pub struct Simulator {
     path: PathBuf,
 }
 
-fn open(py: Python<'_>, path: &std::path::Path) -> PyResult<qbsim::Company> {
-    qbsim::Company::open(path, qbsim::Config::default()).map_err(|e| {
-        qb_error(
-            py,
-            &format!("{}: {e}", path.display()),
-            0,
-            "QBC_BACKEND",
-            None,
-            "",
-        )
-    })
-}
-
 #[pymethods]
 impl Simulator {
     #[new]
@@ -62,7 +49,18 @@ impl Simulator {
         customers: usize,
         transactions: bool,
     ) -> PyResult<Simulator> {
-        let company = open(py, &path)?;
+        let company = py
+            .detach(|| qbsim::Company::open(&path, qbsim::Config::default()))
+            .map_err(|e| {
+                qb_error(
+                    py,
+                    &format!("{}: {e}", path.display()),
+                    0,
+                    "QBC_BACKEND",
+                    None,
+                    "",
+                )
+            })?;
         let made = py.detach(|| -> Result<(), String> {
             let vendors = (customers / 3).max(1);
             qbsim::sample::generate(&company, qbsim::sample::SampleSize { customers, vendors })

@@ -30,6 +30,9 @@ pub struct Control {
     /// Kept sessions a change replaced: the running server closes them in
     /// their company file's turn.
     retired: Mutex<Vec<Arc<Persistent>>>,
+    /// Seed settings that have no effect here, as last set
+    /// (`settings::INERT`).
+    inert: Mutex<std::collections::HashMap<&'static str, String>>,
 }
 
 /// One configured user, as the seed's AuthorizedUser* properties read.
@@ -59,6 +62,7 @@ impl Control {
             current: watch::Sender::new(Arc::new(live)),
             write: Mutex::new(None),
             retired: Mutex::new(Vec::new()),
+            inert: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -175,6 +179,21 @@ impl Control {
         let mut out = self.take_retired();
         out.extend(old.persistent.clone());
         out
+    }
+
+    pub(crate) fn set_inert(&self, name: &'static str, value: String) {
+        self.inert
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, value);
+    }
+
+    pub(crate) fn inert(&self, name: &str) -> Option<String> {
+        self.inert
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
     }
 
     /// Kept sessions replaced since the last call.

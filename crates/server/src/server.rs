@@ -74,17 +74,6 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let allowed = state.live().allows(remote.ip());
-        let mut ev = ConnectionRequest {
-            remote,
-            allowed,
-            accept: true,
-        };
-        if !decide(&state, 0, "connection_request", || {
-            state.events.connection_request(&mut ev);
-            ev.accept
-        }) {
-            continue;
-        }
         let id = state.next_conn.fetch_add(1, Ordering::Relaxed);
         let info = Arc::new(ConnInfo {
             id,
@@ -95,6 +84,19 @@ pub async fn serve(
         let watcher = graceful.watcher();
         let stop = stop.clone();
         tokio::spawn(async move {
+            // Decided here, not in the accept loop: a handler that takes
+            // its time holds up this connection only.
+            let mut ev = ConnectionRequest {
+                remote,
+                allowed,
+                accept: true,
+            };
+            if !decide(&state, 0, "connection_request", || {
+                state.events.connection_request(&mut ev);
+                ev.accept
+            }) {
+                return;
+            }
             state
                 .metrics
                 .connections_total

@@ -30,24 +30,40 @@ impl Setting {
     }
 }
 
-/// Seed settings that mean nothing here, with why: `config` names the
-/// reason rather than "unknown setting".
-pub const WITHOUT_MEANING: &[(&str, &str)] = &[
-    (
-        "ProcessIdleEvents",
-        "events are delivered on the server's own threads as they happen; there is no \
-         message loop to run",
-    ),
-    (
-        "SelectWaitMillis",
-        "events are delivered on the server's own threads as they happen; nothing waits \
-         in do_events",
-    ),
-    (
-        "UseInternalSecurityAPI",
-        "TLS is always the connector's own (rustls with ring); there is no system \
-         library to choose",
-    ),
+/// A seed setting that changes nothing here: accepted (a program written
+/// for the seed keeps working), checked, kept and read back, with the
+/// reason it has no effect.
+pub struct Inert {
+    pub name: &'static str,
+    pub default: &'static str,
+    /// The value is a boolean (else a whole number).
+    pub boolean: bool,
+    pub why: &'static str,
+}
+
+/// The seed's settings that have no effect here.
+pub const INERT: &[Inert] = &[
+    Inert {
+        name: "ProcessIdleEvents",
+        default: "false",
+        boolean: true,
+        why: "events are delivered on the server's own threads as they happen; there is \
+              no message loop to run",
+    },
+    Inert {
+        name: "SelectWaitMillis",
+        default: "20",
+        boolean: false,
+        why: "events are delivered on the server's own threads as they happen; nothing \
+              waits in do_events",
+    },
+    Inert {
+        name: "UseInternalSecurityAPI",
+        default: "true",
+        boolean: true,
+        why: "TLS is always the connector's own (rustls with ring); there is no system \
+              library to choose",
+    },
 ];
 
 /// Every name `config` takes (besides `ReadOnly[i]`).
@@ -315,11 +331,22 @@ pub fn config(control: &Control, setting: &str) -> Result<String, String> {
             .map(|u| u.read_only.to_string())
             .ok_or_else(|| format!("{name}: there are {} users", control.user_count()));
     }
-    if let Some((n, why)) = WITHOUT_MEANING
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-    {
-        return Err(format!("{n} has no meaning here: {why}"));
+    if let Some(i) = INERT.iter().find(|i| i.name.eq_ignore_ascii_case(name)) {
+        if let Some(v) = value {
+            let v = match i.boolean {
+                true => bool_of(v).map(|b| b.to_string()),
+                false => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(|n| n.to_string())
+                    .map_err(|_| format!("`{v}` is not a whole number")),
+            }
+            .map_err(|e| format!("{}: {e}", i.name))?;
+            control.set_inert(i.name, v);
+        }
+        return Ok(control
+            .inert(i.name)
+            .unwrap_or_else(|| i.default.to_string()));
     }
     let Some(s) = SETTINGS.iter().find(|s| s.name.eq_ignore_ascii_case(name)) else {
         return Err(format!("unknown setting `{name}`"));
