@@ -156,7 +156,7 @@ class QBClient:
     def request(self, xml: str, check: bool = True) -> List[Dict[str, Any]]:
         """The responses parsed (type, request_id, status_code, status_severity, status_message, records, iterator_id, iterator_remaining_count)."""
     def query(self, kind: str, max_returned: int = 500, version: str = '13.0', **filters: Any) -> QueryIter:
-        """Records of <kind>QueryRq across pages (an iterator in a session)."""
+        """Records of <kind>QueryRq across pages: an iterator, in the client's session if one is open, else on a connection and in a session of its own (threads may page at once)."""
     def open_session(self) -> _Session:
         """A persistent session; a context manager that closes it."""
     def close_session(self) -> None: ...

@@ -219,15 +219,58 @@ def test_leaving_a_query_early_closes_its_session(connector: QBConnector) -> Non
     )
     client(connector).send(qbxml(adds))
     cl = client(connector)
+
+    def sessions_open() -> int:
+        text = metrics(connector)
+        return int(re.search(r"^qbconnector_sessions_open (\d+)", text, re.M).group(1))  # type: ignore[union-attr]
+
     for r in cl.query("Customer", max_returned=5):
-        assert cl.ticket is not None
+        assert sessions_open() == 1
         break
     for _ in range(500):
-        if cl.ticket is None:
+        if sessions_open() == 0:
             break
         time.sleep(0.01)
-    assert cl.ticket is None
+    assert sessions_open() == 0
     assert len(list(cl.query("Customer", max_returned=5))) == 12
+
+
+def metrics(c: QBConnector) -> str:
+    import base64
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{c.local_port}/metrics",
+        headers={"Authorization": "Basic " + base64.b64encode(f"ann:{PASSWORD}".encode()).decode()},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read().decode()
+
+
+def test_threads_sharing_a_client_page_at_once(connector: QBConnector) -> None:
+    connector.listening = True
+    adds = "".join(
+        f'<CustomerAddRq requestID="{i}"><CustomerAdd><Name>P{i:02}</Name></CustomerAdd></CustomerAddRq>'
+        for i in range(30)
+    )
+    client(connector).send(qbxml(adds))
+    shared = client(connector)
+    got: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def page(t: int) -> None:
+        try:
+            got[t] = [r["Name"] for r in shared.query("Customer", max_returned=4)]
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=page, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(v == [f"P{i:02}" for i in range(30)] for v in got.values()) and len(got) == 4
 
 
 EXITING = r"""

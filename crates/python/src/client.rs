@@ -88,6 +88,8 @@ fn text_of(v: &Bound<'_, PyAny>) -> PyResult<String> {
 pub struct Client {
     inner: qbc_client::Client,
     on_ssl_server_authentication: Mutex<Option<Py<PyAny>>>,
+    /// The same, as the Rust client's hook (for the clients `query` makes).
+    hook: Mutex<Option<qbc_client::verify::Hook>>,
 }
 
 /// The connector's certificate, shown to `on_ssl_server_authentication`:
@@ -145,6 +147,7 @@ impl Client {
             .map(|inner| Client {
                 inner,
                 on_ssl_server_authentication: Mutex::new(None),
+                hook: Mutex::new(None),
             })
             .map_err(|e| to_py(py, e))
     }
@@ -182,7 +185,8 @@ impl Client {
             }
             None => None,
         };
-        self.inner.set_server_authentication(hook);
+        self.inner.set_server_authentication(hook.clone());
+        *self.hook.lock().unwrap_or_else(|e| e.into_inner()) = hook;
         *self
             .on_ssl_server_authentication
             .lock()
@@ -270,11 +274,13 @@ impl Client {
     }
 
     /// Iterate the records of `<kind>QueryRq` with `filters` across pages
-    /// (an iterator, `max_returned` per page, in a session opened for it
-    /// if none is open).
+    /// (an iterator, `max_returned` per page). In the client's session if
+    /// one is open; else on a connection and in a session of its own, so
+    /// that threads sharing this client may each page at once.
     #[pyo3(signature = (kind, max_returned = 500, version = "13.0", **filters))]
     fn query(
         &self,
+        py: Python<'_>,
         kind: &str,
         max_returned: u32,
         version: &str,
@@ -294,8 +300,20 @@ impl Client {
                 "qbXML version `{version}`: 13.0 or 16.0"
             ))
         })?;
+        let client = match self.inner.ticket() {
+            Some(_) => self.inner.clone(),
+            None => {
+                let _rt = runtime()?.enter();
+                let own = qbc_client::Client::new(self.inner.settings().clone())
+                    .map_err(|e| to_py(py, e))?;
+                own.set_server_authentication(
+                    self.hook.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                );
+                own
+            }
+        };
         Ok(QueryIter {
-            pages: Mutex::new(Some(self.inner.pages(rq, max_returned, version))),
+            pages: Mutex::new(Some(client.pages(rq, max_returned, version))),
             buffer: Mutex::new(std::collections::VecDeque::new()),
         })
     }
