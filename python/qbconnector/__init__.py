@@ -84,22 +84,9 @@ class QBError(Exception):
         )
 
 
-#: The seed's events; each is the attribute ``on_<name>``.
-EVENTS = (
-    "authorization",
-    "connected",
-    "connection_request",
-    "disconnected",
-    "error",
-    "header",
-    "request",
-    "response",
-    "ssl_client_authentication",
-    "ssl_connection_request",
-    "ssl_status",
-    "status",
-    "audit",
-)
+#: The seed's events (and ``audit``, ours); each is the attribute
+#: ``on_<name>``. The list is the native module's, where they are fired.
+EVENTS: tuple = tuple(_native.EVENTS)
 
 #: The seed's properties (each also as ``get_x()`` / ``set_x(value)``).
 PROPERTIES = (

@@ -33,6 +33,36 @@ def customer_query() -> str:
     return qbxml('<CustomerQueryRq requestID="1"><ActiveStatus>All</ActiveStatus></CustomerQueryRq>')
 
 
+def add_customers(c: QBConnector, names: list[str]) -> None:
+    """Add customers of these names, in one message set."""
+    adds = "".join(
+        f'<CustomerAddRq requestID="{i}"><CustomerAdd><Name>{n}</Name></CustomerAdd></CustomerAddRq>'
+        for i, n in enumerate(names)
+    )
+    client(c).send(qbxml(adds))
+
+
+def in_threads(n: int, work) -> None:  # type: ignore[no-untyped-def]
+    """Run work(t) for t in 0..n on threads; raise the first failure."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run(t: int) -> None:
+        try:
+            work(t)
+        except BaseException as e:  # noqa: BLE001 - raised below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def host_query() -> str:
     return qbxml('<HostQueryRq requestID="1"/>')
 

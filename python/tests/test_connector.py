@@ -12,7 +12,7 @@ import pytest
 import qbconnector
 from qbconnector import QBConnector, QBError
 
-from conftest import PASSWORD, client, customer_add, customer_query, host_query, qbxml
+from conftest import PASSWORD, add_customers, client, customer_add, customer_query, host_query, qbxml
 
 
 def names_in(c: QBConnector) -> list[str]:
@@ -304,11 +304,7 @@ def test_config_reads_back(connector: QBConnector) -> None:
 
 def test_iterators_through_query(connector: QBConnector) -> None:
     connector.listening = True
-    adds = "".join(
-        f'<CustomerAddRq requestID="{i}"><CustomerAdd><Name>C{i:03}</Name></CustomerAdd></CustomerAddRq>'
-        for i in range(25)
-    )
-    client(connector).send(qbxml(adds))
+    add_customers(connector, [f"C{i:03}" for i in range(25)])
     cl = client(connector)
     got = [r["Name"] for r in cl.query("Customer", max_returned=10, ActiveStatus="All")]
     assert got == [f"C{i:03}" for i in range(25)]

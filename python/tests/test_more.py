@@ -15,28 +15,19 @@ import pytest
 import qbconnector
 from qbconnector import QBClient, QBConnector, QBError
 
-from conftest import PASSWORD, client, customer_add, customer_query, qbxml
+from conftest import PASSWORD, add_customers, client, customer_add, customer_query, in_threads, qbxml
 from test_client_tls import make_cert
 
 
 def test_one_client_many_threads(connector: QBConnector) -> None:
     connector.listening = True
     shared = client(connector)
-    errors: list[BaseException] = []
 
     def work(t: int) -> None:
-        try:
-            for i in range(20):
-                shared.request(customer_add(f"T{t}-{i:02}"))
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
+        for i in range(20):
+            shared.request(customer_add(f"T{t}-{i:02}"))
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    in_threads(8, work)
     names = [r["Name"] for r in shared.query("Customer")]
     assert sorted(names) == sorted(f"T{t}-{i:02}" for t in range(8) for i in range(20))
 
@@ -213,11 +204,7 @@ def test_listening_cannot_change_inside_a_handler(connector: QBConnector) -> Non
 
 def test_leaving_a_query_early_closes_its_session(connector: QBConnector) -> None:
     connector.listening = True
-    adds = "".join(
-        f'<CustomerAddRq requestID="{i}"><CustomerAdd><Name>E{i:02}</Name></CustomerAdd></CustomerAddRq>'
-        for i in range(12)
-    )
-    client(connector).send(qbxml(adds))
+    add_customers(connector, [f"E{i:02}" for i in range(12)])
     cl = client(connector)
 
     def sessions_open() -> int:
@@ -249,27 +236,14 @@ def metrics(c: QBConnector) -> str:
 
 def test_threads_sharing_a_client_page_at_once(connector: QBConnector) -> None:
     connector.listening = True
-    adds = "".join(
-        f'<CustomerAddRq requestID="{i}"><CustomerAdd><Name>P{i:02}</Name></CustomerAdd></CustomerAddRq>'
-        for i in range(30)
-    )
-    client(connector).send(qbxml(adds))
+    add_customers(connector, [f"P{i:02}" for i in range(30)])
     shared = client(connector)
     got: dict[int, list[str]] = {}
-    errors: list[BaseException] = []
 
     def page(t: int) -> None:
-        try:
-            got[t] = [r["Name"] for r in shared.query("Customer", max_returned=4)]
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
+        got[t] = [r["Name"] for r in shared.query("Customer", max_returned=4)]
 
-    threads = [threading.Thread(target=page, args=(t,)) for t in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    in_threads(4, page)
     assert all(v == [f"P{i:02}" for i in range(30)] for v in got.values()) and len(got) == 4
 
 

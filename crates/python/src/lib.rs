@@ -79,5 +79,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<simulator::Simulator>()?;
     events::register(m)?;
     m.add("BUILD_INFO", qbc_server::settings::build_info())?;
+    m.add("EVENTS", events::NAMES.to_vec())?;
     Ok(())
 }

@@ -16,12 +16,10 @@ pub struct Simulator {
     path: PathBuf,
 }
 
-#[pymethods]
-impl Simulator {
-    #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Simulator> {
-        let company = py.detach(|| qbsim::Company::open(&path, qbsim::Config::default()));
-        let company = company.map_err(|e| {
+/// Open (or create) the company file at `path`, without the GIL.
+fn open(py: Python<'_>, path: &std::path::Path) -> PyResult<qbsim::Company> {
+    py.detach(|| qbsim::Company::open(path, qbsim::Config::default()))
+        .map_err(|e| {
             qb_error(
                 py,
                 &format!("{}: {e}", path.display()),
@@ -30,7 +28,14 @@ impl Simulator {
                 None,
                 "",
             )
-        })?;
+        })
+}
+
+#[pymethods]
+impl Simulator {
+    #[new]
+    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Simulator> {
+        let company = open(py, &path)?;
         let session = company.begin_session();
         Ok(Simulator {
             company,
@@ -49,18 +54,7 @@ impl Simulator {
         customers: usize,
         transactions: bool,
     ) -> PyResult<Simulator> {
-        let company = py
-            .detach(|| qbsim::Company::open(&path, qbsim::Config::default()))
-            .map_err(|e| {
-                qb_error(
-                    py,
-                    &format!("{}: {e}", path.display()),
-                    0,
-                    "QBC_BACKEND",
-                    None,
-                    "",
-                )
-            })?;
+        let company = open(py, &path)?;
         let made = py.detach(|| -> Result<(), String> {
             let vendors = (customers / 3).max(1);
             qbsim::sample::generate(&company, qbsim::sample::SampleSize { customers, vendors })
