@@ -457,20 +457,35 @@ impl Connector {
 
     #[setter]
     fn set_authorized_user_count(&self, py: Python<'_>, n: usize) -> PyResult<()> {
+        const MAX_USERS: usize = 100_000;
+        if n > MAX_USERS {
+            return Err(config_error(py, format!("at most {MAX_USERS} users")));
+        }
         while self.control.user_count() > n {
             let last = self.control.user_count() - 1;
             Self::err(py, self.control.remove_user(last))?;
         }
-        while self.control.user_count() < n {
-            let i = self.control.user_count();
-            let mut name = format!("user{i}");
-            while self.control.user_index(&name).is_some() {
-                name.push('_');
-            }
+        if self.control.user_count() < n {
+            // One hash of a password nobody knows serves every new user
+            // (argon2 once, not per user), added in one change.
             let unusable = random_password(py)?;
-            let control = self.control.clone();
-            py.detach(move || control.add_user(&name, &unusable, "", false))
+            let hash = py
+                .detach(|| qbc_server::auth::PasswordHash::create(&unusable))
                 .map_err(|e| config_error(py, e))?;
+            Self::err(
+                py,
+                self.control.change(|c| {
+                    while c.users.len() < n {
+                        let mut name = format!("user{}", c.users.len());
+                        while c.users.iter().any(|u| u.name.eq_ignore_ascii_case(&name)) {
+                            name.push('_');
+                        }
+                        c.users
+                            .push(qbc_server::UserConfig::new(&name, hash.as_str(), "", false));
+                    }
+                    Ok(())
+                }),
+            )?;
         }
         Ok(())
     }
