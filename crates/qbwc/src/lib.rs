@@ -16,10 +16,11 @@
 //! string written as an element even when empty, and
 //! `receiveResponseXMLResult` as an integer.
 //!
-//! A DOCTYPE is refused (no entity of any kind is expanded), and so is a
-//! body larger than the caller's limit (checked by the caller, which has
-//! the bytes).
+//! A DOCTYPE is refused (no entity of any kind is expanded); the body's
+//! size is bounded by the caller, which has the bytes. [`qwc`] writes the
+//! `.qwc` file an administrator loads into the Web Connector.
 
+pub mod qwc;
 mod read;
 mod write;
 
