@@ -25,7 +25,7 @@ enum Mode {
 
 /// The seed's TLS properties, kept as set and turned into `[tls]` while
 /// `enable_ssl` is true.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq)]
 struct Ssl {
     enable: bool,
     authenticate_clients: bool,
@@ -199,23 +199,18 @@ impl Connector {
         let mut ssl = self.ssl.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = ssl.clone();
         change(&mut next);
-        if next.from_file.is_some()
-            && (next.enable != ssl.enable
-                || next.cert_store != ssl.cert_store
-                || next.cert_store_type != ssl.cert_store_type
-                || next.cert_store_password != ssl.cert_store_password
-                || next.cert_subject != ssl.cert_subject
-                || next.cert_encoded != ssl.cert_encoded
-                || next.client_ca != ssl.client_ca
-                || next.authenticate_clients != ssl.authenticate_clients)
-        {
-            // A property changed: the properties say it all now.
+        if next != *ssl {
+            // A property changed: the properties say it all now (not the
+            // file's `[tls]` any more).
             next.from_file = None;
         }
         // Only a complete setting is applied: until enable_ssl is set,
         // the properties are kept as they are given.
-        if next.enable {
-            let tls = next.tls().map_err(|e| config_error(py, e))?;
+        if next.enable || ssl.enable {
+            let tls = match next.enable {
+                true => next.tls().map_err(|e| config_error(py, e))?,
+                false => None,
+            };
             Self::err(
                 py,
                 self.control.change(|c| {
@@ -223,17 +218,14 @@ impl Connector {
                     Ok(())
                 }),
             )?;
-        } else if ssl.enable {
-            Self::err(
-                py,
-                self.control.change(|c| {
-                    c.tls = None;
-                    Ok(())
-                }),
-            )?;
         }
         *ssl = next;
         Ok(())
+    }
+
+    /// A field of the SSL properties.
+    fn ssl<T>(&self, field: impl FnOnce(&Ssl) -> T) -> T {
+        field(&self.ssl.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn user_index(&self, i: i64) -> PyResult<usize> {
@@ -580,7 +572,7 @@ impl Connector {
 
     #[getter]
     fn enable_ssl(&self) -> bool {
-        self.ssl.lock().unwrap_or_else(|e| e.into_inner()).enable
+        self.ssl(|s| s.enable)
     }
 
     #[setter]
@@ -590,10 +582,7 @@ impl Connector {
 
     #[getter]
     fn ssl_authenticate_clients(&self) -> bool {
-        self.ssl
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .authenticate_clients
+        self.ssl(|s| s.authenticate_clients)
     }
 
     #[setter]
@@ -603,11 +592,7 @@ impl Connector {
 
     #[getter]
     fn ssl_cert_encoded(&self) -> String {
-        self.ssl
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cert_encoded
-            .clone()
+        self.ssl(|s| s.cert_encoded.clone())
     }
 
     #[setter]
@@ -617,11 +602,7 @@ impl Connector {
 
     #[getter]
     fn ssl_cert_store(&self) -> String {
-        self.ssl
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cert_store
-            .clone()
+        self.ssl(|s| s.cert_store.clone())
     }
 
     #[setter]
@@ -631,11 +612,7 @@ impl Connector {
 
     #[getter]
     fn ssl_cert_store_password(&self) -> String {
-        self.ssl
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cert_store_password
-            .clone()
+        self.ssl(|s| s.cert_store_password.clone())
     }
 
     #[setter]
@@ -645,11 +622,7 @@ impl Connector {
 
     #[getter]
     fn ssl_cert_store_type(&self) -> String {
-        self.ssl
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cert_store_type
-            .clone()
+        self.ssl(|s| s.cert_store_type.clone())
     }
 
     #[setter]
@@ -659,11 +632,7 @@ impl Connector {
 
     #[getter]
     fn ssl_cert_subject(&self) -> String {
-        self.ssl
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cert_subject
-            .clone()
+        self.ssl(|s| s.cert_subject.clone())
     }
 
     #[setter]

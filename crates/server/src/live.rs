@@ -12,7 +12,7 @@
 //!
 //! What cannot change under a running server (the address, TLS, the
 //! backend and its settings, the limits the accept loop and the lanes are
-//! built with) is named by [`restart_only`]; it changes when listening
+//! built with) is listed in `FIXED`; it changes when listening
 //! starts again.
 
 use crate::backend::Backend;
@@ -151,84 +151,84 @@ fn same_user(users: &[Arc<UserEntry>], u: &UserConfig) -> Option<Arc<UserEntry>>
     users.iter().find(|e| e.config == *u).cloned()
 }
 
+/// A setting only a restart applies: its configuration key, whether two
+/// configurations differ in it, and how to keep a running value.
+struct Fixed {
+    key: &'static str,
+    differs: fn(&Config, &Config) -> bool,
+    /// Copy the setting from the first configuration into the second.
+    keep: fn(&Config, &mut Config),
+}
+
+/// A field that needs a restart, by its path in `Config`.
+macro_rules! fixed {
+    ($key:literal, $($f:ident).+) => {
+        Fixed {
+            key: $key,
+            differs: |a, b| a.$($f).+ != b.$($f).+,
+            keep: |a, b| b.$($f).+ = a.$($f).+.clone(),
+        }
+    };
+}
+
+/// Every setting that changes only when listening starts again: what the
+/// accept loop, the lanes, the throttle, TLS and the backend are built
+/// with. The one list that `restart_only`, `restart_only_changes` and
+/// `keep_restart_only` read.
+const FIXED: &[Fixed] = &[
+    fixed!("listen", listen),
+    fixed!("tls", tls),
+    fixed!("metrics", metrics),
+    fixed!("queue_depth", queue_depth),
+    fixed!("queue_wait_secs", queue_wait_secs),
+    fixed!("max_connections", max_connections),
+    fixed!("max_connections_per_client", max_connections_per_client),
+    fixed!("auth.max_failures", auth.max_failures),
+    fixed!("auth.lockout_secs", auth.lockout_secs),
+    fixed!("auth.cache_secs", auth.cache_secs),
+    // The backend, but for connected_to_qb, which is live.
+    Fixed {
+        key: "backend",
+        differs: |a, b| {
+            let mut b = b.backend.clone();
+            b.connected_to_qb = a.backend.connected_to_qb;
+            a.backend != b
+        },
+        keep: |a, b| {
+            let live = b.backend.connected_to_qb;
+            b.backend = a.backend.clone();
+            b.backend.connected_to_qb = live;
+        },
+    },
+];
+
 /// Whether the setting at `key` (a configuration key such as `listen`,
 /// `tls.cert`, `backend.com.auth_flags`) changes only when listening
 /// starts again.
 pub fn restart_only(key: &str) -> bool {
-    let top = key.split(['.', '[']).next().unwrap_or(key);
-    match top {
-        "listen"
-        | "tls"
-        | "metrics"
-        | "queue_depth"
-        | "queue_wait_secs"
-        | "max_connections"
-        | "max_connections_per_client" => true,
-        "auth" => key != "auth.use_interactive_logon",
-        "backend" => key != "backend.connected_to_qb",
-        _ => false,
-    }
+    key != "backend.connected_to_qb"
+        && FIXED.iter().any(|f| {
+            key.strip_prefix(f.key)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
 }
 
 /// The restart-only settings that differ between two configurations, by
 /// their keys.
 pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let mut differs = |key: &'static str, d: bool| {
-        if d {
-            out.push(key);
-        }
-    };
-    differs("listen", old.listen != new.listen);
-    differs("tls", old.tls != new.tls);
-    differs("metrics", old.metrics != new.metrics);
-    differs("queue_depth", old.queue_depth != new.queue_depth);
-    differs(
-        "queue_wait_secs",
-        old.queue_wait_secs != new.queue_wait_secs,
-    );
-    differs(
-        "max_connections",
-        old.max_connections != new.max_connections,
-    );
-    differs(
-        "max_connections_per_client",
-        old.max_connections_per_client != new.max_connections_per_client,
-    );
-    differs(
-        "auth.max_failures",
-        old.auth.max_failures != new.auth.max_failures,
-    );
-    differs(
-        "auth.lockout_secs",
-        old.auth.lockout_secs != new.auth.lockout_secs,
-    );
-    differs(
-        "auth.cache_secs",
-        old.auth.cache_secs != new.auth.cache_secs,
-    );
-    let mut b = new.backend.clone();
-    b.connected_to_qb = old.backend.connected_to_qb;
-    differs("backend", old.backend != b);
-    out
+    FIXED
+        .iter()
+        .filter(|f| (f.differs)(old, new))
+        .map(|f| f.key)
+        .collect()
 }
 
 /// `new` with `old`'s values for every restart-only setting: what a
 /// running connector can take of a new configuration.
 pub fn keep_restart_only(old: &Config, mut new: Config) -> Config {
-    new.listen = old.listen.clone();
-    new.tls = old.tls.clone();
-    new.metrics = old.metrics.clone();
-    new.queue_depth = old.queue_depth;
-    new.queue_wait_secs = old.queue_wait_secs;
-    new.max_connections = old.max_connections;
-    new.max_connections_per_client = old.max_connections_per_client;
-    new.auth.max_failures = old.auth.max_failures;
-    new.auth.lockout_secs = old.auth.lockout_secs;
-    new.auth.cache_secs = old.auth.cache_secs;
-    let connected = new.backend.connected_to_qb;
-    new.backend = old.backend.clone();
-    new.backend.connected_to_qb = connected;
+    for f in FIXED {
+        (f.keep)(old, &mut new);
+    }
     new
 }
 
