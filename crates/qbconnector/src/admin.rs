@@ -48,7 +48,7 @@ pub fn init_logging(format: LogFormat, dir: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -56,7 +56,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Wait for SIGTERM or Ctrl-C.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -93,7 +93,7 @@ pub fn check_file(path: &Path) -> Result<()> {
     Err(msg)
 }
 
-fn load(path: &Path) -> Result<Config> {
+pub(crate) fn load(path: &Path) -> Result<Config> {
     if !path.exists() {
         return Err(format!(
             "{} not found: create it (see docs/PROTOCOL.md), or add a first user with `qbconnector user add NAME --config {}`",
@@ -158,6 +158,43 @@ pub fn check_config(path: &Path) -> Result<()> {
     if config.backend.kind == qbc_server::BackendKind::Com {
         probe_quickbooks(&config)?;
     }
+    if config.backend.kind == qbc_server::BackendKind::Qbwc {
+        let q = &config.backend.qbwc;
+        outln!(
+            "Web Connector endpoint {} (wait {} s, offline after {} s, keep-alive {} s{})",
+            q.path,
+            q.wait_secs,
+            q.offline_after_secs,
+            q.keep_alive_secs,
+            if q.long_poll_secs > 0 {
+                format!(", long poll {} s", q.long_poll_secs)
+            } else {
+                String::new()
+            }
+        )?;
+        for c in &q.companies {
+            outln!(
+                "  company `{}`: Web Connector user `{}`, file {}, FileID {}{}",
+                c.name,
+                c.user,
+                if c.company_file.is_empty() {
+                    "(the one open in QuickBooks)"
+                } else {
+                    &c.company_file
+                },
+                c.file_id(),
+                if c.read_only { ", read-only" } else { "" }
+            )?;
+        }
+        if config.tls.is_none()
+            && !config.listen.starts_with("127.")
+            && !config.listen.starts_with("[::1]")
+        {
+            outln!(
+                "note: the Web Connector accepts http only for localhost (QBWC1010):                  add [tls] to reach it from another machine"
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -200,7 +237,7 @@ fn probe_quickbooks(config: &Config) -> Result<()> {
     })
 }
 
-fn random_password() -> Result<String> {
+pub(crate) fn random_password() -> Result<String> {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut b = [0u8; 20];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
@@ -264,7 +301,7 @@ pub fn demo(port: u16, customers: usize) -> Result<()> {
     Ok(())
 }
 
-fn read_doc(path: &Path) -> Result<DocumentMut> {
+pub(crate) fn read_doc(path: &Path) -> Result<DocumentMut> {
     if !path.exists() {
         return Ok(DocumentMut::new());
     }
@@ -276,7 +313,7 @@ fn read_doc(path: &Path) -> Result<DocumentMut> {
 
 /// Write the document, then make sure the result is a configuration that
 /// loads (a broken file is never left behind).
-fn write_doc(path: &Path, doc: &DocumentMut) -> Result<()> {
+pub(crate) fn write_doc(path: &Path, doc: &DocumentMut) -> Result<()> {
     let text = doc.to_string();
     Config::parse(&text).map_err(|e| format!("refusing to write an invalid configuration: {e}"))?;
     let tmp = path.with_extension("toml.tmp");
@@ -348,7 +385,7 @@ fn find_user(users: &ArrayOfTables, name: &str) -> Option<usize> {
     })
 }
 
-fn read_password(from_stdin: bool) -> Result<String> {
+pub(crate) fn read_password(from_stdin: bool) -> Result<String> {
     let pw = if from_stdin {
         let mut line = String::new();
         std::io::stdin()

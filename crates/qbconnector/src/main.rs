@@ -8,6 +8,7 @@ mod reload;
 mod remote;
 mod service;
 mod validate;
+mod webconnector;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -52,6 +53,45 @@ enum Command {
         /// Customers in the sample company.
         #[arg(long, default_value_t = 150)]
         customers: usize,
+        /// Serve the company through the Web Connector bridge instead: a
+        /// Web Connector (or shared/tools/qbwc_emulator.py) fetches the
+        /// requests.
+        #[arg(long)]
+        qbwc: bool,
+    },
+    /// Manage the company files served through the QuickBooks Web
+    /// Connector (backend.kind = "qbwc").
+    Qbwc {
+        #[arg(long, default_value = "qbconnector.toml", global = true)]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: webconnector::QbwcCommand,
+    },
+    /// Write the .qwc file that the Web Connector loads for one company
+    /// file (stable OwnerID and FileID; the password is not in it).
+    Qwc {
+        /// The company file's name in [[backend.qbwc.companies]].
+        company: String,
+        #[arg(long, default_value = "qbconnector.toml")]
+        config: PathBuf,
+        /// The SOAP endpoint as the Web Connector reaches it: https, with
+        /// a host name (default: http://localhost:PORT/qbwc without TLS).
+        #[arg(long)]
+        url: Option<String>,
+        /// A page on the same host that answers 200 (default: the URL).
+        #[arg(long)]
+        support: Option<String>,
+        #[arg(long, default_value = "QBConnector")]
+        app_name: String,
+        /// Run every N minutes …
+        #[arg(long)]
+        minutes: Option<u32>,
+        /// … or every N seconds ("Real Time"); default: every minute.
+        #[arg(long)]
+        seconds: Option<u32>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Manage users in the configuration file.
     User {
@@ -209,7 +249,34 @@ fn main() -> ExitCode {
             log_dir,
         } => admin::serve(&config, log, log_dir.as_deref()),
         Command::Service { command } => service::run(command),
-        Command::Demo { port, customers } => admin::demo(port, customers),
+        Command::Demo {
+            port, qbwc: true, ..
+        } => webconnector::demo(port),
+        Command::Demo {
+            port, customers, ..
+        } => admin::demo(port, customers),
+        Command::Qbwc { config, command } => webconnector::qbwc(&config, command),
+        Command::Qwc {
+            company,
+            config,
+            url,
+            support,
+            app_name,
+            minutes,
+            seconds,
+            out,
+        } => webconnector::qwc(
+            &config,
+            webconnector::QwcArgs {
+                company,
+                url,
+                support,
+                app_name,
+                minutes,
+                seconds,
+                out,
+            },
+        ),
         Command::User { config, command } => admin::user(&config, command),
         Command::Cert { config, command } => admin::cert(&config, command),
         Command::CheckConfig { config } => admin::check_config(&config),

@@ -116,7 +116,7 @@ fn check(q: &Qwc) -> Result<(), String> {
 }
 
 /// `{8-4-4-4-12 hex}`.
-fn is_guid(s: &str) -> bool {
+pub fn is_guid(s: &str) -> bool {
     let Some(inner) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) else {
         return false;
     };

@@ -34,6 +34,7 @@ mod classify;
 pub mod connstr;
 mod doc;
 mod error;
+mod hcp;
 mod parse;
 mod request;
 mod response;
@@ -48,6 +49,7 @@ pub use catalog::{HResult, Severity};
 pub use classify::{access_of, Access};
 pub use doc::{Children, Document, Element};
 pub use error::{ErrorKind, FieldError, Limit, Limits, ParseError};
+pub use hcp::{read_hcp, Hcp};
 pub use request::{
     parse_request, parse_request_with, requests_parsed, IteratorMode, MessageSetKind, MetaData,
     OnError, Request, RequestSet, ResponseData,

@@ -146,6 +146,10 @@ pub enum BackendKind {
     /// QuickBooks Desktop through its request processor (QBXMLRP2) over
     /// COM: the Windows build, on the machine that runs QuickBooks.
     Com,
+    /// QuickBooks on another machine, through the QuickBooks Web
+    /// Connector, which calls the connector's SOAP endpoint
+    /// (`[backend.qbwc]`).
+    Qbwc,
 }
 
 /// Why `kind = "com"` fails elsewhere.
@@ -317,6 +321,8 @@ pub struct BackendConfig {
     pub connected_to_qb: bool,
     /// COM: `[backend.com]`.
     pub com: ComConfig,
+    /// The Web Connector bridge: `[backend.qbwc]`.
+    pub qbwc: crate::backend::qbwc::QbwcConfig,
 }
 
 impl Default for BackendConfig {
@@ -332,6 +338,7 @@ impl Default for BackendConfig {
             max_response_bytes: 32 * 1024 * 1024,
             connected_to_qb: false,
             com: ComConfig::default(),
+            qbwc: Default::default(),
         }
     }
 }
@@ -621,6 +628,11 @@ impl Config {
                 bad(&format!("backend.com.{k}"), m.to_string());
             }
         }
+        if self.backend.kind == BackendKind::Qbwc {
+            for (k, m) in self.backend.qbwc.problems() {
+                bad(&format!("backend.qbwc.{k}"), m);
+            }
+        }
         if self.backend.kind == BackendKind::Simulator {
             if let Err(e) = crate::backend::names::check_name(&self.backend.default_company) {
                 bad("backend.default_company", e);
@@ -695,6 +707,14 @@ impl Config {
                         crate::backend::com::check_company_path(f, self.backend.com.allow_unc)
                     }
                     BackendKind::Memory => Ok(()),
+                    BackendKind::Qbwc => {
+                        let q = &self.backend.qbwc;
+                        if q.companies.iter().any(|c| c.name.eq_ignore_ascii_case(f)) {
+                            Ok(())
+                        } else {
+                            Err(format!("`{f}` is not one of backend.qbwc.companies"))
+                        }
+                    }
                 };
                 if let Err(e) = checked {
                     bad(&key("company_file"), e);

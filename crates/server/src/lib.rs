@@ -335,7 +335,27 @@ pub fn backend_from_config(config: &Config) -> Result<Arc<dyn Backend>, String> 
         BackendKind::Memory => Arc::new(backend::memory::MemoryBackend::default()),
         BackendKind::Com => com_backend(config)?,
         BackendKind::Simulator => simulator_backend(config)?,
+        BackendKind::Qbwc => qbwc_backend(config)?,
     })
+}
+
+/// The Web Connector bridge; its jobs in `backend.qbwc.state_file`
+/// (inside `backend.data_dir`).
+fn qbwc_backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
+    let q = &config.backend.qbwc;
+    let path = if q.state_file.is_empty() {
+        None
+    } else {
+        std::fs::create_dir_all(&config.backend.data_dir).map_err(|e| {
+            format!(
+                "backend.data_dir: cannot create {}: {e}",
+                config.backend.data_dir.display()
+            )
+        })?;
+        Some(config.backend.data_dir.join(&q.state_file))
+    };
+    let bridge = backend::qbwc::Bridge::new(q.clone(), path.as_deref(), &config.auth)?;
+    Ok(Arc::new(backend::qbwc::QbwcBackend::new(bridge)))
 }
 
 /// The embedded simulator, its company files in `data_dir`.
@@ -470,6 +490,9 @@ impl Running {
         self.state.shutting_down.store(true, Ordering::SeqCst);
         self.state.status(0, "shutting down");
         let _ = self.stop.send(true);
+        // Requests waiting for someone else (the Web Connector) are told
+        // now rather than at their deadline.
+        self.state.backend.stop();
         for t in self.tasks {
             let _ = t.await;
         }

@@ -210,12 +210,13 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "Backend",
-        about: "simulator, com or memory (backend.kind); set while not listening",
+        about: "simulator, com, qbwc or memory (backend.kind); set while not listening",
         get: |c| {
             Ok(match c.backend.kind {
                 BackendKind::Simulator => "simulator",
                 BackendKind::Com => "com",
                 BackendKind::Memory => "memory",
+                BackendKind::Qbwc => "qbwc",
             }
             .into())
         },
@@ -224,7 +225,8 @@ pub const SETTINGS: &[Setting] = &[
                 "simulator" => BackendKind::Simulator,
                 "com" => BackendKind::Com,
                 "memory" => BackendKind::Memory,
-                _ => return Err(format!("`{v}`: simulator, com or memory")),
+                "qbwc" => BackendKind::Qbwc,
+                _ => return Err(format!("`{v}`: simulator, com, qbwc or memory")),
             };
             Ok(())
         }),

@@ -16,6 +16,7 @@
 pub mod com;
 pub mod memory;
 pub mod names;
+pub mod qbwc;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
@@ -96,6 +97,10 @@ pub struct BackendError {
     /// The request processor's HRESULT, when there is one.
     pub hresult: Option<HResult>,
     pub message: String,
+    /// The connector's own code for it (`X-QB-Error-Code`), when the
+    /// backend has a more precise one than its kind (the Web Connector
+    /// bridge's `QBC_QBWC_…`).
+    pub code: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +117,15 @@ pub enum BackendErrorKind {
     /// file slot in use, or this user's share of them): 503, and nothing
     /// was done.
     Busy,
+    /// QuickBooks cannot be reached now (the Web Connector is offline, or
+    /// did not take the request in time): 503, nothing was done.
+    Unavailable,
+    /// QuickBooks has the request but did not answer within the client's
+    /// wait: 504; it may still be carried out.
+    TimedOut,
+    /// Not allowed through this backend (a write to a read-only company
+    /// file): 403.
+    Forbidden,
 }
 
 impl BackendError {
@@ -124,7 +138,14 @@ impl BackendError {
             kind,
             hresult,
             message: message.into(),
+            code: None,
         }
+    }
+
+    /// With the connector's own code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 }
 
@@ -192,7 +213,46 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
+    /// `process`, by `deadline`: a backend that waits for someone else
+    /// (the Web Connector bridge) gives up on its own at the client's
+    /// deadline, and says whether QuickBooks had the request by then.
+    /// Others ignore it; the server's wait bounds them.
+    fn process_by(
+        &self,
+        session: SessionId,
+        request: Request,
+        _deadline: std::time::Instant,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>> {
+        self.process(session, request)
+    }
+
+    /// `once`, by `deadline` (see `process_by`).
+    fn once_by(
+        &self,
+        settings: OpenSettings,
+        request: Request,
+        _deadline: std::time::Instant,
+    ) -> BoxFuture<'_, Result<Answer, BackendError>> {
+        self.once(settings, request)
+    }
+
+    /// Whether `process_by`/`once_by` answer by their deadline themselves:
+    /// the server then waits a little longer than the deadline, so that the
+    /// backend's own answer (more precise than a 504) reaches the client.
+    fn keeps_deadlines(&self) -> bool {
+        false
+    }
+
     fn health(&self) -> BoxFuture<'_, Health>;
+
+    /// Lines of its own for `/metrics` (Prometheus text, with HELP and
+    /// TYPE).
+    fn metrics(&self) -> String {
+        String::new()
+    }
+
+    /// The connector stops: settle what waits, write what is kept.
+    fn stop(&self) {}
 
     /// The company files open now (for `/metrics`): what QuickBooks
     /// reports for the open sessions.

@@ -67,6 +67,31 @@ pub fn xml_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
+/// The header a client sends to wait less than the backend timeout for
+/// its answer, in seconds (the Web Connector bridge's 90 s are long).
+pub const TIMEOUT_HEADER: &str = "x-qb-timeout";
+
+/// `X-QB-Timeout: <seconds>` (1 to 86400; decimals allowed).
+pub fn wait_of(headers: &HeaderMap) -> Result<Option<std::time::Duration>, Refusal> {
+    let v = single(headers, TIMEOUT_HEADER).map_err(|SentTwice| {
+        Refusal::BadConnection("X-QB-Timeout is sent more than once".into())
+    })?;
+    let Some(v) = v else {
+        return Ok(None);
+    };
+    let secs = v
+        .to_str()
+        .ok()
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && (0.001..=86_400.0).contains(s))
+        .ok_or_else(|| {
+            Refusal::BadConnection(
+                "X-QB-Timeout is not a number of seconds from 0.001 to 86400".into(),
+            )
+        })?;
+    Ok(Some(std::time::Duration::from_secs_f64(secs)))
+}
+
 /// The user's settings merged with the client's `X-QB-Connection`: the
 /// server's side wins (PROTOCOL.md §2.2).
 pub fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Refusal> {

@@ -156,6 +156,20 @@ pub struct Exchange<'a> {
     pub conn: &'a ConnInfo,
     /// Filled in as the request goes (the audit line).
     pub trace: &'a mut Trace,
+    /// How long the client will wait for the backend, when it asked for
+    /// less than the backend timeout (`X-QB-Timeout`).
+    pub wait: Option<std::time::Duration>,
+}
+
+impl Exchange<'_> {
+    /// How long this request may wait for its backend: the backend
+    /// timeout, or less if the client asked for less.
+    pub fn wait_limit(&self) -> std::time::Duration {
+        match self.wait {
+            Some(w) => w.min(self.live.backend_timeout),
+            None => self.live.backend_timeout,
+        }
+    }
 }
 
 /// Answer one HTTP request.
@@ -195,6 +209,7 @@ pub async fn handle(
                 live: state.live(),
                 conn: &conn,
                 trace: &mut trace,
+                wait: None,
             };
             match route_to(&mut x, router, route, req).await {
                 Ok(r) => r,

@@ -129,4 +129,5 @@ async fn backend_metrics(state: &State, o: &mut String) {
             crate::metrics::label(&file)
         );
     }
+    o.push_str(&state.backend.metrics());
 }

@@ -10,7 +10,7 @@
 //! and the read-only rule; per company file, backend calls never overlap
 //! (one turn per lane), and a started call is never cancelled.
 
-use super::body::{read_body, settings, ticket_of, xml_content_type};
+use super::body::{read_body, settings, ticket_of, wait_of, xml_content_type};
 use super::login::{login, Principal};
 use super::reply::{Refusal, Reply};
 use super::{Exchange, FrontDoor, Route};
@@ -133,10 +133,12 @@ async fn once(
                 kept.process(&backend, settings, request).await
             })
         }
-        _ => x
-            .state
-            .lanes
-            .submit(&key, async move { backend.once(settings, request).await }),
+        _ => {
+            let deadline = Instant::now() + x.wait_limit();
+            x.state.lanes.submit(&key, async move {
+                backend.once_by(settings, request, deadline).await
+            })
+        }
     }
     .map_err(Refusal::Busy)?;
     wait(x, done).await
@@ -156,11 +158,12 @@ async fn on_ticket(
     let request = request_event(x, p, &t.company_key, request)?;
     let backend = x.state.backend.clone();
     let session = t.session.clone();
+    let deadline = Instant::now() + x.wait_limit();
     let done = x
         .state
         .lanes
         .submit(&t.company_key, async move {
-            backend.process(session, request).await
+            backend.process_by(session, request, deadline).await
         })
         .map_err(Refusal::Busy)?;
     let out = wait(x, done).await;
@@ -178,7 +181,12 @@ pub async fn wait<T: Send + 'static>(
     x: &Exchange<'_>,
     job: Pending<Result<T, BackendError>>,
 ) -> Result<T, Refusal> {
-    match job.finish(x.live.backend_timeout).await {
+    let mut limit = x.wait_limit();
+    if x.state.backend.keeps_deadlines() {
+        // The backend answers by the deadline itself, more precisely.
+        limit += std::time::Duration::from_secs(2);
+    }
+    match job.finish(limit).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(Refusal::Backend(e)),
         Err(NotDone::Refused(r)) => Err(Refusal::Busy(r)),
@@ -213,6 +221,7 @@ impl FrontDoor for Relay {
             let p = login(x, req.headers()).await?;
             xml_content_type(req.headers())?;
             // A ticket names its session; without one, the settings open one.
+            x.wait = wait_of(req.headers())?;
             let target = match ticket_of(req.headers())? {
                 Some(t) => Target::Ticket(t),
                 None => Target::Open(settings(&p, req.headers())?),

@@ -123,7 +123,11 @@ impl Refusal {
             Backend(e) => match e.kind {
                 BackendErrorKind::Request | BackendErrorKind::Settings => StatusCode::BAD_REQUEST,
                 BackendErrorKind::Failed => StatusCode::BAD_GATEWAY,
-                BackendErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                BackendErrorKind::Busy | BackendErrorKind::Unavailable => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                BackendErrorKind::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+                BackendErrorKind::Forbidden => StatusCode::FORBIDDEN,
             },
         }
     }
@@ -161,10 +165,11 @@ impl Refusal {
                 r.code.clone()
             }
             ByHandler(_) => code::REFUSED.into(),
-            Backend(e) => match (e.kind, e.hresult) {
-                (BackendErrorKind::Busy, _) => code::COMPANY_LIMIT.into(),
-                (_, Some(h)) => h.to_string(),
-                (_, None) => code::BACKEND.into(),
+            Backend(e) => match (e.code, e.kind, e.hresult) {
+                (Some(c), _, _) => c.into(),
+                (None, BackendErrorKind::Busy, _) => code::COMPANY_LIMIT.into(),
+                (None, _, Some(h)) => h.to_string(),
+                (None, _, None) => code::BACKEND.into(),
             },
         }
     }
@@ -233,6 +238,9 @@ impl Refusal {
             // immediate retry.
             Backend(e) if e.kind == BackendErrorKind::Busy => {
                 vec![("retry-after", "5".into())]
+            }
+            Backend(e) if e.kind == BackendErrorKind::Unavailable => {
+                vec![("retry-after", "30".into())]
             }
             _ => Vec::new(),
         }

@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 
+pub mod wc;
+
 pub const PASSWORD: &str = "correct horse";
 
 pub struct Server {

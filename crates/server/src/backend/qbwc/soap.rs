@@ -1,0 +1,514 @@
+//! The SOAP endpoint the Web Connector calls (`backend.qbwc.path`,
+//! `/qbwc` by default): a front door on the connector's address. Each call
+//! is read by the `qbwc` crate, answered here as one step on its company
+//! file's state, and written back by the `qbwc` crate.
+//!
+//! The Web Connector has no Basic credentials: it logs in with
+//! `authenticate` and carries the ticket it got in every later call. The
+//! allow-list, the body limits, the events and the audit line apply as to
+//! every door. A `GET` of the path answers a short page: the `.qwc`'s
+//! AppSupport, which the Web Connector fetches when the file is added.
+//!
+//! Every call gets a well-formed answer, even with an unknown or ended
+//! ticket ("the session is over": `""`, then a getLastError message), as
+//! a SOAP fault makes the Web Connector stop with QBWC1041–1045; only a
+//! body that is not one of its calls gets a fault.
+
+use super::company::WcSession;
+use super::store::Write;
+use super::{Bridge, Company, QbwcError};
+use crate::backend::{Answer, BoxFuture};
+use crate::http::body::read_body;
+use crate::http::{Exchange, FrontDoor, Refusal, Reply, Route};
+use hyper::body::Incoming;
+use hyper::{Method, StatusCode};
+use qbwc::{Call, Reply as Soap1};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct Soap {
+    bridge: Arc<Bridge>,
+}
+
+impl Soap {
+    pub fn new(bridge: Arc<Bridge>) -> Soap {
+        Soap { bridge }
+    }
+}
+
+const SOAP_TYPE: &str = "text/xml; charset=utf-8";
+
+/// What getLastError says when the session is over or has nothing to do.
+const NOTHING_TO_DO: &str = "QBConnector: no more requests.";
+const SESSION_OVER: &str = "QBConnector: this session has ended.";
+
+impl FrontDoor for Soap {
+    fn routes(&self) -> Vec<Route> {
+        vec![Route::new(
+            &self.bridge.cfg.path,
+            &[Method::POST, Method::GET],
+        )]
+    }
+
+    fn handle<'a, 'b: 'a>(
+        &'a self,
+        x: &'a mut Exchange<'b>,
+        req: hyper::Request<Incoming>,
+    ) -> BoxFuture<'a, Result<Reply, Refusal>> {
+        Box::pin(async move {
+            if req.method() == Method::GET {
+                return Ok(Reply::ok(
+                    StatusCode::OK,
+                    "<!DOCTYPE html><html><head><title>QBConnector</title></head><body>\
+                     <h1>QBConnector: QuickBooks Web Connector endpoint</h1>\
+                     <p>Load this application's .qwc file into the QuickBooks Web Connector \
+                     (qbconnector qwc). Help: docs/WEBCONNECTOR.md.</p></body></html>",
+                    "text/html; charset=utf-8",
+                ));
+            }
+            let action = req
+                .headers()
+                .get("soapaction")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = read_body(&x.live, req).await?;
+            let call = match qbwc::read(&body, action.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    let mut r = Reply::ok(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        qbwc::fault(true, &e.0),
+                        SOAP_TYPE,
+                    );
+                    r.code = "QBC_BAD_BODY".into();
+                    r.message = e.0;
+                    return Ok(r);
+                }
+            };
+            x.trace.request_types = vec![call.operation().to_string()];
+            let reply = self.bridge.call(call, x.conn.remote.ip(), x.trace).await;
+            Ok(Reply::ok(StatusCode::OK, qbwc::write(&reply), SOAP_TYPE))
+        })
+    }
+}
+
+fn text(operation: &'static str, text: impl Into<String>) -> Soap1 {
+    Soap1::Text {
+        operation,
+        text: text.into(),
+    }
+}
+
+/// A fresh ticket: 128 random bits as a GUID.
+fn new_ticket() -> String {
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    let h: String = b.iter().map(|x| format!("{x:02X}")).collect();
+    format!(
+        "{{{}-{}-{}-{}-{}}}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+impl Bridge {
+    /// Answer one call of the Web Connector.
+    pub async fn call(&self, call: Call, ip: IpAddr, trace: &mut crate::http::Trace) -> Soap1 {
+        let company = call.ticket().and_then(|t| {
+            let i = self.lock_tickets().get(t).copied()?;
+            Some(self.companies[i].clone())
+        });
+        if let Some(c) = &company {
+            trace.company = c.key.clone();
+            trace.user = c.cfg.user.clone();
+            let mut st = c.lock();
+            st.last_contact = Instant::now();
+            st.ever_contacted = true;
+        }
+        match call {
+            Call::ServerVersion => text(
+                "serverVersion",
+                format!("QBConnector {}", env!("CARGO_PKG_VERSION")),
+            ),
+            // Any Web Connector may go on.
+            Call::ClientVersion { .. } => text("clientVersion", ""),
+            Call::Authenticate { user, password } => {
+                trace.user = user.clone();
+                self.authenticate(&user, &password, ip, trace).await
+            }
+            Call::SendRequestXml {
+                ticket,
+                hcp_response,
+                company_file,
+                country,
+                major,
+                minor,
+            } => {
+                let Some(c) = company else {
+                    return text("sendRequestXML", "");
+                };
+                let first = Hello {
+                    hcp: &hcp_response,
+                    file: &company_file,
+                    country: &country,
+                    version: (major, minor),
+                };
+                text(
+                    "sendRequestXML",
+                    self.send_request(&c, &ticket, first).await,
+                )
+            }
+            Call::ReceiveResponseXml {
+                ticket,
+                response,
+                hresult,
+                message,
+            } => {
+                let Some(c) = company else {
+                    return Soap1::Progress(-1);
+                };
+                Soap1::Progress(self.receive(&c, &ticket, response, &hresult, message))
+            }
+            Call::ConnectionError {
+                ticket,
+                hresult,
+                message,
+            } => {
+                if let Some(c) = company {
+                    let h = qbxml::HResult(parse_hresult(&hresult).unwrap_or(0x8004_0401));
+                    let e = QbwcError::QuickBooks(h, message.clone());
+                    let mut st = c.lock();
+                    st.last_qb_error = format!("{hresult}: {message}");
+                    st.fail_waiting(&ticket, &e, &self.store);
+                    st.end_session(&ticket, "QuickBooks could not be opened", &self.store);
+                    drop(st);
+                    self.lock_tickets().remove(&ticket);
+                }
+                text("connectionError", "done")
+            }
+            Call::GetLastError { ticket } => {
+                let Some(c) = company else {
+                    return text("getLastError", SESSION_OVER);
+                };
+                let now = Instant::now();
+                let mut st = c.lock();
+                let active = st.clients_active(now, self.keep_alive());
+                let msg = match st.session.as_mut().filter(|s| s.ticket == ticket) {
+                    None => SESSION_OVER.to_string(),
+                    Some(s) => match s.last_error.take() {
+                        Some(e) => e,
+                        None if active && !s.refused => "NoOp".to_string(),
+                        None => NOTHING_TO_DO.to_string(),
+                    },
+                };
+                text("getLastError", msg)
+            }
+            Call::CloseConnection { ticket } => {
+                if let Some(c) = company {
+                    let mut st = c.lock();
+                    let answered = st
+                        .session
+                        .as_ref()
+                        .filter(|s| s.ticket == ticket)
+                        .map_or(0, |s| s.answered);
+                    st.end_session(&ticket, "the Web Connector closed it", &self.store);
+                    drop(st);
+                    self.lock_tickets().remove(&ticket);
+                    return text(
+                        "closeConnection",
+                        format!("OK: QBConnector answered {answered} request(s)"),
+                    );
+                }
+                text("closeConnection", "OK")
+            }
+            Call::GetInteractiveUrl { .. } => text("getInteractiveURL", ""),
+            Call::InteractiveDone { .. } => text("interactiveDone", "Done"),
+            Call::InteractiveRejected { .. } => text(
+                "interactiveRejected",
+                "QBConnector does not use interactive mode.",
+            ),
+        }
+    }
+
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        ip: IpAddr,
+        trace: &mut crate::http::Trace,
+    ) -> Soap1 {
+        let refuse = |status: &str| Soap1::Authenticate {
+            ticket: new_ticket(),
+            status: status.to_string(),
+            postpone_secs: None,
+            min_run_every_secs: None,
+        };
+        let key = user.to_lowercase();
+        let Some(&i) = self.by_user.get(&key) else {
+            let _ = self.throttle.fail(ip, &key);
+            return refuse("nvu");
+        };
+        if self.locked(ip, &key) {
+            return refuse("nvu");
+        }
+        let c = self.companies[i].clone();
+        if self.cache.get(&key, password, 0) != Some(i) {
+            let hash = c.hash.clone();
+            let pw = password.to_string();
+            let ok = tokio::task::spawn_blocking(move || hash.verify(&pw))
+                .await
+                .unwrap_or(false);
+            if !ok {
+                let _ = self.throttle.fail(ip, &key);
+                return refuse("nvu");
+            }
+            self.cache.put(&key, password, i, 0);
+        }
+        self.throttle.succeed(&key);
+        trace.company = c.key.clone();
+        let now = Instant::now();
+        let mut st = c.lock();
+        st.last_contact = now;
+        st.ever_contacted = true;
+        if !st.clients_active(now, self.keep_alive()) {
+            return refuse("none");
+        }
+        // One Web Connector session per company file: a new one means the
+        // old one is gone (QBWC runs one update at a time).
+        let old = st.session.as_ref().map(|s| s.ticket.clone());
+        if let Some(old) = &old {
+            st.end_session(old, "a new Web Connector session began", &self.store);
+        }
+        let ticket = new_ticket();
+        st.session = Some(WcSession {
+            ticket: ticket.clone(),
+            checked: false,
+            last_error: None,
+            refused: false,
+            answered: 0,
+        });
+        st.counts.sessions += 1;
+        drop(st);
+        self.store.send(Write::Session {
+            ticket: ticket.clone(),
+            company: c.key.clone(),
+        });
+        {
+            let mut t = self.lock_tickets();
+            if let Some(old) = old {
+                t.remove(&old);
+            }
+            t.insert(ticket.clone(), i);
+        }
+        Soap1::Authenticate {
+            ticket,
+            status: c.cfg.company_file.clone(),
+            postpone_secs: None,
+            min_run_every_secs: None,
+        }
+    }
+
+    async fn send_request(&self, c: &Arc<Company>, ticket: &str, hello: Hello<'_>) -> String {
+        let deadline = Instant::now() + std::time::Duration::from_secs(self.cfg.long_poll_secs);
+        loop {
+            // Listen before looking, so a job queued in between rings.
+            let rung = c.wake.notified();
+            tokio::pin!(rung);
+            rung.as_mut().enable();
+            {
+                let now = Instant::now();
+                let mut st = c.lock();
+                let Some(s) = st.session.as_mut().filter(|s| s.ticket == ticket) else {
+                    return String::new();
+                };
+                if !s.checked {
+                    s.checked = true;
+                    if let Err(why) = self.check_hello(c, &hello, &mut st) {
+                        st.counts.wrong_file += 1;
+                        if let Some(s) = st.session.as_mut() {
+                            s.refused = true;
+                            s.last_error = Some(format!("QBConnector: {why}"));
+                        }
+                        st.fail_waiting(ticket, &QbwcError::WrongFile(why), &self.store);
+                        return String::new();
+                    }
+                }
+                if st.session.as_ref().is_some_and(|s| s.refused) {
+                    return String::new();
+                }
+                if let Some((_, t)) = &st.inflight {
+                    if t == ticket {
+                        // Asked again without answering: that answer will
+                        // not come.
+                        let t = t.clone();
+                        st.end_session(&t, "the Web Connector skipped an answer", &self.store);
+                        drop(st);
+                        self.lock_tickets().remove(&t);
+                        return String::new();
+                    }
+                }
+                if st.inflight.is_none() {
+                    if let Some(xml) = st.take(ticket, &self.store) {
+                        return xml;
+                    }
+                }
+                let active = st.clients_active(now, self.keep_alive());
+                if !active || now >= deadline {
+                    return String::new();
+                }
+            }
+            if tokio::time::timeout_at(deadline.into(), rung)
+                .await
+                .is_err()
+            {
+                // One last look happens at the top of the loop.
+                continue;
+            }
+        }
+    }
+
+    /// The first sendRequestXML: which QuickBooks and which company file.
+    fn check_hello(
+        &self,
+        c: &Company,
+        hello: &Hello<'_>,
+        st: &mut super::company::State,
+    ) -> Result<(), String> {
+        let hcp = match qbxml::read_hcp(hello.hcp) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(company = %c.cfg.name, error = %e,
+                    "the Web Connector's HCP response does not read; the file is checked by path only");
+                qbxml::Hcp::default()
+            }
+        };
+        st.qb = super::company::QbInfo {
+            product: hcp.product.clone(),
+            version: if hcp.major_version.is_empty() {
+                String::new()
+            } else {
+                format!("{}.{}", hcp.major_version, hcp.minor_version)
+            },
+            country: if hcp.country.is_empty() {
+                hello.country.to_string()
+            } else {
+                hcp.country.clone()
+            },
+            file: hello.file.to_string(),
+            company_name: hcp.company_name.clone(),
+        };
+        let _ = hello.version;
+        self.store.send(Write::Contact {
+            company: c.key.clone(),
+            product: st.qb.product.clone(),
+            version: st.qb.version.clone(),
+            country: st.qb.country.clone(),
+            file: st.qb.file.clone(),
+        });
+        let want = &c.cfg;
+        if !want.company_file.is_empty()
+            && !hello.file.is_empty()
+            && !want.company_file.eq_ignore_ascii_case(hello.file)
+        {
+            return Err(format!(
+                "QuickBooks has `{}` open, not `{}`, the company file this Web Connector \
+                 serves; nothing was sent",
+                hello.file, want.company_file
+            ));
+        }
+        if let Some(id) = hcp.data_ext("FileID") {
+            if !id.eq_ignore_ascii_case(&want.file_id()) {
+                return Err(format!(
+                    "the company file open in QuickBooks has FileID {id}, not {}; another \
+                     company file is open, nothing was sent",
+                    want.file_id()
+                ));
+            }
+        }
+        if !want.company_name.is_empty()
+            && !hcp.company_name.is_empty()
+            && !want.company_name.eq_ignore_ascii_case(&hcp.company_name)
+        {
+            return Err(format!(
+                "QuickBooks has company `{}` open, not `{}`; nothing was sent",
+                hcp.company_name, want.company_name
+            ));
+        }
+        Ok(())
+    }
+
+    fn receive(
+        &self,
+        c: &Company,
+        ticket: &str,
+        response: String,
+        hresult: &str,
+        message: String,
+    ) -> i32 {
+        let outcome = if !hresult.trim().is_empty() {
+            let h = parse_hresult(hresult).unwrap_or(0x8004_0402);
+            Err(QbwcError::QuickBooks(qbxml::HResult(h), message))
+        } else if response.trim().is_empty() {
+            Err(QbwcError::QuickBooks(
+                qbxml::HResult(0x8004_0402),
+                "the Web Connector brought an empty answer".into(),
+            ))
+        } else {
+            Ok(Answer::from_xml(response))
+        };
+        let now = Instant::now();
+        let mut st = c.lock();
+        if !st.finish(ticket, outcome, &self.store) {
+            if let Some(s) = st.session.as_mut().filter(|s| s.ticket == ticket) {
+                s.last_error = Some("QBConnector: no request was waiting for this answer.".into());
+            }
+            return -1;
+        }
+        let active = st.clients_active(now, self.keep_alive());
+        st.progress(ticket, active)
+    }
+}
+
+/// What the first sendRequestXML of a session says.
+struct Hello<'a> {
+    hcp: &'a str,
+    file: &'a str,
+    country: &'a str,
+    version: (i32, i32),
+}
+
+/// `0x80040400`, `80040400` (eight hex digits), or a decimal such as
+/// .NET writes an HRESULT (`-2147220480`).
+fn parse_hresult(s: &str) -> Option<u32> {
+    let t = s.trim();
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u32::from_str_radix(hex, 16).ok();
+    }
+    if t.len() == 8 && !t.starts_with('-') {
+        if let Ok(v) = u32::from_str_radix(t, 16) {
+            return Some(v);
+        }
+    }
+    let v = t.parse::<i64>().ok()?;
+    u32::try_from(v)
+        .ok()
+        .or_else(|| i32::try_from(v).ok().map(|x| x as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hresults_in_any_spelling() {
+        assert_eq!(parse_hresult("0x80040400"), Some(0x8004_0400));
+        assert_eq!(parse_hresult("80040408"), Some(0x8004_0408));
+        assert_eq!(parse_hresult("-2147220480"), Some(0x8004_0400));
+        assert_eq!(parse_hresult("nonsense"), None);
+        assert!(new_ticket().len() == 38 && qbwc::qwc::is_guid(&new_ticket()));
+    }
+}
