@@ -81,8 +81,9 @@ def scenario(python, port, name, emu_args, want_status, want_code="", want_in_bo
 def main():
     binary, python = sys.argv[1], sys.argv[2]
     if not EMULATOR.exists():
-        print(f"SKIP: {EMULATOR} not found")
-        return 0
+        # CI has ../shared: a missing emulator is a failure, not a pass.
+        print(f"FAIL: {EMULATOR} not found")
+        return 1
     with tempfile.TemporaryDirectory() as d:
         cfg = Path(d) / "qbconnector.toml"
         port = free_port()

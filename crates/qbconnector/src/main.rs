@@ -75,7 +75,8 @@ enum Command {
         #[arg(long, default_value = "qbconnector.toml")]
         config: PathBuf,
         /// The SOAP endpoint as the Web Connector reaches it: https, with
-        /// a host name (default: http://localhost:PORT/qbwc without TLS).
+        /// a host name; the company file's own path (/qbwc/NAME) or /qbwc
+        /// (default: http://localhost:PORT/qbwc/NAME without TLS).
         #[arg(long)]
         url: Option<String>,
         /// A page on the same host that answers 200 (default: the URL).

@@ -202,7 +202,7 @@ pub fn qwc(path: &Path, a: QwcArgs) -> Result<()> {
         Some(u) => u,
         None if config.tls.is_none() => {
             let port = config.listen.rsplit(':').next().unwrap_or("2080");
-            format!("http://localhost:{port}{}", q.path)
+            format!("http://localhost:{port}{}", q.company_path(&c.name))
         }
         None => {
             return Err(

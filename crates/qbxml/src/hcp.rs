@@ -36,6 +36,16 @@ pub struct Hcp {
 }
 
 impl Hcp {
+    /// The value of the company's DataExt `name` that `owner` (a GUID,
+    /// compared without regard to case) wrote: the Web Connector writes
+    /// `FileID` under the application's OwnerID.
+    pub fn data_ext_of(&self, owner: &str, name: &str) -> Option<&str> {
+        self.data_ext
+            .iter()
+            .find(|(o, n, _)| o.eq_ignore_ascii_case(owner) && n.eq_ignore_ascii_case(name))
+            .map(|(_, _, v)| v.as_str())
+    }
+
     /// The value of the company's DataExt `name` (the Web Connector's
     /// `FileID`), whatever its owner.
     pub fn data_ext(&self, name: &str) -> Option<&str> {
@@ -182,6 +192,12 @@ mod tests {
         assert_eq!(
             h.data_ext("fileid"),
             Some("{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}")
+        );
+        let owner = "{57f3b9b1-86f1-4fcc-b1ee-566de1813d20}";
+        assert!(h.data_ext_of(owner, "FileID").is_some());
+        assert_eq!(
+            h.data_ext_of("{00000000-0000-0000-0000-000000000000}", "FileID"),
+            None
         );
     }
 

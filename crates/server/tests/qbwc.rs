@@ -31,13 +31,11 @@ impl Bridge {
         )
     }
 
-    fn file_id(&self, i: usize) -> String {
+    /// Company file `i`'s (OwnerID, FileID).
+    fn ids(&self, i: usize) -> (String, String) {
         let c = self.server.running.control().configuration();
-        c.backend.qbwc.companies[i].file_id()
-    }
-
-    fn state_db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.server.dir.path().join("qbwc.sqlite")).unwrap()
+        let co = &c.backend.qbwc.companies[i];
+        (co.owner_id(), co.file_id())
     }
 }
 
@@ -287,16 +285,11 @@ async fn iterators_run_through_one_web_connector_session() {
         }
     }
     assert_eq!(names, 5, "every page, in one QuickBooks session");
-    // The Web Connector session ends: the client's ticket is lost, as a
-    // COM session QuickBooks closed.
-    let (wc_ticket, _) = {
-        let s = wc.seen.lock().unwrap().len();
-        assert_eq!(s, 3);
-        (String::new(), ())
-    };
-    let _ = wc_ticket;
-    // End the client session's Web Connector session from the Web
-    // Connector's side: a new authenticate replaces it.
+    // Every page went to the one Web Connector session.
+    assert_eq!(wc.seen.lock().unwrap().len(), 3);
+    assert_eq!(wc.sessions.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The Web Connector session ends (a new authenticate replaces it):
+    // the client's ticket is lost, as a COM session QuickBooks closed.
     let r2 = b.wc(0);
     let (_t, status) = r2.authenticate().await;
     assert_eq!(status, "", "the client's session is still open: work");
@@ -394,13 +387,27 @@ async fn another_company_file_is_refused_before_anything_is_sent() {
     assert_eq!(r.status, 200, "{}", r.body);
     // The FileID on the company record is another company file's.
     let mut wc1 = b.wc(1);
-    wc1.hcp = hcp("Test Co", Some("{00000000-0000-0000-0000-000000000001}"));
+    let (owner, file_id) = b.ids(1);
+    wc1.hcp = hcp(
+        "Test Co",
+        Some((&owner, "{00000000-0000-0000-0000-000000000001}")),
+    );
     let (r, s) = through_in(&b, &wc1, "cat", Some("c1"), &customer_query()).await;
     assert_eq!(r.code(), "QBC_QBWC_WRONG_FILE", "{}", r.body);
     assert!(s.last_error.contains("FileID"), "{}", s.last_error);
     assert!(wc1.seen.lock().unwrap().is_empty());
-    // Its own FileID: served.
-    wc1.hcp = hcp("Test Co", Some(&b.file_id(1)));
+    // Another application's FileID is not this one's business; its own
+    // FileID: served.
+    wc1.hcp = hcp(
+        "Test Co",
+        Some((
+            "{11111111-2222-3333-4444-555555555555}",
+            "{00000000-0000-0000-0000-000000000001}",
+        )),
+    );
+    let (r, _) = through_in(&b, &wc1, "cat", Some("c1"), &customer_query()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    wc1.hcp = hcp("Test Co", Some((&owner, &file_id)));
     let (r, _) = through_in(&b, &wc1, "cat", Some("c1"), &customer_query()).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
@@ -457,15 +464,19 @@ async fn offline_is_503_at_once_and_slow_is_504() {
     assert_eq!(r.status, 504, "{}", r.body);
     assert_eq!(r.code(), "QBC_QBWC_TIMEOUT");
     assert_eq!(s.requests.len(), 1);
-    // A header that is not a number of seconds.
-    let r = post_with(
-        b.server.addr,
-        "ann",
-        &[("x-qb-timeout", "soon")],
-        &customer_query(),
-    )
-    .await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    // The answer that came late is on record.
+    let Server { running, dir, .. } = b.server;
+    running.shutdown().await;
+    let db = rusqlite::Connection::open(dir.path().join("qbwc.sqlite")).unwrap();
+    let (state, answer): (String, String) = db
+        .query_row(
+            "SELECT state, answer FROM jobs WHERE request LIKE '%Slow One%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(state, "answered");
+    assert!(answer.contains("<Name>Slow One</Name>"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -659,4 +670,67 @@ async fn a_hundred_web_connectors_and_a_hundred_clients() {
     }
     assert!(total >= n, "every client got answers: {total}");
     eprintln!("{total} requests through {n} Web Connectors in {secs} s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_user_for_several_company_files_through_their_own_paths() {
+    let b = start_bridge(2, |c| {
+        for co in &mut c.backend.qbwc.companies {
+            co.user = "shared".into();
+        }
+    })
+    .await;
+    let mut wc1 = b.wc(1);
+    wc1.user = "shared".into();
+    // Through the shared path the user names no one company file.
+    assert_eq!(wc1.authenticate().await.1, "nvu");
+    // Through its own path, its own company file's work.
+    wc1.path = "/qbwc/c1".into();
+    let (r, s) = through_in(&b, &wc1, "cat", Some("c1"), &customer_add("Via Own Path")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(s.requests.len(), 1);
+    let mine = b.qb[1]
+        .process(b.qb[1].begin_session(), customer_query().as_bytes())
+        .unwrap();
+    assert!(mine.contains("Via Own Path"));
+    let other = b.qb[0]
+        .process(b.qb[0].begin_session(), customer_query().as_bytes())
+        .unwrap();
+    assert!(!other.contains("Via Own Path"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_in_a_client_session_whose_answer_is_lost_is_lost_not_undone() {
+    let b = start_bridge(1, |_| {}).await;
+    let ticket = open_session(b.server.addr, "ann").await;
+    let auth = basic("ann", PASSWORD);
+    let addr = b.server.addr;
+    let client = tokio::spawn(async move {
+        let h = [
+            ("authorization", auth.as_str()),
+            ("content-type", "text/xml"),
+            ("x-qb-ticket", ticket.as_str()),
+        ];
+        send(addr, "POST", "/", &h, &customer_add("In A Session")).await
+    });
+    let wc = b.wc(0);
+    let (t, status) = wc.authenticate().await;
+    assert_eq!(status, "", "a client session is open");
+    let rq = loop {
+        let rq = wc.send_request(&t, true).await;
+        if !rq.is_empty() {
+            break rq;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(rq.contains("In A Session"));
+    // The Web Connector session ends without the answer.
+    wc.close(&t).await;
+    let r = client.await.unwrap();
+    // Not 0x8004040D ("nothing happened, start over"): it may be done.
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.code(), "QBC_QBWC_LOST");
+    // A header that is not a number of seconds.
+    let r = post_with(addr, "ann", &[("x-qb-timeout", "soon")], &customer_query()).await;
+    assert_eq!(r.status, 400, "{}", r.body);
 }

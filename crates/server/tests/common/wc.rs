@@ -88,11 +88,12 @@ pub fn result(resp: &Resp, op: &str) -> String {
         .unwrap_or_else(|| panic!("{op}: no result in {}", resp.body))
 }
 
-/// The HCP response QuickBooks gives on a session's first call.
-pub fn hcp(company: &str, file_id: Option<&str>) -> String {
-    let ext = file_id.map_or(String::new(), |id| {
+/// The HCP response QuickBooks gives on a session's first call; with
+/// the FileID the Web Connector wrote under an application's OwnerID.
+pub fn hcp(company: &str, file_id: Option<(&str, &str)>) -> String {
+    let ext = file_id.map_or(String::new(), |(owner, id)| {
         format!(
-            "<DataExtRet><OwnerID>{{57F3B9B1-86F1-4FCC-B1EE-566DE1813D20}}</OwnerID>\
+            "<DataExtRet><OwnerID>{owner}</OwnerID>\
              <DataExtName>FileID</DataExtName><DataExtType>STR255TYPE</DataExtType>\
              <DataExtValue>{id}</DataExtValue></DataExtRet>"
         )

@@ -56,13 +56,14 @@ pub struct WcSession {
     /// Why the session must end (a wrong company file, QuickBooks could not
     /// open it): what getLastError says.
     pub last_error: Option<String>,
-    /// Nothing more is handed over in this session.
-    pub refused: bool,
+    /// Nothing more is handed over in this session, and why (another
+    /// company file is open): what new requests are told at once.
+    pub refused: Option<String>,
     pub answered: u64,
 }
 
 /// What QuickBooks said about itself (the HCP response).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QbInfo {
     pub product: String,
     pub version: String,
@@ -118,18 +119,22 @@ impl State {
         }
     }
 
-    /// No call for longer than `offline_after`, and nothing in QuickBooks'
-    /// hands (a long request keeps the Web Connector silent).
+    /// No call for longer than `offline_after`; while a job is in
+    /// QuickBooks' hands (a long request keeps the Web Connector silent),
+    /// for four times as long.
     pub fn offline(&self, now: Instant, offline_after: Duration) -> bool {
-        self.inflight.is_none() && now.duration_since(self.last_contact) > offline_after
+        let silent = now.duration_since(self.last_contact);
+        match self.inflight {
+            None => silent > offline_after,
+            Some(_) => silent > offline_after * 4,
+        }
     }
 
     /// Clients want a session kept open: work waits, a client session is
     /// open, or a client asked within `keep_alive`.
+    /// (An open client session counts even with `keep_alive` 0: its
+    /// iterators live in one Web Connector session.)
     pub fn clients_active(&self, now: Instant, keep_alive: Duration) -> bool {
-        if keep_alive.is_zero() {
-            return !self.queue.is_empty();
-        }
         !self.queue.is_empty()
             || self.inflight.is_some()
             || self.clients.values().any(|b| *b != Binding::Dead)
@@ -250,7 +255,10 @@ impl State {
                     self.queue.push_front(job);
                 } else {
                     self.counts.lost += 1;
-                    let e = if in_client_session {
+                    // A write may have been done: never "nothing happened"
+                    // (a lost session's code, after which clients start
+                    // over), but lost — and not sent again.
+                    let e = if in_client_session && !job.write {
                         QbwcError::SessionLost(why.to_string())
                     } else {
                         QbwcError::Lost(why.to_string())

@@ -31,6 +31,9 @@ pub struct QbwcConfig {
     pub state_file: String,
     /// Days a finished job (and its answer) is kept in `state_file`.
     pub keep_days: u64,
+    /// The largest SOAP call, in bytes: a receiveResponseXML carries
+    /// QuickBooks' whole answer, escaped (so larger than the answer).
+    pub max_soap_bytes: usize,
     /// The company file a client that names none gets; empty: the only
     /// company, when there is one.
     pub default_company: String,
@@ -47,6 +50,7 @@ impl Default for QbwcConfig {
             long_poll_secs: 0,
             state_file: "qbwc.sqlite".into(),
             keep_days: 7,
+            max_soap_bytes: 128 * 1024 * 1024,
             default_company: String::new(),
             companies: Vec::new(),
         }
@@ -59,7 +63,9 @@ impl Default for QbwcConfig {
 pub struct QbwcCompany {
     /// What clients call it (their CompanyFile); unique.
     pub name: String,
-    /// The Web Connector's user name (the .qwc's UserName) …
+    /// The Web Connector's user name (the .qwc's UserName) … A user that
+    /// serves several company files logs in only through each one's own
+    /// path (`/qbwc/<name>`), which tells them apart.
     pub user: String,
     /// … and its password as argon2id (`qbconnector hash-password`).
     pub password_hash: String,
@@ -97,6 +103,20 @@ impl QbwcCompany {
 }
 
 impl QbwcConfig {
+    /// The company file's own endpoint: `/qbwc/<name>`, the name
+    /// percent-encoded.
+    pub fn company_path(&self, name: &str) -> String {
+        let mut p = format!("{}/", self.path.trim_end_matches('/'));
+        for b in name.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                p.push(b as char);
+            } else {
+                p.push_str(&format!("%{b:02X}"));
+            }
+        }
+        p
+    }
+
     pub fn wait(&self) -> Duration {
         Duration::from_secs(self.wait_secs)
     }
@@ -117,10 +137,22 @@ impl QbwcConfig {
             ("keep_alive_secs", self.keep_alive_secs, 0, 86_400),
             ("long_poll_secs", self.long_poll_secs, 0, 60),
             ("keep_days", self.keep_days, 1, 3650),
+            (
+                "max_soap_bytes",
+                self.max_soap_bytes as u64,
+                65_536,
+                1 << 31,
+            ),
         ] {
             if !(lo..=hi).contains(&v) {
                 bad(k, format!("{v}: from {lo} to {hi}"));
             }
+        }
+        if self.long_poll_secs >= self.offline_after_secs && self.long_poll_secs > 0 {
+            bad(
+                "long_poll_secs",
+                "must be below offline_after_secs (a held call is the only contact)".into(),
+            );
         }
         if self.companies.is_empty() {
             bad(
@@ -131,7 +163,6 @@ impl QbwcConfig {
             );
         }
         let mut names = std::collections::HashSet::new();
-        let mut users = std::collections::HashSet::new();
         for (i, c) in self.companies.iter().enumerate() {
             let key = |k: &str| format!("companies[{i}].{k}");
             if c.name.trim().is_empty()
@@ -150,15 +181,6 @@ impl QbwcConfig {
                 bad(
                     &key("user"),
                     "the Web Connector's user name is missing or too long".into(),
-                );
-            }
-            if !users.insert(c.user.to_lowercase()) {
-                bad(
-                    &key("user"),
-                    format!(
-                        "`{}` serves two company files: one Web Connector user each",
-                        c.user
-                    ),
                 );
             }
             if let Err(e) = PasswordHash::parse(&c.password_hash) {

@@ -189,7 +189,11 @@ impl Company {
 pub struct Bridge {
     pub cfg: QbwcConfig,
     companies: Vec<Arc<Company>>,
-    by_user: HashMap<String, usize>,
+    /// Web Connector users → their company files (one, unless the user
+    /// serves several through their own paths).
+    by_user: HashMap<String, Vec<usize>>,
+    /// Each company file's own endpoint path → the company.
+    paths: HashMap<String, usize>,
     by_name: HashMap<String, usize>,
     default: Option<usize>,
     /// Web Connector tickets → company.
@@ -223,12 +227,14 @@ impl Bridge {
         };
         let now = Instant::now();
         let mut companies = Vec::new();
-        let mut by_user = HashMap::new();
+        let mut by_user: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_name = HashMap::new();
+        let mut paths = HashMap::new();
         for (i, c) in cfg.companies.iter().enumerate() {
             let hash = PasswordHash::parse(&c.password_hash)?;
-            by_user.insert(c.user.to_lowercase(), i);
+            by_user.entry(c.user.to_lowercase()).or_default().push(i);
             by_name.insert(c.name.to_lowercase(), i);
+            paths.insert(cfg.company_path(&c.name), i);
             companies.push(Arc::new(Company {
                 cfg: c.clone(),
                 key: c.name.to_lowercase(),
@@ -245,6 +251,7 @@ impl Bridge {
         let bridge = Bridge {
             companies,
             by_user,
+            paths,
             by_name,
             default,
             tickets: Mutex::new(HashMap::new()),
@@ -294,9 +301,11 @@ impl Bridge {
             let mut st = self.companies[i].lock();
             st.session = Some(company::WcSession {
                 ticket: ticket.clone(),
-                checked: true,
+                // Its next call is checked (by path: the HCP response came
+                // with the session's first call, before the restart).
+                checked: false,
                 last_error: None,
-                refused: false,
+                refused: None,
                 answered: 0,
             });
             if let Some((id, write)) = inflight {
@@ -361,6 +370,8 @@ impl Bridge {
     ) -> Outcome {
         let c = &self.companies[index];
         let write = request.access() != qbxml::Access::Read;
+        // The bridge's own bound on a client's wait (`wait_secs`).
+        let deadline = deadline.min(Instant::now() + self.cfg.wait());
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         let id = self.next_job.fetch_add(1, Ordering::Relaxed);
         let waited = {
@@ -383,6 +394,16 @@ impl Bridge {
             }
             if write && c.cfg.read_only {
                 return Err(QbwcError::ReadOnly(c.cfg.name.clone()));
+            }
+            // The session open now serves another company file.
+            if let Some(why) = st.session.as_ref().and_then(|s| s.refused.clone()) {
+                return Err(QbwcError::WrongFile(why));
+            }
+            // The client gave up while the request waited for its turn: it
+            // must not reach QuickBooks now.
+            if deadline <= now {
+                st.counts.not_taken += 1;
+                return Err(QbwcError::NotTaken(0));
             }
             let xml = request.xml().to_string();
             self.store.send(Write::Queued {

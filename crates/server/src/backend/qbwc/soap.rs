@@ -18,7 +18,7 @@ use super::company::WcSession;
 use super::store::Write;
 use super::{Bridge, Company, QbwcError};
 use crate::backend::{Answer, BoxFuture};
-use crate::http::body::read_body;
+use crate::http::body::read_body_within;
 use crate::http::{Exchange, FrontDoor, Refusal, Reply, Route};
 use hyper::body::Incoming;
 use hyper::{Method, StatusCode};
@@ -45,10 +45,15 @@ const SESSION_OVER: &str = "QBConnector: this session has ended.";
 
 impl FrontDoor for Soap {
     fn routes(&self) -> Vec<Route> {
-        vec![Route::new(
+        // One endpoint for all, and each company file's own.
+        let mut r = vec![Route::new(
             &self.bridge.cfg.path,
             &[Method::POST, Method::GET],
-        )]
+        )];
+        for path in self.bridge.paths.keys() {
+            r.push(Route::new(path, &[Method::POST, Method::GET]));
+        }
+        r
     }
 
     fn handle<'a, 'b: 'a>(
@@ -67,12 +72,13 @@ impl FrontDoor for Soap {
                     "text/html; charset=utf-8",
                 ));
             }
+            let scope = self.bridge.paths.get(req.uri().path()).copied();
             let action = req
                 .headers()
                 .get("soapaction")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body = read_body(&x.live, req).await?;
+            let body = read_body_within(&x.live, req, self.bridge.cfg.max_soap_bytes).await?;
             let call = match qbwc::read(&body, action.as_deref()) {
                 Ok(c) => c,
                 Err(e) => {
@@ -87,7 +93,10 @@ impl FrontDoor for Soap {
                 }
             };
             x.trace.request_types = vec![call.operation().to_string()];
-            let reply = self.bridge.call(call, x.conn.remote.ip(), x.trace).await;
+            let reply = self
+                .bridge
+                .call(call, scope, &x.state, x.conn.remote.ip(), x.trace)
+                .await;
             Ok(Reply::ok(StatusCode::OK, qbwc::write(&reply), SOAP_TYPE))
         })
     }
@@ -100,24 +109,32 @@ fn text(operation: &'static str, text: impl Into<String>) -> Soap1 {
     }
 }
 
-/// A fresh ticket: 128 random bits as a GUID.
-fn new_ticket() -> String {
+/// A fresh ticket: 128 random bits as a GUID (none without randomness).
+fn new_ticket() -> Option<String> {
     let mut b = [0u8; 16];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).ok()?;
     let h: String = b.iter().map(|x| format!("{x:02X}")).collect();
-    format!(
+    Some(format!(
         "{{{}-{}-{}-{}-{}}}",
         &h[0..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    )
+    ))
 }
 
 impl Bridge {
     /// Answer one call of the Web Connector.
-    pub async fn call(&self, call: Call, ip: IpAddr, trace: &mut crate::http::Trace) -> Soap1 {
+    /// `scope`: the company file whose own path was called, if it was.
+    pub async fn call(
+        &self,
+        call: Call,
+        scope: Option<usize>,
+        state: &crate::state::State,
+        ip: IpAddr,
+        trace: &mut crate::http::Trace,
+    ) -> Soap1 {
         let company = call.ticket().and_then(|t| {
             let i = self.lock_tickets().get(t).copied()?;
             Some(self.companies[i].clone())
@@ -138,15 +155,15 @@ impl Bridge {
             Call::ClientVersion { .. } => text("clientVersion", ""),
             Call::Authenticate { user, password } => {
                 trace.user = user.clone();
-                self.authenticate(&user, &password, ip, trace).await
+                self.authenticate(&user, &password, scope, state, ip, trace)
+                    .await
             }
             Call::SendRequestXml {
                 ticket,
                 hcp_response,
                 company_file,
                 country,
-                major,
-                minor,
+                ..
             } => {
                 let Some(c) = company else {
                     return text("sendRequestXML", "");
@@ -155,7 +172,6 @@ impl Bridge {
                     hcp: &hcp_response,
                     file: &company_file,
                     country: &country,
-                    version: (major, minor),
                 };
                 text(
                     "sendRequestXML",
@@ -201,7 +217,7 @@ impl Bridge {
                     None => SESSION_OVER.to_string(),
                     Some(s) => match s.last_error.take() {
                         Some(e) => e,
-                        None if active && !s.refused => "NoOp".to_string(),
+                        None if active && s.refused.is_none() => "NoOp".to_string(),
                         None => NOTHING_TO_DO.to_string(),
                     },
                 };
@@ -238,36 +254,76 @@ impl Bridge {
         &self,
         user: &str,
         password: &str,
+        scope: Option<usize>,
+        state: &crate::state::State,
         ip: IpAddr,
         trace: &mut crate::http::Trace,
     ) -> Soap1 {
         let refuse = |status: &str| Soap1::Authenticate {
-            ticket: new_ticket(),
+            ticket: new_ticket().unwrap_or_default(),
             status: status.to_string(),
             postpone_secs: None,
             min_run_every_secs: None,
         };
-        let key = user.to_lowercase();
-        let Some(&i) = self.by_user.get(&key) else {
-            let _ = self.throttle.fail(ip, &key);
+        if user.is_empty()
+            || user.len() > crate::auth::MAX_NAME
+            || password.len() > crate::auth::MAX_PASSWORD
+        {
             return refuse("nvu");
-        };
+        }
+        let key = user.to_lowercase();
         if self.locked(ip, &key) {
             return refuse("nvu");
         }
-        let c = self.companies[i].clone();
-        if self.cache.get(&key, password, 0) != Some(i) {
-            let hash = c.hash.clone();
+        let serves = self.by_user.get(&key).map_or(&[][..], Vec::as_slice);
+        let found = match scope {
+            // Its own path: the user must be that company file's.
+            Some(i) => serves.contains(&i).then_some(i),
+            // The shared path: the user must name one company file.
+            None => match serves {
+                [i] => Some(*i),
+                [] => None,
+                _ => {
+                    tracing::warn!(user = %user,
+                        "this Web Connector user serves several company files: it logs in through \
+                         each one's own path (/qbwc/<name>)");
+                    None
+                }
+            },
+        };
+        // Remembered per company file: a user may serve several.
+        let cache_key = format!("{}\u{0}{key}", found.unwrap_or(usize::MAX));
+        let cached = found.is_some_and(|i| self.cache.get(&cache_key, password, 0) == Some(i));
+        if !cached {
+            // argon2 as login.rs runs it: a bounded number at once, the
+            // lockout checked again after the wait, and an unknown user
+            // costing what a known one costs.
+            let Ok(_slot) = state.argon_slots.clone().acquire_owned().await else {
+                return refuse("busy");
+            };
+            if self.locked(ip, &key) {
+                return refuse("nvu");
+            }
+            let hash = match found {
+                Some(i) => self.companies[i].hash.clone(),
+                None => state.dummy_hash.clone(),
+            };
             let pw = password.to_string();
             let ok = tokio::task::spawn_blocking(move || hash.verify(&pw))
                 .await
                 .unwrap_or(false);
-            if !ok {
+            if !ok || found.is_none() {
                 let _ = self.throttle.fail(ip, &key);
                 return refuse("nvu");
             }
-            self.cache.put(&key, password, i, 0);
         }
+        let Some(i) = found else {
+            return refuse("nvu");
+        };
+        if !cached {
+            self.cache.put(&cache_key, password, i, 0);
+        }
+        let c = self.companies[i].clone();
         self.throttle.succeed(&key);
         trace.company = c.key.clone();
         let now = Instant::now();
@@ -283,12 +339,14 @@ impl Bridge {
         if let Some(old) = &old {
             st.end_session(old, "a new Web Connector session began", &self.store);
         }
-        let ticket = new_ticket();
+        let Some(ticket) = new_ticket() else {
+            return refuse("busy");
+        };
         st.session = Some(WcSession {
             ticket: ticket.clone(),
             checked: false,
             last_error: None,
-            refused: false,
+            refused: None,
             answered: 0,
         });
         st.counts.sessions += 1;
@@ -322,6 +380,8 @@ impl Bridge {
             {
                 let now = Instant::now();
                 let mut st = c.lock();
+                // A held call is contact too.
+                st.last_contact = now;
                 let Some(s) = st.session.as_mut().filter(|s| s.ticket == ticket) else {
                     return String::new();
                 };
@@ -330,14 +390,14 @@ impl Bridge {
                     if let Err(why) = self.check_hello(c, &hello, &mut st) {
                         st.counts.wrong_file += 1;
                         if let Some(s) = st.session.as_mut() {
-                            s.refused = true;
+                            s.refused = Some(why.clone());
                             s.last_error = Some(format!("QBConnector: {why}"));
                         }
                         st.fail_waiting(ticket, &QbwcError::WrongFile(why), &self.store);
                         return String::new();
                     }
                 }
-                if st.session.as_ref().is_some_and(|s| s.refused) {
+                if st.session.as_ref().is_some_and(|s| s.refused.is_some()) {
                     return String::new();
                 }
                 if let Some((_, t)) = &st.inflight {
@@ -386,7 +446,7 @@ impl Bridge {
                 qbxml::Hcp::default()
             }
         };
-        st.qb = super::company::QbInfo {
+        let qb = super::company::QbInfo {
             product: hcp.product.clone(),
             version: if hcp.major_version.is_empty() {
                 String::new()
@@ -401,14 +461,19 @@ impl Bridge {
             file: hello.file.to_string(),
             company_name: hcp.company_name.clone(),
         };
-        let _ = hello.version;
-        self.store.send(Write::Contact {
-            company: c.key.clone(),
-            product: st.qb.product.clone(),
-            version: st.qb.version.clone(),
-            country: st.qb.country.clone(),
-            file: st.qb.file.clone(),
-        });
+        // Recorded when it changes (QuickBooks upgraded, another file).
+        if qb != st.qb && !hello.hcp.trim().is_empty() {
+            self.store.send(Write::Contact {
+                company: c.key.clone(),
+                product: qb.product.clone(),
+                version: qb.version.clone(),
+                country: qb.country.clone(),
+                file: qb.file.clone(),
+            });
+        }
+        if !hello.hcp.trim().is_empty() {
+            st.qb = qb;
+        }
         let want = &c.cfg;
         if !want.company_file.is_empty()
             && !hello.file.is_empty()
@@ -420,7 +485,7 @@ impl Bridge {
                 hello.file, want.company_file
             ));
         }
-        if let Some(id) = hcp.data_ext("FileID") {
+        if let Some(id) = hcp.data_ext_of(&want.owner_id(), "FileID") {
             if !id.eq_ignore_ascii_case(&want.file_id()) {
                 return Err(format!(
                     "the company file open in QuickBooks has FileID {id}, not {}; another \
@@ -478,7 +543,6 @@ struct Hello<'a> {
     hcp: &'a str,
     file: &'a str,
     country: &'a str,
-    version: (i32, i32),
 }
 
 /// `0x80040400`, `80040400` (eight hex digits), or a decimal such as
@@ -509,6 +573,7 @@ mod tests {
         assert_eq!(parse_hresult("80040408"), Some(0x8004_0408));
         assert_eq!(parse_hresult("-2147220480"), Some(0x8004_0400));
         assert_eq!(parse_hresult("nonsense"), None);
-        assert!(new_ticket().len() == 38 && qbwc::qwc::is_guid(&new_ticket()));
+        let t = new_ticket().unwrap_or_default();
+        assert!(t.len() == 38 && qbwc::qwc::is_guid(&t), "{t}");
     }
 }

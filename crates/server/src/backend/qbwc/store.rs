@@ -147,7 +147,7 @@ impl Store {
         let (tx, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("qbwc-store".into())
-            .spawn(move || write_loop(conn, rx))
+            .spawn(move || write_loop(conn, rx, keep_days))
             .map_err(|e| format!("cannot start the store's writer: {e}"))?;
         Ok((
             Store {
@@ -311,22 +311,55 @@ fn apply(conn: &Connection, w: Write) -> rusqlite::Result<Option<mpsc::SyncSende
     Ok(None)
 }
 
-/// Commit what arrives, in batches of whatever is waiting.
-fn write_loop(conn: Connection, rx: mpsc::Receiver<Write>) {
+/// How long the writer gathers records before it commits: one commit
+/// (and one wake-up of this thread) for what arrives in that time, not
+/// one per record. A flush commits at once.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// How often finished jobs older than `keep_days` are dropped.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Commit what arrives, in batches.
+fn write_loop(conn: Connection, rx: mpsc::Receiver<Write>, keep_days: u64) {
+    let mut pruned = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         let mut flushes = Vec::new();
+        let flushing = matches!(first, Write::Flush(_));
         let mut batch = vec![first];
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(w) => batch.push(w),
+        let until = std::time::Instant::now() + GATHER;
+        while batch.len() < 4096 && !flushing {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(w) => {
+                    let flush = matches!(w, Write::Flush(_));
+                    batch.push(w);
+                    if flush {
+                        break;
+                    }
+                }
                 Err(_) => break,
+            }
+        }
+        if pruned.elapsed() > PRUNE_EVERY {
+            pruned = std::time::Instant::now();
+            let horizon = now_ms() - (keep_days as i64) * 86_400_000;
+            if let Err(e) = conn.execute(
+                "DELETE FROM jobs WHERE updated_ms < ?1 AND state NOT IN ('queued', 'handed')",
+                params![horizon],
+            ) {
+                tracing::warn!(error = %e, "the Web Connector bridge could not drop old jobs");
             }
         }
         let result = (|| -> rusqlite::Result<()> {
             let tx = conn.unchecked_transaction()?;
             for w in batch {
-                if let Some(f) = apply(&tx, w)? {
-                    flushes.push(f);
+                // One record that fails is reported; the others are kept.
+                match apply(&tx, w) {
+                    Ok(Some(f)) => flushes.push(f),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "the Web Connector bridge could not record a job")
+                    }
                 }
             }
             tx.commit()
