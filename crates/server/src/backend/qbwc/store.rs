@@ -205,6 +205,13 @@ fn restore(conn: &Connection, keep_days: u64) -> rusqlite::Result<Restored> {
         .flatten()
         .unwrap_or(0)
         .max(0) as u64;
+    // One Web Connector session per company file: only its latest one can
+    // still be going on (a new authenticate ended the others).
+    conn.execute(
+        "DELETE FROM sessions WHERE started_ms < \
+         (SELECT MAX(t.started_ms) FROM sessions t WHERE t.company = sessions.company)",
+        [],
+    )?;
     let mut st = conn.prepare(
         "SELECT s.ticket, s.company, j.id, j.is_write FROM sessions s \
          LEFT JOIN jobs j ON j.ticket = s.ticket AND j.state = 'handed'",
@@ -325,18 +332,15 @@ fn write_loop(conn: Connection, rx: mpsc::Receiver<Write>, keep_days: u64) {
     while let Ok(first) = rx.recv() {
         let mut flushes = Vec::new();
         let flushing = matches!(first, Write::Flush(_));
+        if !flushing {
+            // Let the batch gather without being woken for each record: a
+            // sender only wakes this thread when it waits in `recv`.
+            std::thread::sleep(GATHER);
+        }
         let mut batch = vec![first];
-        let until = std::time::Instant::now() + GATHER;
-        while batch.len() < 4096 && !flushing {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(w) => {
-                    let flush = matches!(w, Write::Flush(_));
-                    batch.push(w);
-                    if flush {
-                        break;
-                    }
-                }
+        while batch.len() < 4096 {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
                 Err(_) => break,
             }
         }
@@ -370,5 +374,72 @@ fn write_loop(conn: Connection, rx: mpsc::Receiver<Write>, keep_days: u64) {
         for f in flushes {
             let _ = f.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn count(path: &Path, state: &str) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM jobs WHERE state = ?1", [state], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_restart_abandons_queued_jobs_and_keeps_the_open_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.sqlite");
+        {
+            let (store, r) = Store::open(&path, 7).unwrap();
+            assert_eq!(r.last_id, 0);
+            for id in 1..=3 {
+                store.send(Write::Queued {
+                    id,
+                    company: "acme".into(),
+                    write: true,
+                    request: format!("<Job{id}/>"),
+                });
+            }
+            store.send(Write::Session {
+                ticket: "old".into(),
+                company: "acme".into(),
+            });
+            store.send(Write::Session {
+                ticket: "t".into(),
+                company: "acme".into(),
+            });
+            store.send(Write::Handed {
+                id: 2,
+                ticket: "t".into(),
+            });
+            store.send(Write::Handed {
+                id: 3,
+                ticket: "gone".into(),
+            });
+            store.flush();
+            // Dropped without `stop`: as a crash leaves it.
+        }
+        let (_store, r) = Store::open(&path, 7).unwrap();
+        assert_eq!(r.last_id, 3);
+        assert_eq!(
+            r.abandoned, 1,
+            "job 1 was queued: never sent after a restart"
+        );
+        assert_eq!(count(&path, "abandoned"), 1);
+        // The session still open, with the job in QuickBooks' hands.
+        let open: Vec<_> = r
+            .sessions
+            .iter()
+            .map(|s| (s.ticket.as_str(), s.inflight))
+            .collect();
+        assert!(open.contains(&("t", Some((2, true)))), "{:?}", open.len());
+        // A job handed in a session that is not on record is lost.
+        assert_eq!(count(&path, "lost"), 1);
     }
 }
