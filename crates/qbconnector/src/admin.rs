@@ -377,7 +377,8 @@ fn users_of(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables> {
         .ok_or_else(|| "`users` is not an array of tables ([[users]])".to_string())
 }
 
-fn find_user(users: &ArrayOfTables, name: &str) -> Option<usize> {
+/// The entry whose `name` is `name`, case aside.
+pub(crate) fn find_user(users: &ArrayOfTables, name: &str) -> Option<usize> {
     users.iter().position(|t| {
         t.get("name")
             .and_then(|v| v.as_str())
@@ -529,11 +530,17 @@ pub fn user(path: &Path, command: UserCommand) -> Result<()> {
 
 /// Refuse a user entry that `check-config` would refuse.
 fn check_users(doc: &DocumentMut) -> Result<()> {
+    check_keys(doc, "users")
+}
+
+/// Refuse what `check-config` would refuse under the keys starting with
+/// `prefix` (an edit the command made).
+pub(crate) fn check_keys(doc: &DocumentMut, prefix: &str) -> Result<()> {
     let config = Config::parse(&doc.to_string())?;
     let problems: Vec<String> = config
         .check()
         .into_iter()
-        .filter(|p| p.key.starts_with("users"))
+        .filter(|p| p.key.starts_with(prefix))
         .map(|p| p.to_string())
         .collect();
     if problems.is_empty() {

@@ -3,7 +3,7 @@
 //! loads into the Web Connector) and `demo --qbwc`.
 
 use crate::admin::{
-    init_logging, load, random_password, read_doc, read_password, runtime, stop_signal, write_doc,
+    check_keys, find_user, init_logging, load, random_password, read_doc, read_password, runtime, stop_signal, write_doc,
     LogFormat,
 };
 use qbc_server::auth::PasswordHash;
@@ -67,13 +67,6 @@ fn companies_of(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables> {
         .ok_or_else(|| "`backend.qbwc.companies` is not [[backend.qbwc.companies]]".into())
 }
 
-fn find(list: &ArrayOfTables, name: &str) -> Option<usize> {
-    list.iter().position(|t| {
-        t.get("name")
-            .and_then(|v| v.as_str())
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-    })
-}
 
 pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
     let mut doc = read_doc(path)?;
@@ -85,7 +78,7 @@ pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
             read_only,
             password_stdin,
         } => {
-            if find(companies_of(&mut doc)?, &name).is_some() {
+            if find_user(companies_of(&mut doc)?, &name).is_some() {
                 return Err(format!(
                     "company `{name}` is already served (qbwc passwd / remove)"
                 ));
@@ -104,7 +97,7 @@ pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
             if let Some(b) = doc.get_mut("backend").and_then(Item::as_table_mut) {
                 b.insert("kind", value("qbwc"));
             }
-            check(&doc)?;
+            check_keys(&doc, "backend.qbwc")?;
             write_doc(path, &doc)?;
             outln!(
                 "company `{name}` is served through the Web Connector user `{user}`; \
@@ -135,7 +128,7 @@ pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
         }
         QbwcCommand::Remove { name } => {
             let list = companies_of(&mut doc)?;
-            let i = find(list, &name).ok_or_else(|| format!("no company `{name}`"))?;
+            let i = find_user(list, &name).ok_or_else(|| format!("no company `{name}`"))?;
             list.remove(i);
             write_doc(path, &doc)?;
             outln!("company `{name}` is no longer served")?;
@@ -144,7 +137,7 @@ pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
             name,
             password_stdin,
         } => {
-            let i = find(companies_of(&mut doc)?, &name)
+            let i = find_user(companies_of(&mut doc)?, &name)
                 .ok_or_else(|| format!("no company `{name}`"))?;
             let hash = PasswordHash::create(&read_password(password_stdin)?)?;
             if let Some(t) = companies_of(&mut doc)?.get_mut(i) {
@@ -157,21 +150,6 @@ pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
     Ok(())
 }
 
-/// Refuse what `check-config` would refuse about the bridge.
-fn check(doc: &DocumentMut) -> Result<()> {
-    let config = Config::parse(&doc.to_string())?;
-    let problems: Vec<String> = config
-        .check()
-        .into_iter()
-        .filter(|p| p.key.starts_with("backend.qbwc"))
-        .map(|p| p.to_string())
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
-}
 
 /// `qbconnector qwc`'s options.
 pub struct QwcArgs {
