@@ -3,8 +3,8 @@
 //! loads into the Web Connector) and `demo --qbwc`.
 
 use crate::admin::{
-    check_keys, find_user, init_logging, load, random_password, read_doc, read_password, runtime, stop_signal, write_doc,
-    LogFormat,
+    check_keys, find_user, init_logging, load, random_password, read_doc, read_password, runtime,
+    stop_signal, write_doc, LogFormat,
 };
 use qbc_server::auth::PasswordHash;
 use qbc_server::backend::qbwc::QbwcCompany;
@@ -66,7 +66,6 @@ fn companies_of(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables> {
         .as_array_of_tables_mut()
         .ok_or_else(|| "`backend.qbwc.companies` is not [[backend.qbwc.companies]]".into())
 }
-
 
 pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
     let mut doc = read_doc(path)?;
@@ -149,7 +148,6 @@ pub fn qbwc(path: &Path, command: QbwcCommand) -> Result<()> {
     }
     Ok(())
 }
-
 
 /// `qbconnector qwc`'s options.
 pub struct QwcArgs {
