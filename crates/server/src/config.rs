@@ -632,6 +632,14 @@ impl Config {
             for (k, m) in self.backend.qbwc.problems() {
                 bad(&format!("backend.qbwc.{k}"), m);
             }
+            if self.backend.connected_to_qb {
+                bad(
+                    "backend.connected_to_qb",
+                    "the Web Connector bridge keeps its own sessions (keep_alive_secs); \
+                     connected_to_qb cannot be used with it"
+                        .into(),
+                );
+            }
         }
         if self.backend.kind == BackendKind::Simulator {
             if let Err(e) = crate::backend::names::check_name(&self.backend.default_company) {

@@ -129,15 +129,16 @@ pub fn settings(p: &Principal, headers: &HeaderMap) -> Result<OpenSettings, Refu
 
 /// Read the body within the size and time limits.
 pub async fn read_body(live: &Live, req: Request<Incoming>) -> Result<Bytes, Refusal> {
-    read_body_within(live, req, live.max_request_bytes).await
+    read_body_within(live, req, live.max_request_bytes, live.request_timeout).await
 }
 
-/// The body within `max` bytes (a door whose bodies are QuickBooks'
-/// answers, not client requests, has its own bound).
+/// The body within `max` bytes and `time` (a door whose bodies may be
+/// QuickBooks' answers, not client requests, has its own bounds).
 pub async fn read_body_within(
-    live: &Live,
+    _live: &Live,
     req: Request<Incoming>,
     max: usize,
+    time: std::time::Duration,
 ) -> Result<Bytes, Refusal> {
     // The length as the HTTP layer read it (it also takes a length sent
     // on two lines with one value, which `get` + `parse` would miss).
@@ -145,7 +146,7 @@ pub async fn read_body_within(
         return Err(Refusal::TooLarge(max));
     }
     let body = Limited::new(req.into_body(), max);
-    match tokio::time::timeout(live.request_timeout, body.collect()).await {
+    match tokio::time::timeout(time, body.collect()).await {
         Ok(Ok(c)) => Ok(c.to_bytes()),
         Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()

@@ -31,9 +31,13 @@ pub struct QbwcConfig {
     pub state_file: String,
     /// Days a finished job (and its answer) is kept in `state_file`.
     pub keep_days: u64,
-    /// The largest SOAP call, in bytes: a receiveResponseXML carries
-    /// QuickBooks' whole answer, escaped (so larger than the answer).
+    /// The largest receiveResponseXML call, in bytes: it carries
+    /// QuickBooks' whole answer, escaped (so larger than the answer). Other
+    /// calls have `max_request_bytes`.
     pub max_soap_bytes: usize,
+    /// Seconds a receiveResponseXML body may take to arrive (a large answer
+    /// over a slow link). Other calls have `request_timeout_secs`.
+    pub answer_timeout_secs: u64,
     /// The company file a client that names none gets; empty: the only
     /// company, when there is one.
     pub default_company: String,
@@ -51,6 +55,7 @@ impl Default for QbwcConfig {
             state_file: "qbwc.sqlite".into(),
             keep_days: 7,
             max_soap_bytes: 128 * 1024 * 1024,
+            answer_timeout_secs: 600,
             default_company: String::new(),
             companies: Vec::new(),
         }

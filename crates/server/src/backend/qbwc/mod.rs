@@ -67,6 +67,8 @@ pub enum QbwcError {
     Offline(u64),
     /// Not taken within the client's wait; nothing was sent.
     NotTaken(u64),
+    /// The client's wait ran out before the request's turn came.
+    Expired,
     /// Handed over, no answer within the client's wait; it is kept.
     TimedOut(u64),
     /// Handed over; the Web Connector session ended without the answer.
@@ -111,6 +113,13 @@ impl From<QbwcError> for BackendError {
                     "the Web Connector did not take the request within {s} s; nothing was \
                      sent to QuickBooks"
                 ),
+            )
+            .with_code(code::NOT_TAKEN),
+            QbwcError::Expired => BackendError::new(
+                K::Unavailable,
+                None,
+                "the client's wait ran out while the request waited for its company file's \
+                 turn; nothing was sent to QuickBooks",
             )
             .with_code(code::NOT_TAKEN),
             QbwcError::TimedOut(s) => BackendError::new(
@@ -403,7 +412,7 @@ impl Bridge {
             // must not reach QuickBooks now.
             if deadline <= now {
                 st.counts.not_taken += 1;
-                return Err(QbwcError::NotTaken(0));
+                return Err(QbwcError::Expired);
             }
             let xml = request.xml().to_string();
             self.store.send(Write::Queued {

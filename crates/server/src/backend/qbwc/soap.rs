@@ -78,7 +78,21 @@ impl FrontDoor for Soap {
                 .get("soapaction")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body = read_body_within(&x.live, req, self.bridge.cfg.max_soap_bytes).await?;
+            // Only QuickBooks' answers are large: receiveResponseXML gets
+            // max_soap_bytes and answer_timeout_secs; every other call the
+            // connector's usual limits.
+            let answer = action
+                .as_deref()
+                .is_some_and(|a| a.trim_matches('"').ends_with("receiveResponseXML"));
+            let (max, time) = if answer {
+                (
+                    self.bridge.cfg.max_soap_bytes,
+                    std::time::Duration::from_secs(self.bridge.cfg.answer_timeout_secs),
+                )
+            } else {
+                (x.live.max_request_bytes, x.live.request_timeout)
+            };
+            let body = read_body_within(&x.live, req, max, time).await?;
             let call = match qbwc::read(&body, action.as_deref()) {
                 Ok(c) => c,
                 Err(e) => {
@@ -284,21 +298,35 @@ impl Bridge {
                 [i] => Some(*i),
                 [] => None,
                 _ => {
+                    // Not a wrong password: a .qwc with the shared path.
+                    // Refused without counting toward the lockout (it would
+                    // lock out the QuickBooks machine's other Web Connectors).
                     tracing::warn!(user = %user,
                         "this Web Connector user serves several company files: it logs in through \
-                         each one's own path (/qbwc/<name>)");
-                    None
+                         each one's own path (/qbwc/<name>); check the .qwc's AppURL");
+                    return refuse("nvu");
                 }
             },
         };
         // Remembered per company file: a user may serve several.
         let cache_key = format!("{}\u{0}{key}", found.unwrap_or(usize::MAX));
         let cached = found.is_some_and(|i| self.cache.get(&cache_key, password, 0) == Some(i));
+        // On a miss, one verification per user at a time (a burst of calls
+        // runs argon2 once; the rest find the cache).
+        let lock = (!cached && found.is_some())
+            .then(|| state.verify_lock(&format!("qbwc\u{0}{cache_key}")));
+        let _verifying = match &lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
+        let cached =
+            cached || found.is_some_and(|i| self.cache.get(&cache_key, password, 0) == Some(i));
         if !cached {
-            // argon2 as login.rs runs it: a bounded number at once, the
-            // lockout checked again after the wait, and an unknown user
-            // costing what a known one costs.
-            let Ok(_slot) = state.argon_slots.clone().acquire_owned().await else {
+            // argon2 as login.rs runs it: a bounded number at once (the
+            // slot held by the hashing itself, even if the caller hangs
+            // up), the lockout checked again after the wait, and an
+            // unknown user costing what a known one costs.
+            let Ok(slot) = state.argon_slots.clone().acquire_owned().await else {
                 return refuse("busy");
             };
             if self.locked(ip, &key) {
@@ -309,9 +337,13 @@ impl Bridge {
                 None => state.dummy_hash.clone(),
             };
             let pw = password.to_string();
-            let ok = tokio::task::spawn_blocking(move || hash.verify(&pw))
-                .await
-                .unwrap_or(false);
+            let ok = tokio::task::spawn_blocking(move || {
+                let ok = hash.verify(&pw);
+                drop(slot);
+                ok
+            })
+            .await
+            .unwrap_or(false);
             if !ok || found.is_none() {
                 let _ = self.throttle.fail(ip, &key);
                 return refuse("nvu");
@@ -330,14 +362,19 @@ impl Bridge {
         let mut st = c.lock();
         st.last_contact = now;
         st.ever_contacted = true;
-        if !st.clients_active(now, self.keep_alive()) {
-            return refuse("none");
-        }
-        // One Web Connector session per company file: a new one means the
-        // old one is gone (QBWC runs one update at a time).
+        // One Web Connector session per company file: a new authenticate
+        // means the old one is gone (QBWC runs one update at a time),
+        // whether or not there is work now.
         let old = st.session.as_ref().map(|s| s.ticket.clone());
         if let Some(old) = &old {
             st.end_session(old, "a new Web Connector session began", &self.store);
+        }
+        if !st.clients_active(now, self.keep_alive()) {
+            drop(st);
+            if let Some(old) = old {
+                self.lock_tickets().remove(&old);
+            }
+            return refuse("none");
         }
         let Some(ticket) = new_ticket() else {
             return refuse("busy");
@@ -350,11 +387,13 @@ impl Bridge {
             answered: 0,
         });
         st.counts.sessions += 1;
-        drop(st);
+        // Recorded under the lock, after the old one's end: a restart keeps
+        // the latest.
         self.store.send(Write::Session {
             ticket: ticket.clone(),
             company: c.key.clone(),
         });
+        drop(st);
         {
             let mut t = self.lock_tickets();
             if let Some(old) = old {
