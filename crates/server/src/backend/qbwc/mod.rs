@@ -708,7 +708,8 @@ impl Bridge {
         self.store.flush();
     }
 
-    /// For tests and the throttle: who is asking.
+    /// Whether this address or user name is locked out (the same lockout
+    /// rule as connector users, counted separately).
     fn locked(&self, ip: IpAddr, user: &str) -> bool {
         self.throttle.check(ip, user).is_some()
     }
