@@ -734,3 +734,33 @@ async fn a_write_in_a_client_session_whose_answer_is_lost_is_lost_not_undone() {
     let r = post_with(addr, "ann", &[("x-qb-timeout", "soon")], &customer_query()).await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_read_whose_answer_is_lost_is_answered_in_the_next_session() {
+    let b = start_bridge(1, |_| {}).await;
+    let addr = b.server.addr;
+    let client = tokio::spawn(async move { post(addr, "ann", &customer_query()).await });
+    let wc = b.wc(0);
+    let ticket = loop {
+        let (t, s) = wc.authenticate().await;
+        if s != "none" {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let rq = loop {
+        let rq = wc.send_request(&ticket, true).await;
+        if !rq.is_empty() {
+            break rq;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    // The session ends without the answer; the read goes back in line
+    // and the next session gets the same request.
+    wc.close(&ticket).await;
+    let s = wc.session().await;
+    assert_eq!(s.requests, [rq]);
+    let r = client.await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<CustomerQueryRs"), "{}", r.body);
+}

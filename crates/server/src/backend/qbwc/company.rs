@@ -62,6 +62,19 @@ pub struct WcSession {
     pub answered: u64,
 }
 
+impl WcSession {
+    /// A session that has not made its first sendRequestXML yet.
+    pub fn new(ticket: String) -> WcSession {
+        WcSession {
+            ticket,
+            checked: false,
+            last_error: None,
+            refused: None,
+            answered: 0,
+        }
+    }
+}
+
 /// What QuickBooks said about itself (the HCP response).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QbInfo {
@@ -69,7 +82,6 @@ pub struct QbInfo {
     pub version: String,
     pub country: String,
     pub file: String,
-    pub company_name: String,
 }
 
 /// Counters for `/metrics`.
@@ -82,7 +94,6 @@ pub struct Counts {
     pub not_taken: u64,
     pub offline: u64,
     pub wrong_file: u64,
-    pub sessions: u64,
 }
 
 pub struct State {
@@ -99,7 +110,6 @@ pub struct State {
     pub last_client: Option<Instant>,
     pub clients: HashMap<u64, Binding>,
     pub qb: QbInfo,
-    pub last_qb_error: String,
     pub counts: Counts,
 }
 
@@ -114,9 +124,14 @@ impl State {
             last_client: None,
             clients: HashMap::new(),
             qb: QbInfo::default(),
-            last_qb_error: String::new(),
             counts: Counts::default(),
         }
+    }
+
+    /// The Web Connector called.
+    pub fn contact(&mut self, now: Instant) {
+        self.last_contact = now;
+        self.ever_contacted = true;
     }
 
     /// No call for longer than `offline_after`; while a job is in
@@ -170,6 +185,7 @@ impl State {
         if let Some(c) = job.client {
             self.clients.insert(c, Binding::Bound(ticket.to_string()));
         }
+        // Kept on the job: a read whose session ends goes back in line.
         let xml = job.xml.clone();
         store.send(Write::Handed {
             id: job.id,

@@ -294,7 +294,6 @@ impl Bridge {
                     version: c.version,
                     country: c.country,
                     file: c.file,
-                    company_name: String::new(),
                 };
             }
         }
@@ -308,15 +307,9 @@ impl Bridge {
                 continue;
             };
             let mut st = self.companies[i].lock();
-            st.session = Some(company::WcSession {
-                ticket: ticket.clone(),
-                // Its next call is checked (by path: the HCP response came
-                // with the session's first call, before the restart).
-                checked: false,
-                last_error: None,
-                refused: None,
-                answered: 0,
-            });
+            // Its next call is checked (by path: the HCP response came with
+            // the session's first call, before the restart).
+            st.session = Some(company::WcSession::new(ticket.clone()));
             if let Some((id, write)) = inflight {
                 st.inflight = Some((
                     Job {
@@ -340,10 +333,6 @@ impl Bridge {
 
     fn lock_clients(&self) -> MutexGuard<'_, HashMap<u64, usize>> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn companies(&self) -> &[Arc<Company>] {
-        &self.companies
     }
 
     fn company_of(&self, settings: &OpenSettings) -> Result<usize, BackendError> {
@@ -471,11 +460,6 @@ impl Bridge {
         Duration::from_secs(self.cfg.keep_alive_secs)
     }
 
-    /// Wait until everything recorded so far is on disk.
-    pub fn flush(&self) {
-        self.store.flush();
-    }
-
     /// `/metrics` lines per company file.
     pub fn metrics(&self) -> String {
         let now = Instant::now();
@@ -549,10 +533,6 @@ impl QbwcBackend {
         QbwcBackend {
             bridge: Arc::new(bridge),
         }
-    }
-
-    pub fn bridge(&self) -> &Arc<Bridge> {
-        &self.bridge
     }
 
     fn default_deadline(&self) -> Instant {

@@ -14,7 +14,7 @@
 //! a SOAP fault makes the Web Connector stop with QBWC1041–1045; only a
 //! body that is not one of its calls gets a fault.
 
-use super::company::WcSession;
+use super::company::{State, WcSession};
 use super::store::Write;
 use super::{Bridge, Company, QbwcError};
 use crate::backend::{Answer, BoxFuture};
@@ -24,7 +24,7 @@ use hyper::body::Incoming;
 use hyper::{Method, StatusCode};
 use qbwc::{Call, Reply as Soap1};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 pub struct Soap {
@@ -156,9 +156,7 @@ impl Bridge {
         if let Some(c) = &company {
             trace.company = c.key.clone();
             trace.user = c.cfg.user.clone();
-            let mut st = c.lock();
-            st.last_contact = Instant::now();
-            st.ever_contacted = true;
+            c.lock().contact(Instant::now());
         }
         match call {
             Call::ServerVersion => text(
@@ -210,13 +208,10 @@ impl Bridge {
             } => {
                 if let Some(c) = company {
                     let h = qbxml::HResult(parse_hresult(&hresult).unwrap_or(0x8004_0401));
-                    let e = QbwcError::QuickBooks(h, message.clone());
+                    let e = QbwcError::QuickBooks(h, message);
                     let mut st = c.lock();
-                    st.last_qb_error = format!("{hresult}: {message}");
                     st.fail_waiting(&ticket, &e, &self.store);
-                    st.end_session(&ticket, "QuickBooks could not be opened", &self.store);
-                    drop(st);
-                    self.lock_tickets().remove(&ticket);
+                    self.end_session(st, &ticket, "QuickBooks could not be opened");
                 }
                 text("connectionError", "done")
             }
@@ -239,15 +234,13 @@ impl Bridge {
             }
             Call::CloseConnection { ticket } => {
                 if let Some(c) = company {
-                    let mut st = c.lock();
+                    let st = c.lock();
                     let answered = st
                         .session
                         .as_ref()
                         .filter(|s| s.ticket == ticket)
                         .map_or(0, |s| s.answered);
-                    st.end_session(&ticket, "the Web Connector closed it", &self.store);
-                    drop(st);
-                    self.lock_tickets().remove(&ticket);
+                    self.end_session(st, &ticket, "the Web Connector closed it");
                     return text(
                         "closeConnection",
                         format!("OK: QBConnector answered {answered} request(s)"),
@@ -262,6 +255,14 @@ impl Bridge {
                 "QBConnector does not use interactive mode.",
             ),
         }
+    }
+
+    /// End Web Connector session `ticket` (under the company's lock, which
+    /// it releases) and forget its ticket.
+    fn end_session(&self, mut st: MutexGuard<'_, State>, ticket: &str, why: &str) {
+        st.end_session(ticket, why, &self.store);
+        drop(st);
+        self.lock_tickets().remove(ticket);
     }
 
     async fn authenticate(
@@ -360,8 +361,7 @@ impl Bridge {
         trace.company = c.key.clone();
         let now = Instant::now();
         let mut st = c.lock();
-        st.last_contact = now;
-        st.ever_contacted = true;
+        st.contact(now);
         // One Web Connector session per company file: a new authenticate
         // means the old one is gone (QBWC runs one update at a time),
         // whether or not there is work now.
@@ -379,14 +379,7 @@ impl Bridge {
         let Some(ticket) = new_ticket() else {
             return refuse("busy");
         };
-        st.session = Some(WcSession {
-            ticket: ticket.clone(),
-            checked: false,
-            last_error: None,
-            refused: None,
-            answered: 0,
-        });
-        st.counts.sessions += 1;
+        st.session = Some(WcSession::new(ticket.clone()));
         // Recorded under the lock, after the old one's end: a restart keeps
         // the latest.
         self.store.send(Write::Session {
@@ -420,7 +413,7 @@ impl Bridge {
                 let now = Instant::now();
                 let mut st = c.lock();
                 // A held call is contact too.
-                st.last_contact = now;
+                st.contact(now);
                 let Some(s) = st.session.as_mut().filter(|s| s.ticket == ticket) else {
                     return String::new();
                 };
@@ -444,9 +437,7 @@ impl Bridge {
                         // Asked again without answering: that answer will
                         // not come.
                         let t = t.clone();
-                        st.end_session(&t, "the Web Connector skipped an answer", &self.store);
-                        drop(st);
-                        self.lock_tickets().remove(&t);
+                        self.end_session(st, &t, "the Web Connector skipped an answer");
                         return String::new();
                     }
                 }
@@ -498,7 +489,6 @@ impl Bridge {
                 hcp.country.clone()
             },
             file: hello.file.to_string(),
-            company_name: hcp.company_name.clone(),
         };
         // Recorded when it changes (QuickBooks upgraded, another file).
         if qb != st.qb && !hello.hcp.trim().is_empty() {
