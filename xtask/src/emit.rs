@@ -139,7 +139,8 @@ pub fn rust(built: &Built, label: &str) -> String {
         &mut s,
         "positions",
         o.positions.iter().map(|p| {
-            let flags = u8::from(p.not_in_qbd) | (u8::from(p.last) << 1);
+            let flags =
+                u8::from(p.not_in_qbd) | (u8::from(p.last) << 1) | (u8::from(p.repeats) << 2);
             format!(
                 "P({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
                 p.name,

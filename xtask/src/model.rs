@@ -45,6 +45,9 @@ pub struct OutPos {
     pub last: bool,
     pub max_len: u32,
     pub max_occurs: u32,
+    /// May occur more than once in its parent (its own maxOccurs, or a
+    /// repeating group around it).
+    pub repeats: bool,
     pub sort_key: u32,
     pub follow: (u32, u32),
     pub default: u32,
@@ -243,16 +246,19 @@ fn automaton(m: &crate::xsd::Model, allowed: &dyn Fn(usize) -> bool) -> Auto {
 
 /// Sort keys: children of a repeating compound particle share one key so a
 /// stable sort keeps their relative order; every other leaf gets its own.
+/// Also marks which leaves may repeat.
 fn sort_keys(
     p: &Particle,
     next: &mut u32,
     shared: Option<u32>,
     keys: &mut [u32],
     max_occ: &mut [u32],
+    repeats: &mut [bool],
     leaves: &[crate::xsd::Leaf],
 ) {
     match p {
         Particle::Leaf { leaf } => {
+            repeats[*leaf] = shared.is_some() || leaves[*leaf].max != Some(1);
             keys[*leaf] = shared.unwrap_or_else(|| {
                 *next += 1;
                 *next
@@ -272,7 +278,7 @@ fn sort_keys(
                 None => None,
             };
             for it in items {
-                sort_keys(it, next, shared, keys, max_occ, leaves);
+                sort_keys(it, next, shared, keys, max_occ, repeats, leaves);
             }
         }
     }
@@ -422,8 +428,17 @@ pub fn build(schema: &Schema, version: u8) -> Built {
         let intro = |i: usize| m.leaves[i].ann.intro.unwrap_or(BASE_VERSION);
         let mut keys = vec![0u32; n];
         let mut max_occ = vec![0u32; n];
+        let mut repeats = vec![false; n];
         if let Some(p) = &m.particle {
-            sort_keys(p, &mut 0, None, &mut keys, &mut max_occ, &m.leaves);
+            sort_keys(
+                p,
+                &mut 0,
+                None,
+                &mut keys,
+                &mut max_occ,
+                &mut repeats,
+                &m.leaves,
+            );
         }
         let leaf_name = |i: usize| schema.decls[m.leaves[i].decl].name.as_str();
         let defaults: Vec<u32> = m
@@ -515,6 +530,7 @@ pub fn build(schema: &Schema, version: u8) -> Built {
                     last: a.last.contains(&i),
                     max_len: ann.qbd_max_len.unwrap_or(0),
                     max_occurs: max_occ[i],
+                    repeats: repeats[i],
                     sort_key: keys[i],
                     follow,
                     default: defaults[i],

@@ -215,6 +215,10 @@ impl Decl {
         &self.t.decls[self.id as usize]
     }
 
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
     pub fn name(&self) -> &'static str {
         self.t.names[self.d().0 as usize]
     }
@@ -574,6 +578,13 @@ impl Position {
     /// Desktop does not support (it belongs to the Online/UK/CA editions).
     pub fn not_in_desktop(&self) -> bool {
         self.p().3 & 1 != 0
+    }
+
+    /// May the element occur more than once here (its own `maxOccurs`, or
+    /// a repeating group around it)? The JSON form makes exactly these
+    /// arrays.
+    pub fn repeats(&self) -> bool {
+        self.p().3 & 4 != 0
     }
 
     pub(crate) fn is_last(&self) -> bool {

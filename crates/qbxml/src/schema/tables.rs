@@ -85,7 +85,7 @@ pub(crate) struct M(pub bool, pub u32, pub u32, pub u32, pub u32);
 
 /// Position (an element particle of a content model): name, decl, version
 /// that introduced it, flags (1 = not in QuickBooks Desktop, 2 = may end the
-/// model), QuickBooks Desktop max length (0 = none), max occurrences counted
+/// model, 4 = may occur more than once), QuickBooks Desktop max length (0 = none), max occurrences counted
 /// (0 = not counted), sort key, follow set (start, len), default value
 /// (`strings` index), value range (`value_ranges` index).
 pub(crate) struct P(
