@@ -5,6 +5,11 @@
 //!   compact validation tables to `crates/qbxml/src/schema/gen_v*.rs`. With
 //!   `--check` nothing is written; the task fails if the committed tables differ
 //!   from what the schema files produce.
+//! * `gen-openapi [--check]` — write the JSON form's OpenAPI document,
+//!   generated from those tables by the `qbxml` crate (its `openapi`
+//!   example, run through cargo: this task does not link `qbxml`, so that
+//!   gen-schema can rebuild tables that `qbxml` fails to compile with), to
+//!   `docs/openapi.json`; with `--check`, fail if the committed one differs.
 
 mod dom;
 mod emit;
@@ -25,8 +30,17 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("gen-openapi") => match gen_openapi(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gen-openapi: {e}");
+                ExitCode::FAILURE
+            }
+        },
         _ => {
-            eprintln!("usage: cargo xtask gen-schema [--schema-dir DIR] [--check]");
+            eprintln!(
+                "usage: cargo xtask gen-schema [--schema-dir DIR] [--check]\n       cargo xtask gen-openapi [--check]"
+            );
             ExitCode::from(2)
         }
     }
@@ -98,5 +112,48 @@ fn gen_schema(args: &[String]) -> Result<(), String> {
             stale.join(", ")
         ));
     }
+    Ok(())
+}
+
+fn gen_openapi(args: &[String]) -> Result<(), String> {
+    let check = match args {
+        [] => false,
+        [a] if a == "--check" => true,
+        _ => return Err(format!("unknown arguments {args:?}")),
+    };
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(&root)
+        .args([
+            "run",
+            "-q",
+            "--locked",
+            "-p",
+            "qbxml",
+            "--example",
+            "openapi",
+        ])
+        .output()
+        .map_err(|e| format!("cargo run: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the openapi example failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let path = root.join("docs/openapi.json");
+    if check {
+        let current = std::fs::read(&path).unwrap_or_default();
+        if current != out.stdout {
+            return Err(format!(
+                "{} is stale (run `cargo xtask gen-openapi`)",
+                path.display()
+            ));
+        }
+        return Ok(());
+    }
+    std::fs::write(&path, &out.stdout).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("wrote {} ({} bytes)", path.display(), out.stdout.len());
     Ok(())
 }

@@ -35,6 +35,7 @@ pub mod connstr;
 mod doc;
 mod error;
 mod hcp;
+pub mod json;
 mod parse;
 mod request;
 mod response;

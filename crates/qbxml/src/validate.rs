@@ -359,7 +359,7 @@ fn misplaced(model: Model, state: u32, found: &str) -> String {
 
 /// The child name closest to a misspelt one (edit distance ≤ 2, or a
 /// case-insensitive match).
-fn closest(decl: Decl, found: &str) -> Option<&'static str> {
+pub(crate) fn closest(decl: Decl, found: &str) -> Option<&'static str> {
     let mut best: Option<(usize, &'static str)> = None;
     for p in decl.children() {
         let n = p.name();

@@ -51,19 +51,34 @@ pub fn ticket_of(headers: &HeaderMap) -> Result<Option<String>, Refusal> {
     }
 }
 
-/// `text/xml` or `application/xml`, parameters aside.
-pub fn xml_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+/// The media types a door takes, and what to tell a client that sent
+/// another.
+pub struct Media {
+    pub types: &'static [&'static str],
+    pub hint: &'static str,
+}
+
+/// qbXML: `text/xml` or `application/xml`.
+pub const XML: Media = Media {
+    types: &["text/xml", "application/xml"],
+    hint: "send the qbXML with Content-Type: text/xml (or application/xml)",
+};
+
+/// The JSON form.
+pub const JSON: Media = Media {
+    types: &["application/json"],
+    hint: "send the JSON with Content-Type: application/json",
+};
+
+/// One of `media`'s types, parameters aside.
+pub fn content_type(headers: &HeaderMap, media: Media) -> Result<(), Refusal> {
     let mime = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|ct| ct.split(';').next().unwrap_or("").trim());
     match mime {
-        Some(m)
-            if m.eq_ignore_ascii_case("text/xml") || m.eq_ignore_ascii_case("application/xml") =>
-        {
-            Ok(())
-        }
-        _ => Err(Refusal::MediaType),
+        Some(m) if media.types.iter().any(|t| m.eq_ignore_ascii_case(t)) => Ok(()),
+        _ => Err(Refusal::MediaType(media.hint)),
     }
 }
 

@@ -1,7 +1,8 @@
 //! HTTP: one request, from its head to its answer.
 //!
 //! A small router: each protocol the connector speaks is a [`FrontDoor`]
-//! that owns some paths — the qbXML relay (`relay.rs`), persistent
+//! that owns some paths — the qbXML relay (`relay.rs`), its JSON form
+//! (`json.rs`), persistent
 //! sessions (`sessions.rs`), health and metrics (`ops.rs`), and whatever
 //! a backend brings ([`crate::Backend::front_doors`]: the Web Connector
 //! bridge's SOAP endpoint, later). A door gets, through its
@@ -16,6 +17,7 @@
 //! the metrics, and the audit line.
 
 pub mod body;
+pub mod json;
 pub mod login;
 pub mod ops;
 pub mod relay;
@@ -110,6 +112,7 @@ impl Router {
     pub fn standard(state_metrics: ops::Metrics, extra: Vec<Arc<dyn FrontDoor>>) -> Router {
         let mut doors: Vec<Arc<dyn FrontDoor>> = vec![
             Arc::new(relay::Relay),
+            Arc::new(json::Json),
             Arc::new(sessions::Sessions),
             Arc::new(ops::Ops {
                 metrics: state_metrics,

@@ -10,7 +10,7 @@
 //! and the read-only rule; per company file, backend calls never overlap
 //! (one turn per lane), and a started call is never cancelled.
 
-use super::body::{read_body, settings, ticket_of, wait_of, xml_content_type};
+use super::body::{content_type, read_body, settings, ticket_of, wait_of, XML};
 use super::login::{login, Principal};
 use super::reply::{Refusal, Reply};
 use super::{Exchange, FrontDoor, Route};
@@ -32,11 +32,25 @@ pub enum Target {
 /// Parse and validate a body as QuickBooks' request processor would, and
 /// apply the read-only rule: the request value that goes to the backend.
 pub fn validate(x: &mut Exchange<'_>, p: &Principal, body: Vec<u8>) -> Result<Request, Refusal> {
-    let limits = qbxml::Limits {
+    let set = qbxml::parse_request_with(body, &limits(x)).map_err(Refusal::NotQbxml)?;
+    admit(x, p, set)
+}
+
+/// The parser's bounds for this request's body.
+pub fn limits(x: &Exchange<'_>) -> qbxml::Limits {
+    qbxml::Limits {
         max_size: x.live.max_request_bytes,
         ..qbxml::Limits::default()
-    };
-    let set = qbxml::parse_request_with(body, &limits).map_err(Refusal::NotQbxml)?;
+    }
+}
+
+/// A validated set, however it came (qbXML, JSON): its types for the
+/// trace, and the read-only rule.
+pub fn admit(
+    x: &mut Exchange<'_>,
+    p: &Principal,
+    set: qbxml::RequestSet,
+) -> Result<Request, Refusal> {
     x.trace.request_types = set.requests().map(|r| r.name().to_string()).collect();
     if p.read_only {
         if let Some(why) = writes(&set) {
@@ -219,7 +233,7 @@ impl FrontDoor for Relay {
     ) -> BoxFuture<'a, Result<Reply, Refusal>> {
         Box::pin(async move {
             let p = login(x, req.headers()).await?;
-            xml_content_type(req.headers())?;
+            content_type(req.headers(), XML)?;
             // A ticket names its session; without one, the settings open one.
             x.wait = wait_of(req.headers())?;
             let target = match ticket_of(req.headers())? {

@@ -17,6 +17,8 @@ use hyper::{Response, StatusCode};
 pub const TICKET_HEADER: &str = "x-qb-ticket";
 pub const CONNECTION_HEADER: &str = "x-qb-connection";
 pub const ERROR_HEADER: &str = "x-qb-error-code";
+/// The JSON door's answers.
+pub const JSON_TYPE: &str = "application/json";
 
 /// Connector error codes (beside HRESULTs), sent in `X-QB-Error-Code`.
 pub mod code {
@@ -28,6 +30,7 @@ pub mod code {
     pub const BAD_CONNECTION: &str = "QBC_BAD_CONNECTION";
     pub const BAD_TICKET: &str = "0x8004040D";
     pub const BAD_BODY: &str = "QBC_BAD_BODY";
+    pub const BAD_JSON: &str = "QBC_BAD_JSON";
     pub const MEDIA_TYPE: &str = "QBC_MEDIA_TYPE";
     pub const TOO_LARGE: &str = "QBC_TOO_LARGE";
     pub const REQUEST_TIMEOUT: &str = "QBC_REQUEST_TIMEOUT";
@@ -60,8 +63,8 @@ pub enum Refusal {
     Unauthorized(&'static str),
     /// 403 `QBC_AUTH`: `/metrics` for someone who is not a configured user.
     MetricsForUsers,
-    /// 415.
-    MediaType,
+    /// 415, and what to send.
+    MediaType(&'static str),
     /// 400: `X-QB-Connection` does not parse.
     BadConnection(String),
     /// 403: this user may not name the company file.
@@ -75,6 +78,9 @@ pub enum Refusal {
     /// 400 with the request processor's HRESULT (0x80040400, 0x80040423):
     /// QuickBooks would refuse the message set as a whole.
     NotQbxml(qbxml::ParseError),
+    /// 400: not JSON (`QBC_BAD_JSON`), or JSON that does not fit the
+    /// schema (the HRESULT, as for qbXML, and the member's JSON path).
+    NotJson(qbxml::json::JsonError),
     /// 403: a read-only user's write, and what writes.
     ReadOnly { user: String, why: String },
     /// 400 `0x8004040D`, and why.
@@ -109,8 +115,10 @@ impl Refusal {
             Method(_) => StatusCode::METHOD_NOT_ALLOWED,
             Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            MediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            BadConnection(_) | BadBody(_) | NotQbxml(_) | BadTicket(_) => StatusCode::BAD_REQUEST,
+            MediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            BadConnection(_) | BadBody(_) | NotQbxml(_) | NotJson(_) | BadTicket(_) => {
+                StatusCode::BAD_REQUEST
+            }
             TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             BackendTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -141,13 +149,17 @@ impl Refusal {
             Method(_) => code::METHOD.into(),
             Locked(_) => code::LOCKED.into(),
             Unauthorized(_) | MetricsForUsers => code::AUTH.into(),
-            MediaType => code::MEDIA_TYPE.into(),
+            MediaType(_) => code::MEDIA_TYPE.into(),
             BadConnection(_) => code::BAD_CONNECTION.into(),
             CompanyFileDenied(_) => code::COMPANY_FILE_DENIED.into(),
             TooLarge(_) => code::TOO_LARGE.into(),
             RequestTimeout => code::REQUEST_TIMEOUT.into(),
             BadBody(_) => code::BAD_BODY.into(),
             NotQbxml(e) => e.hresult.to_string(),
+            NotJson(e) => match e.hresult {
+                Some(h) => h.to_string(),
+                None => code::BAD_JSON.into(),
+            },
             ReadOnly { .. } => code::READ_ONLY.into(),
             BadTicket(_) => code::BAD_TICKET.into(),
             Busy(_) => code::BUSY.into(),
@@ -184,7 +196,7 @@ impl Refusal {
             Locked(_) => "too many failed attempts; try again later".into(),
             Unauthorized(why) => (*why).into(),
             MetricsForUsers => "metrics are for configured users".into(),
-            MediaType => "send the qbXML with Content-Type: text/xml (or application/xml)".into(),
+            MediaType(hint) => (*hint).into(),
             BadConnection(m) => m.clone(),
             CompanyFileDenied(user) => format!("user `{user}` may not choose the company file"),
             TooLarge(max) => format!("the request is larger than {max} bytes"),
@@ -201,6 +213,7 @@ impl Refusal {
                 }
                 detail
             }
+            NotJson(e) => e.to_string(),
             ReadOnly { user, why } => format!("user `{user}` is read-only: {why}"),
             BadTicket(why) => format!("The ticket parameter is invalid. ({why})"),
             Busy(Refused::Full) => "the company file's queue is full".into(),
@@ -292,6 +305,31 @@ impl Reply {
         r.code = code.to_string();
         r.message = message.to_string();
         r
+    }
+
+    /// A refusal answered in JSON (the JSON door): the same status, code
+    /// and headers, and `{"code", "message", "path"}` for a body (`path`:
+    /// the JSON member at fault, when the document does not fit the
+    /// schema).
+    pub fn json_refusal(r: Refusal) -> Reply {
+        let path = match &r {
+            Refusal::NotJson(e) if !e.path.is_empty() => Some(e.path.clone()),
+            _ => None,
+        };
+        let mut reply = Reply::from(r);
+        let mut body = String::with_capacity(64 + reply.message.len());
+        body.push_str("{\"code\":");
+        qbxml::json::value::write_string(&mut body, &reply.code);
+        body.push_str(",\"message\":");
+        qbxml::json::value::write_string(&mut body, &reply.message);
+        if let Some(p) = path {
+            body.push_str(",\"path\":");
+            qbxml::json::value::write_string(&mut body, &p);
+        }
+        body.push_str("}\n");
+        reply.body = Bytes::from(body);
+        reply.content_type = JSON_TYPE;
+        reply
     }
 
     pub fn header(mut self, name: &'static str, value: &str) -> Reply {

@@ -1,0 +1,229 @@
+//! qbXML → the JSON form: one walk over a parsed document, each element
+//! looked up in the schema for its shape (object, array or scalar) and its
+//! value's type. The walk drives a [`Sink`], so the same walk writes JSON
+//! text (the server, the CLI) or builds native values (the Python
+//! package's dicts, lists and `Decimal`s).
+
+use super::{scalar_of, Scalar, ORDER, TEXT};
+use crate::doc::{Document, Element};
+use crate::schema::{ContentKind, Decl, Schema};
+use crate::version::Version;
+
+/// Where the walk's values go: a JSON writer, or a builder of native
+/// values. Calls come in JSON's order: a key, then its value.
+pub trait Sink {
+    fn start_object(&mut self);
+    fn end_object(&mut self);
+    fn start_array(&mut self);
+    fn end_array(&mut self);
+    /// A member name: an element's name, `@` and an attribute's name,
+    /// `#text` or `#order`.
+    fn key(&mut self, key: &str);
+    fn bool(&mut self, value: bool);
+    /// An integer, as its canonical decimal text (fits an `i64`).
+    fn int(&mut self, text: &str);
+    /// An amount, price, quantity, percentage or float: its exact text.
+    fn decimal(&mut self, text: &str);
+    fn string(&mut self, value: &str);
+}
+
+/// Walk a whole document: `{"version": …, "QBXML": {…}}`.
+pub fn document(doc: &Document, version: Version, sink: &mut impl Sink) {
+    let schema = Schema::for_version(version);
+    sink.start_object();
+    sink.key("version");
+    sink.string(&version.to_string());
+    let root = doc.root();
+    sink.key(root.name());
+    let decl = Some(schema.root()).filter(|d| d.name() == root.name());
+    element(root, decl, sink);
+    sink.end_object();
+}
+
+/// One element's value (its name is the caller's key).
+pub(crate) fn element(e: Element<'_>, decl: Option<Decl>, sink: &mut impl Sink) {
+    let content = decl.map(|d| d.content());
+    let has_attrs = e.attrs().next().is_some();
+    let simple = match content {
+        Some(ContentKind::Simple | ContentKind::SimpleWithAttributes) => true,
+        Some(_) => false,
+        // Not in the schema (a newer QuickBooks' element): by its shape.
+        None => !e.has_children() && !e.text().is_empty(),
+    };
+    if simple && !has_attrs {
+        value(
+            e.text(),
+            decl.and_then(|d| d.simple_type()).map(|s| s.kind()),
+            sink,
+        );
+        return;
+    }
+    sink.start_object();
+    for (name, text) in e.attrs() {
+        attribute(name, text, decl, sink);
+    }
+    if simple {
+        sink.key(TEXT);
+        value(
+            e.text(),
+            decl.and_then(|d| d.simple_type()).map(|s| s.kind()),
+            sink,
+        );
+    } else {
+        children(e, decl, sink);
+    }
+    sink.end_object();
+}
+
+fn attribute(name: &str, text: &str, decl: Option<Decl>, sink: &mut impl Sink) {
+    let mut key = String::with_capacity(name.len() + 1);
+    key.push('@');
+    key.push_str(name);
+    sink.key(&key);
+    let kind = decl
+        .and_then(|d| d.attribute(name))
+        .map(|a| a.simple_type().kind());
+    value(text, kind, sink);
+}
+
+/// A leaf's text as its type's JSON value. Text that would not come back
+/// the same from the typed value (`1` for true, `007`, an empty boolean)
+/// stays a string: nothing is lost either way.
+fn value(text: &str, kind: Option<crate::schema::Kind>, sink: &mut impl Sink) {
+    match kind.map(scalar_of) {
+        Some(Scalar::Bool) if text == "true" => sink.bool(true),
+        Some(Scalar::Bool) if text == "false" => sink.bool(false),
+        Some(Scalar::Int) if super::is_canonical_int(text) => sink.int(text),
+        Some(Scalar::Decimal) => sink.decimal(text),
+        _ => sink.string(text),
+    }
+}
+
+/// The children: one member per name, an array where the schema allows
+/// the name more than once, and `#order` where members of a repeating
+/// group of different names (invoice lines and line groups, report rows)
+/// are interleaved.
+fn children(e: Element<'_>, decl: Option<Decl>, sink: &mut impl Sink) {
+    // Names in order of first appearance, each with its elements. Most
+    // elements have a few distinct names; a report has four.
+    let mut groups: Vec<(&str, Vec<Element<'_>>)> = Vec::new();
+    for c in e.children() {
+        let name = c.name();
+        match groups.iter_mut().rev().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(c),
+            None => groups.push((name, vec![c])),
+        }
+    }
+    let positions: Vec<_> = groups
+        .iter()
+        .map(|(name, _)| decl.and_then(|d| d.child(name)))
+        .collect();
+    for ((name, elems), pos) in groups.iter().zip(&positions) {
+        sink.key(name);
+        let child_decl = pos.map(|p| p.decl());
+        // An array where the schema allows more than one; and, so that
+        // nothing is lost, where a document repeats what it should not.
+        let many = pos.is_some_and(|p| p.repeats()) || elems.len() > 1;
+        if many {
+            sink.start_array();
+            for c in elems {
+                element(*c, child_decl, sink);
+            }
+            sink.end_array();
+        } else if let Some(c) = elems.first() {
+            element(*c, child_decl, sink);
+        }
+    }
+    // Interleaved groups: two or more present names that share a sort
+    // key (the schema's repeating group).
+    let grouped = |i: usize| {
+        positions[i].is_some_and(|p| {
+            p.repeats()
+                && positions
+                    .iter()
+                    .enumerate()
+                    .any(|(j, q)| j != i && q.is_some_and(|q| q.sort_key() == p.sort_key()))
+        })
+    };
+    let in_order: Vec<bool> = (0..groups.len()).map(grouped).collect();
+    if in_order.iter().any(|&b| b) {
+        sink.key(ORDER);
+        sink.start_array();
+        for c in e.children() {
+            let name = c.name();
+            if let Some(i) = groups.iter().position(|(n, _)| *n == name) {
+                if in_order[i] {
+                    sink.string(name);
+                }
+            }
+        }
+        sink.end_array();
+    }
+}
+
+/// The JSON writer: compact text.
+pub(crate) struct Writer {
+    pub out: String,
+    /// The next value is the first in its object or array (no comma).
+    first: bool,
+}
+
+impl Writer {
+    pub(crate) fn new(capacity: usize) -> Writer {
+        Writer {
+            out: String::with_capacity(capacity),
+            first: true,
+        }
+    }
+
+    fn sep(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+    }
+}
+
+impl Sink for Writer {
+    fn start_object(&mut self) {
+        self.sep();
+        self.out.push('{');
+        self.first = true;
+    }
+    fn end_object(&mut self) {
+        self.out.push('}');
+        self.first = false;
+    }
+    fn start_array(&mut self) {
+        self.sep();
+        self.out.push('[');
+        self.first = true;
+    }
+    fn end_array(&mut self) {
+        self.out.push(']');
+        self.first = false;
+    }
+    fn key(&mut self, key: &str) {
+        self.sep();
+        super::value::write_string(&mut self.out, key);
+        self.out.push(':');
+        // The value that follows takes no comma.
+        self.first = true;
+    }
+    fn bool(&mut self, value: bool) {
+        self.sep();
+        self.out.push_str(if value { "true" } else { "false" });
+    }
+    fn int(&mut self, text: &str) {
+        self.sep();
+        self.out.push_str(text);
+    }
+    fn decimal(&mut self, text: &str) {
+        self.sep();
+        super::value::write_string(&mut self.out, text);
+    }
+    fn string(&mut self, value: &str) {
+        self.sep();
+        super::value::write_string(&mut self.out, value);
+    }
+}
