@@ -53,7 +53,12 @@ pub fn def_add(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         Elem::leaf("DataExtID", seq.to_string()),
     ];
     for c in a.children().filter(|c| c.name() != "OwnerID") {
-        items.push(Elem::leaf(c.name().to_string(), c.text().to_string()));
+        // As QuickBooks prints it: `1` for a boolean comes back `true`.
+        let text = match c.schema_position().and_then(|p| p.decl().simple_type()) {
+            Some(t) => crate::body::normalise(t.kind(), c.text()),
+            None => c.text().to_string(),
+        };
+        items.push(Elem::leaf(c.name().to_string(), text));
     }
     // The Ret requires these; QuickBooks' defaults when the Add omits them.
     for (n, v) in [
