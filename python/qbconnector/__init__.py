@@ -12,6 +12,9 @@ gives the seed's names their Python forms. See docs/PYTHON.md.
 from __future__ import annotations
 
 import atexit
+import datetime
+import decimal
+import json
 from typing import Any, Callable, Optional
 
 from . import _native
@@ -147,6 +150,23 @@ class QBConnector(_native.Connector):
         self.shutdown()
 
 
+def _dumps(doc: Any) -> str:
+    """A document of the JSON form as JSON text (``send_json`` and
+    ``process_json`` call it): ``Decimal`` as its exact text, dates and
+    times as ISO strings."""
+
+    def default(o: Any) -> Any:
+        if isinstance(o, decimal.Decimal):
+            return format(o, "f")
+        if isinstance(o, (datetime.date, datetime.datetime, datetime.time)):
+            return o.isoformat()
+        raise TypeError(
+            f"{type(o).__name__} cannot be sent: use dict, list, str, int, bool, Decimal or a date"
+        )
+
+    return json.dumps(doc, default=default)
+
+
 def _event_property(name: str) -> property:
     def get(self: QBConnector) -> Optional[Callable[[Any], Any]]:
         return self._get_handler(name)
@@ -220,8 +240,10 @@ class QBClient(_native.Client):
     User='ann' Password='…'")``.
 
     ``send(xml)`` returns QuickBooks' answer as text; ``request(xml)`` the
-    responses parsed; ``query("Customer", ActiveStatus="All")`` iterates
-    records across pages. Failures raise ``QBError``.
+    responses parsed; ``send_json(doc)`` takes and gives the JSON form
+    (dicts, lists, bool, int, str, ``Decimal`` for amounts);
+    ``query("Customer", ActiveStatus="All")`` iterates records across
+    pages. Failures raise ``QBError``.
     """
 
     def open_session(self) -> _Session:
@@ -239,5 +261,6 @@ class QBClient(_native.Client):
 
 class Simulator(_native.Simulator):
     """A simulator company file in process: ``Simulator("acme.qbw")``
-    opens (or creates) it; ``process(xml)`` answers as QuickBooks would;
+    opens (or creates) it; ``process(xml)`` answers as QuickBooks would
+    (``process_json(doc)``: in the JSON form, as native values);
     ``Simulator.sample(path, customers=150)`` creates the sample company."""

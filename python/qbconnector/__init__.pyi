@@ -1,6 +1,6 @@
 """Type stubs for qbconnector (the Rust classes and their seed-named forms)."""
 
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 from ._native import (
     AuditEvent as AuditEvent,
@@ -153,6 +153,8 @@ class QBClient:
     def __init__(self, connection_string: str) -> None: ...
     def send(self, xml: str) -> str:
         """QuickBooks' answer as text."""
+    def send_json(self, doc: Union[Dict[str, Any], str]) -> Dict[str, Any]:
+        """A message set in the JSON form (docs/PROTOCOL.md §14); the answer in the JSON form: dicts, lists, bool, int, str, Decimal for amounts, prices, quantities and percentages."""
     def request(self, xml: str, check: bool = True) -> List[Dict[str, Any]]:
         """The responses parsed (type, request_id, status_code, status_severity, status_message, records, iterator_id, iterator_remaining_count)."""
     def query(self, kind: str, max_returned: int = 500, version: str = '13.0', **filters: Any) -> QueryIter:
@@ -170,3 +172,5 @@ class Simulator:
     @staticmethod
     def sample(path: str, customers: int = 150, transactions: bool = True) -> Simulator: ...
     def process(self, request: str) -> str: ...
+    def process_json(self, request: Union[Dict[str, Any], str]) -> Dict[str, Any]:
+        """The JSON form in, the JSON form out (native values, Decimal for amounts)."""

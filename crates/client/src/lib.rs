@@ -62,6 +62,9 @@ pub enum Error {
     },
     /// The answer was not a qbXML response.
     Response(String),
+    /// A JSON document that is not JSON, or does not fit the schema: what
+    /// and where (its JSON path).
+    Json(String),
 }
 
 impl std::fmt::Display for Error {
@@ -91,6 +94,7 @@ impl std::fmt::Display for Error {
                     .unwrap_or_default()
             ),
             Error::Response(m) => write!(f, "not a qbXML response: {m}"),
+            Error::Json(m) => write!(f, "{m}"),
         }
     }
 }
@@ -231,6 +235,7 @@ impl Client {
         &self,
         method: &str,
         path: &str,
+        content_type: &str,
         extra: &[(&str, String)],
         body: &str,
     ) -> Result<Answer, Error> {
@@ -245,7 +250,7 @@ impl Client {
                 .uri(path)
                 .header("host", &self.inner.settings.url.host)
                 .header("authorization", &self.inner.auth)
-                .header("content-type", "text/xml");
+                .header("content-type", content_type);
             for (k, v) in extra {
                 req = req.header(*k, v);
             }
@@ -306,10 +311,43 @@ impl Client {
         let reads = qbxml::parse_request(xml.as_bytes().to_vec())
             .map(|s| s.access() == qbxml::Access::Read)
             .unwrap_or(false);
+        let path = self.inner.settings.url.path.clone();
+        self.post(&path, "text/xml", xml, reads).await
+    }
+
+    /// Send a message set in the JSON form (docs/PROTOCOL.md §14) to the
+    /// connector's `/json`; the answer is QuickBooks' response in the
+    /// JSON form, whatever the status codes inside it say. A document
+    /// that does not fit the schema is refused here, before anything is
+    /// sent, with the member's JSON path ([`Error::Json`]).
+    pub async fn send_json(&self, json: &str) -> Result<String, Error> {
+        let set = qbxml::json::request_from_json(json, &qbxml::Limits::default())
+            .map_err(|e| Error::Json(e.to_string()))?;
+        let reads = set.access() == qbxml::Access::Read;
+        let base = self.inner.settings.url.path.trim_end_matches('/');
+        let path = format!("{base}/json");
+        self.post(&path, "application/json", json, reads).await
+    }
+
+    /// [`send_json`](Self::send_json) with native values: amounts,
+    /// prices and quantities are strings with their exact decimal text.
+    pub async fn json(&self, doc: &serde_json::Value) -> Result<serde_json::Value, Error> {
+        let text = self.send_json(&doc.to_string()).await?;
+        serde_json::from_str(&text).map_err(|e| Error::Response(e.to_string()))
+    }
+
+    /// POST a message set, retrying a read the connector had no room for.
+    async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        reads: bool,
+    ) -> Result<String, Error> {
         let mut tries = 0;
         loop {
             let a = self
-                .exchange("POST", &self.inner.settings.url.path, &self.headers(), xml)
+                .exchange("POST", path, content_type, &self.headers(), body)
                 .await?;
             if a.status == 200 {
                 return Ok(a.body);
@@ -353,7 +391,9 @@ impl Client {
     pub async fn open_session(&self) -> Result<String, Error> {
         let mut h = self.headers();
         h.retain(|(k, _)| *k != "x-qb-ticket");
-        let a = self.exchange("POST", "/session", &h, "").await?;
+        let a = self
+            .exchange("POST", "/session", "text/xml", &h, "")
+            .await?;
         if a.status != 201 {
             return Err(refusal(&a));
         }
@@ -375,7 +415,7 @@ impl Client {
             return Ok(());
         };
         let a = self
-            .exchange("DELETE", "/session", &[("x-qb-ticket", t)], "")
+            .exchange("DELETE", "/session", "text/xml", &[("x-qb-ticket", t)], "")
             .await?;
         if a.status != 204 {
             return Err(refusal(&a));
@@ -530,6 +570,7 @@ fn refusal(a: &Answer) -> Error {
         .to_string();
     let message = between(&a.body, "<Message>", "</Message>")
         .map(unescape)
+        .or_else(|| json_message(&a.body))
         .unwrap_or_else(|| a.body.chars().take(300).collect());
     match HResult::parse(&code).filter(|_| code.starts_with("0x")) {
         Some(hresult) => Error::HResult {
@@ -543,6 +584,18 @@ fn refusal(a: &Answer) -> Error {
             message,
         },
     }
+}
+
+/// The JSON door's refusal: `{"code", "message", "path"}`.
+fn json_message(body: &str) -> Option<String> {
+    let serde_json::Value::Object(m) = serde_json::from_str(body).ok()? else {
+        return None;
+    };
+    let message = m.get("message")?.as_str()?.to_string();
+    Some(match m.get("path").and_then(|p| p.as_str()) {
+        Some(p) if !message.contains(p) => format!("{message} (at {p})"),
+        _ => message,
+    })
 }
 
 fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {

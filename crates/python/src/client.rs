@@ -26,6 +26,7 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
             code, message: m, ..
         } => qb_error(py, &message, 200, "", Some(code), &m),
         Error::Response(_) => qb_error(py, &message, 0, "QBC_RESPONSE", None, ""),
+        Error::Json(_) => qb_error(py, &message, 0, "QBC_BAD_JSON", None, ""),
     }
 }
 
@@ -201,6 +202,28 @@ impl Client {
         let c = self.inner.clone();
         py.detach(|| rt.block_on(c.send(xml)))
             .map_err(|e| to_py(py, e))
+    }
+
+    /// Send a message set in the JSON form (a dict, or JSON text); the
+    /// answer in the JSON form as native values (`Decimal` for amounts).
+    /// `QBError` when the document does not fit the schema (its message
+    /// names the member), or the connector or QuickBooks refused it.
+    fn send_json<'py>(
+        &self,
+        py: Python<'py>,
+        doc: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = crate::json::text_of(py, doc)?;
+        let set = crate::json::request(py, &text)?;
+        // The validated set's qbXML goes to the connector; its answer is
+        // what /json would have converted.
+        let version = set.version();
+        let rt = runtime()?;
+        let c = self.inner.clone();
+        let xml = py
+            .detach(|| rt.block_on(c.send(set.xml())))
+            .map_err(|e| to_py(py, e))?;
+        crate::json::answer(py, xml, version)
     }
 
     /// Send, and answer the responses parsed: a list of dicts (`type`,

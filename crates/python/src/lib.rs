@@ -6,6 +6,7 @@
 //! - [`events`] turns Python callables into the server's `Events`;
 //! - [`client::Client`] is `QBClient`, over `qbc-client`;
 //! - [`simulator::Simulator`] is a company file in process, over `qbsim`.
+//! - [`json`]: the JSON form's dicts in, native values (`Decimal`s) out.
 //!
 //! Everything that waits (listening, stopping, sending, QuickBooks)
 //! releases the GIL while it waits, on one shared multi-threaded runtime.
@@ -16,6 +17,7 @@ use std::sync::OnceLock;
 mod client;
 mod connector;
 mod events;
+mod json;
 mod simulator;
 
 /// The runtime every connector and client of this process runs on.

@@ -80,6 +80,21 @@ impl Simulator {
         out.map_err(|f| qb_error(py, &f.to_string(), 0, &f.hresult.to_string(), None, ""))
     }
 
+    /// Answer a message set in the JSON form (a dict, or JSON text): the
+    /// response in the JSON form as native values (`Decimal` for amounts).
+    fn process_json<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = crate::json::text_of(py, request)?;
+        let set = crate::json::request(py, &text)?;
+        let out = py.detach(|| self.company.process_set(self.session, &set));
+        let rs =
+            out.map_err(|f| qb_error(py, &f.to_string(), 0, &f.hresult.to_string(), None, ""))?;
+        crate::json::answer(py, rs.xml, set.version())
+    }
+
     #[getter]
     fn path(&self) -> PathBuf {
         self.path.clone()

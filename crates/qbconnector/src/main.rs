@@ -118,6 +118,10 @@ enum Command {
         /// Indent the answer.
         #[arg(long)]
         pretty: bool,
+        /// The request is the JSON form (docs/PROTOCOL.md §14), sent to
+        /// the connector's /json; the answer is printed in JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a query (`Customer` → CustomerQueryRq) through a connector,
     /// paging with an iterator, and print the records.
@@ -281,12 +285,15 @@ fn main() -> ExitCode {
         Command::User { config, command } => admin::user(&config, command),
         Command::Cert { config, command } => admin::cert(&config, command),
         Command::CheckConfig { config } => admin::check_config(&config),
-        Command::Send { file, conn, pretty } => {
-            match remote::send(conn.connection, conn.connection_file, file, pretty) {
-                Ok(code) => return ExitCode::from(code),
-                Err(e) => Err(e),
-            }
-        }
+        Command::Send {
+            file,
+            conn,
+            pretty,
+            json,
+        } => match remote::send(conn.connection, conn.connection_file, file, pretty, json) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         Command::Query {
             kind,
             filters,

@@ -48,6 +48,7 @@ pub fn send(
     file: Option<PathBuf>,
     input: Option<PathBuf>,
     pretty: bool,
+    json: bool,
 ) -> Result<u8> {
     let client = connection(inline, file)?;
     let xml = match input.as_deref() {
@@ -55,6 +56,9 @@ pub fn send(
         Some(p) if p == Path::new("-") => read_stdin()?,
         Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
     };
+    if json {
+        return send_json(&client, &xml, pretty);
+    }
     let text = runtime()?
         .block_on(client.send(&xml))
         .map_err(|e| e.to_string())?;
@@ -73,6 +77,30 @@ pub fn send(
     } else {
         out!("{text}")?;
     }
+    Ok(if failed { 3 } else { 0 })
+}
+
+/// `send --json`: exit status 3 when a response's severity is Error.
+fn send_json(client: &Client, json: &str, pretty: bool) -> Result<u8> {
+    let text = runtime()?
+        .block_on(client.send_json(json))
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let failed = v["QBXML"]["QBXMLMsgsRs"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .flat_map(|rs| match rs {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        })
+        .any(|rs| rs["@statusSeverity"] == "Error");
+    let shown = if pretty {
+        serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+    } else {
+        text
+    };
+    out!("{}\n", &shown)?;
     Ok(if failed { 3 } else { 0 })
 }
 
@@ -111,14 +139,14 @@ fn indent(e: &Elem, depth: usize, out: &mut String) {
     out.push_str(&format!("</{}>\n", e.name));
 }
 
+/// `Customer` (or `CustomerQueryRq`) → `Customer`.
+fn query_kind(kind: &str) -> &str {
+    kind.strip_suffix("QueryRq").unwrap_or(kind)
+}
+
 /// `Customer` → `<CustomerQueryRq>` with `filters` (`Path/To=value`).
 pub fn query_element(kind: &str, filters: &[String], max: Option<u32>) -> Result<Elem> {
-    let name = if kind.ends_with("QueryRq") {
-        kind.to_string()
-    } else {
-        format!("{kind}QueryRq")
-    };
-    let mut rq = Elem::new(name);
+    let mut rq = Elem::new(format!("{}QueryRq", query_kind(kind)));
     for f in filters {
         let (path, value) = f
             .split_once('=')
@@ -211,18 +239,19 @@ pub fn query(
             }
         }
         Format::Json => {
-            out!("{}", "[\n")?;
-            for (i, r) in records.iter().enumerate() {
-                let mut fields = Vec::new();
-                flatten(r, "", &mut fields);
-                let body: Vec<String> = fields
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", json_string(k), json_string(v)))
-                    .collect();
-                let sep = if i + 1 < records.len() { "," } else { "" };
-                out!("{}", &format!("  {{{}}}{sep}\n", body.join(", ")))?;
-            }
-            out!("{}", "]\n")?;
+            // The JSON form (docs/PROTOCOL.md §14): the records as the
+            // query response holds them, `{"CustomerRet": [{…}, …]}`,
+            // nested and typed by the schema.
+            let rs_name = format!("{}QueryRs", query_kind(kind));
+            let mut rs = Elem::new(rs_name.clone());
+            rs.children = records;
+            let decl = qbxml::schema::Schema::for_version(qbxml::Version::V13_0)
+                .response(&rs_name)
+                .map(|p| p.decl());
+            let text = qbxml::json::elem_to_json(&rs, decl);
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            let shown = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+            out!("{}\n", &shown)?;
         }
         Format::Csv => {
             let rows: Vec<Vec<(String, String)>> = records
@@ -261,24 +290,6 @@ pub fn query(
         }
     }
     Ok(())
-}
-
-fn json_string(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 /// RFC 4180: quoted when it holds a comma, quote or line break.

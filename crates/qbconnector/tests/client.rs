@@ -434,3 +434,79 @@ async fn reads_are_retried_on_503_writes_are_not() {
     );
     running.shutdown().await;
 }
+
+/// The JSON form from Rust (`Client::json`, `send_json`) and from the
+/// shell (`send --json`, `query --format json`): nested, typed JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_from_the_client_and_the_shell() {
+    use serde_json::{json, Value};
+    let s = serve(false);
+    let c = s.client("ann");
+    let add = json!({"version": "13.0", "QBXML": {"QBXMLMsgsRq": {"@onError": "stopOnError",
+        "CustomerAddRq": [{"CustomerAdd": {"Name": "Jay", "CompanyName": "J & Co"}}]}}});
+    let v = c.json(&add).await.unwrap();
+    let rs = &v["QBXML"]["QBXMLMsgsRs"]["CustomerAddRs"][0];
+    assert_eq!(rs["@statusCode"], 0, "{v}");
+    assert_eq!(rs["CustomerRet"]["IsActive"], true);
+    assert_eq!(rs["CustomerRet"]["Balance"], "0.00");
+    // A document that does not fit is refused before it is sent, at its path.
+    let bad = json!({"version": "13.0", "QBXML": {"QBXMLMsgsRq": {"@onError": "stopOnError",
+        "CustomerAddRq": [{"CustomerAdd": {"Nam": "x"}}]}}});
+    match c.json(&bad).await {
+        Err(Error::Json(m)) => {
+            assert!(
+                m.contains("$.QBXML.QBXMLMsgsRq.CustomerAddRq[0].CustomerAdd.Nam"),
+                "{m}"
+            );
+            assert!(m.contains("did you mean Name?"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // send --json: the answer in JSON; exit 3 when a request failed.
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("QBC_CONNECTION", s.connection("ann", ""))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        (
+            out.status.code(),
+            text,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text, err) = run(&["send", "--json", "--pretty"], &add.to_string());
+    assert_eq!(code, Some(3), "Jay exists now: {text} {err}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["QBXML"]["QBXMLMsgsRs"]["CustomerAddRs"][0]["@statusCode"],
+        3100
+    );
+    let (code, _, err) = run(&["send", "--json"], &bad.to_string());
+    assert_eq!(code, Some(1));
+    assert!(err.contains("CustomerAdd.Nam"), "{err}");
+
+    // query --format json: the records nested and typed, as the query's
+    // response holds them.
+    let (code, text, err) = run(&["query", "Customer", "--format", "json"], "");
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let rets = v["CustomerRet"].as_array().unwrap();
+    assert_eq!(rets.len(), 1, "{v}");
+    assert_eq!(rets[0]["Name"], "Jay");
+    assert_eq!(rets[0]["IsActive"], true, "a boolean, not \"true\"");
+    assert_eq!(rets[0]["Sublevel"], 0);
+    assert_eq!(rets[0]["CompanyName"], "J & Co");
+}

@@ -83,7 +83,10 @@ fn random_requests_always_get_valid_answers() {
             let back = qbxml::json::to_qbxml(&json, &qbxml::Limits::default())
                 .unwrap_or_else(|e| panic!("{e}\n{json}"));
             let back = qbxml::parse_response(back).unwrap();
-            assert_eq!(qbxml::json::document_to_json(back.document(), version), json);
+            assert_eq!(
+                qbxml::json::document_to_json(back.document(), version),
+                json
+            );
             json_docs.push(json);
             docs.push((version.to_string(), rs));
         }

@@ -5,6 +5,7 @@
 //! package's dicts, lists and `Decimal`s).
 
 use super::{scalar_of, Scalar, ORDER, TEXT};
+use crate::build::Elem;
 use crate::doc::{Document, Element};
 use crate::schema::{ContentKind, Decl, Schema};
 use crate::version::Version;
@@ -40,8 +41,53 @@ pub fn document(doc: &Document, version: Version, sink: &mut impl Sink) {
     sink.end_object();
 }
 
+/// An element to walk: a parsed document's, or a built [`Elem`].
+pub(crate) trait Node<'a>: Copy {
+    fn name(&self) -> &'a str;
+    fn attrs(&self) -> impl Iterator<Item = (&'a str, &'a str)>;
+    fn text(&self) -> &'a str;
+    fn has_children(&self) -> bool;
+    fn children(&self) -> impl Iterator<Item = Self>;
+}
+
+impl<'d> Node<'d> for Element<'d> {
+    fn name(&self) -> &'d str {
+        Element::name(self)
+    }
+    fn attrs(&self) -> impl Iterator<Item = (&'d str, &'d str)> {
+        Element::attrs(self)
+    }
+    fn text(&self) -> &'d str {
+        Element::text(self)
+    }
+    fn has_children(&self) -> bool {
+        Element::has_children(self)
+    }
+    fn children(&self) -> impl Iterator<Item = Self> {
+        Element::children(self)
+    }
+}
+
+impl<'e> Node<'e> for &'e Elem {
+    fn name(&self) -> &'e str {
+        &self.name
+    }
+    fn attrs(&self) -> impl Iterator<Item = (&'e str, &'e str)> {
+        self.attrs.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+    }
+    fn text(&self) -> &'e str {
+        &self.text
+    }
+    fn has_children(&self) -> bool {
+        !self.children.is_empty()
+    }
+    fn children(&self) -> impl Iterator<Item = Self> {
+        self.children.iter()
+    }
+}
+
 /// One element's value (its name is the caller's key).
-pub(crate) fn element(e: Element<'_>, decl: Option<Decl>, sink: &mut impl Sink) {
+pub(crate) fn element<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl Sink) {
     let content = decl.map(|d| d.content());
     let has_attrs = e.attrs().next().is_some();
     let simple = match content {
@@ -103,10 +149,10 @@ fn value(text: &str, kind: Option<crate::schema::Kind>, sink: &mut impl Sink) {
 /// the name more than once, and `#order` where members of a repeating
 /// group of different names (invoice lines and line groups, report rows)
 /// are interleaved.
-fn children(e: Element<'_>, decl: Option<Decl>, sink: &mut impl Sink) {
+fn children<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl Sink) {
     // Names in order of first appearance, each with its elements. Most
     // elements have a few distinct names; a report has four.
-    let mut groups: Vec<(&str, Vec<Element<'_>>)> = Vec::new();
+    let mut groups: Vec<(&'a str, Vec<N>)> = Vec::new();
     for c in e.children() {
         let name = c.name();
         match groups.iter_mut().rev().find(|(n, _)| *n == name) {

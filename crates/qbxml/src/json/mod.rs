@@ -221,6 +221,15 @@ pub fn response_to_json(xml: &str, version: Version) -> Result<String, ParseErro
     Ok(document_to_json(set.document(), version))
 }
 
+/// A built element's value in the JSON form, typed by its declaration
+/// (`None`: by its shape): for example a query's records, as the
+/// children of an `Elem` named for its `…QueryRs`.
+pub fn elem_to_json(e: &crate::build::Elem, decl: Option<crate::schema::Decl>) -> String {
+    let mut w = from_xml::Writer::new(256);
+    from_xml::element(e, decl, &mut w);
+    w.out
+}
+
 /// Walk a parsed document into a [`Sink`] (native values, for bindings).
 pub fn visit(doc: &Document, version: Version, sink: &mut impl Sink) {
     from_xml::document(doc, version, sink);
