@@ -3,7 +3,7 @@ local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.headers["Content-Type"] = "text/xml"
+wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "text/xml"
 wrk.headers["Authorization"] = os.getenv("AUTH")
 -- A persistent session's ticket, when given (bench/com-wine.sh).
 local ticket = os.getenv("TICKET")

@@ -5,6 +5,7 @@
 #   (c) the connector with the simulator answering CustomerQuery by ListID
 #   (d) (c) over HTTPS
 #   (e) (c) with [backend] connected_to_qb = true (one session kept)
+#   (f) (c) in the JSON form: the same query POSTed as JSON to /json of (c)'s server
 # Usage: bench/server.sh [SECONDS per run, default 10] [CONNECTIONS, default 32] [ROUNDS, default 3]
 # The five are run in turn, ROUNDS times over (interleaved, so a noisy
 # moment hits all of them); the summary takes each one's median.
@@ -42,6 +43,9 @@ cat > "$work/first.xml" <<'XML'
 <?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq requestID="1"><MaxReturned>1</MaxReturned></CustomerQueryRq></QBXMLMsgsRq></QBXML>
 XML
 listid=$("$bin/qbsim" process "$work/sample.qbw" "$work/first.xml" | sed -n 's:.*<ListID>\(.*\)</ListID>.*:\1:p' | head -1)
+cat > "$work/point.json" <<JSON
+{"version":"13.0","QBXML":{"QBXMLMsgsRq":{"@onError":"stopOnError","CustomerQueryRq":[{"@requestID":"1","ListID":["$listid"]}]}}}
+JSON
 cat > "$work/host.xml" <<'XML'
 <?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><HostQueryRq requestID="1"/></QBXMLMsgsRq></QBXML>
 XML
@@ -82,9 +86,9 @@ fi
 sleep 1
 
 declare -A all_rps all_p99
-run() { # label url body key
+run() { # label url body key [content type]
   local out rps p50 p99 bad
-  out=$(BODY_FILE="$3" AUTH="$auth" wrk -t$threads -c"$conns" -d"${secs}s" --latency -s bench/post.lua "$2")
+  out=$(BODY_FILE="$3" AUTH="$auth" CONTENT_TYPE="${5:-text/xml}" wrk -t$threads -c"$conns" -d"${secs}s" --latency -s bench/post.lua "$2")
   rps=$(sed -n 's/^rps //p' <<<"$out"); p50=$(sed -n 's/^p50_us //p' <<<"$out")
   p99=$(sed -n 's/^p99_us //p' <<<"$out"); bad=$(sed -n 's/^non2xx //p' <<<"$out")
   printf '%-44s %9s req/s  p50 %6s µs  p99 %6s µs  non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "$bad"
@@ -100,18 +104,25 @@ for r in $(seq "$rounds"); do
   run "(c) connector + simulator, CustomerQuery"    http://127.0.0.1:2183/ "$work/point.xml" c
   run "(d) (c) over HTTPS"                          https://127.0.0.1:2184/ "$work/point.xml" d
   run "(e) (c) with connected_to_qb"                http://127.0.0.1:2187/ "$work/point.xml" e
+  run "(f) (c) in the JSON form (/json)"            http://127.0.0.1:2183/json "$work/point.json" f application/json
   if [ -n "$before" ]; then
     run "(b0) (b), the BEFORE binary"               http://127.0.0.1:2185/ "$work/host.xml" b0
     run "(c0) (c), the BEFORE binary"               http://127.0.0.1:2186/ "$work/point.xml" c0
   fi
 done
 echo "-- medians"
-keys="a b c d e"; [ -n "$before" ] && keys="$keys b0 c0"
+keys="a b c d e f"; [ -n "$before" ] && keys="$keys b0 c0"
 for k in $keys; do printf '%s: %s req/s, p99 %s µs\n' "$k" "$(median "${all_rps[$k]}")" "$(median "${all_p99[$k]}")"; done
 awk -v a="$(median "${all_rps[a]}")" -v b="$(median "${all_rps[b]}")" -v c="$(median "${all_rps[c]}")" \
     -v pa="$(median "${all_p99[a]}")" -v pb="$(median "${all_p99[b]}")" 'BEGIN {
   printf "(b)/(a) = %.2f (goal >= 0.6)\n(c)/(a) = %.2f (goal >= 0.3)\n", b/a, c/a
   printf "p99 (b) - p99 (a): %.3f ms (goal: the connector adds < 1 ms)\n", (pb-pa)/1000 }'
+# JSON against qbXML: (f) runs right after (c) on the same server, so
+# each round's ratio is a fair pair; their median is the figure (this
+# machine's speed drifts by a third from minute to minute).
+pairs=$(paste -d' ' <(tr ' ' '\n' <<<"${all_rps[c]}" | grep .) <(tr ' ' '\n' <<<"${all_rps[f]}" | grep .) \
+  | awk '{printf "%.3f ", $2/$1}')
+printf '(f)/(c) per round: %s→ median %s (JSON against qbXML, goal >= 0.85)\n' "$pairs" "$(median "$pairs")"
 if [ -n "$before" ]; then
   awk -v a="$(median "${all_rps[a]}")" -v b="$(median "${all_rps[b0]}")" -v c="$(median "${all_rps[c0]}")" 'BEGIN {
   printf "before: (b0)/(a) = %.2f, (c0)/(a) = %.2f\n", b/a, c/a }'

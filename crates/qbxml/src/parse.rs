@@ -855,7 +855,7 @@ fn decode_text(raw: &str) -> String {
     out
 }
 
-fn decode_into(raw: &str, out: &mut String) {
+pub(crate) fn decode_into(raw: &str, out: &mut String) {
     let mut rest = raw;
     while let Some(i) = rest.find(['&', '\r']) {
         out.push_str(&rest[..i]);

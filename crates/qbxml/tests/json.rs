@@ -160,6 +160,14 @@ fn samples_convert_both_ways() {
             continue;
         };
         let json = document_to_json(set.document(), Version::V13_0);
+        // The one pass writes what the document walk writes.
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert_eq!(
+            qbxml::json::response_to_json(&text, Version::V13_0).unwrap(),
+            json,
+            "{}",
+            path.display()
+        );
         // A sample outside the schema (one puts onError on QBXMLMsgsRs)
         // converts to JSON, but the JSON is refused on the way back, by
         // the member that does not fit.
@@ -186,4 +194,46 @@ fn samples_convert_both_ways() {
         responses += 1;
     }
     assert!(responses >= 5, "{responses}");
+}
+
+/// A simulator-shaped answer with the things the one pass must read as
+/// the document reader does: entities, character references, attributes,
+/// empty elements, repeats, layout.
+const ANSWER: &str = "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<CustomerQueryRs requestID=\"1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\" iteratorRemainingCount=\"2\" iteratorID=\"{x}\">\n<CustomerRet>\n<ListID>80000001-1</ListID>\n<Name>A &amp; B &#233;&#x20AC;</Name>\n<IsActive>true</IsActive>\n<BillAddress>\n<Addr1>1 Main</Addr1>\n</BillAddress>\n<ShipAddress/>\n<Balance>1.50</Balance>\n<DataExtRet>\n<OwnerID>0</OwnerID>\n<DataExtName>a</DataExtName>\n<DataExtType>STR255TYPE</DataExtType>\n<DataExtValue>x</DataExtValue>\n</DataExtRet>\n<DataExtRet>\n<OwnerID>0</OwnerID>\n<DataExtName>b</DataExtName>\n<DataExtType>STR255TYPE</DataExtType>\n<DataExtValue>y</DataExtValue>\n</DataExtRet>\n</CustomerRet>\n<CustomerRet>\n<ListID>80000002-1</ListID>\n<Name>C</Name>\n</CustomerRet>\n</CustomerQueryRs>\n</QBXMLMsgsRs>\n</QBXML>";
+
+#[test]
+fn the_one_pass_reads_an_answer_as_the_document_walk_does() {
+    let one = qbxml::json::response_to_json_one_pass(ANSWER, Version::V13_0)
+        .expect("an answer as the simulator writes it takes the one pass");
+    let walked = qbxml::json::response_to_json_walked(ANSWER, Version::V13_0).unwrap();
+    assert_eq!(one, walked);
+    assert!(one.contains(r#""Name":"A & B é€""#), "{one}");
+    assert!(one.contains(r#""ShipAddress":{}"#), "{one}");
+    assert!(one.contains(r#""DataExtRet":[{"#), "{one}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Damaged answers: the one pass never panics, and never writes JSON
+    /// for text the document reader refuses or reads otherwise.
+    #[test]
+    fn the_one_pass_never_reads_damaged_text_otherwise(seed in any::<u64>()) {
+        let mut rng = Rng(seed);
+        let mut text: Vec<char> = ANSWER.chars().collect();
+        const NOISE: &[char] = &['<', '>', '/', '&', ';', '"', '\'', '=', ' ', '\n', '\r', '#', 'x', 'X', '+', '0', '9', 'A', '!', '?', '-', '[', ']', '\u{1}', '\u{FFFE}'];
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(text.len());
+            match rng.below(3) {
+                0 => { text.remove(at); }
+                1 => text.insert(at, *rng.pick(NOISE)),
+                _ => text[at] = *rng.pick(NOISE),
+            }
+        }
+        let text: String = text.into_iter().collect();
+        if let Some(one) = qbxml::json::response_to_json_one_pass(&text, Version::V13_0) {
+            let walked = qbxml::json::response_to_json_walked(&text, Version::V13_0);
+            prop_assert!(walked.as_ref().is_ok_and(|w| *w == one), "{text}\n{one}\n{walked:?}");
+        }
+    }
 }

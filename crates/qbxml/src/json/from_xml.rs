@@ -7,7 +7,7 @@
 use super::{scalar_of, Scalar, ORDER, TEXT};
 use crate::build::Elem;
 use crate::doc::{Document, Element};
-use crate::schema::{ContentKind, Decl, Schema};
+use crate::schema::{ChildCursor, ContentKind, Decl, Position, Schema};
 use crate::version::Version;
 
 /// Where the walk's values go: a JSON writer, or a builder of native
@@ -20,6 +20,10 @@ pub trait Sink {
     /// A member name: an element's name, `@` and an attribute's name,
     /// `#text` or `#order`.
     fn key(&mut self, key: &str);
+    /// An attribute's member name: `@` and `name`.
+    fn attribute_key(&mut self, name: &str) {
+        self.key(&format!("@{name}"));
+    }
     fn bool(&mut self, value: bool);
     /// An integer, as its canonical decimal text (fits an `i64`).
     fn int(&mut self, text: &str);
@@ -122,10 +126,7 @@ pub(crate) fn element<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl
 }
 
 fn attribute(name: &str, text: &str, decl: Option<Decl>, sink: &mut impl Sink) {
-    let mut key = String::with_capacity(name.len() + 1);
-    key.push('@');
-    key.push_str(name);
-    sink.key(&key);
+    sink.attribute_key(name);
     let kind = decl
         .and_then(|d| d.attribute(name))
         .map(|a| a.simple_type().kind());
@@ -135,7 +136,7 @@ fn attribute(name: &str, text: &str, decl: Option<Decl>, sink: &mut impl Sink) {
 /// A leaf's text as its type's JSON value. Text that would not come back
 /// the same from the typed value (`1` for true, `007`, an empty boolean)
 /// stays a string: nothing is lost either way.
-fn value(text: &str, kind: Option<crate::schema::Kind>, sink: &mut impl Sink) {
+pub(crate) fn value(text: &str, kind: Option<crate::schema::Kind>, sink: &mut impl Sink) {
     match kind.map(scalar_of) {
         Some(Scalar::Bool) if text == "true" => sink.bool(true),
         Some(Scalar::Bool) if text == "false" => sink.bool(false),
@@ -149,59 +150,66 @@ fn value(text: &str, kind: Option<crate::schema::Kind>, sink: &mut impl Sink) {
 /// the name more than once, and `#order` where members of a repeating
 /// group of different names (invoice lines and line groups, report rows)
 /// are interleaved.
+///
+/// One allocation per element (its children with their positions): this
+/// runs for every element of every answer, on every server thread.
 fn children<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl Sink) {
-    // Names in order of first appearance, each with its elements. Most
-    // elements have a few distinct names; a report has four.
-    let mut groups: Vec<(&'a str, Vec<N>)> = Vec::new();
-    for c in e.children() {
-        let name = c.name();
-        match groups.iter_mut().rev().find(|(n, _)| *n == name) {
-            Some((_, v)) => v.push(c),
-            None => groups.push((name, vec![c])),
-        }
-    }
-    let positions: Vec<_> = groups
-        .iter()
-        .map(|(name, _)| decl.and_then(|d| d.child(name)))
+    let mut cursor = decl.map(ChildCursor::new);
+    let kids: Vec<(N, &'a str, Option<Position>)> = e
+        .children()
+        .map(|c| {
+            let name = c.name();
+            (c, name, cursor.as_mut().and_then(|cur| cur.find(name)))
+        })
         .collect();
-    for ((name, elems), pos) in groups.iter().zip(&positions) {
+    for (i, &(c, name, pos)) in kids.iter().enumerate() {
+        // A name's elements go out together, at its first appearance
+        // (answers come in schema order: the same name is usually the
+        // one just before).
+        if kids[..i].iter().rev().any(|k| k.1 == name) {
+            continue;
+        }
         sink.key(name);
         let child_decl = pos.map(|p| p.decl());
         // An array where the schema allows more than one; and, so that
         // nothing is lost, where a document repeats what it should not.
-        let many = pos.is_some_and(|p| p.repeats()) || elems.len() > 1;
+        let many = pos.is_some_and(|p| p.repeats()) || kids[i + 1..].iter().any(|k| k.1 == name);
         if many {
             sink.start_array();
-            for c in elems {
-                element(*c, child_decl, sink);
+            for k in kids[i..].iter().filter(|k| k.1 == name) {
+                element(k.0, child_decl, sink);
             }
             sink.end_array();
-        } else if let Some(c) = elems.first() {
-            element(*c, child_decl, sink);
+        } else {
+            element(c, child_decl, sink);
         }
     }
-    // Interleaved groups: two or more present names that share a sort
-    // key (the schema's repeating group).
-    let grouped = |i: usize| {
-        positions[i].is_some_and(|p| {
-            p.repeats()
-                && positions
-                    .iter()
-                    .enumerate()
-                    .any(|(j, q)| j != i && q.is_some_and(|q| q.sort_key() == p.sort_key()))
-        })
+    // Interleaved groups: two or more names present that share a
+    // repeating group (the schema's sort key).
+    let key =
+        |k: &(N, &'a str, Option<Position>)| k.2.filter(|p| p.repeats()).map(|p| p.sort_key());
+    let interleaved = |group: u32| {
+        let mut names = kids.iter().filter(|k| key(k) == Some(group)).map(|k| k.1);
+        let first = names.next();
+        names.any(|n| Some(n) != first)
     };
-    let in_order: Vec<bool> = (0..groups.len()).map(grouped).collect();
-    if in_order.iter().any(|&b| b) {
+    let mut groups: Vec<u32> = Vec::new();
+    for k in &kids {
+        if let Some(g) = key(k) {
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+    }
+    groups.retain(|&g| interleaved(g));
+    if !groups.is_empty() {
         sink.key(ORDER);
         sink.start_array();
-        for c in e.children() {
-            let name = c.name();
-            if let Some(i) = groups.iter().position(|(n, _)| *n == name) {
-                if in_order[i] {
-                    sink.string(name);
-                }
-            }
+        for k in kids
+            .iter()
+            .filter(|k| key(k).is_some_and(|g| groups.contains(&g)))
+        {
+            sink.string(k.1);
         }
         sink.end_array();
     }
@@ -254,6 +262,16 @@ impl Sink for Writer {
         super::value::write_string(&mut self.out, key);
         self.out.push(':');
         // The value that follows takes no comma.
+        self.first = true;
+    }
+    fn attribute_key(&mut self, name: &str) {
+        self.sep();
+        // Attribute names are the schema's (or a document's XML names):
+        // nothing in them needs escaping but a quote or backslash, which
+        // XML names cannot hold.
+        self.out.push_str("\"@");
+        self.out.push_str(name);
+        self.out.push_str("\":");
         self.first = true;
     }
     fn bool(&mut self, value: bool) {

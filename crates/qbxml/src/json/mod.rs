@@ -26,6 +26,7 @@
 
 mod from_xml;
 mod openapi;
+mod stream;
 mod to_xml;
 pub mod value;
 
@@ -170,7 +171,7 @@ fn read<'t>(text: &'t str, limits: &Limits) -> Result<value::Value<'t>, JsonErro
 /// also validates a request.
 pub fn to_qbxml(text: &str, limits: &Limits) -> Result<String, JsonError> {
     let v = read(text, limits)?;
-    let out = to_xml::document(&v, text.len() * 2)?;
+    let out = to_xml::document(&v, text.len() * 2, false)?;
     Ok(out.xml)
 }
 
@@ -179,15 +180,20 @@ pub fn to_qbxml(text: &str, limits: &Limits) -> Result<String, JsonError> {
 /// validation error names the JSON member it comes from.
 pub fn request_from_json(text: &str, limits: &Limits) -> Result<RequestSet, JsonError> {
     let v = read(text, limits)?;
-    let mut out = to_xml::document(&v, text.len() * 2)?;
+    let out = to_xml::document(&v, text.len() * 2, false)?;
     // The JSON was within the size limit; the text written from it is
     // longer by its tags, and is not the client's to bound.
     let xml_limits = Limits {
         max_size: usize::MAX,
         ..limits.clone()
     };
-    let xml = std::mem::take(&mut out.xml);
-    crate::request::parse_request_with(xml, &xml_limits).map_err(|e| locate(e, &out.lines))
+    crate::request::parse_request_with(out.xml, &xml_limits).map_err(|e| {
+        // Written again, this time keeping where each line comes from.
+        match to_xml::document(&v, text.len() * 2, true) {
+            Ok(again) => locate(e, &again.lines),
+            Err(shape) => shape,
+        }
+    })
 }
 
 /// A validator error in the written text, told in the JSON's terms.
@@ -217,6 +223,26 @@ pub fn document_to_json(doc: &Document, version: Version) -> String {
 /// A qbXML response text (QuickBooks' answer to a request of `version`)
 /// as JSON text.
 pub fn response_to_json(xml: &str, version: Version) -> Result<String, ParseError> {
+    // One pass over the text when the answer is as QuickBooks writes it;
+    // otherwise the parsed document's walk (which also says what is wrong
+    // with an answer that is not qbXML).
+    if let Some(json) = stream::convert(xml, version) {
+        return Ok(json);
+    }
+    let set = crate::response::parse_response(xml)?;
+    Ok(document_to_json(set.document(), version))
+}
+
+/// The one pass alone: `None` where it leaves the answer to the walk
+/// (tests check both write the same).
+#[doc(hidden)]
+pub fn response_to_json_one_pass(xml: &str, version: Version) -> Option<String> {
+    stream::convert(xml, version)
+}
+
+/// The document walk alone (tests compare it with the one pass).
+#[doc(hidden)]
+pub fn response_to_json_walked(xml: &str, version: Version) -> Result<String, ParseError> {
     let set = crate::response::parse_response(xml)?;
     Ok(document_to_json(set.document(), version))
 }

@@ -206,6 +206,9 @@ fn a_response_becomes_typed_json() {
 </QBXMLMsgsRs>
 </QBXML>"#;
     let json = response_to_json(xml, Version::V13_0).unwrap();
+    // Written in one pass over the text, as the walk would write it.
+    assert_eq!(stream::convert(xml, Version::V13_0).as_ref(), Some(&json));
+    assert_eq!(response_to_json_walked(xml, Version::V13_0).unwrap(), json);
     assert_eq!(
         json,
         r#"{"version":"13.0","QBXML":{"QBXMLMsgsRs":{"CustomerQueryRs":[{"@requestID":"1","@statusCode":0,"@statusSeverity":"Info","@statusMessage":"Status OK","@iteratorRemainingCount":3,"@iteratorID":"{a}","CustomerRet":[{"ListID":"80000001-1","Name":"A & B","IsActive":true,"Sublevel":0,"Balance":"12.50"}]}]}}}"#

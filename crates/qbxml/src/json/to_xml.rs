@@ -61,36 +61,53 @@ impl Lines<'_> {
     }
 }
 
-/// Writes the text and remembers where each line came from.
+/// Writes the text and, when asked, remembers where each line came from.
 pub(crate) struct Out<'v> {
     pub xml: String,
     pub lines: Lines<'v>,
+    /// Keep `lines`: the writing is deterministic, so a document is
+    /// written once without them, and again with them only to tell where
+    /// an error is.
+    record: bool,
 }
 
 type Fail = (u32, String, ErrorKind);
 
 impl<'v> Out<'v> {
     fn step(&mut self, parent: u32, key: &'v str, index: Option<u32>) -> u32 {
+        if !self.record {
+            return 0;
+        }
         self.lines.steps.push(Step { parent, key, index });
         (self.lines.steps.len() - 1) as u32
     }
 
     /// Start a new line, owned by `step`.
     fn line(&mut self, step: u32) {
-        self.lines.owner.push(step);
+        if self.record {
+            self.lines.owner.push(step);
+        }
     }
 }
 
-/// Write the document `{"version": …, "QBXML": {…}}` as qbXML text.
-pub(crate) fn document<'v>(doc: &'v Value<'v>, capacity: usize) -> Result<Out<'v>, JsonError> {
+/// Write the document `{"version": …, "QBXML": {…}}` as qbXML text;
+/// with `record`, also where each line of it comes from.
+pub(crate) fn document<'v>(
+    doc: &'v Value<'v>,
+    capacity: usize,
+    record: bool,
+) -> Result<Out<'v>, JsonError> {
     let mut out = Out {
         xml: String::with_capacity(capacity),
         lines: Lines {
             steps: Vec::new(),
             owner: Vec::new(),
         },
+        record,
     };
     match write_document(doc, &mut out) {
+        // Where is it? Write again, keeping track.
+        Err(_) if !record => document(doc, capacity, true),
         Ok(()) => Ok(out),
         Err((step, detail, kind)) => Err(JsonError::shape(
             kind,
@@ -293,7 +310,7 @@ fn element<'v>(
             out.xml.push('>');
             if !children.is_empty() {
                 out.xml.push('\n');
-                for (child_step, pos, cv) in children {
+                for (_, _, child_step, pos, cv) in children {
                     element(out, child_step, pos.name(), Some(pos.decl()), cv)?;
                 }
                 out.line(step);
@@ -368,8 +385,8 @@ fn members<'v>(
     name: &str,
     decl: Option<Decl>,
     m: &'v [(Cow<'v, str>, Value<'v>)],
-) -> Result<Vec<(u32, Position, &'v Value<'v>)>, Fail> {
-    let mut children: Vec<Child<'v>> = Vec::new();
+) -> Result<Vec<Child<'v>>, Fail> {
+    let mut children: Vec<Child<'v>> = Vec::with_capacity(m.len());
     let mut order: Option<(u32, &'v [Value<'v>])> = None;
     for (k, v) in m {
         let s = out.step(step, k, None);
@@ -440,7 +457,7 @@ fn members<'v>(
         apply_order(&mut children, out, s, names)?;
     }
     children.sort_by_key(|c| (c.0, c.1));
-    Ok(children.into_iter().map(|c| (c.2, c.3, c.4)).collect())
+    Ok(children)
 }
 
 /// `#order`: the sequence of an interleaved group's items, by name. Each

@@ -340,26 +340,35 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Append `s` as a JSON string, quotes included.
+/// Bytes a JSON string must escape: the quote, the backslash and the control characters.
+const ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Append `s` as a JSON string, quotes included. Most strings (names,
+/// IDs, amounts) need no escape: they are copied whole.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
     let b = s.as_bytes();
     let mut from = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let esc: &str = match c {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1F => "",
-            _ => continue,
-        };
+    while let Some(k) = b[from..].iter().position(|&c| ESCAPE[usize::from(c)]) {
+        let i = from + k;
         out.push_str(&s[from..i]);
-        if esc.is_empty() {
-            out.push_str(&format!("\\u{c:04x}"));
-        } else {
-            out.push_str(esc);
+        match b[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c => out.push_str(&format!("\\u{c:04x}")),
         }
         from = i + 1;
     }

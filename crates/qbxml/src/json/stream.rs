@@ -1,0 +1,387 @@
+//! QuickBooks' answer → the JSON form in one pass over its text, without
+//! building a document: what the connector's `/json` does for every
+//! answer. An answer comes in schema order, so each name's elements are
+//! next to each other and the JSON can be written as the text is read.
+//!
+//! Anything this pass does not expect — elements out of schema order or
+//! unknown to the schema, two names of one repeating group (invoice lines
+//! and line groups, report rows: they need `#order`), CDATA or entity
+//! references where a document's reading is subtle — makes it give up
+//! (`None`), and the caller walks a parsed document instead. Both give
+//! the same JSON (`tests/json.rs` checks it on every simulator answer).
+
+use super::from_xml::{value, Writer};
+use super::Sink;
+use crate::schema::{name_hash, ContentKind, Decl, Model, Position, Schema, START};
+use crate::version::Version;
+
+/// One open element.
+struct Frame {
+    decl: Decl,
+    /// Holds text (a scalar, or `#text` beside attributes).
+    simple: bool,
+    /// Written as an object (`{…}`): it has children, or attributes.
+    object: bool,
+    /// Its content model (the newest version's) and the state after the
+    /// children read so far: a child is one automaton step, as in the
+    /// validator (the follow lists are small and keyed by a name hash).
+    model: Option<Model>,
+    state: u32,
+    /// The last child's position, and whether its array is open.
+    last: Option<Position>,
+    array_open: bool,
+    /// The root: it holds a message set (the document reader refuses a
+    /// `<QBXML>` without one).
+    has_set: bool,
+}
+
+/// The JSON of `xml`, an answer to a request of `version`; `None` when
+/// this pass cannot be sure to write what the document walk writes.
+///
+/// The text is scanned by hand, for the subset of XML that QuickBooks
+/// and the simulator write (tags, attributes in quotes, text with the
+/// five entities and character references): a generic tokenizer costs
+/// more than the rest of the conversion. Anything outside that subset,
+/// or not well-formed, is left to the document reader.
+pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
+    let schema = Schema::for_version(version);
+    let b = xml.as_bytes();
+    let mut w = Writer::new(xml.len() + xml.len() / 4);
+    let mut stack: Vec<Frame> = Vec::with_capacity(16);
+    let mut names: Vec<&str> = Vec::with_capacity(16);
+    let mut attrs: Vec<(&str, &str)> = Vec::with_capacity(8);
+    let mut pos = 0;
+    // The prolog: the XML declaration, the qbxml PI, comments, layout.
+    loop {
+        pos = skip_ws(b, pos);
+        if b[pos..].starts_with(b"<?") {
+            pos += find(&b[pos..], b"?>")? + 2;
+        } else if b[pos..].starts_with(b"<!--") {
+            pos += find(&b[pos..], b"-->")? + 3;
+        } else if b.get(pos) == Some(&b'<') {
+            break;
+        } else {
+            return None;
+        }
+    }
+    loop {
+        // At a '<' inside an element with children (or the root's).
+        if b.get(pos + 1) == Some(&b'/') {
+            // An end tag.
+            let (name, after) = name_at(xml, pos + 2)?;
+            let after = skip_ws(b, after);
+            if b.get(after) != Some(&b'>') || names.pop()? != name {
+                return None;
+            }
+            let frame = stack.pop()?;
+            if stack.is_empty() && !frame.has_set {
+                return None;
+            }
+            close(frame, "", &mut w)?;
+            pos = after + 1;
+        } else {
+            let (name, mut at) = name_at(xml, pos + 1)?;
+            attrs.clear();
+            loop {
+                let next = skip_ws(b, at);
+                match b.get(next)? {
+                    b'>' | b'/' => {
+                        at = next;
+                        break;
+                    }
+                    _ if next == at => return None, // no space before an attribute
+                    _ => {}
+                }
+                let (key, after) = name_at(xml, next)?;
+                let after = skip_ws(b, after);
+                if b.get(after) != Some(&b'=') {
+                    return None;
+                }
+                let q = skip_ws(b, after + 1);
+                let quote = *b.get(q)?;
+                if quote != b'"' && quote != b'\'' {
+                    return None;
+                }
+                let end = q + 1 + xml[q + 1..].find(char::from(quote))?;
+                let value = &xml[q + 1..end];
+                if attrs.iter().any(|(k, _)| *k == key) {
+                    return None;
+                }
+                attrs.push((key, value));
+                at = end + 1;
+            }
+            let empty = b[at] == b'/';
+            if empty && b.get(at + 1) != Some(&b'>') {
+                return None;
+            }
+            let content = at + if empty { 2 } else { 1 };
+            let frame = open(name, &attrs, &schema, version, &mut stack, &mut w)?;
+            if empty {
+                if stack.is_empty() {
+                    return None; // an empty <QBXML/>
+                }
+                close(frame, "", &mut w)?;
+                pos = content;
+            } else if frame.simple {
+                // Text up to its end tag.
+                // (`str::find` of one ASCII character is a memchr.)
+                let len = xml[content..].find('<')?;
+                let text = &xml[content..content + len];
+                let end = content + len;
+                if b.get(end + 1) != Some(&b'/') {
+                    return None; // a child, a comment, CDATA
+                }
+                let (end_name, after) = name_at(xml, end + 2)?;
+                let after = skip_ws(b, after);
+                if end_name != name || b.get(after) != Some(&b'>') {
+                    return None;
+                }
+                close(frame, text, &mut w)?;
+                pos = after + 1;
+            } else {
+                stack.push(frame);
+                names.push(name);
+                pos = content;
+            }
+        }
+        if stack.is_empty() {
+            w.end_object();
+            // After the root: only layout.
+            return (skip_ws(b, pos) == b.len()).then_some(w.out);
+        }
+        // Between children: only layout, then the next tag.
+        pos = skip_ws(b, pos);
+        if b.get(pos) != Some(&b'<') || b[pos..].starts_with(b"<!") || b[pos..].starts_with(b"<?") {
+            return None;
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(at) {
+        at += 1;
+    }
+    at
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// An XML name (the ASCII names qbXML uses) at `at`, and where it ends.
+fn name_at(s: &str, at: usize) -> Option<(&str, usize)> {
+    let b = s.as_bytes();
+    let first = *b.get(at)?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    let len = b[at..]
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':')))
+        .unwrap_or(b.len() - at);
+    Some((&s[at..at + len], at + len))
+}
+
+/// Is text (or an attribute value) plain enough to read here: XML
+/// characters only, references only to the five entities or to
+/// characters, no `]]>`?
+fn plain(text: &str) -> bool {
+    let b = text.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let ok = match c {
+            b'\t' | b'\n' | b'\r' => true,
+            0..=0x1F => false,
+            b']' => !b[i..].starts_with(b"]]>"),
+            // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML characters.
+            0xEF => !matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])),
+            b'&' => reference(&text[i + 1..]),
+            _ => true,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// After an `&`: one of the five entities or a character reference to an
+/// XML character, then `;`.
+fn reference(tail: &str) -> bool {
+    let Some(semi) = tail.find(';') else {
+        return false;
+    };
+    let r = &tail[..semi];
+    matches!(r, "lt" | "gt" | "amp" | "apos" | "quot")
+        || r.strip_prefix("#x")
+            .map(|h| {
+                h.bytes()
+                    .all(|c| c.is_ascii_hexdigit())
+                    .then(|| u32::from_str_radix(h, 16).ok())
+                    .flatten()
+            })
+            .unwrap_or_else(|| {
+                r.strip_prefix('#')
+                    .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
+                    .and_then(|d| d.parse().ok())
+            })
+            .and_then(char::from_u32)
+            .is_some_and(|c| {
+                matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+            })
+}
+
+/// A start tag: its key (and array) in the parent, its attributes.
+fn open(
+    name: &str,
+    attrs: &[(&str, &str)],
+    schema: &Schema,
+    version: Version,
+    stack: &mut [Frame],
+    w: &mut Writer,
+) -> Option<Frame> {
+    // What the document reader checks of each response (`check_status`):
+    // an answer it refuses is left to it, to say why.
+    if stack.len() == 2
+        && matches!(
+            stack[1].decl.name(),
+            "QBXMLMsgsRs" | "QBXMLSubscriptionMsgsRs"
+        )
+    {
+        let attr = |k: &str| attrs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let number = |v: &str| v.trim().parse::<u32>().is_ok();
+        if !attr("statusCode").is_some_and(number)
+            || attr("statusSeverity")
+                .and_then(crate::catalog::Severity::parse)
+                .is_none()
+            || ["retCount", "iteratorRemainingCount", "messageSetStatusCode"]
+                .iter()
+                .any(|k| attr(k).is_some_and(|v| !number(v)))
+        {
+            return None;
+        }
+    }
+    let depth = stack.len();
+    let decl = match stack.last_mut() {
+        None => {
+            let root = schema.root();
+            if name != root.name() {
+                return None;
+            }
+            w.start_object();
+            w.key("version");
+            w.string(&version.to_string());
+            w.key(name);
+            root
+        }
+        Some(parent) => {
+            if depth == 1
+                && matches!(
+                    name,
+                    "QBXMLMsgsRs" | "QBXMLSubscriptionMsgsRs" | "SignonMsgsRs"
+                )
+            {
+                parent.has_set = true;
+            }
+            // Not a child that may come here (out of schema order, an
+            // element the schema does not have): the document walk's.
+            let model = parent.model?;
+            let local = model.step(parent.state, name, name_hash(name))?;
+            parent.state = local;
+            let pos = model.position(local);
+            match parent.last {
+                // The same name again: the next item of its array.
+                Some(last) if last == pos => {
+                    if !parent.array_open {
+                        return None;
+                    }
+                }
+                Some(last) => {
+                    // A name met before (the automaton allows going back
+                    // in a repeating group), or a second name of one
+                    // repeating group: the document walk's business.
+                    if pos.id() <= last.id()
+                        || (pos.repeats() && last.repeats() && pos.sort_key() == last.sort_key())
+                    {
+                        return None;
+                    }
+                    if parent.array_open {
+                        w.end_array();
+                    }
+                    parent.array_open = open_key(w, name, pos);
+                }
+                None => parent.array_open = open_key(w, name, pos),
+            }
+            parent.last = Some(pos);
+            pos.decl()
+        }
+    };
+    let simple = matches!(
+        decl.content(),
+        ContentKind::Simple | ContentKind::SimpleWithAttributes
+    );
+    let object = !simple || !attrs.is_empty();
+    if object {
+        w.start_object();
+    }
+    for &(key, raw) in attrs {
+        // References and line ends in attribute values: the document
+        // reader's normalisation decides.
+        if raw
+            .bytes()
+            .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
+            || !plain(raw)
+        {
+            return None;
+        }
+        w.attribute_key(key);
+        let kind = decl.attribute(key).map(|a| a.simple_type().kind());
+        value(raw, kind, w);
+    }
+    Some(Frame {
+        decl,
+        simple,
+        object,
+        model: if simple { None } else { decl.full_model() },
+        state: START,
+        last: None,
+        array_open: false,
+        has_set: false,
+    })
+}
+
+/// The member's key, and `[` when the name may repeat.
+fn open_key(w: &mut Writer, name: &str, pos: Position) -> bool {
+    w.key(name);
+    if pos.repeats() {
+        w.start_array();
+        true
+    } else {
+        false
+    }
+}
+
+/// An end tag: the text of a simple element, and the closing brackets.
+fn close(f: Frame, raw: &str, w: &mut Writer) -> Option<()> {
+    if f.simple {
+        if !plain(raw) {
+            return None;
+        }
+        let kind = f.decl.simple_type().map(|s| s.kind());
+        if f.object {
+            w.key(super::TEXT);
+        }
+        if raw.contains(['&', '\r']) {
+            let mut text = String::with_capacity(raw.len());
+            crate::parse::decode_into(raw, &mut text);
+            value(&text, kind, w);
+        } else {
+            value(raw, kind, w);
+        }
+    } else if f.array_open {
+        w.end_array();
+    }
+    if f.object {
+        w.end_object();
+    }
+    Some(())
+}
