@@ -158,7 +158,10 @@ def _dumps(doc: Any) -> str:
     def default(o: Any) -> Any:
         if isinstance(o, decimal.Decimal):
             return format(o, "f")
-        if isinstance(o, (datetime.date, datetime.datetime, datetime.time)):
+        if isinstance(o, (datetime.datetime, datetime.time)):
+            # qbXML's times have whole seconds.
+            return o.isoformat(timespec="seconds")
+        if isinstance(o, datetime.date):
             return o.isoformat()
         raise TypeError(
             f"{type(o).__name__} cannot be sent: use dict, list, str, int, bool, Decimal or a date"

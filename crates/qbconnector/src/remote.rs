@@ -86,10 +86,14 @@ fn send_json(client: &Client, json: &str, pretty: bool) -> Result<u8> {
         .block_on(client.send_json(json))
         .map_err(|e| e.to_string())?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let failed = v["QBXML"]["QBXMLMsgsRs"]
+    // Every response of every message set (QBXMLMsgsRs, the subscription
+    // set, SignonMsgsRs).
+    let failed = v["QBXML"]
         .as_object()
         .into_iter()
-        .flat_map(|m| m.values())
+        .flat_map(|root| root.values())
+        .filter_map(|set| set.as_object())
+        .flat_map(|set| set.values())
         .flat_map(|rs| match rs {
             serde_json::Value::Array(items) => items.iter().collect(),
             other => vec![other],

@@ -237,3 +237,55 @@ proptest! {
         }
     }
 }
+
+/// Texts at the edges of what the one pass reads (a review found each):
+/// it must leave every one the document reader reads otherwise or
+/// refuses to the reader, and the walk must always write JSON.
+#[test]
+fn the_one_pass_leaves_the_edges_to_the_reader() {
+    let body = "<QBXML><QBXMLMsgsRs><CustomerQueryRs statusCode=\"0\" statusSeverity=\"Info\"><CustomerRet><Name>é</Name></CustomerRet></CustomerQueryRs></QBXMLMsgsRs></QBXML>";
+    let cases = [
+        format!("\n<?xml version=\"1.0\"?>{body}"),
+        format!("<!-- c --><?xml version=\"1.0\"?>{body}"),
+        format!("<?xml version=\"1.0\"?><?xml version=\"1.0\"?>{body}"),
+        format!("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>{body}"),
+        format!("<?xml version=\"1.0\" encoding=\"EBCDIC\"?>{body}"),
+        format!("<?xml version=\"1.0\"?><!-- a -- b -->{body}"),
+        format!("<?xml version=\"1.0\"?><!-->{body}"),
+        format!("<?xml version=\"1.0\"?><?qbxml version=\"13.0?>{body}"),
+        format!("<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?>{body}"),
+        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>{body}"),
+        body.replace(
+            "statusSeverity=\"Info\"",
+            "statusSeverity=\"Info\" a\\q=\"1\"",
+        ),
+        body.replace("<Name>é</Name>", "<Name><X/></Name>"),
+        body.replace("<Name>é</Name>", "<Name>&#+65;</Name>"),
+        body.replace(
+            "<CustomerRet><Name>é</Name></CustomerRet>",
+            "<CustomerRet>junk</CustomerRet>",
+        ),
+        body.to_string(),
+    ];
+    let mut one_pass = 0;
+    for text in &cases {
+        let walked = qbxml::json::response_to_json_walked(text, Version::V13_0);
+        if let Ok(j) = &walked {
+            assert!(
+                qbxml::json::value::parse(j, 64).is_ok(),
+                "the walk wrote JSON that is not JSON: {j}"
+            );
+        }
+        if let Some(one) = qbxml::json::response_to_json_one_pass(text, Version::V13_0) {
+            assert_eq!(walked.as_ref().ok(), Some(&one), "{text}");
+            one_pass += 1;
+        }
+    }
+    // The plain ones still take the one pass.
+    assert!(one_pass >= 3, "{one_pass}");
+    // Nothing of a document outside the schema is dropped by the walk.
+    let kept = qbxml::json::response_to_json_walked(&cases[11], Version::V13_0).unwrap();
+    assert!(kept.contains(r#""Name":{"X":{}}"#), "{kept}");
+    let kept = qbxml::json::response_to_json_walked(&cases[13], Version::V13_0).unwrap();
+    assert!(kept.contains(r##""#text":"junk""##), "{kept}");
+}

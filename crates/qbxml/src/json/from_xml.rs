@@ -94,12 +94,15 @@ impl<'e> Node<'e> for &'e Elem {
 pub(crate) fn element<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl Sink) {
     let content = decl.map(|d| d.content());
     let has_attrs = e.attrs().next().is_some();
-    let simple = match content {
-        Some(ContentKind::Simple | ContentKind::SimpleWithAttributes) => true,
-        Some(_) => false,
-        // Not in the schema (a newer QuickBooks' element): by its shape.
-        None => !e.has_children() && !e.text().is_empty(),
-    };
+    // By the schema; but an element with children is an object whatever
+    // the schema says (nothing of a document outside it is dropped).
+    let simple = !e.has_children()
+        && match content {
+            Some(ContentKind::Simple | ContentKind::SimpleWithAttributes) => true,
+            Some(_) => false,
+            // Not in the schema (a newer QuickBooks' element): by its shape.
+            None => !e.text().is_empty(),
+        };
     if simple && !has_attrs {
         value(
             e.text(),
@@ -121,6 +124,11 @@ pub(crate) fn element<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl
         );
     } else {
         children(e, decl, sink);
+        // Text where the schema has children (outside the schema): kept.
+        if !e.has_children() && !e.text().trim().is_empty() {
+            sink.key(TEXT);
+            sink.string(e.text());
+        }
     }
     sink.end_object();
 }
@@ -266,12 +274,12 @@ impl Sink for Writer {
     }
     fn attribute_key(&mut self, name: &str) {
         self.sep();
-        // Attribute names are the schema's (or a document's XML names):
-        // nothing in them needs escaping but a quote or backslash, which
-        // XML names cannot hold.
-        self.out.push_str("\"@");
-        self.out.push_str(name);
-        self.out.push_str("\":");
+        // A document's attribute names are not checked by its reader:
+        // escaped like any string ("@" inside the quotes).
+        let start = self.out.len();
+        super::value::write_string(&mut self.out, name);
+        self.out.insert(start + 1, '@');
+        self.out.push(':');
         self.first = true;
     }
     fn bool(&mut self, value: bool) {

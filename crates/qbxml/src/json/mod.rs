@@ -1,5 +1,5 @@
 //! The JSON form of qbXML, derived from Intuit's schema (docs/PROTOCOL.md
-//! §11 has the whole description and examples):
+//! §14 has the whole description and examples):
 //!
 //! * A document is `{"version": "16.0", "QBXML": {…}}`.
 //! * An element is a member named as in qbXML. Its value is a scalar if
@@ -154,7 +154,7 @@ fn read<'t>(text: &'t str, limits: &Limits) -> Result<value::Value<'t>, JsonErro
         });
     }
     value::parse(text, max_json_depth(limits)).map_err(|e| {
-        let (line, column) = value::line_col(text, e.offset);
+        let (line, column) = crate::doc::line_col(text, e.offset);
         JsonError {
             kind: ErrorKind::Syntax,
             hresult: None,
@@ -166,12 +166,19 @@ fn read<'t>(text: &'t str, limits: &Limits) -> Result<value::Value<'t>, JsonErro
     })
 }
 
+/// The most qbXML a JSON document within `limits` may stand for: twice
+/// the size limit (its tags are written twice; JSON that stands for more,
+/// such as long arrays of empty values, is refused rather than written).
+fn qbxml_cap(limits: &Limits) -> usize {
+    limits.max_size.saturating_mul(2)
+}
+
 /// The JSON form → qbXML text (a request or a response document), in
 /// schema order. Only the shape is checked here; [`request_from_json`]
 /// also validates a request.
 pub fn to_qbxml(text: &str, limits: &Limits) -> Result<String, JsonError> {
     let v = read(text, limits)?;
-    let out = to_xml::document(&v, text.len() * 2, false)?;
+    let out = to_xml::document(&v, text.len() * 2, qbxml_cap(limits), false)?;
     Ok(out.xml)
 }
 
@@ -180,16 +187,15 @@ pub fn to_qbxml(text: &str, limits: &Limits) -> Result<String, JsonError> {
 /// validation error names the JSON member it comes from.
 pub fn request_from_json(text: &str, limits: &Limits) -> Result<RequestSet, JsonError> {
     let v = read(text, limits)?;
-    let out = to_xml::document(&v, text.len() * 2, false)?;
-    // The JSON was within the size limit; the text written from it is
-    // longer by its tags, and is not the client's to bound.
+    let cap = qbxml_cap(limits);
+    let out = to_xml::document(&v, text.len() * 2, cap, false)?;
     let xml_limits = Limits {
-        max_size: usize::MAX,
+        max_size: cap,
         ..limits.clone()
     };
     crate::request::parse_request_with(out.xml, &xml_limits).map_err(|e| {
         // Written again, this time keeping where each line comes from.
-        match to_xml::document(&v, text.len() * 2, true) {
+        match to_xml::document(&v, text.len() * 2, cap, true) {
             Ok(again) => locate(e, &again.lines),
             Err(shape) => shape,
         }

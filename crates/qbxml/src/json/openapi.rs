@@ -203,7 +203,12 @@ pub fn openapi() -> String {
                 ("400", error("Not JSON, or JSON that does not fit the schema (code 0x80040400, with the member's path).")),
                 ("401", error("No or wrong credentials.")),
                 ("403", error("A read-only user's write, or an address or company file not allowed.")),
+                ("405", error("Another method than POST (the body is the connector's XML error).")),
                 ("413", error("Larger than the connector's max_request_bytes.")),
+                ("415", error("Not Content-Type: application/json.")),
+                ("429", error("Too many failed logins: wait Retry-After seconds.")),
+                ("500", error("An event handler of the program embedding the connector failed.")),
+                ("502", error("QuickBooks failed, or answered with text that does not convert (the request may have been carried out).")),
                 ("503", error("The company file is busy or QuickBooks is unavailable.")),
                 ("504", error("QuickBooks did not answer in time; the outcome is unknown.")),
             ]),
@@ -435,7 +440,9 @@ fn scalar(t: SimpleType, max_len: Option<u32>, range: (Option<f64>, Option<f64>)
             }
         }
         Scalar::Decimal => {
-            m.push(("type", s("string")));
+            // Answers carry the exact text; requests may also send a
+            // number (its literal text is kept).
+            m.push(("type", J::Arr(vec![s("string"), s("number")])));
             m.push(("pattern", s("^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)$")));
             m.push(("x-qbxml-type", s(decimal_name(t.kind()))));
         }

@@ -50,15 +50,42 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
     let mut stack: Vec<Frame> = Vec::with_capacity(16);
     let mut names: Vec<&str> = Vec::with_capacity(16);
     let mut attrs: Vec<(&str, &str)> = Vec::with_capacity(8);
+    // The document reader's bounds (`Limits::default()`, which the walk
+    // uses): beyond them it refuses, so this pass does not answer.
+    let limits = crate::error::Limits::default();
+    if xml.len() >= limits.max_size {
+        return None;
+    }
+    let mut elements = 0usize;
     let mut pos = 0;
-    // The prolog: the XML declaration, the qbxml PI, comments, layout.
+    // The prolog, as QuickBooks writes it: the XML declaration first (in
+    // UTF-8), perhaps `<?qbxml version="…"?>`, layout. Anything else —
+    // comments, other processing instructions, another encoding — is the
+    // reader's to judge.
+    if b.starts_with(b"<?xml ") {
+        let end = find(b, b"?>")?;
+        let decl = &xml[..end];
+        if let Some(i) = decl.find("encoding") {
+            let rest = decl[i + 8..].trim_start().strip_prefix('=')?.trim_start();
+            let q = rest.chars().next()?;
+            let value = rest.get(1..)?.split(q).next()?;
+            if !value.eq_ignore_ascii_case("utf-8") {
+                return None;
+            }
+        }
+        pos = end + 2;
+    }
     loop {
         pos = skip_ws(b, pos);
-        if b[pos..].starts_with(b"<?") {
-            pos += find(&b[pos..], b"?>")? + 2;
-        } else if b[pos..].starts_with(b"<!--") {
-            pos += find(&b[pos..], b"-->")? + 3;
-        } else if b.get(pos) == Some(&b'<') {
+        if b[pos..].starts_with(b"<?qbxml ") {
+            let end = pos + find(&b[pos..], b"?>")?;
+            let body = xml[pos + 8..end].trim();
+            let version = body.strip_prefix("version=\"")?.strip_suffix('"')?;
+            if version.is_empty() || !version.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+                return None;
+            }
+            pos = end + 2;
+        } else if b.get(pos) == Some(&b'<') && !matches!(b.get(pos + 1), Some(b'?' | b'!')) {
             break;
         } else {
             return None;
@@ -81,6 +108,11 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
             pos = after + 1;
         } else {
             let (name, mut at) = name_at(xml, pos + 1)?;
+            elements += 1;
+            // Conservative: at a bound, the reader decides.
+            if elements >= limits.max_elements || stack.len() + 1 >= limits.max_depth {
+                return None;
+            }
             attrs.clear();
             loop {
                 let next = skip_ws(b, at);
@@ -107,6 +139,9 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
                 if attrs.iter().any(|(k, _)| *k == key) {
                     return None;
                 }
+                if value.len() >= limits.max_text || attrs.len() + 1 >= limits.max_attributes {
+                    return None;
+                }
                 attrs.push((key, value));
                 at = end + 1;
             }
@@ -127,6 +162,9 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
                 // (`str::find` of one ASCII character is a memchr.)
                 let len = xml[content..].find('<')?;
                 let text = &xml[content..content + len];
+                if text.len() >= limits.max_text {
+                    return None;
+                }
                 let end = content + len;
                 if b.get(end + 1) != Some(&b'/') {
                     return None; // a child, a comment, CDATA

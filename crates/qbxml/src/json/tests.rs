@@ -246,3 +246,40 @@ fn the_openapi_document_is_json_with_a_schema_per_type() {
     }
     assert!(!schemas.iter().any(|(k, _)| k == "v13.AlertQueryRq"));
 }
+
+#[test]
+fn tabs_nulls_and_odd_keys() {
+    // A tab in an attribute survives (XML would read a raw one as a space).
+    let set = request(
+        r#"{"version":"13.0","QBXML":{"QBXMLMsgsRq":{"@onError":"stopOnError","HostQueryRq":[{"@requestID":"a\tb"}]}}}"#,
+    )
+    .unwrap();
+    let back = document_to_json(set.document(), set.version());
+    assert!(back.contains(r#""@requestID":"a\tb""#), "{back}");
+    // null is "absent", wherever it stands.
+    let set = request(
+        r##"{"version":"13.0","QBXML":{"QBXMLMsgsRq":{"@onError":"stopOnError","@newMessageSetID":null,"CustomerQueryRq":[{"MaxReturned":null,"#order":null}]}}}"##,
+    )
+    .unwrap();
+    assert!(!set.xml().contains("MaxReturned"), "{}", set.xml());
+    // A key the schema does not have, named exactly in the path.
+    let e = request(
+        r#"{"version":"13.0","QBXML":{"QBXMLMsgsRq":{"@onError":"stopOnError","CustomerQueryRq":[{"a.b[0]":1}]}}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.path,
+        r#"$.QBXML.QBXMLMsgsRq.CustomerQueryRq[0]["a.b[0]"]"#
+    );
+    // JSON that stands for far more qbXML than its size is refused.
+    let empties = vec![r#""""#; 20_000].join(",");
+    let big = format!(
+        r#"{{"version":"13.0","QBXML":{{"QBXMLMsgsRq":{{"@onError":"stopOnError","CustomerQueryRq":[{{"FullName":[{empties}]}}]}}}}}}"#
+    );
+    let small = Limits {
+        max_size: 100_000,
+        ..Limits::default()
+    };
+    let e = request_from_json(&big, &small).unwrap_err();
+    assert!(e.detail.contains("larger than 200000 bytes"), "{e}");
+}

@@ -43,8 +43,20 @@ impl Lines<'_> {
         }
         let mut out = String::from("$");
         for s in chain.iter().rev() {
-            out.push('.');
-            out.push_str(s.key);
+            // A key that is not a plain name (one the schema does not
+            // have) in brackets, as a JSON string: the path stays exact.
+            if s.key
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'@' | b'#'))
+                && !s.key.is_empty()
+            {
+                out.push('.');
+                out.push_str(s.key);
+            } else {
+                out.push('[');
+                super::value::write_string(&mut out, s.key);
+                out.push(']');
+            }
             if let Some(i) = s.index {
                 out.push_str(&format!("[{i}]"));
             }
@@ -69,6 +81,9 @@ pub(crate) struct Out<'v> {
     /// written once without them, and again with them only to tell where
     /// an error is.
     record: bool,
+    /// The most text to write: JSON within a size limit can stand for far
+    /// more qbXML (`"X":["","",…]` is 3 bytes an element).
+    cap: usize,
 }
 
 type Fail = (u32, String, ErrorKind);
@@ -95,10 +110,12 @@ impl<'v> Out<'v> {
 pub(crate) fn document<'v>(
     doc: &'v Value<'v>,
     capacity: usize,
+    cap: usize,
     record: bool,
 ) -> Result<Out<'v>, JsonError> {
     let mut out = Out {
-        xml: String::with_capacity(capacity),
+        cap,
+        xml: String::with_capacity(capacity.min(cap)),
         lines: Lines {
             steps: Vec::new(),
             owner: Vec::new(),
@@ -107,7 +124,7 @@ pub(crate) fn document<'v>(
     };
     match write_document(doc, &mut out) {
         // Where is it? Write again, keeping track.
-        Err(_) if !record => document(doc, capacity, true),
+        Err(_) if !record => document(doc, capacity, cap, true),
         Ok(()) => Ok(out),
         Err((step, detail, kind)) => Err(JsonError::shape(
             kind,
@@ -137,6 +154,7 @@ fn write_document<'v>(doc: &'v Value<'v>, out: &mut Out<'v>) -> Result<(), Fail>
     for (k, v) in members {
         let step = out.step(ROOT, k, None);
         match k.as_ref() {
+            "version" | "QBXML" if matches!(v, Value::Null) => {}
             "version" => version = Some((step, v)),
             "QBXML" => root = Some((step, v)),
             other => {
@@ -228,8 +246,9 @@ fn scalar<'v>(v: &'v Value<'v>, kind: Option<Kind>) -> Result<Cow<'v, str>, Stri
 }
 
 /// Append text escaped for XML: the five characters, and line breaks as
-/// character references (so each line of the text stays one member's).
-fn escape(out: &mut String, s: &str) -> Result<(), String> {
+/// character references (so each line of the text stays one member's);
+/// in an attribute also tabs (XML reads a raw one there as a space).
+fn escape(out: &mut String, s: &str, in_attribute: bool) -> Result<(), String> {
     let b = s.as_bytes();
     let mut from = 0;
     for (i, &c) in b.iter().enumerate() {
@@ -241,6 +260,7 @@ fn escape(out: &mut String, s: &str) -> Result<(), String> {
             b'\'' => "&apos;",
             b'\n' => "&#10;",
             b'\r' => "&#13;",
+            b'\t' if in_attribute => "&#9;",
             b'\t' => continue,
             0..=0x1F => {
                 return Err(format!(
@@ -282,7 +302,7 @@ fn element<'v>(
             for (k, mv) in m {
                 let s = out.step(step, k, None);
                 if k == TEXT {
-                    text = Some((s, mv));
+                    text = Some((s, mv)).filter(|_| !matches!(mv, Value::Null));
                 } else if let Some(a) = k.strip_prefix('@') {
                     attribute(out, s, decl, a, mv)?;
                 } else {
@@ -296,14 +316,14 @@ fn element<'v>(
             out.xml.push('>');
             if let Some((s, tv)) = text {
                 let t = scalar(tv, kind).map_err(|e| (s, e, ErrorKind::UnexpectedText))?;
-                escape(&mut out.xml, &t).map_err(|e| (s, e, ErrorKind::UnexpectedText))?;
+                escape(&mut out.xml, &t, false).map_err(|e| (s, e, ErrorKind::UnexpectedText))?;
             }
         }
         (ContentKind::Simple | ContentKind::SimpleWithAttributes, _) => {
             out.xml.push('>');
             let t = scalar(v, kind)
                 .map_err(|e| (step, format!("{name}: {e}"), ErrorKind::UnexpectedText))?;
-            escape(&mut out.xml, &t).map_err(|e| (step, e, ErrorKind::UnexpectedText))?;
+            escape(&mut out.xml, &t, false).map_err(|e| (step, e, ErrorKind::UnexpectedText))?;
         }
         (ContentKind::Empty | ContentKind::Complex, Value::Object(m)) => {
             let children = members(out, step, name, decl, m)?;
@@ -330,6 +350,16 @@ fn element<'v>(
     out.xml.push_str("</");
     out.xml.push_str(name);
     out.xml.push_str(">\n");
+    if out.xml.len() > out.cap {
+        return Err((
+            step,
+            format!(
+                "the qbXML this JSON stands for is larger than {} bytes",
+                out.cap
+            ),
+            ErrorKind::Limit(crate::error::Limit::TotalSize),
+        ));
+    }
     Ok(())
 }
 
@@ -367,7 +397,7 @@ fn attribute<'v>(
     out.xml.push(' ');
     out.xml.push_str(a.name());
     out.xml.push_str("=\"");
-    escape(&mut out.xml, &t).map_err(|e| (step, e, ErrorKind::Attribute))?;
+    escape(&mut out.xml, &t, true).map_err(|e| (step, e, ErrorKind::Attribute))?;
     out.xml.push('"');
     Ok(())
 }
@@ -397,6 +427,7 @@ fn members<'v>(
         if k == ORDER {
             match v {
                 Value::Array(items) => order = Some((s, items)),
+                Value::Null => {}
                 other => {
                     return Err((
                         s,
@@ -470,6 +501,14 @@ fn apply_order<'v>(
     step: u32,
     names: &'v [Value<'v>],
 ) -> Result<(), Fail> {
+    // Each name's items were pushed together, in their array's order: per
+    // name, the next item to take and the end of its run.
+    let mut next: std::collections::HashMap<&str, (usize, usize)> = Default::default();
+    for (j, c) in children.iter().enumerate() {
+        next.entry(c.3.name())
+            .and_modify(|e| e.1 = j + 1)
+            .or_insert((j, j + 1));
+    }
     let mut used = vec![false; children.len()];
     let mut groups: Vec<u32> = Vec::new();
     for (i, n) in names.iter().enumerate() {
@@ -481,20 +520,25 @@ fn apply_order<'v>(
                 ErrorKind::UnexpectedElement,
             ));
         };
-        let next = children
-            .iter()
-            .enumerate()
-            .filter(|(j, c)| !used[*j] && c.3.name() == n.as_ref())
-            .min_by_key(|(_, c)| c.1)
-            .map(|(j, _)| j);
-        let Some(j) = next else {
-            let listed = children.iter().any(|c| c.3.name() == n.as_ref());
-            let why = if listed {
-                format!("#order names {n} more times than {n} has items")
-            } else {
-                format!("#order names {n}, which is not a member here")
-            };
-            return Err((is, why, ErrorKind::UnexpectedElement));
+        let j = match next.get_mut(n.as_ref()) {
+            Some((at, end)) if *at < *end => {
+                *at += 1;
+                *at - 1
+            }
+            Some(_) => {
+                return Err((
+                    is,
+                    format!("#order names {n} more times than {n} has items"),
+                    ErrorKind::UnexpectedElement,
+                ))
+            }
+            None => {
+                return Err((
+                    is,
+                    format!("#order names {n}, which is not a member here"),
+                    ErrorKind::UnexpectedElement,
+                ))
+            }
         };
         used[j] = true;
         children[j].1 = i as u64;

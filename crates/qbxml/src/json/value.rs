@@ -66,20 +66,8 @@ pub fn parse(src: &str, max_depth: usize) -> Result<Value<'_>, SyntaxError> {
     Ok(v)
 }
 
-/// 1-based line and column of a byte offset.
-pub fn line_col(src: &str, offset: usize) -> (u32, u32) {
-    let before = &src.as_bytes()[..offset.min(src.len())];
-    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-    let col_start = before
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&before[col_start..])
-        .chars()
-        .count()
-        + 1;
-    (line as u32, col as u32)
-}
+/// Members beyond which an object's keys are kept in a set.
+const LONG_OBJECT: usize = 16;
 
 struct Reader<'a> {
     src: &'a str,
@@ -146,6 +134,7 @@ impl<'a> Reader<'a> {
     fn object(&mut self) -> Result<Value<'a>, SyntaxError> {
         self.pos += 1; // {
         let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
+        let mut seen: Option<std::collections::HashSet<String>> = None;
         self.ws();
         if self.b.get(self.pos) == Some(&b'}') {
             self.pos += 1;
@@ -158,7 +147,16 @@ impl<'a> Reader<'a> {
             }
             let at = self.pos;
             let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
+            // A short object is searched; a long one keeps a set, so that
+            // an object of a million members costs a million lookups.
+            let twice = if members.len() < LONG_OBJECT {
+                members.iter().any(|(k, _)| *k == key)
+            } else {
+                let seen = seen
+                    .get_or_insert_with(|| members.iter().map(|(k, _)| k.to_string()).collect());
+                !seen.insert(key.to_string())
+            };
+            if twice {
                 return Err(SyntaxError {
                     message: format!("the member \"{key}\" appears twice in one object"),
                     offset: at,
@@ -428,6 +426,15 @@ mod tests {
     }
 
     #[test]
+    fn long_objects_find_duplicates_too() {
+        let many: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
+        let ok = format!("{{{}}}", many.join(","));
+        assert!(p(&ok).is_ok());
+        let dup = format!("{{{},\"k50\":0}}", many.join(","));
+        assert!(p(&dup).is_err_and(|e| e.message.contains("\"k50\" appears twice")));
+    }
+
+    #[test]
     fn depth_is_bounded() {
         let deep = "[".repeat(17) + &"]".repeat(17);
         assert!(p(&deep).is_err_and(|e| e.message.contains("nested deeper")));
@@ -444,10 +451,5 @@ mod tests {
             write_string(&mut out, s);
             assert_eq!(p(&out), Ok(Value::String(s.into())), "{out}");
         }
-    }
-
-    #[test]
-    fn line_and_column() {
-        assert_eq!(line_col("{\n  \"é\": x", 9), (2, 7));
     }
 }

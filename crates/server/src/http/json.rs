@@ -9,9 +9,8 @@
 //! timeout. QuickBooks' answer is turned into JSON on the way back.
 //! Refusals are answered in JSON too.
 
-use super::body::{content_type, read_body, settings, ticket_of, wait_of, JSON};
-use super::login::login;
-use super::relay::{admit, limits, run, Target};
+use super::body::JSON;
+use super::relay::{admit, limits, receive, run};
 use super::reply::{Refusal, Reply, JSON_TYPE};
 use super::{Exchange, FrontDoor, Route};
 use crate::backend::{BackendError, BackendErrorKind, BoxFuture};
@@ -54,14 +53,7 @@ fn openapi() -> bytes::Bytes {
 }
 
 async fn send(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Reply, Refusal> {
-    let p = login(x, req.headers()).await?;
-    content_type(req.headers(), JSON)?;
-    x.wait = wait_of(req.headers())?;
-    let target = match ticket_of(req.headers())? {
-        Some(t) => Target::Ticket(t),
-        None => Target::Open(settings(&p, req.headers())?),
-    };
-    let body = read_body(&x.live, req).await?;
+    let (p, target, body) = receive(x, req, JSON).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| Refusal::BadBody(format!("JSON must be UTF-8 (byte {})", e.valid_up_to())))?;
     let set = qbxml::json::request_from_json(text, &limits(x)).map_err(Refusal::NotJson)?;
@@ -69,12 +61,17 @@ async fn send(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Rep
     let request = admit(x, &p, set)?;
     let answer = run(x, &p, target, request).await?;
     // QuickBooks' answer is relayed as qbXML by `POST /`, whatever it
-    // holds; here it must be read to be converted.
+    // holds; here it must be read to be converted. QuickBooks has run the
+    // request by now: the refusal says so (a write may be done).
     let json = qbxml::json::response_to_json(&answer.xml, version).map_err(|e| {
         Refusal::Backend(BackendError::new(
             BackendErrorKind::Failed,
             None,
-            format!("QuickBooks' answer could not be read as qbXML to convert it to JSON: {e}"),
+            format!(
+                "QuickBooks answered, so the request may have been carried out, but its answer \
+                 is not qbXML that converts to JSON ({e}); send it as qbXML to POST / to see \
+                 the answer, or use error recovery (newMessageSetID) for writes"
+            ),
         ))
     })?;
     Ok(Reply::ok(StatusCode::OK, json, JSON_TYPE))

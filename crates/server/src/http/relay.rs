@@ -10,7 +10,7 @@
 //! and the read-only rule; per company file, backend calls never overlap
 //! (one turn per lane), and a started call is never cancelled.
 
-use super::body::{content_type, read_body, settings, ticket_of, wait_of, XML};
+use super::body::{content_type, read_body, settings, ticket_of, wait_of, Media, XML};
 use super::login::{login, Principal};
 use super::reply::{Refusal, Reply};
 use super::{Exchange, FrontDoor, Route};
@@ -27,6 +27,26 @@ use std::time::Instant;
 pub enum Target {
     Ticket(String),
     Open(OpenSettings),
+}
+
+/// What a door that takes a message set does first: who is asking, the
+/// body's media type, how long the client will wait, where the request
+/// goes (a ticket names its session; without one, the settings open
+/// one), and the body within its size and time.
+pub async fn receive(
+    x: &mut Exchange<'_>,
+    req: hyper::Request<Incoming>,
+    media: Media,
+) -> Result<(Principal, Target, bytes::Bytes), Refusal> {
+    let p = login(x, req.headers()).await?;
+    content_type(req.headers(), media)?;
+    x.wait = wait_of(req.headers())?;
+    let target = match ticket_of(req.headers())? {
+        Some(t) => Target::Ticket(t),
+        None => Target::Open(settings(&p, req.headers())?),
+    };
+    let body = read_body(&x.live, req).await?;
+    Ok((p, target, body))
 }
 
 /// Parse and validate a body as QuickBooks' request processor would, and
@@ -232,15 +252,7 @@ impl FrontDoor for Relay {
         req: hyper::Request<Incoming>,
     ) -> BoxFuture<'a, Result<Reply, Refusal>> {
         Box::pin(async move {
-            let p = login(x, req.headers()).await?;
-            content_type(req.headers(), XML)?;
-            // A ticket names its session; without one, the settings open one.
-            x.wait = wait_of(req.headers())?;
-            let target = match ticket_of(req.headers())? {
-                Some(t) => Target::Ticket(t),
-                None => Target::Open(settings(&p, req.headers())?),
-            };
-            let body = read_body(&x.live, req).await?;
+            let (p, target, body) = receive(x, req, XML).await?;
             let request = validate(x, &p, body.into())?;
             let answer = run(x, &p, target, request).await?;
             Ok(Reply::ok(
