@@ -412,6 +412,15 @@ async fn another_company_file_is_refused_before_anything_is_sent() {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
+/// Is a Web Connector session open (`/metrics`)?
+async fn session_open(addr: std::net::SocketAddr) -> bool {
+    let auth = common::basic("ann", common::PASSWORD);
+    let r = common::send(addr, "GET", "/metrics", &[("authorization", &auth)], "").await;
+    r.body
+        .lines()
+        .any(|l| l.starts_with("qbconnector_qbwc_session_open") && l.ends_with(" 1"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn offline_is_503_at_once_and_slow_is_504() {
     let b = start_bridge(1, |c| {
@@ -440,29 +449,33 @@ async fn offline_is_503_at_once_and_slow_is_504() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.code(), "QBC_QBWC_NOT_TAKEN");
     // Taken, but QuickBooks is slow: 504 at the client's wait; the answer
-    // is recorded when it comes.
+    // is recorded when it comes. The Web Connector is in its session
+    // (authenticated: its argon2 run is behind it) and polling before the
+    // client asks, and QuickBooks answers only once the client has had
+    // its 504: no clock decides the order.
     let mut slow = b.wc(0);
-    slow.delay = Duration::from_millis(1500);
-    slow.max_noops = 0;
-    let addr = b.server.addr;
-    let client = tokio::spawn(async move {
-        post_with(
-            addr,
-            "ann",
-            &[("x-qb-timeout", "0.5")],
-            &customer_add("Slow One"),
-        )
-        .await
-    });
-    let s = loop {
-        let s = slow.session().await;
-        if s.status != "none" {
-            break s;
-        }
+    let hold = Arc::new(tokio::sync::Semaphore::new(0));
+    slow.hold = Some(hold.clone());
+    let slow = Arc::new(slow);
+    let session = {
+        let slow = slow.clone();
+        tokio::spawn(async move { slow.session().await })
     };
-    let r = client.await.unwrap();
+    while !session_open(b.server.addr).await {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = post_with(
+        b.server.addr,
+        "ann",
+        &[("x-qb-timeout", "2")],
+        &customer_add("Slow One"),
+    )
+    .await;
     assert_eq!(r.status, 504, "{}", r.body);
     assert_eq!(r.code(), "QBC_QBWC_TIMEOUT");
+    hold.add_permits(1);
+    let s = session.await.unwrap();
+    assert_eq!(s.status, "", "a session was open");
     assert_eq!(s.requests.len(), 1);
     // The answer that came late is on record.
     let Server { running, dir, .. } = b.server;

@@ -148,6 +148,9 @@ pub struct TestWc {
     pub sessions: AtomicUsize,
     /// Set to end the session at its next NoOp.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
+    /// When set, QuickBooks' answer to each request waits for a permit
+    /// (a test decides when a slow QuickBooks answers, not a clock).
+    pub hold: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl TestWc {
@@ -167,6 +170,7 @@ impl TestWc {
             seen: Arc::new(Mutex::new(Vec::new())),
             sessions: AtomicUsize::new(0),
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            hold: None,
         }
     }
 
@@ -275,6 +279,11 @@ impl TestWc {
             s.noops = 0;
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
+            }
+            if let Some(hold) = &self.hold {
+                if let Ok(permit) = hold.acquire().await {
+                    permit.forget();
+                }
             }
             let (resp, hr, msg) = self.quickbooks(qb, &rq);
             let pct = self.receive(&ticket, &resp, &hr, &msg).await;
