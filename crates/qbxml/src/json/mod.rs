@@ -232,11 +232,10 @@ pub fn response_to_json(xml: &str, version: Version) -> Result<String, ParseErro
     // One pass over the text when the answer is as QuickBooks writes it;
     // otherwise the parsed document's walk (which also says what is wrong
     // with an answer that is not qbXML).
-    if let Some(json) = stream::convert(xml, version) {
-        return Ok(json);
+    match stream::convert(xml, version) {
+        Some(json) => Ok(json),
+        None => response_to_json_walked(xml, version),
     }
-    let set = crate::response::parse_response(xml)?;
-    Ok(document_to_json(set.document(), version))
 }
 
 /// The one pass alone: `None` where it leaves the answer to the walk

@@ -12,6 +12,7 @@ use crate::version::Version;
 use std::collections::{BTreeMap, HashMap};
 
 /// A JSON value being built (ordered members), written pretty.
+#[derive(Clone)]
 enum J {
     Str(String),
     Int(i64),
@@ -319,12 +320,16 @@ impl Gen {
                 required.push(s(&format!("@{}", a.name())));
             }
         }
-        if matches!(d.content(), ContentKind::SimpleWithAttributes) {
-            let text = d.simple_type().map_or_else(
+        // An element with text and attributes: its text's schema, as
+        // `#text` of the object and alone when there are no attributes.
+        let text = matches!(d.content(), ContentKind::SimpleWithAttributes).then(|| {
+            d.simple_type().map_or_else(
                 || obj(vec![("type", s("string"))]),
                 |t| scalar(t, None, (None, None)),
-            );
-            props.push((TEXT.into(), text));
+            )
+        });
+        if let Some(t) = &text {
+            props.push((TEXT.into(), t.clone()));
         }
         let children: Vec<Position> = d.children().collect();
         let read_only = self.read_only(d);
@@ -377,12 +382,8 @@ impl Gen {
         m.push(("properties", J::Obj(props)));
         m.push(("additionalProperties", J::Bool(false)));
         let object = obj(m);
-        if matches!(d.content(), ContentKind::SimpleWithAttributes) {
+        if let Some(text) = text {
             // Without attributes, the element is just its text.
-            let text = d.simple_type().map_or_else(
-                || obj(vec![("type", s("string"))]),
-                |t| scalar(t, None, (None, None)),
-            );
             return obj(vec![("oneOf", J::Arr(vec![text, object]))]);
         }
         object

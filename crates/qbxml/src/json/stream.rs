@@ -16,7 +16,9 @@ use crate::schema::{name_hash, ContentKind, Decl, Model, Position, Schema, START
 use crate::version::Version;
 
 /// One open element.
-struct Frame {
+struct Frame<'a> {
+    /// Its name, which its end tag must repeat.
+    name: &'a str,
     decl: Decl,
     /// Holds text (a scalar, or `#text` beside attributes).
     simple: bool,
@@ -47,8 +49,7 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
     let schema = Schema::for_version(version);
     let b = xml.as_bytes();
     let mut w = Writer::new(xml.len() + xml.len() / 4);
-    let mut stack: Vec<Frame> = Vec::with_capacity(16);
-    let mut names: Vec<&str> = Vec::with_capacity(16);
+    let mut stack: Vec<Frame<'_>> = Vec::with_capacity(16);
     let mut attrs: Vec<(&str, &str)> = Vec::with_capacity(8);
     // The document reader's bounds (`Limits::default()`, which the walk
     // uses): beyond them it refuses, so this pass does not answer.
@@ -97,10 +98,10 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
             // An end tag.
             let (name, after) = name_at(xml, pos + 2)?;
             let after = skip_ws(b, after);
-            if b.get(after) != Some(&b'>') || names.pop()? != name {
+            let frame = stack.pop()?;
+            if b.get(after) != Some(&b'>') || frame.name != name {
                 return None;
             }
-            let frame = stack.pop()?;
             if stack.is_empty() && !frame.has_set {
                 return None;
             }
@@ -178,7 +179,6 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
                 pos = after + 1;
             } else {
                 stack.push(frame);
-                names.push(name);
                 pos = content;
             }
         }
@@ -269,14 +269,14 @@ fn reference(tail: &str) -> bool {
 }
 
 /// A start tag: its key (and array) in the parent, its attributes.
-fn open(
-    name: &str,
+fn open<'a>(
+    name: &'a str,
     attrs: &[(&str, &str)],
     schema: &Schema,
     version: Version,
-    stack: &mut [Frame],
+    stack: &mut [Frame<'a>],
     w: &mut Writer,
-) -> Option<Frame> {
+) -> Option<Frame<'a>> {
     // What the document reader checks of each response (`check_status`):
     // an answer it refuses is left to it, to say why.
     if stack.len() == 2
@@ -376,6 +376,7 @@ fn open(
         value(raw, kind, w);
     }
     Some(Frame {
+        name,
         decl,
         simple,
         object,
@@ -399,7 +400,7 @@ fn open_key(w: &mut Writer, name: &str, pos: Position) -> bool {
 }
 
 /// An end tag: the text of a simple element, and the closing brackets.
-fn close(f: Frame, raw: &str, w: &mut Writer) -> Option<()> {
+fn close(f: Frame<'_>, raw: &str, w: &mut Writer) -> Option<()> {
     if f.simple {
         if !plain(raw) {
             return None;
