@@ -19,15 +19,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// Days of daily log files kept, unless told otherwise.
+pub const LOG_KEEP_DAYS: u32 = 30;
+
 /// Logging to standard error, or to daily files in `dir` (the Windows
 /// service has no console).
-pub fn init_logging(format: LogFormat, dir: Option<&Path>) -> Result<()> {
+pub fn init_logging(format: LogFormat, dir: Option<&Path>, keep_days: u32) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match (dir, format) {
         (Some(dir), format) => {
-            let files = Arc::new(crate::logfile::DailyFiles::new(dir)?);
+            let files = Arc::new(crate::logfile::DailyFiles::new(dir, keep_days)?);
             let b = builder.with_ansi(false).with_writer(files);
             match format {
                 LogFormat::Human => b.try_init(),
@@ -104,8 +107,8 @@ pub(crate) fn load(path: &Path) -> Result<Config> {
     Config::load(path).map_err(|e| e.to_string())
 }
 
-pub fn serve(path: &Path, log: LogFormat, log_dir: Option<&Path>) -> Result<()> {
-    init_logging(log, log_dir)?;
+pub fn serve(path: &Path, log: LogFormat, log_dir: Option<&Path>, keep_days: u32) -> Result<()> {
+    init_logging(log, log_dir, keep_days)?;
     serve_until(path, stop_signal())
 }
 
@@ -115,7 +118,12 @@ pub fn serve_until(path: &Path, stop: impl std::future::Future<Output = ()>) -> 
     let runtime = runtime()?;
     // Before the configuration is read: SIGHUP reloads from now on, and
     // the text it follows from is the text the server starts with.
-    let follower = runtime.block_on(async { crate::reload::Follower::new(path) });
+    let (follower, mut usr1) = runtime.block_on(async {
+        (
+            crate::reload::Follower::new(path),
+            crate::reload::Signal::user1(),
+        )
+    });
     let config = match follower.loaded() {
         Some(bytes) => {
             crate::reload::parse(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?
@@ -131,12 +139,51 @@ pub fn serve_until(path: &Path, stop: impl std::future::Future<Output = ()>) -> 
         tracing::info!("qbconnector serving {scheme}://{}", running.local_addr());
         // The file's changes (and SIGHUP) reach the running connector.
         let follow = tokio::spawn(follower.follow(running.control().clone()));
-        stop.await;
+        // SIGUSR1: a backup now (its outcome is logged by the events).
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = usr1.recv() => {
+                    let _ = running.backup().await;
+                }
+            }
+        }
         follow.abort();
         tracing::info!("stopping: in-flight requests finish, new ones are refused");
         running.shutdown().await;
         Ok(())
     })
+}
+
+/// `qbconnector backup`: the configured backend's company files, copied
+/// now into a new folder under `out` (or `[backup]`'s `dir`).
+pub fn backup(path: &Path, out: Option<&Path>) -> Result<()> {
+    let config = load(path)?;
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None if !config.backup.dir.as_os_str().is_empty() => config.backup.dir.clone(),
+        None => return Err("where to? give --out, or set `dir` in [backup]".into()),
+    };
+    let backend = qbc_server::backend_from_config(&config)?;
+    let made = runtime()?
+        .block_on(qbc_server::backup::make(
+            backend.as_ref(),
+            &dir,
+            config.backup.keep,
+        ))
+        .map_err(|e| {
+            if e.contains("locked") {
+                format!(
+                    "{e}\n(a running connector holds its company files: send it SIGUSR1 \
+                     (`systemctl kill -s USR1 qbconnector`) and it backs up into [backup]'s dir)"
+                )
+            } else {
+                e
+            }
+        })?;
+    outln!("{}", made.summary())?;
+    Ok(())
 }
 
 fn running_tls(path: &Path) -> bool {
@@ -248,7 +295,7 @@ pub(crate) fn random_password() -> Result<String> {
 }
 
 pub fn demo(port: u16, customers: usize) -> Result<()> {
-    init_logging(LogFormat::Human, None)?;
+    init_logging(LogFormat::Human, None, 0)?;
     let dir =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let company = "sample.qbw";
@@ -319,7 +366,27 @@ pub(crate) fn write_doc(path: &Path, doc: &DocumentMut) -> Result<()> {
     let tmp = path.with_extension("toml.tmp");
     std::fs::write(&tmp, &text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     restrict(&tmp);
+    keep_group_access(&tmp, path);
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
+/// A rewritten configuration keeps the file's owner, and its group's
+/// read access if it had it: a Linux service reads its file as its own
+/// group (`root:qbconnector`, 0640, docs/OPERATIONS.md), and an admin's
+/// `sudo qbconnector user add` must not take that away. Never more than
+/// owner read-write and group read.
+fn keep_group_access(tmp: &Path, original: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if let Ok(m) = std::fs::metadata(original) {
+            let _ = std::os::unix::fs::chown(tmp, Some(m.uid()), Some(m.gid()));
+            let mode = 0o600 | (m.mode() & 0o040);
+            let _ = std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (tmp, original);
 }
 
 /// The file holds password hashes and maybe a PFX password: owner only.

@@ -38,6 +38,22 @@ enum Command {
         /// instead of standard error.
         #[arg(long)]
         log_dir: Option<PathBuf>,
+        /// Days of daily files kept in --log-dir: older ones are removed
+        /// at start and as each day begins (0: keep them all).
+        #[arg(long, default_value_t = admin::LOG_KEEP_DAYS)]
+        log_keep_days: u32,
+    },
+    /// Back up every company file of the simulator now, consistently, into
+    /// a new folder named by the time (docs/OPERATIONS.md). While `serve`
+    /// runs it holds the files: it makes its own backups, on the schedule
+    /// `[backup]` sets and at once on SIGUSR1.
+    Backup {
+        #[arg(long, default_value = "qbconnector.toml")]
+        config: PathBuf,
+        /// The folder that receives the backup's folder (default: the
+        /// `dir` of [backup]).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Run the connector as a Windows service: install, uninstall, start,
     /// stop (as an administrator).
@@ -252,7 +268,9 @@ fn main() -> ExitCode {
             config,
             log,
             log_dir,
-        } => admin::serve(&config, log, log_dir.as_deref()),
+            log_keep_days,
+        } => admin::serve(&config, log, log_dir.as_deref(), log_keep_days),
+        Command::Backup { config, out } => admin::backup(&config, out.as_deref()),
         Command::Service { command } => service::run(command),
         Command::Demo {
             port, qbwc: true, ..

@@ -31,7 +31,7 @@ const EVERY: Duration = Duration::from_millis(250);
 /// and an edit made while it starts is not missed.
 pub struct Follower {
     path: PathBuf,
-    hangup: Hangup,
+    hangup: Signal,
     /// The file as the running configuration was loaded from it.
     loaded: Option<Vec<u8>>,
 }
@@ -41,7 +41,7 @@ impl Follower {
     pub fn new(path: &Path) -> Follower {
         Follower {
             path: path.to_path_buf(),
-            hangup: Hangup::new(),
+            hangup: Signal::hangup(),
             loaded: std::fs::read(path).ok(),
         }
     }
@@ -149,21 +149,30 @@ fn apply(path: &Path, bytes: &[u8], control: &Control) {
     }
 }
 
-/// SIGHUP where there is one; never elsewhere.
-struct Hangup {
+/// A Unix signal (SIGHUP: reload; SIGUSR1: back up); on other platforms
+/// one that never comes.
+pub(crate) struct Signal {
     #[cfg(unix)]
     signal: Option<tokio::signal::unix::Signal>,
 }
 
-impl Hangup {
-    fn new() -> Hangup {
-        Hangup {
+impl Signal {
+    pub(crate) fn hangup() -> Signal {
+        Signal {
             #[cfg(unix)]
             signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
         }
     }
 
-    async fn recv(&mut self) {
+    pub(crate) fn user1() -> Signal {
+        Signal {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+                .ok(),
+        }
+    }
+
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         if let Some(s) = &mut self.signal {
             if s.recv().await.is_some() {

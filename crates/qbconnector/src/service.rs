@@ -18,6 +18,9 @@ pub enum ServiceCommand {
         /// Where the service writes its daily log files.
         #[arg(long, default_value = "logs")]
         log_dir: PathBuf,
+        /// Days of daily log files kept (0: all).
+        #[arg(long, default_value_t = crate::admin::LOG_KEEP_DAYS)]
+        log_keep_days: u32,
         #[arg(long, default_value = DEFAULT_NAME)]
         name: String,
     },
@@ -41,6 +44,8 @@ pub enum ServiceCommand {
         config: PathBuf,
         #[arg(long)]
         log_dir: PathBuf,
+        #[arg(long, default_value_t = crate::admin::LOG_KEEP_DAYS)]
+        log_keep_days: u32,
         #[arg(long, default_value = DEFAULT_NAME)]
         name: String,
     },
@@ -55,6 +60,7 @@ pub fn run(command: ServiceCommand) -> Result<(), String> {
         ServiceCommand::Install {
             config,
             log_dir,
+            log_keep_days,
             name,
         } => {
             // The service starts in C:\Windows\System32: absolute paths.
@@ -84,6 +90,8 @@ pub fn run(command: ServiceCommand) -> Result<(), String> {
                     config.clone().into_os_string(),
                     "--log-dir".into(),
                     log_dir.clone().into_os_string(),
+                    "--log-keep-days".into(),
+                    log_keep_days.to_string().into(),
                     "--name".into(),
                     name.clone().into(),
                 ],
@@ -114,9 +122,14 @@ pub fn run(command: ServiceCommand) -> Result<(), String> {
         ServiceCommand::Run {
             config,
             log_dir,
+            log_keep_days,
             name,
         } => {
-            crate::admin::init_logging(crate::admin::LogFormat::Human, Some(&log_dir))?;
+            crate::admin::init_logging(
+                crate::admin::LogFormat::Human,
+                Some(&log_dir),
+                log_keep_days,
+            )?;
             let body: service::Body = Box::new(move |stop| {
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
                 // The SCM's stop arrives on a std channel; the server
@@ -162,7 +175,7 @@ fn in_protected_folder(exe: &std::path::Path) -> bool {
 pub fn run(_command: ServiceCommand) -> Result<(), String> {
     Err(
         "Windows services exist only on Windows; here, run `qbconnector serve` under \
-         systemd or another supervisor"
+         systemd (dist/systemd/qbconnector.service, docs/OPERATIONS.md) or another supervisor"
             .into(),
     )
 }

@@ -256,7 +256,7 @@ fn emulator() -> String {
 /// named after the sample company, a connector user and a Web Connector
 /// user with fresh passwords.
 pub fn demo(port: u16) -> Result<()> {
-    init_logging(LogFormat::Human, None)?;
+    init_logging(LogFormat::Human, None, 0)?;
     let dir =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let company = "sample";

@@ -412,6 +412,25 @@ impl Company {
         f(&mut self.lock())
     }
 
+    /// A consistent copy of the company file, made while it is open, at
+    /// `dest` (which must not exist): SQLite's `VACUUM INTO` reads the file
+    /// in one transaction, so the copy holds every request answered before
+    /// it and nothing of one half done, and it is compact. Requests to this
+    /// company wait while the copy is made (it holds the company's lock).
+    /// The copy is on disk (fsynced) when this returns; its size in bytes.
+    pub fn backup_into(&self, dest: &Path) -> Result<u64, StoreError> {
+        let text = dest.to_str().ok_or_else(|| {
+            StoreError(format!("{}: a backup path must be UTF-8", dest.display()))
+        })?;
+        self.with_inner(|inner| {
+            inner.db.execute("VACUUM INTO ?1", [text])?;
+            Ok(())
+        })?;
+        let file = std::fs::File::open(dest)?;
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
+    }
+
     /// `PRAGMA integrity_check` (for tests and `qbsim check`).
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         self.with_inner(|inner| {

@@ -66,11 +66,28 @@ impl PasswordHash {
 
     /// Hash a new password (argon2id, the crate's default cost, random salt).
     pub fn create(password: &str) -> Result<PasswordHash, String> {
+        PasswordHash::create_with(password, Argon2::default())
+    }
+
+    /// Hash a password at the cost `like` was hashed with (the default
+    /// cost when `like` has none it can tell): what an unknown user name
+    /// is checked against must cost what a known user's check costs, or
+    /// the time of a refusal tells which names exist.
+    pub fn create_like(password: &str, like: &PasswordHash) -> Result<PasswordHash, String> {
+        let params = argon2::PasswordHash::new(&like.0)
+            .ok()
+            .and_then(|h| argon2::Params::try_from(&h).ok())
+            .unwrap_or_default();
+        let hasher = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        PasswordHash::create_with(password, hasher)
+    }
+
+    fn create_with(password: &str, hasher: Argon2<'_>) -> Result<PasswordHash, String> {
         let mut salt = [0u8; 16];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
             .map_err(|_| "no system randomness".to_string())?;
         let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-        Argon2::default()
+        hasher
             .hash_password(password.as_bytes(), &salt)
             .map(|h| PasswordHash(h.to_string()))
             .map_err(|e| e.to_string())
@@ -367,6 +384,23 @@ pub fn parse_basic(header: Option<&[u8]>) -> Option<(String, String)> {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    /// The unknown-user hash costs what the users' hashes cost.
+    #[test]
+    fn a_hash_like_another_has_its_cost() {
+        let cheap = "$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHQ$Ao+aYXmIRexHzQmo0GwmIA";
+        let like = PasswordHash::parse(cheap).unwrap();
+        let made = PasswordHash::create_like("pw", &like).unwrap();
+        assert!(made.as_str().contains("$m=8,t=1,p=1$"), "{}", made.as_str());
+        assert!(made.verify("pw") && !made.verify("other"));
+        let default = PasswordHash::create("pw").unwrap();
+        let made = PasswordHash::create_like("pw", &default).unwrap();
+        assert!(
+            made.as_str().contains("$m=19456,t=2,p=1$"),
+            "{}",
+            made.as_str()
+        );
+    }
 
     /// The tag is keyed BLAKE2b-256 exactly, whatever the lengths (one
     /// block, block boundaries, several blocks).

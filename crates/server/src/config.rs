@@ -44,6 +44,8 @@ pub struct Config {
     pub default_connection: DefaultConnection,
     pub backend: BackendConfig,
     pub metrics: MetricsConfig,
+    /// Scheduled online backups of the company files (`backup.rs`).
+    pub backup: BackupConfig,
     pub users: Vec<UserConfig>,
 }
 
@@ -65,6 +67,7 @@ impl Default for Config {
             default_connection: DefaultConnection::default(),
             backend: BackendConfig::default(),
             metrics: MetricsConfig::default(),
+            backup: BackupConfig::default(),
             users: Vec::new(),
         }
     }
@@ -124,6 +127,33 @@ impl Default for AuthConfig {
             lockout_secs: 300,
             cache_secs: 60,
             use_interactive_logon: false,
+        }
+    }
+}
+
+/// `[backup]`: consistent copies of the company files, made while the
+/// connector serves (`backup.rs`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Where backups go: one folder per backup, named by its UTC time
+    /// (`2026-12-05T031500Z`). Empty: no scheduled backups (SIGUSR1 and
+    /// `qbconnector backup --out` still make one).
+    pub dir: PathBuf,
+    /// Hours between scheduled backups, the first one that long after
+    /// listening starts (0: none scheduled).
+    pub every_hours: u64,
+    /// Backups kept in `dir`: once a new one is complete, the oldest
+    /// beyond this many are removed (0: keep them all).
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> BackupConfig {
+        BackupConfig {
+            dir: PathBuf::new(),
+            every_hours: 24,
+            keep: 7,
         }
     }
 }
@@ -520,6 +550,10 @@ impl Config {
             }
         };
         fix(&mut self.backend.data_dir);
+        // Empty is "none", not the configuration's folder.
+        if !self.backup.dir.as_os_str().is_empty() {
+            fix(&mut self.backup.dir);
+        }
         if let Some(tls) = &mut self.tls {
             for p in [
                 &mut tls.cert,
@@ -601,6 +635,8 @@ impl Config {
                 1,
                 100_000,
             ),
+            ("backup.every_hours", self.backup.every_hours, 0, 24 * 366),
+            ("backup.keep", self.backup.keep as u64, 0, 100_000),
         ] {
             if v < min || v > max {
                 bad(key, format!("{v} is outside {min}..={max}"));

@@ -27,9 +27,11 @@
 
 pub mod auth;
 pub mod backend;
+pub mod backup;
 pub mod config;
 pub mod connstr;
 pub mod control;
+pub mod days;
 mod deadline;
 pub mod events;
 pub mod http;
@@ -42,8 +44,10 @@ pub mod settings;
 mod state;
 pub mod tls;
 
-pub use backend::{Backend, BackendError, BackendErrorKind, Health, OpenSettings, SessionId};
-pub use config::{AuthMode, BackendKind, Config, ConfigError, Problem, UserConfig};
+pub use backend::{
+    Backend, BackendError, BackendErrorKind, Copied, Health, OpenSettings, SessionId,
+};
+pub use config::{AuthMode, BackendKind, BackupConfig, Config, ConfigError, Problem, UserConfig};
 pub use connstr::{ConnectionMode, ConnectionString};
 pub use events::{Events, NoEvents, TracingEvents};
 pub use http::{code, FrontDoor, Route, CONNECTION_HEADER, ERROR_HEADER, TICKET_HEADER};
@@ -210,6 +214,13 @@ impl Connector {
             )));
         }
         tasks.push(tokio::spawn(reap(state.clone(), stop_rx.clone())));
+        if config.backup.every_hours > 0 && !config.backup.dir.as_os_str().is_empty() {
+            tasks.push(tokio::spawn(scheduled_backups(
+                state.clone(),
+                config.backup.clone(),
+                stop_rx.clone(),
+            )));
+        }
         let changes = control.subscribe();
         let first = changes.borrow().clone();
         tasks.push(tokio::spawn(follow(state.clone(), first, changes, stop_rx)));
@@ -249,6 +260,50 @@ impl std::error::Error for ListenError {}
 impl From<ListenError> for String {
     fn from(e: ListenError) -> String {
         e.message
+    }
+}
+
+/// `[backup]`: a backup every `every_hours`, until stopped.
+async fn scheduled_backups(
+    state: Arc<State>,
+    config: BackupConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let every = Duration::from_secs(config.every_hours.saturating_mul(3600));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let _ = backup_now(&state, &config.dir, config.keep).await;
+    }
+}
+
+/// Make a backup, and say how it went: the Status event and the metrics,
+/// or the Error event (`QBC_BACKUP`).
+async fn backup_now(
+    state: &State,
+    dir: &std::path::Path,
+    keep: usize,
+) -> Result<backup::Made, String> {
+    match backup::make(state.backend.as_ref(), dir, keep).await {
+        Ok(made) => {
+            state
+                .metrics
+                .backup_last_success
+                .store(days::now_secs(), Ordering::Relaxed);
+            state.status(0, &made.summary());
+            Ok(made)
+        }
+        Err(e) => {
+            state
+                .metrics
+                .backup_failures
+                .fetch_add(1, Ordering::Relaxed);
+            let message = format!("backup failed: {e}");
+            state.error(0, "QBC_BACKUP", &message);
+            Err(message)
+        }
     }
 }
 
@@ -432,6 +487,18 @@ impl Running {
 
     pub fn local_port(&self) -> u16 {
         self.local.port()
+    }
+
+    /// Back up every company file now, into `[backup]`'s `dir` (SIGUSR1
+    /// does this for `qbconnector serve`), while requests go on; see
+    /// [`backup`]. The outcome also reaches the Status or Error event and
+    /// the metrics, as a scheduled backup's does.
+    pub async fn backup(&self) -> Result<backup::Made, String> {
+        let config = self.state.live().config.backup.clone();
+        if config.dir.as_os_str().is_empty() {
+            return Err("no backup folder: set `dir` in [backup]".into());
+        }
+        backup_now(&self.state, &config.dir, config.keep).await
     }
 
     /// The separate metrics address, when configured.

@@ -179,6 +179,7 @@ const FIXED: &[Fixed] = &[
     fixed!("listen", listen),
     fixed!("tls", tls),
     fixed!("metrics", metrics),
+    fixed!("backup", backup),
     fixed!("queue_depth", queue_depth),
     fixed!("queue_wait_secs", queue_wait_secs),
     fixed!("max_connections", max_connections),

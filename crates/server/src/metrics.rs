@@ -29,6 +29,10 @@ pub struct Metrics {
     pub connections_open: AtomicU64,
     pub sessions_open: AtomicU64,
     pub backend_timeouts: AtomicU64,
+    /// Backups (`[backup]`, SIGUSR1) that failed, and when the last one
+    /// succeeded (Unix seconds; 0: none since start).
+    pub backup_failures: AtomicU64,
+    pub backup_last_success: AtomicU64,
 }
 
 impl Metrics {
@@ -126,6 +130,18 @@ impl Metrics {
                 "Requests answered 504.",
                 "counter",
                 &self.backend_timeouts,
+            ),
+            (
+                "backup_failures_total",
+                "Backups of the company files that failed.",
+                "counter",
+                &self.backup_failures,
+            ),
+            (
+                "backup_last_success_timestamp_seconds",
+                "When the last backup completed (Unix time; 0: none since start).",
+                "gauge",
+                &self.backup_last_success,
             ),
         ] {
             let _ = writeln!(o, "# HELP qbconnector_{name} {help}");

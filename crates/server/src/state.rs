@@ -120,7 +120,16 @@ impl State {
         events: Arc<dyn Events>,
         tls: Option<TlsSetup>,
     ) -> Result<State, String> {
-        let dummy_hash = PasswordHash::create("qbconnector: no such user")?;
+        // At the cost of the first configured user's hash (users hashed
+        // by `qbconnector user add` all have the default cost).
+        let first = config
+            .users
+            .iter()
+            .find_map(|u| PasswordHash::parse(&u.password_hash).ok());
+        let dummy_hash = match first {
+            Some(h) => PasswordHash::create_like("qbconnector: no such user", &h)?,
+            None => PasswordHash::create("qbconnector: no such user")?,
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let doors = backend.front_doors();
         Ok(State {

@@ -86,6 +86,14 @@ pub struct OpenSettings {
     pub shared: bool,
 }
 
+/// What a backup copied: each company file by name with its size in
+/// bytes, and the files it left out with the reason.
+#[derive(Clone, Debug, Default)]
+pub struct Copied {
+    pub files: Vec<(String, u64)>,
+    pub skipped: Vec<(String, String)>,
+}
+
 /// An open backend session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SessionId(pub u64);
@@ -263,6 +271,21 @@ pub trait Backend: Send + Sync + 'static {
     /// Give the backend a place to report to; the server calls it once it
     /// is listening.
     fn observe(&self, _report: Report) {}
+
+    /// Copy every company file the backend keeps into the folder `dir`
+    /// (which exists and is empty), each copy consistent — every request
+    /// answered before it, none half done — while the backend goes on
+    /// serving (`crate::backup`). A backend whose company files QuickBooks
+    /// keeps has nothing of its own to copy and says so.
+    fn backup<'a>(&'a self, _dir: &'a std::path::Path) -> BoxFuture<'a, Result<Copied, String>> {
+        let name = self.name();
+        Box::pin(async move {
+            Err(format!(
+                "the {name} backend keeps no company files of its own: back up QuickBooks' \
+                 (File > Back Up Company on the QuickBooks computer)"
+            ))
+        })
+    }
 
     /// Protocols of its own the backend speaks on the connector's address
     /// (the Web Connector bridge's SOAP endpoint): they join the router

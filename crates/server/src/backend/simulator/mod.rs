@@ -12,8 +12,8 @@ pub use files::IDLE_CLOSE;
 
 pub use super::names::{check_name, sqlite_side_file};
 use super::{
-    Answer, Backend, BackendError, BackendErrorKind, BoxFuture, Health, OpenSettings, Request,
-    SessionId,
+    Answer, Backend, BackendError, BackendErrorKind, BoxFuture, Copied, Health, OpenSettings,
+    Request, SessionId,
 };
 use files::{identity, Identity, OpenFiles, Take};
 use qbsim::{Company, OpenError, Opening, Session};
@@ -207,18 +207,23 @@ fn remove_unfinished(dir: &Path) {
 /// Files in the data directory that could be company files (not hidden,
 /// not SQLite's side files).
 fn count_company_files(dir: &Path) -> usize {
+    company_files(dir).len()
+}
+
+/// The names of the files in the data directory that could be company
+/// files, sorted.
+fn company_files(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+        return Vec::new();
     };
-    entries
+    let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            !name.starts_with('.') && sqlite_side_file(&name).is_none()
-        })
-        .count()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.') && sqlite_side_file(name).is_none())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Run SQLite work. Small work (a point query, an add: tens of
@@ -241,6 +246,10 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| failed(format!("the simulator stopped: {e}")))
 }
+
+/// Who holds a company file while it is copied, for the per-user limit
+/// on open files.
+const BACKUP_USER: &str = "(backup)";
 
 fn failed(message: String) -> BackendError {
     BackendError::new(BackendErrorKind::Failed, None, message)
@@ -316,6 +325,50 @@ impl Backend for SimulatorBackend {
             };
             o.company.end_session(o.session);
             self.files.release(&o.name, &o.id, &o.user);
+        })
+    }
+
+    /// Each company file in the data directory, open or not, through the
+    /// same opening a request makes (its slot, its lock): a file a request
+    /// is using waits for the request, and requests to a file wait for its
+    /// copy. Files that are not company files are left out, named.
+    fn backup<'a>(&'a self, dir: &'a Path) -> BoxFuture<'a, Result<Copied, String>> {
+        Box::pin(async move {
+            let data = self.data_dir.clone();
+            let names = tokio::task::spawn_blocking(move || company_files(&data))
+                .await
+                .map_err(|e| format!("the simulator stopped: {e}"))?;
+            let mut copied = Copied::default();
+            // Read-only: an opening for the backup never creates a file
+            // and writes nothing to one.
+            let settings = OpenSettings {
+                user: BACKUP_USER.into(),
+                read_only: true,
+                ..OpenSettings::default()
+            };
+            for name in names {
+                let (company, id) = match self.company(&name, &settings).await {
+                    Ok(c) => c,
+                    // Not a company file (or gone since it was listed).
+                    Err(e) if e.kind == BackendErrorKind::Settings => {
+                        copied.skipped.push((name, e.message));
+                        continue;
+                    }
+                    // Every slot taken, a file that cannot be read: the
+                    // backup is not whole, and must not pass for one.
+                    Err(e) => return Err(format!("{name}: {}", e.message)),
+                };
+                let dest = dir.join(&name);
+                let c = company.clone();
+                let done = blocking(false, move || c.backup_into(&dest)).await;
+                self.files.release(&name, &id, BACKUP_USER);
+                match done {
+                    Ok(Ok(bytes)) => copied.files.push((name, bytes)),
+                    Ok(Err(e)) => return Err(format!("{name}: {e}")),
+                    Err(e) => return Err(format!("{name}: {}", e.message)),
+                }
+            }
+            Ok(copied)
         })
     }
 
