@@ -5,30 +5,14 @@
 mod common;
 
 #[cfg(unix)]
-use std::io::Read;
-use std::io::Write;
+use common::{basic, keep_alive_post};
+use common::{qbc, text};
+
+#[cfg(unix)]
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn qbc(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qbconnector"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command that does not read its input may exit before we write it
-    // (a broken pipe): its output and status are what the test checks.
-    if let Some(mut input) = child.stdin.take() {
-        let _ = input.write_all(stdin.as_bytes());
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
-}
+#[cfg(unix)]
+use std::process::Command;
 
 fn cfg(dir: &Path) -> String {
     dir.join("qbconnector.toml").display().to_string()
@@ -212,43 +196,6 @@ fn serve_answers_then_drains_on_sigterm() {
     let log = log.join().unwrap().join("\n");
     assert!(log.contains("qbconnector::audit"), "{log}");
     assert!(log.contains("user=\"ann\""), "{log}");
-}
-
-/// One request on a kept-alive connection: (status, body).
-#[cfg(unix)]
-fn keep_alive_post(tcp: &mut std::net::TcpStream, auth: &str) -> (u16, String) {
-    use std::io::BufRead;
-    let body = "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><HostQueryRq/></QBXMLMsgsRq></QBXML>";
-    write!(
-        tcp,
-        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: Basic {auth}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut r = std::io::BufReader::new(tcp.try_clone().unwrap());
-    let mut status = String::new();
-    r.read_line(&mut status).unwrap();
-    let mut length = 0;
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).unwrap();
-        if h.trim().is_empty() {
-            break;
-        }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap();
-        }
-    }
-    let mut b = vec![0; length];
-    r.read_exact(&mut b).unwrap();
-    let code = status.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
-    (code, String::from_utf8_lossy(&b).into_owned())
-}
-
-#[cfg(unix)]
-fn basic(user: &str, password: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 /// `qbconnector serve` follows its file: a user added by `qbconnector user
