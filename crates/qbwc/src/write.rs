@@ -10,7 +10,8 @@ xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>";
 const TAIL: &str = "</soap:Body></soap:Envelope>";
 
 /// Element text with `&`, `<` and `>` escaped (quotes need not be, and
-/// the reference servers leave them).
+/// the reference servers leave them), and the characters XML 1.0 cannot
+/// hold replaced by U+FFFD.
 fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
@@ -19,6 +20,11 @@ fn escape_into(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             // A CR would be read back as a LF by an XML reader: kept as is.
             '\r' => out.push_str("&#13;"),
+            // What XML 1.0 cannot carry at all, not even as a reference:
+            // .NET's reader (the Web Connector's) would refuse the whole
+            // answer, so the one character is replaced instead.
+            '\t' | '\n' => out.push(c),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -87,4 +93,22 @@ pub fn fault(client: bool, message: &str) -> String {
     out.push_str("</faultstring></soap:Fault>");
     out.push_str(TAIL);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Control characters XML 1.0 cannot hold become U+FFFD; tab, line
+    /// feed and (as a reference) carriage return pass.
+    #[test]
+    fn text_xml_cannot_hold_is_replaced() {
+        let out = fault(true, "a\u{1}b\u{0}\t\r\n\u{ffff}<&>");
+        assert!(
+            out.contains(
+                "<faultstring>a\u{fffd}b\u{fffd}\t&#13;\n\u{fffd}&lt;&amp;&gt;</faultstring>"
+            ),
+            "{out}"
+        );
+    }
 }

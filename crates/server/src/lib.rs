@@ -34,6 +34,8 @@ pub mod control;
 pub mod days;
 mod deadline;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod live;
 mod metrics;

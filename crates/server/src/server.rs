@@ -290,7 +290,7 @@ fn after_handshake<IO>(
     ev.accept
 }
 
-async fn http<IO>(
+pub(crate) async fn http<IO>(
     state: Arc<State>,
     info: Arc<ConnInfo>,
     io: IO,
@@ -320,6 +320,9 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(Some(header_timeout))
         .keep_alive(true)
+        // A client that shuts its sending side once its request is out
+        // (`nc -N`, scripts, the fuzzing harness) still gets its answer.
+        .half_close(true)
         // The request head (start line and headers) is at most 64 KiB, as
         // PROTOCOL.md §3 says; the read buffer alone would let a head run
         // past it by up to a read's worth.

@@ -38,6 +38,30 @@ async fn relays_to_the_simulator_byte_for_byte() {
     assert_eq!(q.body, direct);
 }
 
+/// A client that half-closes (shuts its sending side once its requests
+/// are out) gets the answers to both of its pipelined requests.
+#[tokio::test]
+async fn a_half_closed_connection_gets_its_answers() {
+    let s = start().await;
+    let auth = basic("ann", PASSWORD);
+    let body = host_query();
+    let one = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\n\
+         content-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(format!("{one}{one}").as_bytes())
+        .await
+        .unwrap();
+    tcp.shutdown().await.unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "{out}");
+    assert_eq!(out.matches("<HostRet>").count(), 2, "{out}");
+    s.running.shutdown().await;
+}
+
 #[tokio::test]
 async fn credentials_right_wrong_missing_malformed() {
     let s = start().await;
