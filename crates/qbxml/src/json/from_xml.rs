@@ -244,6 +244,17 @@ impl Writer {
         }
         self.first = false;
     }
+
+    /// A member name that is an ASCII XML name (letters, digits, `_`, `-`,
+    /// `.`, `:`; what the one-pass reader's names are): nothing in it
+    /// needs escaping. `at`: an attribute's (`@name`).
+    pub(crate) fn name_key(&mut self, name: &str, at: bool) {
+        self.sep();
+        self.out.push_str(if at { "\"@" } else { "\"" });
+        self.out.push_str(name);
+        self.out.push_str("\":");
+        self.first = true;
+    }
 }
 
 impl Sink for Writer {

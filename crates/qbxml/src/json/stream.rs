@@ -95,17 +95,13 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
     loop {
         // At a '<' inside an element with children (or the root's).
         if b.get(pos + 1) == Some(&b'/') {
-            // An end tag.
-            let (name, after) = name_at(xml, pos + 2)?;
-            let after = skip_ws(b, after);
+            // An end tag: the open element's name again.
             let frame = stack.pop()?;
-            if b.get(after) != Some(&b'>') || frame.name != name {
-                return None;
-            }
+            let after = end_tag(b, pos + 2, frame.name)?;
             if stack.is_empty() && !frame.has_set {
                 return None;
             }
-            close(frame, "", &mut w)?;
+            close(frame, "", false, &mut w)?;
             pos = after + 1;
         } else {
             let (name, mut at) = name_at(xml, pos + 1)?;
@@ -156,26 +152,20 @@ pub(crate) fn convert(xml: &str, version: Version) -> Option<String> {
                 if stack.is_empty() {
                     return None; // an empty <QBXML/>
                 }
-                close(frame, "", &mut w)?;
+                close(frame, "", false, &mut w)?;
                 pos = content;
             } else if frame.simple {
                 // Text up to its end tag.
-                // (`str::find` of one ASCII character is a memchr.)
-                let len = xml[content..].find('<')?;
-                let text = &xml[content..content + len];
+                let (end, decode) = text_at(b, content)?;
+                let text = &xml[content..end];
                 if text.len() >= limits.max_text {
                     return None;
                 }
-                let end = content + len;
                 if b.get(end + 1) != Some(&b'/') {
                     return None; // a child, a comment, CDATA
                 }
-                let (end_name, after) = name_at(xml, end + 2)?;
-                let after = skip_ws(b, after);
-                if end_name != name || b.get(after) != Some(&b'>') {
-                    return None;
-                }
-                close(frame, text, &mut w)?;
+                let after = end_tag(b, end + 2, name)?;
+                close(frame, text, decode, &mut w)?;
                 pos = after + 1;
             } else {
                 stack.push(frame);
@@ -206,49 +196,124 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// A byte's class, for the two scans that run over every byte of an
+/// answer: a table lookup each instead of a chain of comparisons.
+const NAME_START: u8 = 1;
+const NAME: u8 = 2;
+/// In text: a byte to look at closely (see [`plain`]).
+const SPECIAL: u8 = 4;
+/// `<`: where an element's text ends.
+const LT: u8 = 8;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' {
+            t[c] = NAME_START | NAME;
+        } else if b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':') {
+            t[c] = NAME;
+        }
+        if (b < 0x20 && !matches!(b, b'\t' | b'\n')) || matches!(b, b']' | b'&' | 0xEF) {
+            t[c] |= SPECIAL;
+        }
+        if b == b'<' {
+            t[c] |= LT;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// An XML name (the ASCII names qbXML uses) at `at`, and where it ends.
 fn name_at(s: &str, at: usize) -> Option<(&str, usize)> {
     let b = s.as_bytes();
-    let first = *b.get(at)?;
-    if !(first.is_ascii_alphabetic() || first == b'_') {
+    if CLASS[usize::from(*b.get(at)?)] & NAME_START == 0 {
         return None;
     }
-    let len = b[at..]
+    let len = b[at + 1..]
         .iter()
-        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':')))
-        .unwrap_or(b.len() - at);
+        .position(|&c| CLASS[usize::from(c)] & NAME == 0)
+        .map_or(b.len() - at, |n| n + 1);
     Some((&s[at..at + len], at + len))
+}
+
+/// After `</` at `at`: `name`, layout, `>`; where the `>` is. The name
+/// must end there (`</CustomerRetX>` does not close `CustomerRet`).
+fn end_tag(b: &[u8], at: usize, name: &str) -> Option<usize> {
+    let end = at + name.len();
+    if b.get(at..end)? != name.as_bytes() || CLASS[usize::from(*b.get(end)?)] & NAME != 0 {
+        return None;
+    }
+    let after = skip_ws(b, end);
+    (b.get(after) == Some(&b'>')).then_some(after)
+}
+
+/// An element's text from `at` to the next `<`: where it ends, and
+/// whether decoding changes it (see [`plain`]); `None` when it is not
+/// plain, or never ends. One scan for both.
+fn text_at(b: &[u8], at: usize) -> Option<(usize, bool)> {
+    let mut decode = false;
+    let mut i = at;
+    loop {
+        i += b
+            .get(i..)?
+            .iter()
+            .position(|&c| CLASS[usize::from(c)] & (SPECIAL | LT) != 0)?;
+        match special(b, i)? {
+            Some(d) => decode |= d,
+            None => return Some((i, decode)),
+        }
+        i += 1;
+    }
+}
+
+/// The special byte at `i`: `Some(Some(decode))` when it may stay (and
+/// whether decoding changes the text), `Some(None)` at a `<`, `None` when
+/// the text is not plain.
+fn special(b: &[u8], i: usize) -> Option<Option<bool>> {
+    let ok = match b[i] {
+        b'<' => return Some(None),
+        b'\r' => return Some(Some(true)),
+        0..=0x1F => false,
+        b']' => !b[i..].starts_with(b"]]>"),
+        // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML characters.
+        0xEF => !matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])),
+        // b'&'
+        _ => return reference(b.get(i + 1..)?).then_some(Some(true)),
+    };
+    ok.then_some(Some(false))
 }
 
 /// Is text (or an attribute value) plain enough to read here: XML
 /// characters only, references only to the five entities or to
-/// characters, no `]]>`?
-fn plain(text: &str) -> bool {
+/// characters, no `]]>`? `Some(true)` when it holds a reference or a
+/// carriage return, which decoding changes.
+fn plain(text: &str) -> Option<bool> {
     let b = text.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        let ok = match c {
-            b'\t' | b'\n' | b'\r' => true,
-            0..=0x1F => false,
-            b']' => !b[i..].starts_with(b"]]>"),
-            // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML characters.
-            0xEF => !matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])),
-            b'&' => reference(&text[i + 1..]),
-            _ => true,
-        };
-        if !ok {
-            return false;
-        }
+    let mut decode = false;
+    let mut i = 0;
+    while let Some(k) = b[i..]
+        .iter()
+        .position(|&c| CLASS[usize::from(c)] & SPECIAL != 0)
+    {
+        i += k;
+        decode |= special(b, i)??;
+        i += 1;
     }
-    true
+    Some(decode)
 }
 
 /// After an `&`: one of the five entities or a character reference to an
 /// XML character, then `;`.
-fn reference(tail: &str) -> bool {
-    let Some(semi) = tail.find(';') else {
+fn reference(tail: &[u8]) -> bool {
+    let Some(semi) = tail.iter().position(|&c| c == b';') else {
         return false;
     };
-    let r = &tail[..semi];
+    let Ok(r) = std::str::from_utf8(&tail[..semi]) else {
+        return false;
+    };
     matches!(r, "lt" | "gt" | "amp" | "apos" | "quot")
         || r.strip_prefix("#x")
             .map(|h| {
@@ -306,9 +371,9 @@ fn open<'a>(
                 return None;
             }
             w.start_object();
-            w.key("version");
+            w.name_key("version", false);
             w.string(&version.to_string());
-            w.key(name);
+            w.name_key(name, false);
             root
         }
         Some(parent) => {
@@ -367,11 +432,11 @@ fn open<'a>(
         if raw
             .bytes()
             .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
-            || !plain(raw)
+            || plain(raw).is_none()
         {
             return None;
         }
-        w.attribute_key(key);
+        w.name_key(key, true);
         let kind = decl.attribute(key).map(|a| a.simple_type().kind());
         value(raw, kind, w);
     }
@@ -390,7 +455,7 @@ fn open<'a>(
 
 /// The member's key, and `[` when the name may repeat.
 fn open_key(w: &mut Writer, name: &str, pos: Position) -> bool {
-    w.key(name);
+    w.name_key(name, false);
     if pos.repeats() {
         w.start_array();
         true
@@ -400,16 +465,14 @@ fn open_key(w: &mut Writer, name: &str, pos: Position) -> bool {
 }
 
 /// An end tag: the text of a simple element, and the closing brackets.
-fn close(f: Frame<'_>, raw: &str, w: &mut Writer) -> Option<()> {
+/// `raw` is plain text (see [`plain`]); `decode`: decoding changes it.
+fn close(f: Frame<'_>, raw: &str, decode: bool, w: &mut Writer) -> Option<()> {
     if f.simple {
-        if !plain(raw) {
-            return None;
-        }
         let kind = f.decl.simple_type().map(|s| s.kind());
         if f.object {
             w.key(super::TEXT);
         }
-        if raw.contains(['&', '\r']) {
+        if decode {
             let mut text = String::with_capacity(raw.len());
             crate::parse::decode_into(raw, &mut text);
             value(&text, kind, w);

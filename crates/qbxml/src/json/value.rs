@@ -338,6 +338,35 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Where the first byte that must be escaped is. Eight bytes at a time
+/// while none is (a string of names, IDs and amounts rarely has one):
+/// a byte below 0x20, or equal to `"` or `\`, sets its top bit in the
+/// word tests below (the classic "has a zero / a smaller byte" tricks,
+/// exact as to whether a word has one); then the byte that did is found
+/// in the table.
+fn first_escape(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(chunk) = b.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // A byte below 0x20; a zero byte after an XOR with `"` or `\`.
+        let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH;
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let slash = w ^ (ONES * u64::from(b'\\'));
+        if below(w, 0x20) | below(quote, 1) | below(slash, 1) != 0 {
+            break;
+        }
+        at += 8;
+    }
+    b[at..]
+        .iter()
+        .position(|&c| ESCAPE[usize::from(c)])
+        .map(|k| at + k)
+}
+
 /// Bytes a JSON string must escape: the quote, the backslash and the control characters.
 const ESCAPE: [bool; 256] = {
     let mut t = [false; 256];
@@ -357,7 +386,7 @@ pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
     let b = s.as_bytes();
     let mut from = 0;
-    while let Some(k) = b[from..].iter().position(|&c| ESCAPE[usize::from(c)]) {
+    while let Some(k) = first_escape(&b[from..]) {
         let i = from + k;
         out.push_str(&s[from..i]);
         match b[i] {
@@ -380,6 +409,29 @@ mod tests {
 
     fn p(s: &str) -> Result<Value<'_>, SyntaxError> {
         parse(s, 16)
+    }
+
+    /// The word-at-a-time search finds what the byte-by-byte one finds.
+    #[test]
+    fn first_escape_is_the_first_byte_to_escape() {
+        let naive = |b: &[u8]| b.iter().position(|&c| ESCAPE[usize::from(c)]);
+        let specials: Vec<u8> = (0u8..0x20).chain([b'"', b'\\']).collect();
+        let fillers = [
+            b'a', 0x7f, 0x80, 0xe9, 0xff, b'!', b'#', b'[', b']', 0x21, 0x5d,
+        ];
+        for len in 0..24 {
+            for &f in &fillers {
+                let base = vec![f; len];
+                assert_eq!(first_escape(&base), naive(&base));
+                for at in 0..len {
+                    for &c in &specials {
+                        let mut b = base.clone();
+                        b[at] = c;
+                        assert_eq!(first_escape(&b), naive(&b), "{b:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
