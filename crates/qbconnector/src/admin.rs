@@ -165,13 +165,28 @@ pub fn backup(path: &Path, out: Option<&Path>) -> Result<()> {
         None if !config.backup.dir.as_os_str().is_empty() => config.backup.dir.clone(),
         None => return Err("where to? give --out, or set `dir` in [backup]".into()),
     };
+    // A running connector holds its company files (and cleans its data
+    // directory when it starts, as this would): it makes its own backups.
+    if let Ok(addr) = config.listen_addr() {
+        let ip = match addr.ip() {
+            ip if ip.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
+            ip => ip,
+        };
+        let probe = std::net::SocketAddr::new(ip, addr.port());
+        if addr.port() != 0
+            && std::net::TcpStream::connect_timeout(&probe, std::time::Duration::from_secs(1))
+                .is_ok()
+        {
+            return Err(format!(
+                "a connector is listening on {probe} with this configuration: it holds the \
+                 company files and makes its own backups; send it SIGUSR1 \
+                 (`systemctl kill -s USR1 qbconnector`) and it backs up into [backup]'s dir"
+            ));
+        }
+    }
     let backend = qbc_server::backend_from_config(&config)?;
     let made = runtime()?
-        .block_on(qbc_server::backup::make(
-            backend.as_ref(),
-            &dir,
-            config.backup.keep,
-        ))
+        .block_on(qbc_server::backup::make(&backend, &dir, config.backup.keep))
         .map_err(|e| {
             if e.contains("locked") {
                 format!(
@@ -381,7 +396,10 @@ fn keep_group_access(tmp: &Path, original: &Path) {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         if let Ok(m) = std::fs::metadata(original) {
             let _ = std::os::unix::fs::chown(tmp, Some(m.uid()), Some(m.gid()));
-            let mode = 0o600 | (m.mode() & 0o040);
+            // Group read only for the original's group: a chown that did
+            // not happen (not root) must not open it to the caller's.
+            let same_group = std::fs::metadata(tmp).is_ok_and(|t| t.gid() == m.gid());
+            let mode = 0o600 | if same_group { m.mode() & 0o040 } else { 0 };
             let _ = std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode));
         }
     }

@@ -142,8 +142,13 @@ mod tests {
         }
         std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
         std::fs::write(dir.path().join(file_name(today + 1)), "clock moved").unwrap();
-        let files = DailyFiles::new(dir.path(), 2).unwrap();
-        (&files).write_all(b"a line\n").unwrap();
+        // The day given, not read again: the test holds across midnight.
+        let files = DailyFiles {
+            dir: dir.path().to_path_buf(),
+            keep_days: 2,
+            open: Mutex::new(None),
+        };
+        files.remove_old(today);
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -157,11 +162,28 @@ mod tests {
         ];
         want.sort();
         assert_eq!(left, want);
-        let text = std::fs::read_to_string(dir.path().join(file_name(today))).unwrap();
-        assert_eq!(text, "xa line\n");
         // 0 keeps everything.
         std::fs::write(dir.path().join(file_name(today - 400)), "x").unwrap();
         DailyFiles::new(dir.path(), 0).unwrap();
         assert!(dir.path().join(file_name(today - 400)).exists());
+    }
+
+    #[test]
+    fn lines_go_to_the_days_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = DailyFiles::new(dir.path(), 30).unwrap();
+        (&files).write_all(b"a line\n").unwrap();
+        (&files).flush().unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        // Today's (or, across midnight, tomorrow's too).
+        assert!(names.iter().all(|n| day_of(n).is_some()), "{names:?}");
+        let text: String = names
+            .iter()
+            .map(|n| std::fs::read_to_string(dir.path().join(n)).unwrap())
+            .collect();
+        assert_eq!(text, "a line\n");
     }
 }

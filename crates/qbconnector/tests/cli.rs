@@ -324,3 +324,39 @@ fn serve_follows_its_file() {
     assert!(child.wait().unwrap().success());
     reader.join().unwrap();
 }
+
+/// `qbconnector backup` on a stopped connector: refused with nothing to
+/// back up or nowhere to put it; then a consistent copy in a new folder.
+#[test]
+fn backup_copies_a_stopped_connectors_company_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cfg(dir.path());
+    std::fs::write(
+        &c,
+        "listen = \"127.0.0.1:0\"\n[backend]\ndata_dir = \"data\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("backups");
+    let out_s = out.display().to_string();
+    let o = qbc(&["backup", "--config", &c], "");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--out"), "{}", text(&o));
+    let o = qbc(&["backup", "--config", &c, "--out", &out_s], "");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no company file"), "{}", text(&o));
+
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    drop(
+        qbsim::Company::open(&dir.path().join("data/acme.qbw"), qbsim::Config::default()).unwrap(),
+    );
+    let o = qbc(&["backup", "--config", &c, "--out", &out_s], "");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 company file(s)"), "{}", text(&o));
+    let made: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(made.len(), 1);
+    let copy = qbsim::Company::open(&made[0].join("acme.qbw"), qbsim::Config::default()).unwrap();
+    assert_eq!(copy.integrity_check().unwrap(), "ok");
+}

@@ -47,7 +47,7 @@ mod state;
 pub mod tls;
 
 pub use backend::{
-    Backend, BackendError, BackendErrorKind, Copied, Health, OpenSettings, SessionId,
+    Backend, BackendError, BackendErrorKind, BackupFile, Copied, Health, OpenSettings, SessionId,
 };
 pub use config::{AuthMode, BackendKind, BackupConfig, Config, ConfigError, Problem, UserConfig};
 pub use connstr::{ConnectionMode, ConnectionString};
@@ -216,12 +216,28 @@ impl Connector {
             )));
         }
         tasks.push(tokio::spawn(reap(state.clone(), stop_rx.clone())));
-        if config.backup.every_hours > 0 && !config.backup.dir.as_os_str().is_empty() {
-            tasks.push(tokio::spawn(scheduled_backups(
-                state.clone(),
-                config.backup.clone(),
-                stop_rx.clone(),
-            )));
+        if !config.backup.dir.as_os_str().is_empty() {
+            // The last backup made before this start (by its folder's
+            // name): the metric says it, and the schedule goes on from it.
+            let dir = config.backup.dir.clone();
+            let newest = tokio::task::spawn_blocking(move || backup::newest(&dir))
+                .await
+                .ok()
+                .flatten();
+            if let Some(t) = newest {
+                state
+                    .metrics
+                    .backup_last_success
+                    .store(t, Ordering::Relaxed);
+            }
+            if config.backup.every_hours > 0 {
+                tasks.push(tokio::spawn(scheduled_backups(
+                    state.clone(),
+                    config.backup.clone(),
+                    newest,
+                    stop_rx.clone(),
+                )));
+            }
         }
         let changes = control.subscribe();
         let first = changes.borrow().clone();
@@ -269,15 +285,28 @@ impl From<ListenError> for String {
 async fn scheduled_backups(
     state: Arc<State>,
     config: BackupConfig,
+    newest: Option<u64>,
     mut stop: watch::Receiver<bool>,
 ) {
     let every = Duration::from_secs(config.every_hours.saturating_mul(3600));
+    // The first one is due `every` after the newest backup there is (a
+    // connector restarted more often than that still makes them), but
+    // not in the first minute, which is the start's; with none yet,
+    // `every` after the start.
+    let mut wait = match newest {
+        Some(t) => {
+            let due = t.saturating_add(every.as_secs());
+            Duration::from_secs(due.saturating_sub(days::now_secs()).max(60))
+        }
+        None => every,
+    };
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
         let _ = backup_now(&state, &config.dir, config.keep).await;
+        wait = every;
     }
 }
 
@@ -288,7 +317,7 @@ async fn backup_now(
     dir: &std::path::Path,
     keep: usize,
 ) -> Result<backup::Made, String> {
-    match backup::make(state.backend.as_ref(), dir, keep).await {
+    match backup::make_in(&state.backend, Some(&state.lanes), dir, keep).await {
         Ok(made) => {
             state
                 .metrics
@@ -498,7 +527,9 @@ impl Running {
     pub async fn backup(&self) -> Result<backup::Made, String> {
         let config = self.state.live().config.backup.clone();
         if config.dir.as_os_str().is_empty() {
-            return Err("no backup folder: set `dir` in [backup]".into());
+            let message = "no backup made: no backup folder (set `dir` in [backup])";
+            self.state.error(0, "QBC_BACKUP", message);
+            return Err(message.into());
         }
         backup_now(&self.state, &config.dir, config.keep).await
     }

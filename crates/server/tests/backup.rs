@@ -140,4 +140,36 @@ async fn a_failed_backup_says_why_and_leaves_nothing() {
         m.body
     );
     s.running.shutdown().await;
+
+    // A data directory that cannot be read: the backup fails, and the
+    // backup made before it is not pruned to make room (keep = 1).
+    let backups = tempfile::tempdir().unwrap();
+    let to = backups.path().to_path_buf();
+    let s = start_configured(
+        move |c| {
+            c.backup.dir = to;
+            c.backup.keep = 1;
+        },
+        None,
+        None,
+    )
+    .await;
+    // Nothing to back up yet: that fails too, and makes nothing.
+    let err = s.running.backup().await.unwrap_err();
+    assert!(err.contains("no company file"), "{err}");
+    assert_eq!(std::fs::read_dir(backups.path()).unwrap().count(), 0);
+    let r = post(s.addr, "ann", &customer_add("One")).await;
+    assert!(r.body.contains("statusCode=\"0\""), "{}", r.body);
+    let first = s.running.backup().await.unwrap();
+    let gone = s.dir.path().with_extension("moved");
+    std::fs::rename(s.dir.path(), &gone).unwrap();
+    let err = s.running.backup().await.unwrap_err();
+    assert!(err.contains("data directory"), "{err}");
+    std::fs::rename(&gone, s.dir.path()).unwrap();
+    let left: Vec<_> = std::fs::read_dir(backups.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(left, [first.folder]);
+    s.running.shutdown().await;
 }

@@ -94,6 +94,14 @@ pub struct Copied {
     pub skipped: Vec<(String, String)>,
 }
 
+/// One file of a backup: copied (its size in bytes), or left out because
+/// it is not a company file (why).
+#[derive(Clone, Debug)]
+pub enum BackupFile {
+    Copied(u64),
+    NotACompany(String),
+}
+
 /// An open backend session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SessionId(pub u64);
@@ -272,12 +280,12 @@ pub trait Backend: Send + Sync + 'static {
     /// is listening.
     fn observe(&self, _report: Report) {}
 
-    /// Copy every company file the backend keeps into the folder `dir`
-    /// (which exists and is empty), each copy consistent — every request
-    /// answered before it, none half done — while the backend goes on
-    /// serving (`crate::backup`). A backend whose company files QuickBooks
-    /// keeps has nothing of its own to copy and says so.
-    fn backup<'a>(&'a self, _dir: &'a std::path::Path) -> BoxFuture<'a, Result<Copied, String>> {
+    /// The company files the backend keeps, by their keys (as
+    /// [`Backend::company_key`] gives them: the lane each is copied in),
+    /// for a backup (`crate::backup`); an error when they cannot all be
+    /// listed. A backend whose company files QuickBooks keeps has none of
+    /// its own and says so.
+    fn backup_files(&self) -> BoxFuture<'_, Result<Vec<String>, String>> {
         let name = self.name();
         Box::pin(async move {
             Err(format!(
@@ -285,6 +293,19 @@ pub trait Backend: Send + Sync + 'static {
                  (File > Back Up Company on the QuickBooks computer)"
             ))
         })
+    }
+
+    /// Copy one company file (a key from [`Backend::backup_files`]) into
+    /// the folder `dir`, consistent — every request answered before it,
+    /// none half done — while the backend goes on serving. The server
+    /// runs it in the file's lane, so no request to it waits on the copy
+    /// anywhere but in its queue.
+    fn backup_file<'a>(
+        &'a self,
+        key: &'a str,
+        _dir: &'a std::path::Path,
+    ) -> BoxFuture<'a, Result<BackupFile, String>> {
+        Box::pin(async move { Err(format!("{key}: this backend copies no company files")) })
     }
 
     /// Protocols of its own the backend speaks on the connector's address

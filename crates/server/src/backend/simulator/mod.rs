@@ -12,7 +12,7 @@ pub use files::IDLE_CLOSE;
 
 pub use super::names::{check_name, sqlite_side_file};
 use super::{
-    Answer, Backend, BackendError, BackendErrorKind, BoxFuture, Copied, Health, OpenSettings,
+    Answer, Backend, BackendError, BackendErrorKind, BackupFile, BoxFuture, Health, OpenSettings,
     Request, SessionId,
 };
 use files::{identity, Identity, OpenFiles, Take};
@@ -211,19 +211,37 @@ fn count_company_files(dir: &Path) -> usize {
 }
 
 /// The names of the files in the data directory that could be company
-/// files, sorted.
+/// files, sorted (what [`listed_files`] lists, errors left out).
 fn company_files(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| !name.starts_with('.') && sqlite_side_file(name).is_none())
-        .collect();
+    listed_files(dir).unwrap_or_default()
+}
+
+/// The names of the files in the data directory that could be company
+/// files (not hidden, not SQLite's side files), sorted; an error when the
+/// directory or one of its entries cannot be read, or a name is not
+/// UTF-8 (no client can name such a file, and no backup may leave it out
+/// unsaid).
+fn listed_files(dir: &Path) -> Result<Vec<String>, String> {
+    let shown = |e: std::io::Error| format!("data directory {}: {e}", dir.display());
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(shown)? {
+        let entry = entry.map_err(shown)?;
+        if !entry.file_type().map_err(shown)?.is_file() {
+            continue;
+        }
+        let name = entry.file_name().into_string().map_err(|n| {
+            format!(
+                "data directory {}: the file name {} is not UTF-8",
+                dir.display(),
+                n.to_string_lossy()
+            )
+        })?;
+        if !name.starts_with('.') && sqlite_side_file(&name).is_none() {
+            names.push(name);
+        }
+    }
     names.sort();
-    names
+    Ok(names)
 }
 
 /// Run SQLite work. Small work (a point query, an add: tens of
@@ -328,47 +346,50 @@ impl Backend for SimulatorBackend {
         })
     }
 
-    /// Each company file in the data directory, open or not, through the
-    /// same opening a request makes (its slot, its lock): a file a request
-    /// is using waits for the request, and requests to a file wait for its
-    /// copy. Files that are not company files are left out, named.
-    fn backup<'a>(&'a self, dir: &'a Path) -> BoxFuture<'a, Result<Copied, String>> {
+    /// The files in the data directory that could be company files; an
+    /// error when the directory or an entry of it cannot be read (a
+    /// backup must not pass for whole without them).
+    fn backup_files(&self) -> BoxFuture<'_, Result<Vec<String>, String>> {
         Box::pin(async move {
             let data = self.data_dir.clone();
-            let names = tokio::task::spawn_blocking(move || company_files(&data))
+            tokio::task::spawn_blocking(move || listed_files(&data))
                 .await
-                .map_err(|e| format!("the simulator stopped: {e}"))?;
-            let mut copied = Copied::default();
-            // Read-only: an opening for the backup never creates a file
-            // and writes nothing to one.
+                .map_err(|e| format!("the simulator stopped: {e}"))?
+        })
+    }
+
+    /// One company file, open or not, through the same opening a request
+    /// makes (its slot, its lock), read-only: it never creates a file and
+    /// writes nothing to one. The server runs this in the file's lane.
+    fn backup_file<'a>(
+        &'a self,
+        key: &'a str,
+        dir: &'a Path,
+    ) -> BoxFuture<'a, Result<BackupFile, String>> {
+        Box::pin(async move {
             let settings = OpenSettings {
                 user: BACKUP_USER.into(),
                 read_only: true,
                 ..OpenSettings::default()
             };
-            for name in names {
-                let (company, id) = match self.company(&name, &settings).await {
-                    Ok(c) => c,
-                    // Not a company file (or gone since it was listed).
-                    Err(e) if e.kind == BackendErrorKind::Settings => {
-                        copied.skipped.push((name, e.message));
-                        continue;
-                    }
-                    // Every slot taken, a file that cannot be read: the
-                    // backup is not whole, and must not pass for one.
-                    Err(e) => return Err(format!("{name}: {}", e.message)),
-                };
-                let dest = dir.join(&name);
-                let c = company.clone();
-                let done = blocking(false, move || c.backup_into(&dest)).await;
-                self.files.release(&name, &id, BACKUP_USER);
-                match done {
-                    Ok(Ok(bytes)) => copied.files.push((name, bytes)),
-                    Ok(Err(e)) => return Err(format!("{name}: {e}")),
-                    Err(e) => return Err(format!("{name}: {}", e.message)),
+            let (company, id) = match self.company(key, &settings).await {
+                Ok(c) => c,
+                // Not a company file (or gone since it was listed).
+                Err(e) if e.kind == BackendErrorKind::Settings => {
+                    return Ok(BackupFile::NotACompany(e.message))
                 }
+                // Every slot taken, a file that cannot be read: the
+                // backup is not whole, and must not pass for one.
+                Err(e) => return Err(format!("{key}: {}", e.message)),
+            };
+            let dest = dir.join(key);
+            let done = blocking(false, move || company.backup_into(&dest)).await;
+            self.files.release(key, &id, BACKUP_USER);
+            match done {
+                Ok(Ok(bytes)) => Ok(BackupFile::Copied(bytes)),
+                Ok(Err(e)) => Err(format!("{key}: {e}")),
+                Err(e) => Err(format!("{key}: {}", e.message)),
             }
-            Ok(copied)
         })
     }
 
