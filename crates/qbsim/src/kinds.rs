@@ -88,6 +88,14 @@ pub static KINDS: &[Kind] = &[
     k("ItemPayment", "Item", false, true, 8),
     k("ItemSalesTax", "Item", false, true, 9),
     k("PriceLevel", "PriceLevel", false, false, 0),
+    // Plain lists: a name, active or not, a description (Vehicle).
+    k("CustomerMsg", "CustomerMsg", false, true, 0),
+    k("Vehicle", "Vehicle", false, true, 0),
+    // Payroll items exist as list records in a company without a payroll
+    // subscription (QuickBooks keeps them; payroll itself is not
+    // simulated). Wage items may be added; the others are QuickBooks'.
+    k("PayrollItemWage", "PayrollItem", false, true, 0),
+    k("PayrollItemNonWage", "PayrollItem", false, false, 1),
     k("Currency", "Currency", false, false, 0),
     k("Template", "Template", false, false, 0),
 ];
@@ -135,7 +143,8 @@ pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
         "Supervisor" | "Employee" => &["Employee"],
         "ItemSalesTaxGroup" => &[],
         "Customer" | "Class" | "SalesTaxCode" | "ShipMethod" | "CustomerType" | "VendorType"
-        | "JobType" | "SalesRep" | "PriceLevel" | "Currency" | "Template" | "OtherName" => {
+        | "JobType" | "SalesRep" | "PriceLevel" | "Currency" | "Template" | "OtherName"
+        | "CustomerMsg" | "Vehicle" | "PayrollItemWage" => {
             return kind(base).map(|k| vec![k]);
         }
         "CustomerSalesTaxCode" | "SalesTaxCodeForSale" | "SalesTaxCodeForPurchase" => {

@@ -31,6 +31,9 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("ItemSubtotal", "<ItemDesc>Subtotal</ItemDesc>", "Name", "<ItemDesc>Sub total</ItemDesc>"),
     ("ItemDiscount", "<DiscountRatePercent>10</DiscountRatePercent><AccountRef><FullName>Sales</FullName></AccountRef>", "Name", "<ItemDesc>Ten off</ItemDesc>"),
     ("ItemPayment", "<ItemDesc>Deposit</ItemDesc>", "Name", "<ItemDesc>Down payment</ItemDesc>"),
+    ("CustomerMsg", "", "Name", ""),
+    ("Vehicle", "<Desc>Delivery van</Desc>", "Name", "<Desc>White van</Desc>"),
+    ("PayrollItemWage", "<WageType>HourlyRegular</WageType><ExpenseAccountRef><FullName>COGS</FullName></ExpenseAccountRef>", "Name", ""),
 ];
 
 fn setup(sim: &Sim) {
@@ -694,5 +697,39 @@ fn host_company_preferences() {
             .code,
         1030
     );
+    sim.check_schema();
+}
+
+/// A customer message added by a client is one an invoice may name.
+#[test]
+fn an_invoice_names_a_customer_message() {
+    let sim = Sim::new();
+    setup(&sim);
+    sim.one(&add_request("CustomerMsg", "Name", "Thank you!", ""))
+        .ok();
+    sim.one("<CustomerAddRq><CustomerAdd><Name>Dana</Name></CustomerAdd></CustomerAddRq>")
+        .ok();
+    sim.one(&add_request(
+        "ItemService",
+        "Name",
+        "Labor",
+        "<SalesOrPurchase><Price>55.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase>",
+    ))
+    .ok();
+    let rs = sim.one(
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Dana</FullName></CustomerRef>\
+         <CustomerMsgRef><FullName>Thank you!</FullName></CustomerMsgRef>\
+         <InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>\
+         </InvoiceAdd></InvoiceAddRq>",
+    );
+    rs.ok();
+    assert_eq!(rs.item().get("CustomerMsgRef.FullName"), Some("Thank you!"));
+    let rs = sim.one(
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Dana</FullName></CustomerRef>\
+         <CustomerMsgRef><FullName>No such message</FullName></CustomerMsgRef>\
+         <InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>\
+         </InvoiceAdd></InvoiceAddRq>",
+    );
+    assert_eq!(rs.code, 3140, "{}", rs.message);
     sim.check_schema();
 }
