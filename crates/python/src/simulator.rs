@@ -88,7 +88,9 @@ impl Simulator {
         request: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let text = crate::json::text_of(py, request)?;
-        let set = crate::json::request(py, &text)?;
+        // Walked into native values from qbXML (the schema says which
+        // text is an amount): the simulator answers this set in qbXML.
+        let set = crate::json::request(py, &text)?.answered_in_qbxml();
         let out = py.detach(|| self.company.process_set(self.session, &set));
         let rs =
             out.map_err(|f| qb_error(py, &f.to_string(), 0, &f.hresult.to_string(), None, ""))?;

@@ -555,8 +555,13 @@ fn escaped_len(s: &str) -> usize {
 /// needs to know of it without reading it (each request's status).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
+    /// The answer: qbXML text, or, when `json` is true, the JSON form of
+    /// it (docs/PROTOCOL.md §14) for a set read from JSON
+    /// ([`qbxml::RequestSet::answers_in_json`]).
     pub xml: String,
     pub outcome: qbxml::Outcome,
+    /// `xml` holds the JSON form.
+    pub json: bool,
 }
 
 /// A handler's answer to one request.

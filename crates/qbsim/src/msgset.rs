@@ -58,7 +58,11 @@ pub(crate) fn process(
                 let xml = w.finish();
                 // Saved as text: their statuses are read back (a rare path).
                 let outcome = Outcome::of(&xml).unwrap_or_default();
-                return Ok(crate::Response { xml, outcome });
+                return Ok(crate::Response {
+                    xml,
+                    outcome,
+                    json: false,
+                });
             }
             set_status = Some(600);
         }
@@ -77,7 +81,15 @@ pub(crate) fn process(
     if bulk {
         db_exec(inner, "BEGIN IMMEDIATE", [])?;
     }
-    let mut w = ResponseWriter::with_message_set(version, new_id.as_deref(), set_status);
+    // A set read from JSON is answered in JSON, written from the records
+    // rather than read back from qbXML; but for error recovery, whose
+    // answers are kept as the qbXML they were (for any later client).
+    let mut w = if set.answers_in_json() && new_id.is_none() {
+        ResponseWriter::json(version, None, set_status)
+    } else {
+        ResponseWriter::with_message_set(version, new_id.as_deref(), set_status)
+    };
+    let json = w.is_json();
     let mut statuses = Vec::with_capacity(set.len());
     let mut stopped = false;
     // The answer's size so far (past the envelope's start), against
@@ -215,6 +227,7 @@ pub(crate) fn process(
         }
     }
     Ok(crate::Response {
+        json,
         xml: w.finish(),
         outcome: Outcome {
             statuses,

@@ -79,6 +79,8 @@ pub struct RequestSet {
     kind: MessageSetKind,
     msgs: u32,
     requests: Vec<RequestMeta>,
+    /// Read from the JSON form: its answer is wanted in JSON too.
+    json: bool,
 }
 
 impl std::fmt::Debug for RequestMeta {
@@ -134,6 +136,7 @@ pub fn parse_request_with(
         kind,
         msgs,
         requests: parsed.requests,
+        json: false,
     })
 }
 
@@ -153,6 +156,27 @@ impl RequestSet {
     /// The declared `<?qbxml version?>`.
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// The set was read from the JSON form ([`crate::json::request_from_json`]):
+    /// a backend that builds its answers may write them in JSON
+    /// ([`ResponseWriter::json`](crate::ResponseWriter::json)) rather than
+    /// have the connector read its qbXML back.
+    pub fn answers_in_json(&self) -> bool {
+        self.json
+    }
+
+    pub(crate) fn read_from_json(mut self) -> RequestSet {
+        self.json = true;
+        self
+    }
+
+    /// The same set, its answer wanted as qbXML whatever it was read from
+    /// (a caller that reads the answer itself: the Python package walks
+    /// it into native values).
+    pub fn answered_in_qbxml(mut self) -> RequestSet {
+        self.json = false;
+        self
     }
 
     pub fn kind(&self) -> MessageSetKind {

@@ -142,6 +142,24 @@ pub struct ResponseWriter {
     version: Version,
     /// Where the last `*Rs` written starts.
     last: usize,
+    /// The JSON form instead ([`ResponseWriter::json`]).
+    json: Option<JsonParts>,
+}
+
+/// A message set being written in the JSON form: each `*Rs` is rendered
+/// as it comes (its records walked as the document walk walks them), and
+/// put together at [`ResponseWriter::finish`], where the names are grouped
+/// into arrays (and `#order`) as the walk of the qbXML text would group
+/// them. The JSON is the same as `response_to_json` of the qbXML this
+/// writer would have written, without writing it and reading it back.
+struct JsonParts {
+    new_message_set_id: Option<String>,
+    message_set_status_code: Option<u32>,
+    /// Each `*Rs`: its name and its JSON object.
+    responses: Vec<(String, String)>,
+    /// Bytes of the responses rendered (what [`ResponseWriter::len`]
+    /// counts in this form).
+    len: usize,
 }
 
 impl ResponseWriter {
@@ -171,12 +189,41 @@ impl ResponseWriter {
             schema: Schema::for_version(version),
             version,
             last,
+            json: None,
         }
+    }
+
+    /// A response written in the JSON form (docs/PROTOCOL.md §14) rather
+    /// than as qbXML text: for a request read from JSON
+    /// ([`crate::RequestSet::answers_in_json`]). [`ResponseWriter::len`]
+    /// then counts the JSON's bytes.
+    pub fn json(
+        version: Version,
+        new_message_set_id: Option<&str>,
+        message_set_status_code: Option<u32>,
+    ) -> ResponseWriter {
+        ResponseWriter {
+            out: String::new(),
+            schema: Schema::for_version(version),
+            version,
+            last: 0,
+            json: Some(JsonParts {
+                new_message_set_id: new_message_set_id.map(str::to_string),
+                message_set_status_code,
+                responses: Vec::new(),
+                len: 0,
+            }),
+        }
+    }
+
+    /// Written in the JSON form.
+    pub fn is_json(&self) -> bool {
+        self.json.is_some()
     }
 
     /// Bytes written so far.
     pub fn len(&self) -> usize {
-        self.out.len()
+        self.out.len() + self.json.as_ref().map_or(0, |j| j.len)
     }
 
     /// Whether nothing is written: never, since the envelope's start is
@@ -185,20 +232,57 @@ impl ResponseWriter {
         self.out.is_empty()
     }
 
-    /// The text of the last `*Rs` written (what error recovery saves).
+    /// The text of the last `*Rs` written (what error recovery saves):
+    /// qbXML, or in the JSON form the response's JSON object.
     pub fn last_response(&self) -> &str {
-        &self.out[self.last..]
+        match &self.json {
+            Some(j) => j.responses.last().map_or("", |r| r.1.as_str()),
+            None => &self.out[self.last..],
+        }
     }
 
     /// Take the last `*Rs` back (to answer otherwise).
     pub fn undo_last(&mut self) {
-        self.out.truncate(self.last);
+        match &mut self.json {
+            Some(j) => {
+                if let Some((_, r)) = j.responses.pop() {
+                    j.len -= r.len();
+                }
+            }
+            None => self.out.truncate(self.last),
+        }
     }
 
-    /// A `*Rs` written before, as it was (error recovery's saved answers).
+    /// A `*Rs` written before as qbXML, as it was (error recovery's saved
+    /// answers); in the JSON form, read and walked like QuickBooks' text
+    /// (a response that does not read is left out).
     pub fn saved_response(&mut self, text: &str) {
-        self.last = self.out.len();
-        self.out.push_str(text);
+        let version = self.version;
+        let Some(j) = &mut self.json else {
+            self.last = self.out.len();
+            self.out.push_str(text);
+            return;
+        };
+        let wrapped = format!(
+            "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n{text}</QBXMLMsgsRs>\n</QBXML>"
+        );
+        let Ok(set) = crate::response::parse_response(wrapped) else {
+            return;
+        };
+        let schema = Schema::for_version(version);
+        if let Some(rs) = set
+            .document()
+            .root()
+            .children()
+            .next()
+            .and_then(|msgs| msgs.children().next())
+        {
+            let decl = schema.response(rs.name()).map(|p| p.decl());
+            let mut w = crate::json::from_xml::Writer::new(text.len());
+            crate::json::from_xml::element(rs, decl, &mut w);
+            j.len += w.out.len();
+            j.responses.push((rs.name().to_string(), w.out));
+        }
     }
 
     /// One `*Rs` with its items (`*Ret` elements, `ErrorRecovery`, …), which
@@ -256,6 +340,23 @@ impl ResponseWriter {
 
     /// One `*Rs`, items written as given.
     pub fn response_unchecked(&mut self, head: &RsHead<'_>, items: &[Elem]) {
+        if self.json.is_some() {
+            let decl = self.schema.response(head.name).map(|p| p.decl());
+            // As a client reading the qbXML would see it (rare: a carriage
+            // return in text, a line end in an attribute).
+            let json = if items.iter().any(needs_read_back) {
+                let mut owned = items.to_vec();
+                owned.iter_mut().for_each(read_back);
+                json_response(head, &owned, decl)
+            } else {
+                json_response(head, items, decl)
+            };
+            if let Some(j) = &mut self.json {
+                j.len += json.len();
+                j.responses.push((head.name.to_string(), json));
+            }
+            return;
+        }
         self.last = self.out.len();
         let out = &mut self.out;
         out.push('<');
@@ -288,11 +389,140 @@ impl ResponseWriter {
         out.push_str(">\n");
     }
 
-    /// The document, ending with `</QBXML>` (no newline, as QuickBooks).
+    /// The document, ending with `</QBXML>` (no newline, as QuickBooks);
+    /// in the JSON form, the JSON document.
     pub fn finish(mut self) -> String {
+        if let Some(j) = self.json.take() {
+            return json_document(&self.schema, self.version, j);
+        }
         self.out.push_str("</QBXMLMsgsRs>\n</QBXML>");
         self.out
     }
+}
+
+/// What an XML reader makes of text this writer writes as it is: line
+/// ends become `\n` (CR LF and a lone CR, XML 1.0 §2.11), and in an
+/// attribute value tabs and line ends become spaces (§3.3.3).
+fn read_back_text(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+fn read_back_attr(s: &str) -> String {
+    read_back_text(s).replace(['\t', '\n'], " ")
+}
+
+fn needs_read_back(e: &Elem) -> bool {
+    e.text.contains('\r')
+        || e.attrs.iter().any(|(_, v)| v.contains(['\t', '\n', '\r']))
+        || e.children.iter().any(needs_read_back)
+}
+
+fn read_back(e: &mut Elem) {
+    if e.text.contains('\r') {
+        e.text = read_back_text(&e.text);
+    }
+    for (_, v) in &mut e.attrs {
+        if v.contains(['\t', '\n', '\r']) {
+            *v = read_back_attr(v);
+        }
+    }
+    e.children.iter_mut().for_each(read_back);
+}
+
+/// One `*Rs` as a JSON object: what the document walk makes of the qbXML
+/// [`ResponseWriter::response_unchecked`] writes (its attributes in the
+/// same order, its items as members).
+fn json_response(head: &RsHead<'_>, items: &[Elem], decl: Option<crate::schema::Decl>) -> String {
+    use crate::json::from_xml::{attribute, element, members, Sink, Writer};
+    let mut w = Writer::new(256 + 512 * items.len());
+    w.start_object();
+    let code = head.status.code.to_string();
+    // The message may quote a client's value, line ends and all.
+    let message = if head.status.message.contains(['\t', '\n', '\r']) {
+        std::borrow::Cow::Owned(read_back_attr(&head.status.message))
+    } else {
+        std::borrow::Cow::Borrowed(head.status.message.as_str())
+    };
+    let request_id = head.request_id.map(read_back_attr);
+    let attrs = [
+        ("requestID", request_id.as_deref()),
+        ("statusCode", Some(code.as_str())),
+        ("statusSeverity", Some(head.status.severity.as_str())),
+        ("statusMessage", Some(&*message)),
+    ];
+    let counts = [
+        ("retCount", head.ret_count.map(|n| n.to_string())),
+        (
+            "iteratorRemainingCount",
+            head.iterator_remaining_count.map(|n| n.to_string()),
+        ),
+    ];
+    for (k, v) in attrs {
+        if let Some(v) = v {
+            attribute(k, v, decl, &mut w);
+        }
+    }
+    for (k, v) in &counts {
+        if let Some(v) = v {
+            attribute(k, v, decl, &mut w);
+        }
+    }
+    if let Some(id) = head.iterator_id {
+        attribute("iteratorID", &read_back_attr(id), decl, &mut w);
+    }
+    let mut cursor = decl.map(crate::schema::ChildCursor::new);
+    let kids: Vec<(&Elem, &str, Option<crate::schema::Position>)> = items
+        .iter()
+        .map(|e| {
+            (
+                e,
+                &e.name[..],
+                cursor.as_mut().and_then(|c| c.find(&e.name)),
+            )
+        })
+        .collect();
+    members(&kids, &mut w, element);
+    w.end_object();
+    w.out
+}
+
+/// The whole JSON document around the responses rendered.
+fn json_document(schema: &Schema, version: Version, j: JsonParts) -> String {
+    use crate::json::from_xml::{attribute, members, Sink, Writer};
+    let mut w = Writer::new(j.len + 128);
+    w.start_object();
+    w.key("version");
+    w.string(&version.to_string());
+    let root = schema.root();
+    w.key(root.name());
+    w.start_object();
+    let msgs = root.child("QBXMLMsgsRs");
+    w.key("QBXMLMsgsRs");
+    w.start_object();
+    let decl = msgs.map(|p| p.decl());
+    if let Some(id) = &j.new_message_set_id {
+        attribute("newMessageSetID", &read_back_attr(id), decl, &mut w);
+    }
+    if let Some(code) = j.message_set_status_code {
+        attribute("messageSetStatusCode", &code.to_string(), decl, &mut w);
+    }
+    let mut cursor = decl.map(crate::schema::ChildCursor::new);
+    let kids: Vec<(&str, &str, Option<crate::schema::Position>)> = j
+        .responses
+        .iter()
+        .map(|(name, json)| {
+            (
+                json.as_str(),
+                name.as_str(),
+                cursor.as_mut().and_then(|c| c.find(name)),
+            )
+        })
+        .collect();
+    members(&kids, &mut w, |json, _, w| w.raw(json));
+    w.end_object();
+    w.end_object();
+    w.end_object();
+    w.out
 }
 
 #[cfg(test)]
@@ -307,6 +537,56 @@ mod tests {
             s,
             "Use &quot;Overhead&quot; for &lt;x&gt; &amp; y aren&apos;t"
         );
+    }
+
+    /// The JSON form written straight from the records is what the walk
+    /// makes of the qbXML written from them: responses of several names
+    /// (arrays, `#order`), message-set attributes, a saved response, one
+    /// taken back, a carriage return in text and a line end in a message.
+    #[test]
+    fn the_json_form_is_the_qbxml_read_back() {
+        let mut rec = Elem::new("CustomerRet");
+        rec.push(Elem::leaf("ListID", "80000001-1700000000"));
+        rec.push(Elem::leaf("Name", "Acme\r\n& Sons"));
+        rec.push(Elem::leaf("IsActive", "true"));
+        rec.push(Elem::leaf("Balance", "10.10"));
+        let saved = "<CustomerQueryRs requestID=\"9\" statusCode=\"1\" statusSeverity=\"Info\" statusMessage=\"A query request did not find a matching object in QuickBooks\" />\n";
+        let both = |json: bool| {
+            let mut w = if json {
+                ResponseWriter::json(Version::V13_0, None, Some(600))
+            } else {
+                ResponseWriter::with_message_set(Version::V13_0, None, Some(600))
+            };
+            let mut head = RsHead::new("CustomerQueryRs", Some("1"), Status::ok());
+            head.ret_count = Some(1);
+            head.iterator_remaining_count = Some(0);
+            head.iterator_id = Some("{abc}");
+            w.response_fitted(&head, vec![rec.clone()]).unwrap();
+            let odd = Status {
+                message: "a line\nand a tab\tin it".into(),
+                ..Status::from_code(3140, &[])
+            };
+            w.response(&RsHead::new("InvoiceAddRs", None, odd.clone()), Vec::new())
+                .unwrap();
+            w.response(&RsHead::new("VendorAddRs", None, odd), Vec::new())
+                .unwrap();
+            w.undo_last();
+            w.saved_response(saved);
+            w.response(
+                &RsHead::new("CustomerQueryRs", Some("2"), Status::ok()),
+                Vec::new(),
+            )
+            .unwrap();
+            w.finish()
+        };
+        let xml = both(false);
+        let json = both(true);
+        assert_eq!(
+            json,
+            crate::json::response_to_json(&xml, Version::V13_0).unwrap()
+        );
+        assert!(json.contains("\"#order\""), "{json}");
+        assert!(!json.contains("VendorAddRs"), "{json}");
     }
 
     /// Byte for byte the shape of a real response

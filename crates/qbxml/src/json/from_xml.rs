@@ -133,7 +133,7 @@ pub(crate) fn element<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl
     sink.end_object();
 }
 
-fn attribute(name: &str, text: &str, decl: Option<Decl>, sink: &mut impl Sink) {
+pub(crate) fn attribute(name: &str, text: &str, decl: Option<Decl>, sink: &mut impl Sink) {
     sink.attribute_key(name);
     let kind = decl
         .and_then(|d| d.attribute(name))
@@ -170,6 +170,18 @@ fn children<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl Sink) {
             (c, name, cursor.as_mut().and_then(|cur| cur.find(name)))
         })
         .collect();
+    members(&kids, sink, |c, decl, sink| element(c, decl, sink));
+}
+
+/// Children as members (see [`children`]): each `(item, name, position)`
+/// is written by `write` with its declaration. Also what a response
+/// message set written straight to JSON is made of
+/// ([`crate::ResponseWriter::json`]), its responses rendered already.
+pub(crate) fn members<'a, T: Copy, S: Sink>(
+    kids: &[(T, &'a str, Option<Position>)],
+    sink: &mut S,
+    mut write: impl FnMut(T, Option<Decl>, &mut S),
+) {
     for (i, &(c, name, pos)) in kids.iter().enumerate() {
         // A name's elements go out together, at its first appearance
         // (answers come in schema order: the same name is usually the
@@ -185,24 +197,24 @@ fn children<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl Sink) {
         if many {
             sink.start_array();
             for k in kids[i..].iter().filter(|k| k.1 == name) {
-                element(k.0, child_decl, sink);
+                write(k.0, child_decl, sink);
             }
             sink.end_array();
         } else {
-            element(c, child_decl, sink);
+            write(c, child_decl, sink);
         }
     }
     // Interleaved groups: two or more names present that share a
     // repeating group (the schema's sort key).
     let key =
-        |k: &(N, &'a str, Option<Position>)| k.2.filter(|p| p.repeats()).map(|p| p.sort_key());
+        |k: &(T, &'a str, Option<Position>)| k.2.filter(|p| p.repeats()).map(|p| p.sort_key());
     let interleaved = |group: u32| {
         let mut names = kids.iter().filter(|k| key(k) == Some(group)).map(|k| k.1);
         let first = names.next();
         names.any(|n| Some(n) != first)
     };
     let mut groups: Vec<u32> = Vec::new();
-    for k in &kids {
+    for k in kids {
         if let Some(g) = key(k) {
             if !groups.contains(&g) {
                 groups.push(g);
@@ -243,6 +255,13 @@ impl Writer {
             self.out.push(',');
         }
         self.first = false;
+    }
+
+    /// A value already written as JSON (a response of a message set
+    /// written straight to JSON).
+    pub(crate) fn raw(&mut self, json: &str) {
+        self.sep();
+        self.out.push_str(json);
     }
 
     /// A member name that is an ASCII XML name (letters, digits, `_`, `-`,

@@ -24,7 +24,7 @@
 //! validates it as a request); qbXML → JSON is [`document_to_json`] (or
 //! [`visit`], which drives a [`Sink`] instead of writing text).
 
-mod from_xml;
+pub(crate) mod from_xml;
 mod openapi;
 mod stream;
 mod to_xml;
@@ -193,13 +193,15 @@ pub fn request_from_json(text: &str, limits: &Limits) -> Result<RequestSet, Json
         max_size: cap,
         ..limits.clone()
     };
-    crate::request::parse_request_with(out.xml, &xml_limits).map_err(|e| {
-        // Written again, this time keeping where each line comes from.
-        match to_xml::document(&v, text.len() * 2, cap, true) {
-            Ok(again) => locate(e, &again.lines),
-            Err(shape) => shape,
-        }
-    })
+    crate::request::parse_request_with(out.xml, &xml_limits)
+        .map(crate::RequestSet::read_from_json)
+        .map_err(|e| {
+            // Written again, this time keeping where each line comes from.
+            match to_xml::document(&v, text.len() * 2, cap, true) {
+                Ok(again) => locate(e, &again.lines),
+                Err(shape) => shape,
+            }
+        })
 }
 
 /// A validator error in the written text, told in the JSON's terms.

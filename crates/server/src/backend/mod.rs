@@ -43,8 +43,14 @@ pub type Request = Arc<qbxml::RequestSet>;
 /// status, for the audit and the events).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Answer {
+    /// QuickBooks' answer as qbXML; or, when `json` is true, its JSON form
+    /// (docs/PROTOCOL.md §14), which a backend that builds its answers may
+    /// write for a set read from JSON
+    /// ([`qbxml::RequestSet::answers_in_json`]) instead of having the
+    /// connector read its qbXML back.
     pub xml: String,
     pub outcome: qbxml::Outcome,
+    pub json: bool,
 }
 
 impl Answer {
@@ -59,7 +65,11 @@ impl Answer {
             tracing::warn!(error = %e, "the backend's answer has no readable statuses");
             qbxml::Outcome::default()
         });
-        Answer { xml, outcome }
+        Answer {
+            xml,
+            outcome,
+            json: false,
+        }
     }
 }
 

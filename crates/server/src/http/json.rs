@@ -60,6 +60,11 @@ async fn send(x: &mut Exchange<'_>, req: hyper::Request<Incoming>) -> Result<Rep
     let version = set.version();
     let request = admit(x, &p, set)?;
     let answer = run(x, &p, target, request).await?;
+    // The simulator answers a set read from JSON in JSON, from its
+    // records (the request set says so): nothing to read back.
+    if answer.json {
+        return Ok(Reply::ok(StatusCode::OK, answer.xml, JSON_TYPE));
+    }
     // QuickBooks' answer is relayed as qbXML by `POST /`, whatever it
     // holds; here it must be read to be converted. QuickBooks has run the
     // request by now: the refusal says so (a write may be done).

@@ -324,6 +324,7 @@ impl Backend for SimulatorBackend {
                 .map(|r| Answer {
                     xml: r.xml,
                     outcome: r.outcome,
+                    json: r.json,
                 })
                 .map_err(|f| {
                     let kind = if f.hresult == qbxml::HResult::PARSE_ERROR {
