@@ -85,7 +85,7 @@ pub(crate) fn process(
     // rather than read back from qbXML; but for error recovery, whose
     // answers are kept as the qbXML they were (for any later client).
     let mut w = if set.answers_in_json() && new_id.is_none() {
-        ResponseWriter::json(version, None, set_status)
+        ResponseWriter::json(version, set_status)
     } else {
         ResponseWriter::with_message_set(version, new_id.as_deref(), set_status)
     };

@@ -170,3 +170,31 @@ fn an_older_version_counts_only_what_it_gets() {
     assert_eq!(q8.matches("<CustomerRet>").count(), 20);
     assert!(!q8.contains("AdditionalContactRef"));
 }
+
+/// A set read from JSON, answered in JSON, meets the limit exactly where
+/// its qbXML would: the JSON is the converted qbXML answer, refusals and
+/// all.
+#[test]
+fn the_limit_decides_alike_in_json() {
+    let (_d, c) = company(9_000);
+    qbsim::sample::generate(
+        &c,
+        qbsim::sample::SampleSize {
+            customers: 20,
+            vendors: 10,
+        },
+    )
+    .unwrap();
+    let s = c.begin_session();
+    let xml = set(&"<CustomerQueryRq/><VendorQueryRq/><PreferencesQueryRq/><AccountQueryRq/><HostQueryRq/><ItemQueryRq/>".repeat(3));
+    let rs = c.process(s, xml.as_bytes()).unwrap();
+    assert!(rs.contains("statusCode=\"1000\""), "the limit is met");
+    assert!(rs.contains("statusCode=\"0\""), "some are answered");
+    let converted = qbxml::json::response_to_json(&rs, qbxml::Version::V13_0).unwrap();
+    let request = qbxml::parse_request(xml.into_bytes()).unwrap();
+    let json = qbxml::json::document_to_json(request.document(), request.version());
+    let jset = qbxml::json::request_from_json(&json, &qbxml::Limits::default()).unwrap();
+    let r = c.process_set(s, &jset).unwrap();
+    assert!(r.json);
+    assert_eq!(r.xml, converted);
+}

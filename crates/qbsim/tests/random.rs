@@ -42,6 +42,7 @@ fn random_requests_always_get_valid_answers() {
     )
     .unwrap();
     let mut direct = 0;
+    let mut direct_sets = 0;
     let mut rng = gen::Rng(0x5EED_0001);
     let mut docs = Vec::new();
     let mut json_docs = Vec::new();
@@ -108,7 +109,7 @@ fn random_requests_always_get_valid_answers() {
                     without_iterator_ids(&json),
                     "{xml}"
                 );
-                direct += 1;
+                direct_sets += 1;
             }
             json_docs.push(json);
             docs.push((version.to_string(), rs));
@@ -162,7 +163,10 @@ fn random_requests_always_get_valid_answers() {
         }
     }
     assert!(one_pass > 100, "{one_pass}");
-    assert!(direct > 150, "answered in JSON directly: {direct}");
+    assert!(direct > 100, "reads answered in JSON directly: {direct}");
+    // The mixed sets (writes among them) were compared on the twin, not
+    // skipped as sets the JSON form could not carry.
+    assert!(direct_sets >= 50, "mixed sets answered in JSON: {direct_sets} of 60");
     common::check_schema(&docs);
     // For .ci/openapi-check.py: every answer in JSON, validated there
     // against docs/openapi.json by an independent JSON Schema validator.

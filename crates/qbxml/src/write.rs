@@ -153,12 +153,14 @@ pub struct ResponseWriter {
 /// them. The JSON is the same as `response_to_json` of the qbXML this
 /// writer would have written, without writing it and reading it back.
 struct JsonParts {
-    new_message_set_id: Option<String>,
     message_set_status_code: Option<u32>,
-    /// Each `*Rs`: its name and its JSON object.
-    responses: Vec<(String, String)>,
-    /// Bytes of the responses rendered (what [`ResponseWriter::len`]
-    /// counts in this form).
+    /// Each `*Rs`: its name, its JSON object, and the bytes its qbXML
+    /// would take.
+    responses: Vec<(String, String, usize)>,
+    /// The bytes the responses would take as qbXML: what
+    /// [`ResponseWriter::len`] counts in this form too, so that a limit on
+    /// an answer's size (the simulator's `max_response_bytes`) decides the
+    /// same in both forms.
     len: usize,
 }
 
@@ -196,19 +198,16 @@ impl ResponseWriter {
     /// A response written in the JSON form (docs/PROTOCOL.md §14) rather
     /// than as qbXML text: for a request read from JSON
     /// ([`crate::RequestSet::answers_in_json`]). [`ResponseWriter::len`]
-    /// then counts the JSON's bytes.
-    pub fn json(
-        version: Version,
-        new_message_set_id: Option<&str>,
-        message_set_status_code: Option<u32>,
-    ) -> ResponseWriter {
+    /// still counts what the qbXML would take. Not for error recovery,
+    /// whose saved answers are qbXML ([`ResponseWriter::last_response`]):
+    /// there is no `newMessageSetID` here.
+    pub fn json(version: Version, message_set_status_code: Option<u32>) -> ResponseWriter {
         ResponseWriter {
             out: String::new(),
             schema: Schema::for_version(version),
             version,
             last: 0,
             json: Some(JsonParts {
-                new_message_set_id: new_message_set_id.map(str::to_string),
                 message_set_status_code,
                 responses: Vec::new(),
                 len: 0,
@@ -229,11 +228,12 @@ impl ResponseWriter {
     /// Whether nothing is written: never, since the envelope's start is
     /// written when the writer is made (`len` is the answer's size).
     pub fn is_empty(&self) -> bool {
-        self.out.is_empty()
+        self.out.is_empty() && self.json.is_none()
     }
 
     /// The text of the last `*Rs` written (what error recovery saves):
-    /// qbXML, or in the JSON form the response's JSON object.
+    /// qbXML; in the JSON form (never used with error recovery) the
+    /// response's JSON object.
     pub fn last_response(&self) -> &str {
         match &self.json {
             Some(j) => j.responses.last().map_or("", |r| r.1.as_str()),
@@ -245,8 +245,8 @@ impl ResponseWriter {
     pub fn undo_last(&mut self) {
         match &mut self.json {
             Some(j) => {
-                if let Some((_, r)) = j.responses.pop() {
-                    j.len -= r.len();
+                if let Some((_, _, n)) = j.responses.pop() {
+                    j.len -= n;
                 }
             }
             None => self.out.truncate(self.last),
@@ -266,7 +266,24 @@ impl ResponseWriter {
         let wrapped = format!(
             "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n{text}</QBXMLMsgsRs>\n</QBXML>"
         );
+        // Saved by this writer's qbXML form: it reads. If it did not, a
+        // 1000 in its place keeps one answer per request.
         let Ok(set) = crate::response::parse_response(wrapped) else {
+            let name: String = text
+                .trim_start()
+                .trim_start_matches('<')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            if !name.is_empty() {
+                let head = RsHead::new(&name, None, Status::from_code(1000, &[]));
+                let decl = Schema::for_version(version)
+                    .response(&name)
+                    .map(|p| p.decl());
+                let json = json_response(&head, &[], decl);
+                j.len += text.len();
+                j.responses.push((name, json, text.len()));
+            }
             return;
         };
         let schema = Schema::for_version(version);
@@ -280,8 +297,8 @@ impl ResponseWriter {
             let decl = schema.response(rs.name()).map(|p| p.decl());
             let mut w = crate::json::from_xml::Writer::new(text.len());
             crate::json::from_xml::element(rs, decl, &mut w);
-            j.len += w.out.len();
-            j.responses.push((rs.name().to_string(), w.out));
+            j.len += text.len();
+            j.responses.push((rs.name().to_string(), w.out, text.len()));
         }
     }
 
@@ -351,9 +368,10 @@ impl ResponseWriter {
             } else {
                 json_response(head, items, decl)
             };
+            let n = head_xml_len(head, items);
             if let Some(j) = &mut self.json {
-                j.len += json.len();
-                j.responses.push((head.name.to_string(), json));
+                j.len += n;
+                j.responses.push((head.name.to_string(), json, n));
             }
             return;
         }
@@ -400,6 +418,60 @@ impl ResponseWriter {
     }
 }
 
+/// `s`'s length once written by [`escape_into`].
+fn escaped_len(s: &str) -> usize {
+    s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'&' => 4,
+                b'<' | b'>' => 3,
+                b'"' | b'\'' => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
+/// The bytes [`element`] writes for `e`, without writing them.
+fn xml_len(e: &Elem) -> usize {
+    let mut n = 1 + e.name.len();
+    for (k, v) in &e.attrs {
+        n += k.len() + escaped_len(v) + 4;
+    }
+    if e.children.is_empty() {
+        if e.text.is_empty() && !e.attrs.is_empty() {
+            return n + 4;
+        }
+        return n + 5 + escaped_len(&e.text) + e.name.len();
+    }
+    n + 6 + e.name.len() + e.children.iter().map(xml_len).sum::<usize>()
+}
+
+/// The bytes [`ResponseWriter::response_unchecked`] writes in the qbXML
+/// form for this response, without writing them.
+fn head_xml_len(head: &RsHead<'_>, items: &[Elem]) -> usize {
+    let attr = |k: &str, v: &str| k.len() + escaped_len(v) + 4;
+    let mut n = 1 + head.name.len();
+    if let Some(id) = head.request_id {
+        n += attr("requestID", id);
+    }
+    n += attr("statusCode", &head.status.code.to_string());
+    n += attr("statusSeverity", head.status.severity.as_str());
+    n += attr("statusMessage", &head.status.message);
+    if let Some(c) = head.ret_count {
+        n += attr("retCount", &c.to_string());
+    }
+    if let Some(c) = head.iterator_remaining_count {
+        n += attr("iteratorRemainingCount", &c.to_string());
+    }
+    if let Some(id) = head.iterator_id {
+        n += attr("iteratorID", id);
+    }
+    if items.is_empty() {
+        return n + 4;
+    }
+    n + 6 + head.name.len() + items.iter().map(xml_len).sum::<usize>()
+}
+
 /// What an XML reader makes of text this writer writes as it is: line
 /// ends become `\n` (CR LF and a lone CR, XML 1.0 §2.11), and in an
 /// attribute value tabs and line ends become spaces (§3.3.3).
@@ -434,7 +506,7 @@ fn read_back(e: &mut Elem) {
 /// same order, its items as members).
 fn json_response(head: &RsHead<'_>, items: &[Elem], decl: Option<crate::schema::Decl>) -> String {
     use crate::json::from_xml::{attribute, element, members, Sink, Writer};
-    let mut w = Writer::new(256 + 512 * items.len());
+    let mut w = Writer::new(256 + 512 * items.len().min(64));
     w.start_object();
     let code = head.status.code.to_string();
     // The message may quote a client's value, line ends and all.
@@ -500,9 +572,6 @@ fn json_document(schema: &Schema, version: Version, j: JsonParts) -> String {
     w.key("QBXMLMsgsRs");
     w.start_object();
     let decl = msgs.map(|p| p.decl());
-    if let Some(id) = &j.new_message_set_id {
-        attribute("newMessageSetID", &read_back_attr(id), decl, &mut w);
-    }
     if let Some(code) = j.message_set_status_code {
         attribute("messageSetStatusCode", &code.to_string(), decl, &mut w);
     }
@@ -510,7 +579,7 @@ fn json_document(schema: &Schema, version: Version, j: JsonParts) -> String {
     let kids: Vec<(&str, &str, Option<crate::schema::Position>)> = j
         .responses
         .iter()
-        .map(|(name, json)| {
+        .map(|(name, json, _)| {
             (
                 json.as_str(),
                 name.as_str(),
@@ -553,15 +622,18 @@ mod tests {
         let saved = "<CustomerQueryRs requestID=\"9\" statusCode=\"1\" statusSeverity=\"Info\" statusMessage=\"A query request did not find a matching object in QuickBooks\" />\n";
         let both = |json: bool| {
             let mut w = if json {
-                ResponseWriter::json(Version::V13_0, None, Some(600))
+                ResponseWriter::json(Version::V13_0, Some(600))
             } else {
                 ResponseWriter::with_message_set(Version::V13_0, None, Some(600))
             };
+            let base = w.len();
+            let mut sizes = Vec::new();
             let mut head = RsHead::new("CustomerQueryRs", Some("1"), Status::ok());
             head.ret_count = Some(1);
             head.iterator_remaining_count = Some(0);
             head.iterator_id = Some("{abc}");
             w.response_fitted(&head, vec![rec.clone()]).unwrap();
+            sizes.push(w.len() - base);
             let odd = Status {
                 message: "a line\nand a tab\tin it".into(),
                 ..Status::from_code(3140, &[])
@@ -577,10 +649,13 @@ mod tests {
                 Vec::new(),
             )
             .unwrap();
-            w.finish()
+            sizes.push(w.len() - base);
+            (w.finish(), sizes)
         };
-        let xml = both(false);
-        let json = both(true);
+        let (xml, xml_len) = both(false);
+        let (json, json_len) = both(true);
+        // The qbXML's size, counted alike in both forms.
+        assert_eq!(xml_len, json_len);
         assert_eq!(
             json,
             crate::json::response_to_json(&xml, Version::V13_0).unwrap()
