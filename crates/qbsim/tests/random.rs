@@ -166,7 +166,10 @@ fn random_requests_always_get_valid_answers() {
     assert!(direct > 100, "reads answered in JSON directly: {direct}");
     // The mixed sets (writes among them) were compared on the twin, not
     // skipped as sets the JSON form could not carry.
-    assert!(direct_sets >= 50, "mixed sets answered in JSON: {direct_sets} of 60");
+    assert!(
+        direct_sets >= 50,
+        "mixed sets answered in JSON: {direct_sets} of 60"
+    );
     common::check_schema(&docs);
     // For .ci/openapi-check.py: every answer in JSON, validated there
     // against docs/openapi.json by an independent JSON Schema validator.
