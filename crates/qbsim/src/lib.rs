@@ -528,27 +528,14 @@ pub(crate) fn too_large(limit: usize) -> Status {
 /// attributes, and the line breaks QuickBooks' style puts between
 /// elements.
 fn written_len(e: &Elem) -> usize {
-    let mut n = 2 * e.name.len() + 6 + escaped_len(&e.text);
+    let mut n = 2 * e.name.len() + 6 + qbxml::escaped_len(&e.text);
     for (k, v) in &e.attrs {
-        n += k.len() + escaped_len(v) + 4;
+        n += k.len() + qbxml::escaped_len(v) + 4;
     }
     for c in &e.children {
         n += written_len(c);
     }
     n
-}
-
-/// `s`'s length once `& < > " '` are written as entities.
-fn escaped_len(s: &str) -> usize {
-    s.len()
-        + s.bytes()
-            .map(|b| match b {
-                b'&' => 4,
-                b'<' | b'>' => 3,
-                b'"' | b'\'' => 5,
-                _ => 0,
-            })
-            .sum::<usize>()
 }
 
 /// The answer to a message set: QuickBooks' text, and what a caller

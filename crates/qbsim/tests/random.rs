@@ -20,27 +20,11 @@ fn handled(name: &str) -> bool {
 
 #[test]
 fn random_requests_always_get_valid_answers() {
-    let sim = common::Sim::new();
-    qbsim::sample::generate(
-        &sim.company,
-        qbsim::sample::SampleSize {
-            customers: 30,
-            vendors: 10,
-        },
-    )
-    .unwrap();
+    let sim = common::Sim::with_sample(30, 10);
     // A twin company, the same in every way, answers each set read from
     // its JSON form: in JSON, written from its records, which must be what
     // the connector would have converted from the qbXML answer.
-    let twin = common::Sim::new();
-    qbsim::sample::generate(
-        &twin.company,
-        qbsim::sample::SampleSize {
-            customers: 30,
-            vendors: 10,
-        },
-    )
-    .unwrap();
+    let twin = common::Sim::with_sample(30, 10);
     let mut direct = 0;
     let mut direct_sets = 0;
     let mut rng = gen::Rng(0x5EED_0001);

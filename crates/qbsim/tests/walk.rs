@@ -23,15 +23,7 @@ const INSTANCES: u64 = 2;
 
 #[test]
 fn every_request_type_is_answered_or_documented() {
-    let sim = common::Sim::new();
-    qbsim::sample::generate(
-        &sim.company,
-        qbsim::sample::SampleSize {
-            customers: 20,
-            vendors: 10,
-        },
-    )
-    .unwrap();
+    let sim = common::Sim::with_sample(20, 10);
     // name → (answered in 13.0, in 16.0): None where the version lacks it.
     let mut states: BTreeMap<String, [Option<bool>; 2]> = BTreeMap::new();
     for (v, version) in [Version::V13_0, Version::V16_0].into_iter().enumerate() {

@@ -57,4 +57,4 @@ pub use request::{
 };
 pub use response::{parse_response, parse_response_with, Outcome, Response, ResponseSet};
 pub use version::Version;
-pub use write::{escape_into, ResponseWriter, RsHead, Status};
+pub use write::{escape_into, escaped_len, ResponseWriter, RsHead, Status};

@@ -7,6 +7,7 @@ use crate::build::{BuildError, Elem};
 use crate::catalog::{self, Severity};
 use crate::schema::Schema;
 use crate::version::Version;
+use std::borrow::Cow;
 
 /// Append `s` with `& < > " '` escaped (QuickBooks escapes all five, in
 /// text too: `aren&apos;t`, `&quot;Overhead&quot;`).
@@ -118,6 +119,33 @@ pub struct RsHead<'a> {
 }
 
 impl<'a> RsHead<'a> {
+    /// The attributes, in QuickBooks' order, as written: the one list
+    /// the qbXML writer, its size count and the JSON form all read.
+    fn attrs(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> + '_ {
+        let text = |v: Option<&'a str>| v.map(Cow::Borrowed);
+        let number = |n: Option<u32>| n.map(|n| Cow::Owned(n.to_string()));
+        [
+            ("requestID", text(self.request_id)),
+            ("statusCode", number(Some(self.status.code))),
+            (
+                "statusSeverity",
+                Some(Cow::Borrowed(self.status.severity.as_str())),
+            ),
+            (
+                "statusMessage",
+                Some(Cow::Borrowed(self.status.message.as_str())),
+            ),
+            ("retCount", number(self.ret_count)),
+            (
+                "iteratorRemainingCount",
+                number(self.iterator_remaining_count),
+            ),
+            ("iteratorID", text(self.iterator_id)),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+    }
+
     pub fn new(name: &'a str, request_id: Option<&'a str>, status: Status) -> RsHead<'a> {
         RsHead {
             name,
@@ -379,20 +407,8 @@ impl ResponseWriter {
         let out = &mut self.out;
         out.push('<');
         out.push_str(head.name);
-        if let Some(id) = head.request_id {
-            attr(out, "requestID", id);
-        }
-        attr(out, "statusCode", &head.status.code.to_string());
-        attr(out, "statusSeverity", head.status.severity.as_str());
-        attr(out, "statusMessage", &head.status.message);
-        if let Some(n) = head.ret_count {
-            attr(out, "retCount", &n.to_string());
-        }
-        if let Some(n) = head.iterator_remaining_count {
-            attr(out, "iteratorRemainingCount", &n.to_string());
-        }
-        if let Some(id) = head.iterator_id {
-            attr(out, "iteratorID", id);
+        for (k, v) in head.attrs() {
+            attr(out, k, &v);
         }
         if items.is_empty() {
             out.push_str(" />\n");
@@ -419,7 +435,7 @@ impl ResponseWriter {
 }
 
 /// `s`'s length once written by [`escape_into`].
-fn escaped_len(s: &str) -> usize {
+pub fn escaped_len(s: &str) -> usize {
     s.len()
         + s.bytes()
             .map(|b| match b {
@@ -449,22 +465,9 @@ fn xml_len(e: &Elem) -> usize {
 /// The bytes [`ResponseWriter::response_unchecked`] writes in the qbXML
 /// form for this response, without writing them.
 fn head_xml_len(head: &RsHead<'_>, items: &[Elem]) -> usize {
-    let attr = |k: &str, v: &str| k.len() + escaped_len(v) + 4;
     let mut n = 1 + head.name.len();
-    if let Some(id) = head.request_id {
-        n += attr("requestID", id);
-    }
-    n += attr("statusCode", &head.status.code.to_string());
-    n += attr("statusSeverity", head.status.severity.as_str());
-    n += attr("statusMessage", &head.status.message);
-    if let Some(c) = head.ret_count {
-        n += attr("retCount", &c.to_string());
-    }
-    if let Some(c) = head.iterator_remaining_count {
-        n += attr("iteratorRemainingCount", &c.to_string());
-    }
-    if let Some(id) = head.iterator_id {
-        n += attr("iteratorID", id);
+    for (k, v) in head.attrs() {
+        n += k.len() + escaped_len(&v) + 4;
     }
     if items.is_empty() {
         return n + 4;
@@ -479,8 +482,11 @@ fn read_back_text(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-fn read_back_attr(s: &str) -> String {
-    read_back_text(s).replace(['\t', '\n'], " ")
+fn read_back_attr(s: &str) -> Cow<'_, str> {
+    if !s.contains(['\t', '\n', '\r']) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(read_back_text(s).replace(['\t', '\n'], " "))
 }
 
 fn needs_read_back(e: &Elem) -> bool {
@@ -494,8 +500,8 @@ fn read_back(e: &mut Elem) {
         e.text = read_back_text(&e.text);
     }
     for (_, v) in &mut e.attrs {
-        if v.contains(['\t', '\n', '\r']) {
-            *v = read_back_attr(v);
+        if let Cow::Owned(read) = read_back_attr(v) {
+            *v = read;
         }
     }
     e.children.iter_mut().for_each(read_back);
@@ -508,39 +514,9 @@ fn json_response(head: &RsHead<'_>, items: &[Elem], decl: Option<crate::schema::
     use crate::json::from_xml::{attribute, element, members, Sink, Writer};
     let mut w = Writer::new(256 + 512 * items.len().min(64));
     w.start_object();
-    let code = head.status.code.to_string();
     // The message may quote a client's value, line ends and all.
-    let message = if head.status.message.contains(['\t', '\n', '\r']) {
-        std::borrow::Cow::Owned(read_back_attr(&head.status.message))
-    } else {
-        std::borrow::Cow::Borrowed(head.status.message.as_str())
-    };
-    let request_id = head.request_id.map(read_back_attr);
-    let attrs = [
-        ("requestID", request_id.as_deref()),
-        ("statusCode", Some(code.as_str())),
-        ("statusSeverity", Some(head.status.severity.as_str())),
-        ("statusMessage", Some(&*message)),
-    ];
-    let counts = [
-        ("retCount", head.ret_count.map(|n| n.to_string())),
-        (
-            "iteratorRemainingCount",
-            head.iterator_remaining_count.map(|n| n.to_string()),
-        ),
-    ];
-    for (k, v) in attrs {
-        if let Some(v) = v {
-            attribute(k, v, decl, &mut w);
-        }
-    }
-    for (k, v) in &counts {
-        if let Some(v) = v {
-            attribute(k, v, decl, &mut w);
-        }
-    }
-    if let Some(id) = head.iterator_id {
-        attribute("iteratorID", &read_back_attr(id), decl, &mut w);
+    for (k, v) in head.attrs() {
+        attribute(k, &read_back_attr(&v), decl, &mut w);
     }
     let mut cursor = decl.map(crate::schema::ChildCursor::new);
     let kids: Vec<(&Elem, &str, Option<crate::schema::Position>)> = items

@@ -59,6 +59,17 @@ impl Sim {
         }
     }
 
+    /// A fresh company with a generated sample company in it.
+    pub fn with_sample(customers: usize, vendors: usize) -> Sim {
+        let sim = Sim::new();
+        qbsim::sample::generate(
+            &sim.company,
+            qbsim::sample::SampleSize { customers, vendors },
+        )
+        .unwrap();
+        sim
+    }
+
     pub fn path(&self) -> &Path {
         self.company.path()
     }

@@ -170,7 +170,7 @@ fn children<'a, N: Node<'a>>(e: N, decl: Option<Decl>, sink: &mut impl Sink) {
             (c, name, cursor.as_mut().and_then(|cur| cur.find(name)))
         })
         .collect();
-    members(&kids, sink, |c, decl, sink| element(c, decl, sink));
+    members(&kids, sink, element);
 }
 
 /// Children as members (see [`children`]): each `(item, name, position)`
