@@ -164,7 +164,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::CompanyQuery => host::company(ctx, rq),
         Op::PreferencesQuery => host::preferences(ctx, rq),
         Op::CompanyActivityQuery => host::company_activity(ctx, rq),
-        // Query-only lists (ItemGroup, PriceLevel) are filled by our own
+        // Query-only lists (PayrollItemNonWage) are filled by our own
         // sample generator, not by clients.
         Op::ListAdd(k) if k.writable || internal => lists::add(ctx, k, rq),
         Op::ListMod(k) if k.writable => lists::modify(ctx, k, rq),

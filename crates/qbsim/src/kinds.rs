@@ -82,12 +82,15 @@ pub static KINDS: &[Kind] = &[
     k("ItemInventory", "Item", true, true, 1),
     k("ItemNonInventory", "Item", true, true, 3),
     k("ItemOtherCharge", "Item", true, true, 4),
+    k("ItemInventoryAssembly", "Item", true, true, 2),
     k("ItemSubtotal", "Item", false, true, 5),
-    k("ItemGroup", "Item", false, false, 6),
+    k("ItemGroup", "Item", false, true, 6),
     k("ItemDiscount", "Item", true, true, 7),
     k("ItemPayment", "Item", false, true, 8),
     k("ItemSalesTax", "Item", false, true, 9),
-    k("PriceLevel", "PriceLevel", false, false, 0),
+    k("ItemFixedAsset", "Item", false, true, 10),
+    k("ItemSalesTaxGroup", "Item", false, true, 11),
+    k("PriceLevel", "PriceLevel", false, true, 0),
     // Plain lists: a name, active or not, a description (Vehicle).
     k("CustomerMsg", "CustomerMsg", false, true, 0),
     k("Vehicle", "Vehicle", false, true, 0),
@@ -96,9 +99,19 @@ pub static KINDS: &[Kind] = &[
     // simulated). Wage items may be added; the others are QuickBooks'.
     k("PayrollItemWage", "PayrollItem", false, true, 0),
     k("PayrollItemNonWage", "PayrollItem", false, false, 1),
-    k("Currency", "Currency", false, false, 0),
+    k("Currency", "Currency", false, true, 0),
+    k("BillingRate", "BillingRate", false, true, 0),
+    k("WorkersCompCode", "WorkersCompCode", false, true, 0),
+    k("InventorySite", "InventorySite", false, true, 0),
+    k("UnitOfMeasureSet", "UnitOfMeasureSet", false, true, 0),
     k("Template", "Template", false, false, 0),
 ];
+
+/// Items QuickBooks keeps stock of: quantity on hand and value at
+/// average cost, moved by the ledger.
+pub fn is_stocked(kind: &str) -> bool {
+    matches!(kind, "ItemInventory" | "ItemInventoryAssembly")
+}
 
 pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.name == name)
@@ -132,7 +145,8 @@ pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
     let names: &[&str] = match base {
         "Parent" => return None, // resolved by the caller: same kind
         "Terms" => &["StandardTerms", "DateDrivenTerms"],
-        "Item" | "ItemSalesTax" | "SalesTaxItem" => {
+        "ItemSalesTax" => &["ItemSalesTax", "ItemSalesTaxGroup"],
+        "Item" | "SalesTaxItem" => {
             return Some(KINDS.iter().filter(|k| k.namespace == "Item").collect())
         }
         "PreferredPaymentMethod" | "PaymentMethod" => &["PaymentMethod"],
@@ -141,10 +155,30 @@ pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
             &["Customer", "Vendor", "Employee", "OtherName"]
         }
         "Supervisor" | "Employee" => &["Employee"],
-        "ItemSalesTaxGroup" => &[],
-        "Customer" | "Class" | "SalesTaxCode" | "ShipMethod" | "CustomerType" | "VendorType"
-        | "JobType" | "SalesRep" | "PriceLevel" | "Currency" | "Template" | "OtherName"
-        | "CustomerMsg" | "Vehicle" | "PayrollItemWage" => {
+        "ItemSalesTaxGroup" => &["ItemSalesTaxGroup"],
+        "ItemInventory" => &["ItemInventory", "ItemInventoryAssembly"],
+        "InventorySite" | "Site" | "ParentSite" | "FromInventorySite" | "ToInventorySite" => {
+            &["InventorySite"]
+        }
+        "Customer"
+        | "Class"
+        | "SalesTaxCode"
+        | "ShipMethod"
+        | "CustomerType"
+        | "VendorType"
+        | "JobType"
+        | "SalesRep"
+        | "PriceLevel"
+        | "Currency"
+        | "Template"
+        | "OtherName"
+        | "CustomerMsg"
+        | "Vehicle"
+        | "PayrollItemWage"
+        | "BillingRate"
+        | "WorkersCompCode"
+        | "UnitOfMeasureSet"
+        | "ItemInventoryAssembly" => {
             return kind(base).map(|k| vec![k]);
         }
         "CustomerSalesTaxCode" | "SalesTaxCodeForSale" | "SalesTaxCodeForPurchase" => {

@@ -427,7 +427,7 @@ pub fn opening(
                 },
             ]
         }
-        "ItemInventory" => {
+        k if crate::kinds::is_stocked(k) => {
             let asset = ref_id(body, "AssetAccountRef")
                 .map(Ok)
                 .unwrap_or_else(|| special(ctx, Special::InventoryAsset))?;
@@ -451,7 +451,7 @@ pub fn opening(
     // ListIDs are unique per namespace only: the key names it.
     let ns = match kind {
         "Customer" | "Vendor" => "Name",
-        "ItemInventory" => "Item",
+        k if crate::kinds::is_stocked(k) => "Item",
         _ => "Account",
     };
     let txn = format!("open:{}", store::key(ns, id));

@@ -44,6 +44,7 @@ mod ledger;
 mod lists;
 mod msgset;
 mod query;
+mod rates;
 mod refs;
 mod render;
 mod reports;

@@ -70,6 +70,12 @@ fn derive(ctx: &Ctx<'_>, kind: &Kind, agg: Element<'_>, items: &mut Vec<Elem>) -
             }
         }
     }
+    crate::rates::derive(ctx, kind.name, agg, items)?;
+    // One site is the default where QuickBooks keeps stock not given a
+    // site; the simulated company's is none of the sites clients add [I].
+    if kind.name == "InventorySite" && !items.iter().any(|e| e.name == "IsDefaultSite") {
+        items.push(Elem::leaf("IsDefaultSite", "false"));
+    }
     let today = ctx.tz.date(ctx.now);
     let mut next_note = 0;
     for e in items.iter_mut().filter(|e| e.name == "AdditionalNotesRet") {
@@ -263,7 +269,7 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
             (cost * qty as f64 / crate::ledger::QTY_SCALE * 100.0).round() as i64
         }
     };
-    let (amount, qty) = if kind.name == "ItemInventory" {
+    let (amount, qty) = if kinds::is_stocked(kind.name) {
         (value, qty)
     } else {
         (balance, 0)

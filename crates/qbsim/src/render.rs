@@ -131,7 +131,7 @@ pub fn ret(ctx: &Ctx<'_>, row: &Row, kind: &Kind, opts: &RetOpts) -> Option<Elem
         complete_refs(ctx, &mut c);
         e.push(c);
     }
-    if kind.name == "ItemInventory" {
+    if crate::kinds::is_stocked(kind.name) {
         // Stock derives from the ledger (ledger.rs), not from the Add.
         e.children
             .retain(|c| !matches!(c.name.as_ref(), "QuantityOnHand" | "AverageCost"));

@@ -34,6 +34,16 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("CustomerMsg", "", "Name", ""),
     ("Vehicle", "<Desc>Delivery van</Desc>", "Name", "<Desc>White van</Desc>"),
     ("PayrollItemWage", "<WageType>HourlyRegular</WageType><ExpenseAccountRef><FullName>COGS</FullName></ExpenseAccountRef>", "Name", ""),
+    ("ItemInventoryAssembly", "<IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Stock</FullName></AssetAccountRef><ItemInventoryAssemblyLine><ItemInventoryRef><FullName>Test ItemInventory</FullName></ItemInventoryRef><Quantity>2</Quantity></ItemInventoryAssemblyLine>", "Name", "<SalesPrice>40.00</SalesPrice>"),
+    ("ItemFixedAsset", "<AcquiredAs>New</AcquiredAs><PurchaseDesc>Truck</PurchaseDesc><PurchaseDate>2026-01-15</PurchaseDate><PurchaseCost>30000.00</PurchaseCost>", "Name", "<Location>Yard</Location>"),
+    ("ItemSalesTaxGroup", "<ItemSalesTaxRef><FullName>Test ItemSalesTax</FullName></ItemSalesTaxRef>", "Name", "<ItemDesc>County and city</ItemDesc>"),
+    ("ItemGroup", "<ItemGroupLine><ItemRef><FullName>Test ItemService</FullName></ItemRef><Quantity>2</Quantity></ItemGroupLine>", "Name", "<ItemDesc>Kit</ItemDesc>"),
+    ("PriceLevel", "<PriceLevelFixedPercentage>-10</PriceLevelFixedPercentage>", "Name", "<PriceLevelFixedPercentage>-15</PriceLevelFixedPercentage>"),
+    ("Currency", "<CurrencyCode>XTS</CurrencyCode>", "Name", "<IsActive>false</IsActive>"),
+    ("BillingRate", "<FixedBillingRate>85.00</FixedBillingRate>", "Name", ""),
+    ("WorkersCompCode", "<RateEntry><Rate>1.25</Rate><EffectiveDate>2020-01-01</EffectiveDate></RateEntry>", "Name", "<Desc>Office</Desc>"),
+    ("InventorySite", "<SiteDesc>Back room</SiteDesc>", "Name", "<Phone>555-0105</Phone>"),
+    ("UnitOfMeasureSet", "<UnitOfMeasureType>Count</UnitOfMeasureType><BaseUnit><Name>each</Name><Abbreviation>ea</Abbreviation></BaseUnit>", "Name", ""),
 ];
 
 fn setup(sim: &Sim) {
@@ -53,6 +63,8 @@ fn names(kind: &str) -> (String, String) {
     match kind {
         "SalesTaxCode" => ("Ex".into(), "Exm".into()),
         "SalesRep" => ("TT".into(), "TU".into()),
+        // Workers' comp code names are at most 13 characters.
+        "WorkersCompCode" => ("Test WC".into(), "Renamed WC".into()),
         _ => (format!("Test {kind}"), format!("Renamed {kind}")),
     }
 }
@@ -691,12 +703,13 @@ fn host_company_preferences() {
     sim.one("<TemplateQueryRq/>").ok();
     assert_eq!(sim.one("<PriceLevelQueryRq/>").code, 1);
     assert_eq!(sim.one("<ItemGroupQueryRq/>").code, 1);
-    // Query-only lists refuse Adds from clients.
-    assert_eq!(
-        sim.one("<PriceLevelAddRq><PriceLevelAdd><Name>X</Name></PriceLevelAdd></PriceLevelAddRq>")
-            .code,
-        1030
+    // Price levels are clients' to add; the Ret says which kind it is.
+    let pl = sim.one(
+        "<PriceLevelAddRq><PriceLevelAdd><Name>X</Name>\
+         <PriceLevelFixedPercentage>-5</PriceLevelFixedPercentage></PriceLevelAdd></PriceLevelAddRq>",
     );
+    pl.ok();
+    assert_eq!(pl.item().must("PriceLevelType"), "FixedPercentage");
     sim.check_schema();
 }
 
@@ -731,5 +744,118 @@ fn an_invoice_names_a_customer_message() {
          </InvoiceAdd></InvoiceAddRq>",
     );
     assert_eq!(rs.code, 3140, "{}", rs.message);
+    sim.check_schema();
+}
+
+/// What QuickBooks works out for the lists that hold rates (rates.rs) and
+/// for sales tax groups and assemblies.
+#[test]
+fn rates_groups_and_assemblies() {
+    let sim = Sim::new();
+    setup(&sim);
+    // A workers' comp code: the rate in effect today and the next one.
+    let wc = sim.one(
+        "<WorkersCompCodeAddRq><WorkersCompCodeAdd><Name>8810</Name>\
+         <RateEntry><Rate>0.50</Rate><EffectiveDate>2001-01-01</EffectiveDate></RateEntry>\
+         <RateEntry><Rate>0.75</Rate><EffectiveDate>2000-01-01</EffectiveDate></RateEntry>\
+         <RateEntry><Rate>0.90</Rate><EffectiveDate>2999-01-01</EffectiveDate></RateEntry>\
+         </WorkersCompCodeAdd></WorkersCompCodeAddRq>",
+    );
+    wc.ok();
+    let r = wc.item();
+    assert_eq!(r.must("CurrentRate"), "0.50");
+    assert_eq!(r.must("CurrentEffectiveDate"), "2001-01-01");
+    assert_eq!(r.must("NextRate"), "0.90");
+    assert_eq!(r.must("NextEffectiveDate"), "2999-01-01");
+    assert_eq!(r.children.iter().filter(|c| *c == "RateHistory").count(), 3);
+    // A Mod adds a rate; one for a date already there replaces it.
+    let (id, seq) = (r.must("ListID"), r.must("EditSequence"));
+    let m = sim.one(&format!(
+        "<WorkersCompCodeModRq><WorkersCompCodeMod><ListID>{id}</ListID><EditSequence>{seq}</EditSequence>\
+         <RateEntry><Rate>0.60</Rate><EffectiveDate>2001-01-01</EffectiveDate></RateEntry>\
+         </WorkersCompCodeMod></WorkersCompCodeModRq>"
+    ));
+    m.ok();
+    assert_eq!(m.item().must("CurrentRate"), "0.60");
+    assert_eq!(
+        m.item()
+            .children
+            .iter()
+            .filter(|c| *c == "RateHistory")
+            .count(),
+        3
+    );
+
+    // Items to price.
+    sim.one(&add_request(
+        "ItemInventory",
+        "Name",
+        "Widget",
+        "<SalesPrice>10.00</SalesPrice><IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><PurchaseCost>4.00</PurchaseCost><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Stock</FullName></AssetAccountRef><QuantityOnHand>10</QuantityOnHand>",
+    ))
+    .ok();
+    // A billing rate per item, given as an adjustment: kept as the custom
+    // percentage it comes to.
+    let br = sim.one(
+        "<BillingRateAddRq><BillingRateAdd><Name>Senior</Name><BillingRatePerItem>\
+         <ItemRef><FullName>Widget</FullName></ItemRef><AdjustPercentage>20</AdjustPercentage>\
+         <AdjustBillingRateRelativeTo>StandardRate</AdjustBillingRateRelativeTo>\
+         </BillingRatePerItem></BillingRateAdd></BillingRateAddRq>",
+    );
+    br.ok();
+    assert_eq!(br.item().must("BillingRateType"), "PerItem");
+    assert!(br.item().get("FixedBillingRate").is_none());
+    // A price level relative to cost: the custom price it comes to.
+    let pl = sim.one(
+        "<PriceLevelAddRq><PriceLevelAdd><Name>Cost plus</Name><PriceLevelPerItem>\
+         <ItemRef><FullName>Widget</FullName></ItemRef><AdjustPercentage>50</AdjustPercentage>\
+         <AdjustRelativeTo>Cost</AdjustRelativeTo></PriceLevelPerItem></PriceLevelAdd></PriceLevelAddRq>",
+    );
+    pl.ok();
+    assert_eq!(pl.item().must("PriceLevelType"), "PerItem");
+    let text =
+        sim.send_text("<PriceLevelQueryRq><FullName>Cost plus</FullName></PriceLevelQueryRq>");
+    assert!(text.contains("<CustomPrice>6.00</CustomPrice>"), "{text}");
+
+    // A sales tax group charges the sum of its items' rates.
+    for (n, rate) in [("County", "1.25"), ("City", "0.50")] {
+        sim.one(&add_request(
+            "ItemSalesTax",
+            "Name",
+            n,
+            &format!("<TaxRate>{rate}</TaxRate>"),
+        ))
+        .ok();
+    }
+    sim.one(&add_request(
+        "ItemSalesTaxGroup",
+        "Name",
+        "County and city",
+        "<ItemSalesTaxRef><FullName>County</FullName></ItemSalesTaxRef><ItemSalesTaxRef><FullName>City</FullName></ItemSalesTaxRef>",
+    ))
+    .ok();
+    sim.one("<CustomerAddRq><CustomerAdd><Name>Dana</Name></CustomerAdd></CustomerAddRq>")
+        .ok();
+    let inv = sim.one(
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Dana</FullName></CustomerRef>\
+         <ItemSalesTaxRef><FullName>County and city</FullName></ItemSalesTaxRef>\
+         <InvoiceLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>10</Quantity>\
+         <SalesTaxCodeRef><FullName>Tax</FullName></SalesTaxCodeRef></InvoiceLineAdd>\
+         </InvoiceAdd></InvoiceAddRq>",
+    );
+    inv.ok();
+    assert_eq!(inv.item().must("SalesTaxPercentage"), "1.75");
+    assert_eq!(inv.item().must("SalesTaxTotal"), "1.75");
+
+    // An assembly keeps stock like an inventory part.
+    let asm = sim.one(&add_request(
+        "ItemInventoryAssembly",
+        "Name",
+        "Kit",
+        "<IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><PurchaseCost>9.00</PurchaseCost><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Stock</FullName></AssetAccountRef><QuantityOnHand>3</QuantityOnHand><ItemInventoryAssemblyLine><ItemInventoryRef><FullName>Widget</FullName></ItemInventoryRef><Quantity>2</Quantity></ItemInventoryAssemblyLine>",
+    ));
+    asm.ok();
+    assert_eq!(asm.item().must("QuantityOnHand"), "3");
+    assert_eq!(asm.item().must("AverageCost"), "9.00");
     sim.check_schema();
 }

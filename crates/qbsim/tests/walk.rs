@@ -38,6 +38,10 @@ fn every_request_type_is_answered_or_documented() {
                 let set = sim.send_v(&version.to_string(), "continueOnError", &text);
                 let codes: Vec<u32> = set.responses().map(|r| r.status_code()).collect();
                 assert_eq!(codes.len(), 1, "{}: one answer", p.name());
+                if std::env::var_os("QBSIM_WALK_SHOW").is_some() {
+                    let r = set.responses().next().unwrap();
+                    eprintln!("{version} {} {} {}", p.name(), codes[0], r.message());
+                }
                 answered &= codes[0] != 1030;
             }
             states.entry(p.name().to_string()).or_default()[v] = Some(answered);

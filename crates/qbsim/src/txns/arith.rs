@@ -140,7 +140,7 @@ impl Item {
     }
 
     pub(super) fn is_inventory(&self) -> bool {
-        self.kind() == "ItemInventory"
+        crate::kinds::is_stocked(self.kind())
     }
 
     /// Average cost of `qty` units now.
@@ -312,9 +312,7 @@ pub(super) fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
     let mut t = Totals::default();
     if d.ret.child("SalesTaxTotal").is_some() {
         let pct = match ledger::ref_id(&d.items, "ItemSalesTaxRef") {
-            Some(id) => list_body(ctx, "Item", &id)?
-                .and_then(|r| num(leaf(&r.1, "TaxRate")))
-                .unwrap_or(0.0),
+            Some(id) => tax_rate(ctx, &id)?,
             None => 0.0,
         };
         t.tax = round_cents(taxable_sum as f64 / 100.0 * pct / 100.0);
@@ -362,4 +360,24 @@ mod tests {
         assert_eq!(price_text(12.345), "12.345");
         assert_eq!(price_text(0.5), "0.50");
     }
+}
+
+/// The rate of a sales tax item, or of a sales tax group: the sum of its
+/// items' rates (QuickBooks charges each and shows the group's total).
+fn tax_rate(ctx: &Ctx<'_>, id: &str) -> Res<f64> {
+    let Some(r) = list_body(ctx, "Item", id)? else {
+        return Ok(0.0);
+    };
+    if r.0.kind != "ItemSalesTaxGroup" {
+        return Ok(num(leaf(&r.1, "TaxRate")).unwrap_or(0.0));
+    }
+    let mut sum = 0.0;
+    for e in r.1.iter().filter(|e| e.name == "ItemSalesTaxRef") {
+        if let Some(member) = e.get("ListID").map(|l| l.text.to_string()) {
+            if let Some(m) = list_body(ctx, "Item", &member)? {
+                sum += num(leaf(&m.1, "TaxRate")).unwrap_or(0.0);
+            }
+        }
+    }
+    Ok(sum)
 }

@@ -111,7 +111,10 @@ pub(super) fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<
                 {
                     Some(a) => a,
                     // A sales tax line is tax collected.
-                    None if it.as_ref().is_some_and(|i| i.kind() == "ItemSalesTax") => {
+                    None if it.as_ref().is_some_and(|i| {
+                        matches!(i.kind(), "ItemSalesTax" | "ItemSalesTaxGroup")
+                    }) =>
+                    {
                         ledger::special(ctx, Special::SalesTaxPayable)?
                     }
                     None => ledger::special(ctx, Special::UncategorizedIncome)?,

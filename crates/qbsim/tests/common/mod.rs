@@ -93,6 +93,17 @@ impl Sim {
         self.send_v("13.0", "continueOnError", requests)
     }
 
+    /// The text of the answer to `requests` (13.0), to look inside
+    /// aggregates `one` does not open.
+    pub fn send_text(&self, requests: &str) -> String {
+        self.send(requests);
+        self.seen
+            .borrow()
+            .last()
+            .map(|s| s.1.clone())
+            .unwrap_or_default()
+    }
+
     /// One request, its single response.
     pub fn one(&self, request: &str) -> Rs {
         let set = self.send(request);
