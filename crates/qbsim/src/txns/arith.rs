@@ -350,18 +350,6 @@ pub(super) fn cost_at(on_hand: i64, value: i64, it: &Item, qty: i64) -> i64 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_print_like_quickbooks() {
-        assert_eq!(price_text(103.0), "103.00");
-        assert_eq!(price_text(12.345), "12.345");
-        assert_eq!(price_text(0.5), "0.50");
-    }
-}
-
 /// The rate of a sales tax item, or of a sales tax group: the sum of its
 /// items' rates (QuickBooks charges each and shows the group's total).
 fn tax_rate(ctx: &Ctx<'_>, id: &str) -> Res<f64> {
@@ -380,4 +368,16 @@ fn tax_rate(ctx: &Ctx<'_>, id: &str) -> Res<f64> {
         }
     }
     Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_print_like_quickbooks() {
+        assert_eq!(price_text(103.0), "103.00");
+        assert_eq!(price_text(12.345), "12.345");
+        assert_eq!(price_text(0.5), "0.50");
+    }
 }
