@@ -157,6 +157,7 @@ pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
         "Supervisor" | "Employee" => &["Employee"],
         "ItemSalesTaxGroup" => &["ItemSalesTaxGroup"],
         "ItemInventory" => &["ItemInventory", "ItemInventoryAssembly"],
+        "ItemService" => &["ItemService"],
         "InventorySite" | "Site" | "ParentSite" | "FromInventorySite" | "ToInventorySite" => {
             &["InventorySite"]
         }

@@ -30,6 +30,24 @@ pub enum Role {
     Deposit,
     Journal,
     InventoryAdjustment,
+    /// Charge (a statement charge): A/R up for the customer, the item's
+    /// income account credited; open until paid, like an invoice.
+    Charge,
+    /// Transfer: money from one account to another.
+    Transfer,
+    /// SalesTaxPaymentCheck: the bank pays what Sales Tax Payable holds.
+    TaxPayment,
+    /// ARRefundCreditCard: money back to a customer out of the credits
+    /// (credit memos, unused payments) it is applied to: A/R up, the
+    /// refund account down.
+    Refund,
+    /// BuildAssembly: components out of stock at their average cost, the
+    /// assembly in at the sum.
+    Build,
+    /// TimeTracking, VehicleMileage, TransferInventory: kept and queried,
+    /// never posted (QuickBooks posts time and mileage only when they are
+    /// billed on an invoice; a transfer between sites moves no value).
+    Record,
 }
 
 /// Accounts QuickBooks creates when it first needs them.
@@ -219,6 +237,46 @@ pub static TXN_KINDS: &[TxnKind] = &[
         entity: Some("CustomerRef"),
         account: Some(("AccountRef", None)),
         ..t("InventoryAdjustment", Role::InventoryAdjustment)
+    },
+    TxnKind {
+        entity: CUSTOMER,
+        account: AR,
+        total: Some("Amount"),
+        open: Some("BalanceRemaining"),
+        ..t("Charge", Role::Charge)
+    },
+    TxnKind {
+        account: Some(("TransferFromAccountRef", None)),
+        total: Some("Amount"),
+        ..t("Transfer", Role::Transfer)
+    },
+    TxnKind {
+        entity: PAYEE,
+        account: Some(("BankAccountRef", None)),
+        total: Some("Amount"),
+        ..t("SalesTaxPaymentCheck", Role::TaxPayment)
+    },
+    TxnKind {
+        entity: CUSTOMER,
+        account: AR,
+        total: Some("TotalAmount"),
+        ..t("ARRefundCreditCard", Role::Refund)
+    },
+    TxnKind {
+        numbered: true,
+        ..t("BuildAssembly", Role::Build)
+    },
+    TxnKind {
+        entity: Some("EntityRef"),
+        ..t("TimeTracking", Role::Record)
+    },
+    TxnKind {
+        entity: Some("CustomerRef"),
+        ..t("VehicleMileage", Role::Record)
+    },
+    TxnKind {
+        numbered: true,
+        ..t("TransferInventory", Role::Record)
     },
 ];
 

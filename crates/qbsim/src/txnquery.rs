@@ -406,6 +406,19 @@ pub fn transactions(
     if types.iter().any(|t| t == "All") {
         types.clear();
     }
+    // "All" is every type a TransactionRet may name: time, mileage, builds
+    // and transfers between sites are not among them (the schema's
+    // TxnType enumeration).
+    if types.is_empty() {
+        types = ctx
+            .schema
+            .response("TransactionQueryRs")
+            .and_then(|p| p.decl().child("TransactionRet"))
+            .and_then(|p| p.decl().child("TxnType"))
+            .and_then(|p| p.decl().simple_type())
+            .map(|t| t.values().map(str::to_string).collect())
+            .unwrap_or_default();
+    }
     query::paged(
         ctx,
         rq,

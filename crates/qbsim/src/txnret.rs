@@ -85,6 +85,9 @@ pub fn ret(ctx: &Ctx<'_>, row: &TxnRow, kind: &TxnKind, opts: &TxnOpts) -> Optio
         if c.name == "AppliedToTxnRet" {
             applied_details(ctx, &mut c);
         }
+        if c.name == "RefundAppliedToTxnRet" {
+            refund_details(ctx, &mut c);
+        }
         render::complete_refs(ctx, &mut c);
         e.push(c);
     }
@@ -97,7 +100,22 @@ pub fn ret(ctx: &Ctx<'_>, row: &TxnRow, kind: &TxnKind, opts: &TxnOpts) -> Optio
             store::money(row.open - row.amount),
         ));
     }
-    if matches!(kind.name, "Invoice" | "Bill") {
+    if kind.name == "Transfer" {
+        // Each account's balance now, as the transfer form shows it.
+        for (r, field) in [
+            ("TransferFromAccountRef", "FromAccountBalance"),
+            ("TransferToAccountRef", "ToAccountBalance"),
+        ] {
+            let id = e
+                .get(r)
+                .and_then(|x| x.get("ListID"))
+                .map(|x| x.text.clone());
+            if let Some(Ok(Some(a))) = id.map(|id| store::get(ctx.db, "Account", &id)) {
+                e.push(Elem::leaf(field, store::money(a.balance)));
+            }
+        }
+    }
+    if matches!(kind.name, "Invoice" | "Bill" | "Charge") {
         e.push(Elem::leaf(
             "IsPaid",
             render::bool_text(row.open == 0 && !row.voided),
@@ -135,6 +153,22 @@ fn applied_details(ctx: &Ctx<'_>, a: &mut Elem) {
             a.push(Elem::leaf("RefNumber", r.clone()));
         }
         a.push(Elem::leaf("BalanceRemaining", store::money(t.open)));
+    }
+}
+
+/// A refund's credit as QuickBooks writes it: the credit's type, date,
+/// number and what is left of it.
+fn refund_details(ctx: &Ctx<'_>, a: &mut Elem) {
+    let Some(id) = a.get("TxnID").map(|e| e.text.clone()) else {
+        return;
+    };
+    if let Ok(Some(t)) = store::get_txn(ctx.db, &id) {
+        a.push(Elem::leaf("TxnType", t.kind.clone()));
+        a.push(Elem::leaf("TxnDate", t.date.clone()));
+        if let Some(r) = &t.ref_number {
+            a.push(Elem::leaf("RefNumber", r.clone()));
+        }
+        a.push(Elem::leaf("CreditRemaining", store::money(t.open)));
     }
 }
 

@@ -12,6 +12,10 @@
 //!   vendors' balances;
 //! - adding a transaction and then deleting or voiding it restores every
 //!   balance and open amount it touched.
+//!
+//! Besides the forms of lines, the sequences make statement charges,
+//! refunds of credits, transfers, sales tax payments, assembly builds
+//! (sometimes of more than the components allow), time and mileage.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -62,6 +66,10 @@ const SETUP: &str = "
 <VendorAddRq><VendorAdd><Name>Depot</Name></VendorAdd></VendorAddRq>
 <ItemServiceAddRq><ItemServiceAdd><Name>Labor</Name><SalesOrPurchase><Price>45.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemServiceAdd></ItemServiceAddRq>
 <ItemInventoryAddRq><ItemInventoryAdd><Name>Widget</Name><SalesTaxCodeRef><FullName>Tax</FullName></SalesTaxCodeRef><SalesPrice>12.50</SalesPrice><IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><PurchaseCost>3.70</PurchaseCost><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Inventory</FullName></AssetAccountRef><QuantityOnHand>40</QuantityOnHand></ItemInventoryAdd></ItemInventoryAddRq>
+<AccountAddRq><AccountAdd><Name>Savings</Name><AccountType>Bank</AccountType></AccountAdd></AccountAddRq>
+<ItemInventoryAssemblyAddRq><ItemInventoryAssemblyAdd><Name>Kit</Name><SalesPrice>40.00</SalesPrice><IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Inventory</FullName></AssetAccountRef><ItemInventoryAssemblyLine><ItemInventoryRef><FullName>Widget</FullName></ItemInventoryRef><Quantity>2</Quantity></ItemInventoryAssemblyLine></ItemInventoryAssemblyAdd></ItemInventoryAssemblyAddRq>
+<ItemOtherChargeAddRq><ItemOtherChargeAdd><Name>Mileage</Name><SalesOrPurchase><Price>0.65</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemOtherChargeAdd></ItemOtherChargeAddRq>
+<VehicleAddRq><VehicleAdd><Name>Van</Name></VehicleAdd></VehicleAddRq>
 <ItemDiscountAddRq><ItemDiscountAdd><Name>Off</Name><DiscountRatePercent>5</DiscountRatePercent><AccountRef><FullName>Discounts</FullName></AccountRef></ItemDiscountAdd></ItemDiscountAddRq>
 ";
 
@@ -122,6 +130,12 @@ fn snapshot(sim: &Sim) -> Snapshot {
         "FullName",
         &["QuantityOnHand", "AverageCost"],
     );
+    take(
+        "<ItemInventoryAssemblyQueryRq/>",
+        "FullName",
+        &["QuantityOnHand", "AverageCost"],
+    );
+    take("<ChargeQueryRq/>", "TxnID", &["BalanceRemaining"]);
     take("<InvoiceQueryRq/>", "TxnID", &["BalanceRemaining"]);
     take("<CreditMemoQueryRq/>", "TxnID", &["CreditRemaining"]);
     take("<ReceivePaymentQueryRq/>", "TxnID", &["UnusedPayment"]);
@@ -198,7 +212,7 @@ fn invariants(sim: &Sim, db: &rusqlite::Connection, step: &str) {
     );
     let drift: i64 = scalar(
         db,
-        "SELECT COUNT(*) FROM list l WHERE l.kind='ItemInventory' AND (l.qty <> \
+        "SELECT COUNT(*) FROM list l WHERE l.kind IN ('ItemInventory','ItemInventoryAssembly') AND (l.qty <> \
              (SELECT COALESCE(SUM(p.qty),0) FROM posting p WHERE p.item=l.id) OR l.value <> \
              (SELECT COALESCE(SUM(p.amount),0) FROM posting p WHERE p.item=l.id))",
     );
@@ -208,6 +222,7 @@ fn invariants(sim: &Sim, db: &rusqlite::Connection, step: &str) {
     );
     // A/R: open documents = the account = the customers.
     let open = sum_of(sim, "<InvoiceQueryRq/>", "BalanceRemaining")
+        + sum_of(sim, "<ChargeQueryRq/>", "BalanceRemaining")
         - sum_of(sim, "<CreditMemoQueryRq/>", "CreditRemaining")
         - sum_of(sim, "<ReceivePaymentQueryRq/>", "UnusedPayment");
     let ar = sum_of(
@@ -288,7 +303,7 @@ fn random_request(rng: &mut Rng, sim: &Sim) -> String {
     let date = format!("2023-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28));
     let customer = *rng.pick(CUSTOMERS);
     let vendor = *rng.pick(VENDORS);
-    match rng.below(14) {
+    match rng.below(21) {
         0..=2 => format!(
             "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef><TxnDate>{date}</TxnDate>{}</InvoiceAdd></InvoiceAddRq>",
             sale_lines(rng, "InvoiceLineAdd")
@@ -379,6 +394,65 @@ fn random_request(rng: &mut Rng, sim: &Sim) -> String {
                  <JournalCreditLine><AccountRef><FullName>Checking</FullName></AccountRef><Amount>{a}</Amount></JournalCreditLine></JournalEntryAdd></JournalEntryAddRq>"
             )
         }
+        14 => format!(
+            "<ChargeAddRq><ChargeAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef><TxnDate>{date}</TxnDate>\
+             <ItemRef><FullName>Labor</FullName></ItemRef><Quantity>{}</Quantity></ChargeAdd></ChargeAddRq>",
+            1 + rng.below(4)
+        ),
+        15 => {
+            // A refund of part of a credit (sometimes more than is left).
+            let credits = ids_of(sim, &format!("<CreditMemoQueryRq><EntityFilter><FullName>{customer}</FullName></EntityFilter></CreditMemoQueryRq>"), "CreditRemaining");
+            let unused = ids_of(sim, &format!("<ReceivePaymentQueryRq><EntityFilter><FullName>{customer}</FullName></EntityFilter></ReceivePaymentQueryRq>"), "UnusedPayment");
+            let open: Vec<_> = credits.into_iter().chain(unused).filter(|(_, r)| cents(r) > 0).collect();
+            if open.is_empty() {
+                return "<HostQueryRq/>".into();
+            }
+            let (id, left) = rng.pick(&open).clone();
+            let left = cents(&left);
+            let amt = if rng.chance(15) { left + 1 } else { 1 + (rng.next() % left as u64) as i64 };
+            format!(
+                "<ARRefundCreditCardAddRq><ARRefundCreditCardAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef>\
+                 <RefundFromAccountRef><FullName>Checking</FullName></RefundFromAccountRef><TxnDate>{date}</TxnDate>\
+                 <RefundAppliedToTxnAdd><TxnID>{id}</TxnID><RefundAmount>{}.{:02}</RefundAmount></RefundAppliedToTxnAdd>\
+                 </ARRefundCreditCardAdd></ARRefundCreditCardAddRq>",
+                amt / 100,
+                amt % 100
+            )
+        }
+        16 => format!(
+            "<TransferAddRq><TransferAdd><TxnDate>{date}</TxnDate><TransferFromAccountRef><FullName>Checking</FullName></TransferFromAccountRef>\
+             <TransferToAccountRef><FullName>Savings</FullName></TransferToAccountRef><Amount>{}</Amount></TransferAdd></TransferAddRq>",
+            rng.money(20_000)
+        ),
+        17 => format!(
+            "<SalesTaxPaymentCheckAddRq><SalesTaxPaymentCheckAdd><PayeeEntityRef><FullName>{vendor}</FullName></PayeeEntityRef>\
+             <TxnDate>{date}</TxnDate><BankAccountRef><FullName>Checking</FullName></BankAccountRef><IsToBePrinted>false</IsToBePrinted>\
+             <SalesTaxPaymentCheckLineAdd><ItemSalesTaxRef><FullName>Tax</FullName></ItemSalesTaxRef><Amount>{}</Amount></SalesTaxPaymentCheckLineAdd>\
+             </SalesTaxPaymentCheckAdd></SalesTaxPaymentCheckAddRq>",
+            rng.money(3_000)
+        ),
+        18 => format!(
+            "<BuildAssemblyAddRq><BuildAssemblyAdd><ItemInventoryAssemblyRef><FullName>Kit</FullName></ItemInventoryAssemblyRef>\
+             <TxnDate>{date}</TxnDate><QuantityToBuild>{}</QuantityToBuild>{}</BuildAssemblyAdd></BuildAssemblyAddRq>",
+            1 + rng.below(12),
+            if rng.chance(30) { "<MarkPendingIfRequired>true</MarkPendingIfRequired>" } else { "" }
+        ),
+        19 => format!(
+            "<TimeTrackingAddRq><TimeTrackingAdd><TxnDate>{date}</TxnDate><EntityRef><FullName>{vendor}</FullName></EntityRef>\
+             <CustomerRef><FullName>{customer}</FullName></CustomerRef><ItemServiceRef><FullName>Labor</FullName></ItemServiceRef>\
+             <Duration>PT{}H30M</Duration></TimeTrackingAdd></TimeTrackingAddRq>",
+            rng.below(9)
+        ),
+        20 => {
+            let start = rng.below(50_000);
+            format!(
+                "<VehicleMileageAddRq><VehicleMileageAdd><VehicleRef><FullName>Van</FullName></VehicleRef>\
+                 <CustomerRef><FullName>{customer}</FullName></CustomerRef><ItemRef><FullName>Mileage</FullName></ItemRef>\
+                 <TripStartDate>{date}</TripStartDate><TripEndDate>{date}</TripEndDate>\
+                 <OdometerStart>{start}</OdometerStart><OdometerEnd>{}</OdometerEnd></VehicleMileageAdd></VehicleMileageAddRq>",
+                start + rng.below(300)
+            )
+        }
         12 => format!(
             "<InventoryAdjustmentAddRq><InventoryAdjustmentAdd><AccountRef><FullName>COGS</FullName></AccountRef><TxnDate>{date}</TxnDate>\
              <InventoryAdjustmentLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><QuantityAdjustment><QuantityDifference>{}</QuantityDifference></QuantityAdjustment></InventoryAdjustmentLineAdd></InventoryAdjustmentAdd></InventoryAdjustmentAddRq>",
@@ -425,7 +499,15 @@ fn added(set: &qbxml::ResponseSet) -> Option<(String, String)> {
 fn del_or_void(rng: &mut Rng, ty: &str, id: &str) -> String {
     let voidable = !matches!(
         ty,
-        "ReceivePayment" | "Estimate" | "SalesOrder" | "PurchaseOrder"
+        "ReceivePayment"
+            | "Estimate"
+            | "SalesOrder"
+            | "PurchaseOrder"
+            | "BuildAssembly"
+            | "SalesTaxPaymentCheck"
+            | "TimeTracking"
+            | "VehicleMileage"
+            | "TransferInventory"
     );
     if voidable && rng.chance(40) {
         format!("<TxnVoidRq><TxnVoidType>{ty}</TxnVoidType><TxnID>{id}</TxnID></TxnVoidRq>")
@@ -477,7 +559,8 @@ fn run(seed: u64, steps: usize) {
             let set = sim.send(&rq);
             let r = set.responses().next().unwrap();
             *codes.entry(r.status_code()).or_default() += 1;
-            if let Some((ty, id)) = added(&set) {
+            // Transfers cannot be deleted or voided through the SDK.
+            if let Some((ty, id)) = added(&set).filter(|(ty, _)| ty != "Transfer") {
                 if rng.chance(25) {
                     // Add then remove at once: every balance it touched is
                     // back where it was.

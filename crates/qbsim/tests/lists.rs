@@ -311,8 +311,9 @@ fn invalid_references_and_too_long_values() {
     // Names are unique across customers, vendors, employees, other names.
     let rs = sim.one("<VendorAddRq><VendorAdd><Name>b</Name></VendorAdd></VendorAddRq>");
     assert_eq!(rs.code, 3100);
-    // Unsupported request types are refused per request.
-    let rs = sim.one("<TimeTrackingQueryRq/>");
+    // Request types QuickBooks Desktop does not have (the ops file: "not
+    // in QBD") are refused per request.
+    let rs = sim.one("<SalesTaxReturnQueryRq/>");
     assert_eq!(rs.code, 1030);
     assert_eq!(
         rs.message,

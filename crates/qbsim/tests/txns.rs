@@ -1231,3 +1231,274 @@ fn edge_cases_keep_the_books_right() {
     assert_eq!(account_balance(&sim, "Sales Tax Payable"), "4.00");
     sim.check_schema();
 }
+
+/// Statement charges: an item at a quantity and rate on A/R, open until a
+/// payment pays them.
+#[test]
+fn statement_charges_are_open_until_paid() {
+    let sim = setup();
+    let ch = sim.one(
+        "<ChargeAddRq><ChargeAdd><CustomerRef><FullName>Beta</FullName></CustomerRef>\
+         <TxnDate>2024-03-01</TxnDate><ItemRef><FullName>Labor</FullName></ItemRef>\
+         <Quantity>3</Quantity></ChargeAdd></ChargeAddRq>",
+    );
+    ch.ok();
+    let c = ch.item();
+    assert_eq!(c.must("Rate"), "50.00");
+    assert_eq!(c.must("Amount"), "150.00");
+    assert_eq!(c.must("BalanceRemaining"), "150.00");
+    assert_eq!(c.must("IsPaid"), "false");
+    assert_eq!(c.must("Desc"), "Hourly labor");
+    assert_eq!(customer_balance(&sim, "Beta").0, "150.00");
+    assert_eq!(account_balance(&sim, "Accounts Receivable"), "150.00");
+    assert_eq!(account_balance(&sim, "Sales"), "150.00");
+    // An inventory part cannot be charged this way.
+    let bad = sim.one(
+        "<ChargeAddRq><ChargeAdd><CustomerRef><FullName>Beta</FullName></CustomerRef>\
+         <ItemRef><FullName>Widget</FullName></ItemRef></ChargeAdd></ChargeAddRq>",
+    );
+    assert_eq!(bad.code, 3210, "{}", bad.message);
+    // A payment applied to it pays it.
+    let id = c.must("TxnID").to_string();
+    pay(&sim, "Beta", "150.00", &applied_to(&id, "150.00")).ok();
+    let c = sim.one(&format!(
+        "<ChargeQueryRq><TxnID>{id}</TxnID></ChargeQueryRq>"
+    ));
+    assert_eq!(c.item().must("BalanceRemaining"), "0.00");
+    assert_eq!(c.item().must("IsPaid"), "true");
+    assert_eq!(customer_balance(&sim, "Beta").0, "0.00");
+    sim.check_schema();
+}
+
+/// A refund pays a credit out: the credit memo's remaining credit goes
+/// down, A/R comes back up, money leaves the account it is paid from.
+#[test]
+fn refunds_pay_out_credits() {
+    let sim = setup();
+    let cm = sim.one(
+        "<CreditMemoAddRq><CreditMemoAdd><CustomerRef><FullName>Beta</FullName></CustomerRef>\
+         <CreditMemoLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></CreditMemoLineAdd>\
+         </CreditMemoAdd></CreditMemoAddRq>",
+    );
+    cm.ok();
+    let cm_id = cm.item().must("TxnID").to_string();
+    assert_eq!(customer_balance(&sim, "Beta").0, "-100.00");
+    let refund = |amount: &str| {
+        sim.one(&format!(
+            "<ARRefundCreditCardAddRq><ARRefundCreditCardAdd><CustomerRef><FullName>Beta</FullName></CustomerRef>\
+             <RefundFromAccountRef><FullName>Checking</FullName></RefundFromAccountRef>\
+             <RefundAppliedToTxnAdd><TxnID>{cm_id}</TxnID><RefundAmount>{amount}</RefundAmount></RefundAppliedToTxnAdd>\
+             </ARRefundCreditCardAdd></ARRefundCreditCardAddRq>"
+        ))
+    };
+    let r = refund("40.00");
+    r.ok();
+    assert_eq!(r.item().must("TotalAmount"), "40.00");
+    let text = sim.send_text(&format!(
+        "<ARRefundCreditCardQueryRq><TxnID>{}</TxnID></ARRefundCreditCardQueryRq>",
+        r.item().must("TxnID")
+    ));
+    assert!(text.contains("<TxnType>CreditMemo</TxnType>"), "{text}");
+    assert!(
+        text.contains("<CreditRemaining>60.00</CreditRemaining>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<RefundAmount>40.00</RefundAmount>"),
+        "{text}"
+    );
+    assert_eq!(
+        field(
+            &sim,
+            &format!("<CreditMemoQueryRq><TxnID>{cm_id}</TxnID></CreditMemoQueryRq>"),
+            "CreditRemaining"
+        ),
+        "60.00"
+    );
+    assert_eq!(customer_balance(&sim, "Beta").0, "-60.00");
+    assert_eq!(account_balance(&sim, "Checking"), "-40.00");
+    // More than is left: refused, nothing changes.
+    let over = refund("60.01");
+    assert_eq!(over.code, 3210, "{}", over.message);
+    assert_eq!(customer_balance(&sim, "Beta").0, "-60.00");
+    // The refunded credit memo cannot go while the refund stands.
+    let del = sim.one(&format!(
+        "<TxnDelRq><TxnDelType>CreditMemo</TxnDelType><TxnID>{cm_id}</TxnID></TxnDelRq>"
+    ));
+    assert_eq!(del.code, 3171, "{}", del.message);
+    // Deleting the refund gives the credit back.
+    let rid = r.item().must("TxnID").to_string();
+    sim.one(&format!(
+        "<TxnDelRq><TxnDelType>ARRefundCreditCard</TxnDelType><TxnID>{rid}</TxnID></TxnDelRq>"
+    ))
+    .ok();
+    assert_eq!(customer_balance(&sim, "Beta").0, "-100.00");
+    assert_eq!(account_balance(&sim, "Checking"), "0.00");
+    sim.check_schema();
+}
+
+/// Transfers move money between accounts; sales tax payments clear Sales
+/// Tax Payable.
+#[test]
+fn transfers_and_sales_tax_payments() {
+    let sim = setup();
+    sim.one("<AccountAddRq><AccountAdd><Name>Savings</Name><AccountType>Bank</AccountType></AccountAdd></AccountAddRq>").ok();
+    let t = sim.one(
+        "<TransferAddRq><TransferAdd><TransferFromAccountRef><FullName>Checking</FullName></TransferFromAccountRef>\
+         <TransferToAccountRef><FullName>Savings</FullName></TransferToAccountRef><Amount>250.00</Amount>\
+         </TransferAdd></TransferAddRq>",
+    );
+    t.ok();
+    assert_eq!(t.item().must("FromAccountBalance"), "-250.00");
+    assert_eq!(t.item().must("ToAccountBalance"), "250.00");
+    assert_eq!(account_balance(&sim, "Savings"), "250.00");
+    // A Mod changes the amount.
+    let m = sim.one(&format!(
+        "<TransferModRq><TransferMod><TxnID>{}</TxnID><EditSequence>{}</EditSequence><Amount>100.00</Amount></TransferMod></TransferModRq>",
+        t.item().must("TxnID"),
+        t.item().must("EditSequence")
+    ));
+    m.ok();
+    assert_eq!(account_balance(&sim, "Savings"), "100.00");
+    assert_eq!(account_balance(&sim, "Checking"), "-100.00");
+    let same = sim.one(
+        "<TransferAddRq><TransferAdd><TransferFromAccountRef><FullName>Checking</FullName></TransferFromAccountRef>\
+         <TransferToAccountRef><FullName>Checking</FullName></TransferToAccountRef><Amount>1.00</Amount>\
+         </TransferAdd></TransferAddRq>",
+    );
+    assert_eq!(same.code, 3210, "{}", same.message);
+
+    // Tax collected on a sale, then paid.
+    invoice(
+        &sim,
+        "Acme",
+        "<InvoiceLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>10</Quantity></InvoiceLineAdd>",
+    )
+    .ok();
+    assert_eq!(account_balance(&sim, "Sales Tax Payable"), "8.75");
+    let p = sim.one(
+        "<SalesTaxPaymentCheckAddRq><SalesTaxPaymentCheckAdd><PayeeEntityRef><FullName>Lumber Co</FullName></PayeeEntityRef>\
+         <TxnDate>2024-04-30</TxnDate><BankAccountRef><FullName>Checking</FullName></BankAccountRef>\
+         <IsToBePrinted>false</IsToBePrinted>\
+         <SalesTaxPaymentCheckLineAdd><ItemSalesTaxRef><FullName>CA Tax</FullName></ItemSalesTaxRef><Amount>8.75</Amount></SalesTaxPaymentCheckLineAdd>\
+         </SalesTaxPaymentCheckAdd></SalesTaxPaymentCheckAddRq>",
+    );
+    p.ok();
+    assert_eq!(p.item().must("Amount"), "8.75");
+    assert_eq!(account_balance(&sim, "Sales Tax Payable"), "0.00");
+    assert_eq!(account_balance(&sim, "Checking"), "-108.75");
+    sim.check_schema();
+}
+
+/// Builds take components out at average cost and put the assembly in at
+/// their sum; too few components refuse the build or leave it pending.
+#[test]
+fn assembly_builds_move_components_into_the_assembly() {
+    let sim = setup();
+    sim.one(
+        "<ItemInventoryAssemblyAddRq><ItemInventoryAssemblyAdd><Name>Kit</Name>\
+         <IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef>\
+         <COGSAccountRef><FullName>COGS</FullName></COGSAccountRef>\
+         <AssetAccountRef><FullName>Inventory</FullName></AssetAccountRef>\
+         <ItemInventoryAssemblyLine><ItemInventoryRef><FullName>Widget</FullName></ItemInventoryRef><Quantity>3</Quantity></ItemInventoryAssemblyLine>\
+         </ItemInventoryAssemblyAdd></ItemInventoryAssemblyAddRq>",
+    )
+    .ok();
+    let inventory = account_balance(&sim, "Inventory");
+    let build = |n: &str, pending: bool| {
+        sim.one(&format!(
+            "<BuildAssemblyAddRq><BuildAssemblyAdd><ItemInventoryAssemblyRef><FullName>Kit</FullName></ItemInventoryAssemblyRef>\
+             <QuantityToBuild>{n}</QuantityToBuild>{}</BuildAssemblyAdd></BuildAssemblyAddRq>",
+            if pending { "<MarkPendingIfRequired>true</MarkPendingIfRequired>" } else { "" }
+        ))
+    };
+    let b = build("10", false);
+    b.ok();
+    let r = b.item();
+    assert_eq!(r.must("IsPending"), "false");
+    assert_eq!(r.must("QuantityCanBuild"), "33");
+    assert_eq!(r.must("QuantityOnHand"), "10");
+    assert!(r.must("RefNumber").parse::<u32>().is_ok());
+    let text = sim.send_text(&format!(
+        "<BuildAssemblyQueryRq><TxnID>{}</TxnID><IncludeComponentLineItems>true</IncludeComponentLineItems></BuildAssemblyQueryRq>",
+        r.must("TxnID")
+    ));
+    assert!(
+        text.contains("<QuantityNeeded>30</QuantityNeeded>"),
+        "{text}"
+    );
+    let widget = |f: &str| {
+        field(
+            &sim,
+            "<ItemInventoryQueryRq><FullName>Widget</FullName></ItemInventoryQueryRq>",
+            f,
+        )
+    };
+    let kit = |f: &str| {
+        field(
+            &sim,
+            "<ItemInventoryAssemblyQueryRq><FullName>Kit</FullName></ItemInventoryAssemblyQueryRq>",
+            f,
+        )
+    };
+    assert_eq!(widget("QuantityOnHand"), "70");
+    assert_eq!(kit("QuantityOnHand"), "10");
+    assert_eq!(kit("AverageCost"), "12.00");
+    // Value moved within the inventory asset: its balance is unchanged.
+    assert_eq!(account_balance(&sim, "Inventory"), inventory);
+    // Too many: refused, or pending when asked (nothing moves).
+    let too_many = build("24", false);
+    assert_eq!(too_many.code, 3210, "{}", too_many.message);
+    let pend = build("24", true);
+    pend.ok();
+    assert_eq!(pend.item().must("IsPending"), "true");
+    assert_eq!(widget("QuantityOnHand"), "70");
+    assert_eq!(kit("QuantityOnHand"), "10");
+    // Deleting the build puts the components back.
+    sim.one(&format!(
+        "<TxnDelRq><TxnDelType>BuildAssembly</TxnDelType><TxnID>{}</TxnID></TxnDelRq>",
+        r.must("TxnID")
+    ))
+    .ok();
+    assert_eq!(widget("QuantityOnHand"), "100");
+    assert_eq!(kit("QuantityOnHand"), "0");
+    sim.check_schema();
+}
+
+/// Time and mileage are kept, billable when they name a customer, and post
+/// nothing; TransactionQuery does not list them.
+#[test]
+fn time_and_mileage_are_kept_not_posted() {
+    let sim = setup();
+    sim.one("<VehicleAddRq><VehicleAdd><Name>Van</Name></VehicleAdd></VehicleAddRq>")
+        .ok();
+    sim.one("<ItemOtherChargeAddRq><ItemOtherChargeAdd><Name>Mileage</Name><SalesOrPurchase><Price>0.65</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemOtherChargeAdd></ItemOtherChargeAddRq>").ok();
+    let t = sim.one(
+        "<TimeTrackingAddRq><TimeTrackingAdd><TxnDate>2024-05-02</TxnDate><EntityRef><FullName>Lumber Co</FullName></EntityRef>\
+         <CustomerRef><FullName>Acme</FullName></CustomerRef><ItemServiceRef><FullName>Labor</FullName></ItemServiceRef>\
+         <Duration>PT2H30M</Duration></TimeTrackingAdd></TimeTrackingAddRq>",
+    );
+    t.ok();
+    assert_eq!(t.item().must("BillableStatus"), "Billable");
+    assert_eq!(t.item().must("Duration"), "PT2H30M");
+    let m = sim.one(
+        "<VehicleMileageAddRq><VehicleMileageAdd><VehicleRef><FullName>Van</FullName></VehicleRef>\
+         <CustomerRef><FullName>Acme</FullName></CustomerRef><ItemRef><FullName>Mileage</FullName></ItemRef>\
+         <TripStartDate>2024-05-02</TripStartDate><TripEndDate>2024-05-02</TripEndDate>\
+         <OdometerStart>1200</OdometerStart><OdometerEnd>1320</OdometerEnd></VehicleMileageAdd></VehicleMileageAddRq>",
+    );
+    m.ok();
+    assert_eq!(m.item().must("TotalMiles"), "120");
+    assert_eq!(m.item().must("BillableRate"), "0.65");
+    assert_eq!(m.item().must("BillableAmount"), "78.00");
+    let back = sim.one(
+        "<VehicleMileageAddRq><VehicleMileageAdd><VehicleRef><FullName>Van</FullName></VehicleRef>\
+         <OdometerStart>1320</OdometerStart><OdometerEnd>1200</OdometerEnd></VehicleMileageAdd></VehicleMileageAddRq>",
+    );
+    assert_eq!(back.code, 3210, "{}", back.message);
+    assert_eq!(customer_balance(&sim, "Acme").0, "0.00");
+    assert_eq!(account_balance(&sim, "Sales"), "0.00");
+    let all = sim.one("<TransactionQueryRq/>");
+    assert_eq!(all.code, 1, "{:?}", all.items);
+    sim.check_schema();
+}

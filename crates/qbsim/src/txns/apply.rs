@@ -46,6 +46,24 @@ pub(super) fn specs_from_request(
             })
             .collect::<Vec<_>>()
     };
+    if d.kind.role == Role::Refund {
+        for a in agg.children_named("RefundAppliedToTxnAdd") {
+            let amount = a.child_text("RefundAmount").map(store::cents).unwrap_or(0);
+            if amount <= 0 {
+                return Err(invalid(
+                    "RefundAppliedToTxnAdd RefundAmount",
+                    &store::money(amount),
+                    "The amount must be more than zero.",
+                ));
+            }
+            out.push(AppSpec {
+                txn: a.child_text("TxnID").unwrap_or("").to_string(),
+                amount: in_range("RefundAmount", amount)?,
+                ..AppSpec::default()
+            });
+        }
+        return Ok(out);
+    }
     if matches!(d.kind.role, Role::Sale { .. }) {
         let c = credits(agg);
         if let Some((_, v)) = c.iter().find(|(_, v)| *v < 0 || *v > MAX_CENTS) {
@@ -142,6 +160,20 @@ pub(super) fn specs_from_stored(items: &[Elem], role: Role) -> Vec<AppSpec> {
             }]
         };
     }
+    if role == Role::Refund {
+        return items
+            .iter()
+            .filter(|e| e.name == "RefundAppliedToTxnRet")
+            .map(|a| AppSpec {
+                txn: a.get("TxnID").map(|e| e.text.clone()).unwrap_or_default(),
+                amount: a
+                    .get("RefundAmount")
+                    .map(|e| store::cents(&e.text))
+                    .unwrap_or(0),
+                ..AppSpec::default()
+            })
+            .collect();
+    }
     items
         .iter()
         .filter(|e| e.name == "AppliedToTxnRet")
@@ -204,7 +236,13 @@ pub(super) fn applications(
             let explicit = !specs.is_empty();
             let my_account = d.account();
             for spec in specs {
-                let target = target(ctx, &spec.txn, &[target_kind], entity.as_deref())?;
+                // A customer's payment pays invoices and statement charges.
+                let kinds: &[&str] = if customer {
+                    &["Invoice", "Charge"]
+                } else {
+                    &["Bill"]
+                };
+                let target = target(ctx, &spec.txn, kinds, entity.as_deref())?;
                 if my_account.is_some() && target.account != my_account {
                     return Err(invalid(
                         "TxnID",
@@ -302,6 +340,43 @@ pub(super) fn applications(
                 }
                 d.items.extend(set_credit_elems(&spec.credits));
             }
+        }
+        Role::Refund => {
+            // A refund pays out credits: each credit memo or unused payment
+            // it names loses what is refunded from it.
+            let mut rets = Vec::new();
+            let mut sum = 0i64;
+            for spec in specs {
+                let credit = target(
+                    ctx,
+                    &spec.txn,
+                    &["CreditMemo", "ReceivePayment"],
+                    entity.as_deref(),
+                )?;
+                if spec.amount > credit.open {
+                    return Err(invalid(
+                        "RefundAppliedToTxnAdd RefundAmount",
+                        &store::money(spec.amount),
+                        "You cannot refund more than the credit remaining.",
+                    ));
+                }
+                links.push(Link {
+                    src: id.to_string(),
+                    dst: credit.id.clone(),
+                    via: id.to_string(),
+                    amount: spec.amount,
+                    discount: 0,
+                });
+                sum += spec.amount;
+                rets.push(
+                    Elem::new("RefundAppliedToTxnRet")
+                        .with("TxnID", credit.id)
+                        .with("RefundAmount", store::money(spec.amount)),
+                );
+            }
+            d.items.retain(|e| e.name != "RefundAppliedToTxnRet");
+            d.items.extend(rets);
+            t.total = in_range("TotalAmount", sum)?;
         }
         Role::Deposit => {
             let mut items = std::mem::take(&mut d.items);

@@ -332,6 +332,25 @@ pub(super) fn compute(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<Totals> {
     } else {
         t.total = subtotal;
     }
+    match kind.role {
+        Role::Charge => t.total = super::billable::charge(ctx, d)?,
+        Role::Transfer => {
+            let amount = in_range(
+                "Amount",
+                leaf(&d.items, "Amount").map(store::cents).unwrap_or(0),
+            )?;
+            set_leaf(&mut d.items, "Amount", store::money(amount));
+            t.total = amount;
+        }
+        Role::Build => super::stock::build(ctx, d)?,
+        Role::Record => {
+            super::billable::time_and_mileage(ctx, d)?;
+            if kind.name == "TransferInventory" {
+                super::stock::transfer(ctx, d)?;
+            }
+        }
+        _ => {}
+    }
     if kind.role == Role::Deposit {
         if let Some(cb) = d.items.iter().find(|e| e.name == "CashBackInfoRet") {
             t.total -= leaf(&cb.children, "Amount").map(store::cents).unwrap_or(0);

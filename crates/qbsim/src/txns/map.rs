@@ -93,6 +93,11 @@ pub(super) fn map_header(
     let mut resolver = |r: &RefRequest<'_>| resolve_ref(ctx, r, kind.name, refs);
     let mut items = body::map_children(agg, ret, &skip, &mut resolver)?;
     items.retain(|e| !DYNAMIC.contains(&e.name.as_ref()));
+    // What the Ret does not show but a build needs on a Mod too: kept in
+    // the stored body (writing out drops what the Ret does not have).
+    if let Some(v) = agg.child("MarkPendingIfRequired") {
+        items.push(Elem::from_element(v));
+    }
     Ok(items)
 }
 
@@ -128,6 +133,14 @@ pub(super) fn map_line(
             if let Some(x) = el.child(n) {
                 e.children.push(Elem::from_element(x));
             }
+        }
+    }
+    // A transfer line's quantity to transfer is the Ret's quantity
+    // transferred.
+    if family == "TransferInventoryLineRet" {
+        if let Some(q) = el.child_text("QuantityToTransfer") {
+            e.children.retain(|c| c.name != "QuantityTransferred");
+            e.children.push(Elem::leaf("QuantityTransferred", q.trim()));
         }
     }
     if family == "DepositLineRet" {
@@ -177,6 +190,13 @@ pub(super) fn fill_defaults(ctx: &Ctx<'_>, d: &mut Draft<'_>, agg: Element<'_>) 
             d.refs.push(store::key("Account", &id));
             d.items.push(Elem::new(field).with("ListID", id));
         }
+    }
+    // A refund's money comes out of Undeposited Funds when the request
+    // names no account [I].
+    if kind.role == Role::Refund && ledger::ref_id(&d.items, "RefundFromAccountRef").is_none() {
+        let id = ledger::special(ctx, Special::UndepositedFunds)?;
+        d.items
+            .push(Elem::new("RefundFromAccountRef").with("ListID", id));
     }
     if kind.role == Role::CustomerPayment
         && ledger::ref_id(&d.items, "DepositToAccountRef").is_none()

@@ -14,6 +14,10 @@
 //! (sale, purchase, payment, deposit, journal, inventory adjustment) is
 //! `post.rs` and `apply.rs`.
 //!
+//! Types that are not forms of lines have their own files: `billable.rs`
+//! (statement charges, time, mileage) and `stock.rs` (builds, transfers
+//! between sites).
+//!
 //! The jobs, in the order a write does them: `map.rs` (request → Draft:
 //! header, lines, references, defaults, numbering), `arith.rs` (lines,
 //! tax, totals, open balances), `post.rs` (the ledger), `apply.rs`
@@ -22,8 +26,10 @@
 
 mod apply;
 mod arith;
+mod billable;
 mod map;
 mod post;
+mod stock;
 
 use crate::body::{self, leaf, RefRequest};
 use crate::clock::{date_text, parse_date};
@@ -559,7 +565,7 @@ fn zero_amounts(items: &mut [Elem]) {
     for e in items.iter_mut() {
         match e.name.as_ref() {
             "Amount" | "Subtotal" | "SalesTaxTotal" | "TotalAmount" | "AmountDue"
-            | "CreditAmount" | "DepositTotal" | "ValueDifference" => {
+            | "CreditAmount" | "DepositTotal" | "ValueDifference" | "RefundAmount" => {
                 e.text = store::money(0);
             }
             "Quantity" | "QuantityDifference" => e.text = "0".into(),

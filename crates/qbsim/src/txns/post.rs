@@ -83,7 +83,60 @@ pub(super) fn postings(ctx: &Ctx<'_>, d: &mut Draft<'_>, t: &Totals) -> Res<Vec<
         ..Posting::default()
     };
     match kind.role {
-        Role::Order => {}
+        Role::Order | Role::Record => {}
+        Role::Charge => {
+            let Some(head) = d.account() else {
+                return Err(status(3150, &[("field", "ARAccountRef")]));
+            };
+            ps.push(p(head, t.total, entity.clone()));
+            ps.push(p(
+                super::billable::charge_income(ctx, d)?,
+                -t.total,
+                entity.clone(),
+            ));
+        }
+        Role::Transfer => {
+            let Some(from) = d.account() else {
+                return Err(status(3150, &[("field", "TransferFromAccountRef")]));
+            };
+            let Some(to) = ledger::ref_id(&d.items, "TransferToAccountRef") else {
+                return Err(status(3150, &[("field", "TransferToAccountRef")]));
+            };
+            if from == to {
+                let name = store::full_name(ctx.db, "Account", &to)?.unwrap_or(to);
+                return Err(invalid(
+                    "TransferToAccountRef",
+                    &name,
+                    "The accounts to transfer from and to must be different.",
+                ));
+            }
+            ps.push(p(to, t.total, None));
+            ps.push(p(from, -t.total, None));
+        }
+        Role::TaxPayment => {
+            let Some(bank) = d.account() else {
+                return Err(status(3150, &[("field", "BankAccountRef")]));
+            };
+            // Money out of the bank; what it pays leaves Sales Tax Payable.
+            ps.push(p(bank, -t.total, None));
+            ps.push(p(
+                ledger::special(ctx, Special::SalesTaxPayable)?,
+                t.total,
+                None,
+            ));
+        }
+        Role::Refund => {
+            let Some(ar) = d.account() else {
+                return Err(status(3150, &[("field", "ARAccountRef")]));
+            };
+            let Some(from) = ledger::ref_id(&d.items, "RefundFromAccountRef") else {
+                return Err(status(3150, &[("field", "RefundFromAccountRef")]));
+            };
+            // The customer's credit is paid out: A/R back up, money out.
+            ps.push(p(ar, t.total, entity.clone()));
+            ps.push(p(from, -t.total, None));
+        }
+        Role::Build => super::stock::build_postings(ctx, d, &mut ps)?,
         Role::Sale { sign } => {
             let Some(head) = d.account() else {
                 return Err(status(
