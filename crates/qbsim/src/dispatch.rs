@@ -50,6 +50,8 @@ pub(crate) enum Op {
     TransactionQuery,
     ReceivePaymentToDepositQuery,
     GeneralSummaryReportQuery,
+    GeneralDetailReportQuery,
+    CustomDetailReportQuery,
     AgingReportQuery,
 }
 
@@ -107,6 +109,8 @@ fn resolve(name: &str) -> Option<Op> {
         "TransactionQueryRq" => Some(Op::TransactionQuery),
         "ReceivePaymentToDepositQueryRq" => Some(Op::ReceivePaymentToDepositQuery),
         "GeneralSummaryReportQueryRq" => Some(Op::GeneralSummaryReportQuery),
+        "GeneralDetailReportQueryRq" => Some(Op::GeneralDetailReportQuery),
+        "CustomDetailReportQueryRq" => Some(Op::CustomDetailReportQuery),
         "AgingReportQueryRq" => Some(Op::AgingReportQuery),
         _ => None,
     };
@@ -186,6 +190,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::TransactionQuery => txnquery::transactions(ctx, rq, iterators, session),
         Op::ReceivePaymentToDepositQuery => txnquery::to_deposit(ctx, rq),
         Op::GeneralSummaryReportQuery => reports::general_summary(ctx, rq),
+        Op::GeneralDetailReportQuery => reports::general_detail(ctx, rq),
+        Op::CustomDetailReportQuery => reports::custom_detail(ctx, rq),
         Op::AgingReportQuery => reports::aging(ctx, rq),
     }
 }

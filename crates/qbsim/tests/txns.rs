@@ -1502,3 +1502,116 @@ fn time_and_mileage_are_kept_not_posted() {
     assert_eq!(all.code, 1, "{:?}", all.items);
     sim.check_schema();
 }
+
+/// Detail reports: every GeneralDetailReportType answers in the schema's
+/// report format, and the ones an accountant reconciles with agree with
+/// the ledger (the journal balances, the general ledger ends at each
+/// account's balance, open invoices add up to A/R).
+#[test]
+fn detail_reports_agree_with_the_ledger() {
+    let sim = setup();
+    let inv = invoice(&sim, "Acme", TWO_LINES);
+    inv.ok();
+    let inv_id = inv.item().must("TxnID").to_string();
+    pay(&sim, "Acme", "50.00", &applied_to(&inv_id, "50.00")).ok();
+    sim.one(
+        "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef><TxnDate>2023-03-01</TxnDate>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>300.00</Amount></ExpenseLineAdd></BillAdd></BillAddRq>",
+    )
+    .ok();
+    let all_dates = "<ReportDateMacro>All</ReportDateMacro>";
+    let detail = |ty: &str, extra: &str| {
+        sim.send(&format!(
+            "<GeneralDetailReportQueryRq><GeneralDetailReportType>{ty}</GeneralDetailReportType>{all_dates}{extra}</GeneralDetailReportQueryRq>"
+        ))
+    };
+    // Journal: debits equal credits overall and per transaction.
+    let j = detail("Journal", "");
+    let rows = report_rows(&j);
+    // Columns: 1 label, 2 Trans #, 3 Type, … 9 Debit, 10 Credit.
+    assert_eq!(value(&rows, "TOTAL", "9"), value(&rows, "TOTAL", "10"));
+    let subtotals: Vec<&ReportRow> = rows.iter().filter(|r| r.0 == "SubtotalRow").collect();
+    assert!(subtotals.len() >= 3, "{rows:?}");
+    for s in subtotals {
+        let col = |c: &str| s.2.iter().find(|(k, _)| k == c).map(|(_, v)| v.clone());
+        assert_eq!(col("9"), col("10"), "{s:?}");
+    }
+    assert!(rows.iter().any(|r| r.2.iter().any(|(_, v)| v == "Payment")));
+    // General ledger: each account's last running balance is its balance.
+    let gl = detail("GeneralLedger", "");
+    let rows = report_rows(&gl);
+    for account in [
+        "Accounts Receivable",
+        "Undeposited Funds",
+        "Sales",
+        "Materials",
+    ] {
+        let total = rows
+            .iter()
+            .find(|r| r.0 == "SubtotalRow" && r.1 == format!("Total {account}"))
+            .unwrap_or_else(|| panic!("no Total {account} in {rows:?}"));
+        // Columns: … 8 Amount, 9 Balance.
+        let balance = total
+            .2
+            .iter()
+            .find(|(c, _)| c == "9")
+            .map(|(_, v)| v.clone());
+        assert_eq!(balance, Some(account_balance(&sim, account)), "{account}");
+    }
+    // Open invoices: what is still owed.
+    let oi = detail("OpenInvoices", "");
+    let rows = report_rows(&oi);
+    // Columns: … 8 Open Balance.
+    assert_eq!(
+        value(&rows, "TOTAL", "8"),
+        account_balance(&sim, "Accounts Receivable")
+    );
+    assert_eq!(value(&rows, "Total Acme", "8"), "89.15");
+    // Filters narrow a report: the GL of one account only.
+    let one = detail(
+        "GeneralLedger",
+        "<ReportAccountFilter><FullName>Sales</FullName></ReportAccountFilter>",
+    );
+    let rows = report_rows(&one);
+    assert!(
+        rows.iter().filter(|r| r.0 == "TextRow").count() == 1,
+        "{rows:?}"
+    );
+    // The transaction list by date has one row per transaction.
+    let tl = report_rows(&detail("TxnListByDate", ""));
+    assert_eq!(tl.iter().filter(|r| r.0 == "DataRow").count(), 3);
+    // IncludeColumn chooses the columns.
+    let c = detail(
+        "TxnListByDate",
+        "<IncludeColumn>Date</IncludeColumn><IncludeColumn>Amount</IncludeColumn>",
+    );
+    assert_eq!(all(c.document(), "ColDesc").len(), 3);
+    // A custom detail report grouped by account.
+    let cd = sim.send(&format!(
+        "<CustomDetailReportQueryRq><CustomDetailReportType>CustomTxnDetail</CustomDetailReportType>{all_dates}\
+         <SummarizeRowsBy>Account</SummarizeRowsBy><IncludeColumn>Date</IncludeColumn><IncludeColumn>Debit</IncludeColumn>\
+         <IncludeColumn>Credit</IncludeColumn></CustomDetailReportQueryRq>"
+    ));
+    let rows = report_rows(&cd);
+    assert_eq!(value(&rows, "TOTAL", "3"), value(&rows, "TOTAL", "4"));
+    assert!(rows.iter().any(|r| r.1 == "Total Undeposited Funds"));
+    // The whole ledger nets to zero; the P&L detail ends at net income.
+    let gl_rows = report_rows(&gl);
+    assert_eq!(value(&gl_rows, "TOTAL", "8"), "0.00");
+    let pl = report_rows(&detail("ProfitAndLossDetail", ""));
+    assert_eq!(value(&pl, "Net Income", "8"), "-176.00");
+    // Every type answers.
+    let s = qbxml::schema::Schema::for_version(qbxml::Version::V13_0);
+    let types: Vec<&str> = s
+        .request("GeneralDetailReportQueryRq")
+        .and_then(|p| p.decl().child("GeneralDetailReportType"))
+        .and_then(|p| p.decl().simple_type())
+        .map(|t| t.values().collect())
+        .unwrap();
+    for ty in types {
+        let r = detail(ty, "");
+        let code = r.responses().next().unwrap().status_code();
+        assert_eq!(code, 0, "{ty}");
+    }
+    sim.check_schema();
+}

@@ -14,6 +14,10 @@
 //! QuickBooks' summary reports do; the trial balance lists accounts flat by
 //! FullName, as QuickBooks' does. The basis is always accrual.
 
+mod detail;
+
+pub use detail::{custom as custom_detail, general as general_detail};
+
 use crate::clock::{civil_from_days, date_text, days_from_civil, macro_range, parse_date};
 use crate::ledger::{account_type, debit_normal};
 use crate::store;
