@@ -1205,7 +1205,7 @@ fn run(ctx: &Ctx<'_>, rq: &Request<'_>, spec: &Spec, cols: &[&str], title: &str)
             }
         }
         if let Some(tys) = &f.types {
-            if !tys.iter().any(|t| *t == r.kind) {
+            if !tys.contains(&r.kind) {
                 continue;
             }
         }
