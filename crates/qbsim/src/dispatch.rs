@@ -15,7 +15,7 @@
 use crate::kinds::{self, Kind};
 use crate::query::Iterators;
 use crate::txnkinds::{self, TxnKind};
-use crate::{dataext, host, lists, query, reports, status, txnquery, txns};
+use crate::{dataext, host, inquiries, lists, query, reports, status, txnquery, txns};
 use crate::{Answer, Ctx, SimError};
 use qbxml::{Request, Version};
 use std::collections::HashMap;
@@ -49,6 +49,9 @@ pub(crate) enum Op {
     TxnDeletedQuery,
     TransactionQuery,
     ReceivePaymentToDepositQuery,
+    BillToPayQuery,
+    SalesTaxPayableQuery,
+    ItemAssembliesCanBuildQuery,
     GeneralSummaryReportQuery,
     GeneralDetailReportQuery,
     CustomDetailReportQuery,
@@ -108,6 +111,9 @@ fn resolve(name: &str) -> Option<Op> {
         "TxnDeletedQueryRq" => Some(Op::TxnDeletedQuery),
         "TransactionQueryRq" => Some(Op::TransactionQuery),
         "ReceivePaymentToDepositQueryRq" => Some(Op::ReceivePaymentToDepositQuery),
+        "BillToPayQueryRq" => Some(Op::BillToPayQuery),
+        "SalesTaxPayableQueryRq" => Some(Op::SalesTaxPayableQuery),
+        "ItemAssembliesCanBuildQueryRq" => Some(Op::ItemAssembliesCanBuildQuery),
         "GeneralSummaryReportQueryRq" => Some(Op::GeneralSummaryReportQuery),
         "GeneralDetailReportQueryRq" => Some(Op::GeneralDetailReportQuery),
         "CustomDetailReportQueryRq" => Some(Op::CustomDetailReportQuery),
@@ -189,6 +195,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::TxnDeletedQuery => txnquery::deleted(ctx, rq),
         Op::TransactionQuery => txnquery::transactions(ctx, rq, iterators, session),
         Op::ReceivePaymentToDepositQuery => txnquery::to_deposit(ctx, rq),
+        Op::BillToPayQuery => inquiries::bills_to_pay(ctx, rq),
+        Op::SalesTaxPayableQuery => inquiries::sales_tax_payable(ctx, rq),
+        Op::ItemAssembliesCanBuildQuery => inquiries::assemblies_can_build(ctx, rq),
         Op::GeneralSummaryReportQuery => reports::general_summary(ctx, rq),
         Op::GeneralDetailReportQuery => reports::general_detail(ctx, rq),
         Op::CustomDetailReportQuery => reports::custom_detail(ctx, rq),

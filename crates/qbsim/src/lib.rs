@@ -39,6 +39,7 @@ mod dataext;
 mod dispatch;
 mod filter;
 mod host;
+mod inquiries;
 mod kinds;
 mod ledger;
 mod lists;

@@ -1615,3 +1615,98 @@ fn detail_reports_agree_with_the_ledger() {
     }
     sim.check_schema();
 }
+
+/// Bills to pay, sales tax payable and assemblies that can be built are
+/// worked out from the books.
+#[test]
+fn bills_to_pay_tax_payable_and_can_build() {
+    let sim = setup();
+    sim.one("<VendorAddRq><VendorAdd><Name>State Board</Name></VendorAdd></VendorAddRq>")
+        .ok();
+    let tax = sim.one("<ItemSalesTaxQueryRq><FullName>CA Tax</FullName></ItemSalesTaxQueryRq>");
+    sim.one(&format!(
+        "<ItemSalesTaxModRq><ItemSalesTaxMod><ListID>{}</ListID><EditSequence>{}</EditSequence>\
+         <TaxVendorRef><FullName>State Board</FullName></TaxVendorRef></ItemSalesTaxMod></ItemSalesTaxModRq>",
+        tax.item().must("ListID"),
+        tax.item().must("EditSequence")
+    ))
+    .ok();
+    // Two bills and a credit for Lumber Co; one bill due later.
+    for (date, due, amount) in [
+        ("2023-03-01", "2023-03-31", "300.00"),
+        ("2023-04-01", "2023-06-30", "120.00"),
+    ] {
+        sim.one(&format!(
+            "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef><TxnDate>{date}</TxnDate><DueDate>{due}</DueDate>\
+             <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>{amount}</Amount></ExpenseLineAdd></BillAdd></BillAddRq>"
+        ))
+        .ok();
+    }
+    sim.one(
+        "<VendorCreditAddRq><VendorCreditAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>20.00</Amount></ExpenseLineAdd></VendorCreditAdd></VendorCreditAddRq>",
+    )
+    .ok();
+    let text = sim.send_text(
+        "<BillToPayQueryRq><PayeeEntityRef><FullName>Lumber Co</FullName></PayeeEntityRef></BillToPayQueryRq>",
+    );
+    assert_eq!(text.matches("<BillToPay>").count(), 2, "{text}");
+    assert_eq!(text.matches("<CreditToApply>").count(), 1, "{text}");
+    assert!(text.contains("<AmountDue>300.00</AmountDue>"));
+    assert!(text.contains("<CreditRemaining>20.00</CreditRemaining>"));
+    let text = sim.send_text(
+        "<BillToPayQueryRq><PayeeEntityRef><FullName>Lumber Co</FullName></PayeeEntityRef><DueDate>2023-04-30</DueDate></BillToPayQueryRq>",
+    );
+    assert_eq!(text.matches("<BillToPay>").count(), 1, "{text}");
+    let none = sim.one("<BillToPayQueryRq><PayeeEntityRef><FullName>Beta</FullName></PayeeEntityRef></BillToPayQueryRq>");
+    assert_eq!(none.code, 1);
+
+    // Tax collected on two invoices, part of it paid.
+    for _ in 0..2 {
+        invoice(
+            &sim,
+            "Acme",
+            "<InvoiceLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>10</Quantity></InvoiceLineAdd>",
+        )
+        .ok();
+    }
+    sim.one(
+        "<SalesTaxPaymentCheckAddRq><SalesTaxPaymentCheckAdd><PayeeEntityRef><FullName>State Board</FullName></PayeeEntityRef>\
+         <TxnDate>2023-11-14</TxnDate><BankAccountRef><FullName>Checking</FullName></BankAccountRef><IsToBePrinted>false</IsToBePrinted>\
+         <SalesTaxPaymentCheckLineAdd><ItemSalesTaxRef><FullName>CA Tax</FullName></ItemSalesTaxRef><Amount>5.00</Amount></SalesTaxPaymentCheckLineAdd>\
+         </SalesTaxPaymentCheckAdd></SalesTaxPaymentCheckAddRq>",
+    )
+    .ok();
+    let text = sim.send_text("<SalesTaxPayableQueryRq/>");
+    assert!(text.contains("<FullName>State Board</FullName>"), "{text}");
+    assert!(text.contains("<Amount>12.50</Amount>"), "{text}");
+    assert_eq!(account_balance(&sim, "Sales Tax Payable"), "12.50");
+    // As of a date before the payment: all of it.
+    let text = sim.send_text(
+        "<SalesTaxPayableQueryRq><AsOfDate>2023-11-13</AsOfDate></SalesTaxPayableQueryRq>",
+    );
+    assert!(text.contains("<Amount>17.50</Amount>"), "{text}");
+
+    // An assembly of 3 widgets: 100 on hand, less 20 sold, build 26.
+    sim.one(
+        "<ItemInventoryAssemblyAddRq><ItemInventoryAssemblyAdd><Name>Kit</Name>\
+         <IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef>\
+         <COGSAccountRef><FullName>COGS</FullName></COGSAccountRef>\
+         <AssetAccountRef><FullName>Inventory</FullName></AssetAccountRef>\
+         <ItemInventoryAssemblyLine><ItemInventoryRef><FullName>Widget</FullName></ItemInventoryRef><Quantity>3</Quantity></ItemInventoryAssemblyLine>\
+         </ItemInventoryAssemblyAdd></ItemInventoryAssemblyAddRq>",
+    )
+    .ok();
+    let cb = sim.one(
+        "<ItemAssembliesCanBuildQueryRq><ItemInventoryAssemblyRef><FullName>Kit</FullName></ItemInventoryAssemblyRef>\
+         <TxnDate>2024-05-01</TxnDate></ItemAssembliesCanBuildQueryRq>",
+    );
+    cb.ok();
+    assert_eq!(cb.item().must("QuantityCanBuild"), "26");
+    let bad = sim.one(
+        "<ItemAssembliesCanBuildQueryRq><ItemInventoryAssemblyRef><FullName>Widget</FullName></ItemInventoryAssemblyRef>\
+         <TxnDate>2024-05-01</TxnDate></ItemAssembliesCanBuildQueryRq>",
+    );
+    assert_eq!(bad.code, 3140);
+    sim.check_schema();
+}

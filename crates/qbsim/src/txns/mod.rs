@@ -46,6 +46,7 @@ use map::*;
 use post::*;
 use qbxml::schema::Decl;
 use qbxml::{Elem, Request, Status};
+pub(crate) use stock::quantity_can_build;
 
 /// A transaction being built: its stored body (header fields and lines,
 /// in Ret names) and the list records it refers to.

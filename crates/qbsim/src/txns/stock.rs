@@ -50,7 +50,7 @@ pub(super) fn build(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
     }
     let may_pend = leaf(&d.items, "MarkPendingIfRequired").is_some_and(|v| v == "true" || v == "1");
     d.items.retain(|e| !BUILD_FIELDS.contains(&e.name.as_ref()));
-    let mut can_build: Option<i64> = None;
+    let can_build = quantity_can_build(ctx, &asm_id)?;
     let mut short = false;
     let mut lines = Vec::new();
     for c in asm
@@ -67,10 +67,6 @@ pub(super) fn build(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
         let per = qty_units(num(leaf(&c.children, "Quantity")).unwrap_or(1.0));
         let needed = qty_units(n * per as f64 / ledger::QTY_SCALE);
         let on_hand = comp.row().qty;
-        if per > 0 {
-            let k = (on_hand.max(0) / per) * ledger::QTY_SCALE as i64;
-            can_build = Some(can_build.map_or(k, |m| m.min(k)));
-        }
         short |= on_hand < needed;
         let mut line =
             Elem::new("ComponentItemLineRet").child(Elem::new("ItemRef").with("ListID", cid));
@@ -93,15 +89,41 @@ pub(super) fn build(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
         "IsPending",
         if short { "true" } else { "false" },
     ));
-    d.items.push(Elem::leaf(
-        "QuantityCanBuild",
-        qty_text(can_build.unwrap_or(0)),
-    ));
+    d.items
+        .push(Elem::leaf("QuantityCanBuild", qty_text(can_build)));
     d.items
         .push(Elem::leaf("QuantityOnHand", qty_text(asm.0.qty + built)));
     d.items.push(Elem::leaf("QuantityOnSalesOrder", "0"));
     d.items.extend(lines);
     Ok(())
+}
+
+/// How many of an assembly its components on hand can build now: the
+/// fewest whole builds any component allows (0 for an assembly without
+/// components), in quantity units.
+pub(crate) fn quantity_can_build(ctx: &Ctx<'_>, asm_id: &str) -> Res<i64> {
+    let Some(asm) = list_body(ctx, "Item", asm_id)? else {
+        return Err(status(3120, &[("value", asm_id)]));
+    };
+    let mut can: Option<i64> = None;
+    for c in asm
+        .1
+        .iter()
+        .filter(|e| e.name == "ItemInventoryAssemblyLine")
+    {
+        let Some(cid) = ledger::ref_id(&c.children, "ItemInventoryRef") else {
+            continue;
+        };
+        let Some(comp) = item(ctx, &[Elem::new("ItemRef").with("ListID", cid)])? else {
+            continue;
+        };
+        let per = qty_units(num(leaf(&c.children, "Quantity")).unwrap_or(1.0));
+        if per > 0 {
+            let k = (comp.row().qty.max(0) / per) * ledger::QTY_SCALE as i64;
+            can = Some(can.map_or(k, |m| m.min(k)));
+        }
+    }
+    Ok(can.unwrap_or(0))
 }
 
 /// A finished build's postings: each component out at its average cost,
