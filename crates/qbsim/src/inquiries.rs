@@ -199,7 +199,7 @@ pub fn sales_tax_payable(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         }
     }
     // Per agency, in name order; items without an agency under none.
-    let mut agencies: Vec<(Option<String>, Vec<(String, i64)>)> = Vec::new();
+    let mut agencies: Vec<(Option<String>, Lines)> = Vec::new();
     let mut items: Vec<(String, String, i64)> = Vec::new();
     for (id, amount) in owed {
         let Some(row) = store::get(ctx.db, "Item", &id)? else {
@@ -237,6 +237,9 @@ pub fn sales_tax_payable(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     }
     answer(ctx, out)
 }
+
+/// A tax agency's lines: (sales tax item, amount owed).
+type Lines = Vec<(String, i64)>;
 
 /// How a tax amount charged through `item` falls to sales tax items: all
 /// of it to a single item; a group's shared by its items' rates, the
