@@ -55,6 +55,7 @@ pub(crate) enum Op {
     GeneralSummaryReportQuery,
     GeneralDetailReportQuery,
     CustomDetailReportQuery,
+    BudgetSummaryReportQuery,
     AgingReportQuery,
 }
 
@@ -117,6 +118,7 @@ fn resolve(name: &str) -> Option<Op> {
         "GeneralSummaryReportQueryRq" => Some(Op::GeneralSummaryReportQuery),
         "GeneralDetailReportQueryRq" => Some(Op::GeneralDetailReportQuery),
         "CustomDetailReportQueryRq" => Some(Op::CustomDetailReportQuery),
+        "BudgetSummaryReportQueryRq" => Some(Op::BudgetSummaryReportQuery),
         "AgingReportQueryRq" => Some(Op::AgingReportQuery),
         _ => None,
     };
@@ -201,6 +203,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::GeneralSummaryReportQuery => reports::general_summary(ctx, rq),
         Op::GeneralDetailReportQuery => reports::general_detail(ctx, rq),
         Op::CustomDetailReportQuery => reports::custom_detail(ctx, rq),
+        Op::BudgetSummaryReportQuery => reports::budget_summary(ctx, rq),
         Op::AgingReportQuery => reports::aging(ctx, rq),
     }
 }

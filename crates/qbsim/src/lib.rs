@@ -58,6 +58,7 @@ mod txns;
 
 pub use clock::{Clock, Dst, TimeZone};
 pub use host::FileMode;
+pub use reports::{BudgetLine, BudgetPlan};
 pub use store::{Durability, StoreError, APPLICATION_ID};
 
 use qbxml::schema::{Decl, Schema};
@@ -400,6 +401,14 @@ impl Company {
     pub fn process_bulk(&self, request: &[u8]) -> Result<String, Failure> {
         let set = qbxml::parse_request(request.to_vec()).map_err(parse_failure)?;
         Ok(msgset::process(&mut self.lock(), 0, &set, true)?.xml)
+    }
+
+    /// Give the company a budget (QuickBooks' SDK has no request that
+    /// makes one; `BudgetSummaryReportQuery` reports on it), replacing one
+    /// of the same fiscal year and criterion. Every account and customer
+    /// it names must exist.
+    pub fn set_budget(&self, plan: &BudgetPlan) -> Result<(), StoreError> {
+        self.with_inner(|inner| reports::budget_set(&inner.db, plan))
     }
 
     /// Open iterators (for tests and monitoring).

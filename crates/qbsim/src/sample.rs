@@ -974,7 +974,35 @@ pub fn transactions(company: &Company, plan: TxnPlan) -> Result<TxnSummary, Fail
             }
         }
     }
+    company
+        .set_budget(&sample_budget(today))
+        .map_err(|e| Failure::new(qbxml::HResult(0x8004_041C), format!("company file: {e}")))?;
     Ok(summary)
+}
+
+/// The sample company's budget for this fiscal year: monthly income and
+/// the expenses it plans for, in the accounts' own sign (`BudgetSummary`
+/// reports compare it with what the year brings).
+fn sample_budget(today: i64) -> crate::BudgetPlan {
+    let (year, _, _) = crate::clock::civil_from_days(today);
+    let line = |account: &str, monthly: i64| crate::BudgetLine {
+        account: account.to_string(),
+        customer: None,
+        months: [monthly; 12],
+    };
+    crate::BudgetPlan {
+        fiscal_year: year as i32,
+        criterion: "Accounts".into(),
+        lines: vec![
+            line("Construction Income", 2_500_000),
+            line("Job Expenses", 900_000),
+            line("Automobile", 30_000),
+            line("Fuel", 25_000),
+            line("Insurance", 60_000),
+            line("Rent", 250_000),
+            line("Utilities", 40_000),
+        ],
+    }
 }
 
 /// Today in the company's zone, as QuickBooks would date a new form.

@@ -1710,3 +1710,76 @@ fn bills_to_pay_tax_payable_and_can_build() {
     assert_eq!(bad.code, 3140);
     sim.check_schema();
 }
+
+/// Budgets: the overview by month, budget against actual, performance;
+/// a year without a budget has no account rows.
+#[test]
+fn budget_reports_compare_the_budget_with_the_books() {
+    let sim = setup();
+    // 2023 actuals: 100 + 36 of sales on 2023-11-01, 300 of materials.
+    invoice(&sim, "Acme", TWO_LINES).ok();
+    sim.one(
+        "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef><TxnDate>2023-11-02</TxnDate>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>300.00</Amount></ExpenseLineAdd></BillAdd></BillAddRq>",
+    )
+    .ok();
+    let line = |account: &str, monthly: i64| qbsim::BudgetLine {
+        account: account.into(),
+        customer: None,
+        months: [monthly; 12],
+    };
+    sim.company
+        .set_budget(&qbsim::BudgetPlan {
+            fiscal_year: 2023,
+            criterion: "Accounts".into(),
+            lines: vec![line("Sales", 10_000), line("Materials", 25_000)],
+        })
+        .unwrap();
+    // Unknown accounts are refused.
+    assert!(sim
+        .company
+        .set_budget(&qbsim::BudgetPlan {
+            fiscal_year: 2023,
+            criterion: "Accounts".into(),
+            lines: vec![line("No such account", 1)],
+        })
+        .is_err());
+    let report = |ty: &str, extra: &str| {
+        sim.send(&format!(
+            "<BudgetSummaryReportQueryRq><BudgetSummaryReportType>{ty}</BudgetSummaryReportType>\
+             <FiscalYear>2023</FiscalYear>{extra}</BudgetSummaryReportQueryRq>"
+        ))
+    };
+    // Overview: twelve months and a total; net income budget.
+    let ov = report("ProfitAndLossBudgetOverview", "");
+    assert_eq!(all(ov.document(), "ColDesc").len(), 14);
+    let rows = report_rows(&ov);
+    assert_eq!(value(&rows, "Sales", "2"), "100.00");
+    assert_eq!(value(&rows, "Sales", "14"), "1200.00");
+    assert_eq!(value(&rows, "Materials", "14"), "3000.00");
+    assert_eq!(value(&rows, "Net Income", "14"), "-1800.00");
+    // Budget vs actual for November.
+    let period = "<ReportPeriod><FromReportDate>2023-11-01</FromReportDate><ToReportDate>2023-11-30</ToReportDate></ReportPeriod>";
+    let rows = report_rows(&report("ProfitAndLossBudgetVsActual", period));
+    assert_eq!(value(&rows, "Sales", "2"), "136.00");
+    assert_eq!(value(&rows, "Sales", "3"), "100.00");
+    assert_eq!(value(&rows, "Sales", "4"), "36.00");
+    assert_eq!(value(&rows, "Sales", "5"), "136.0");
+    assert_eq!(value(&rows, "Materials", "2"), "300.00");
+    assert_eq!(value(&rows, "Net Income", "2"), "-164.00");
+    // Performance: the period, the year to date, the year.
+    let rows = report_rows(&report("ProfitAndLossBudgetPerformance", period));
+    assert_eq!(value(&rows, "Sales", "5"), "1100.00");
+    assert_eq!(value(&rows, "Sales", "6"), "1200.00");
+    // Another year: no budget, no account rows.
+    let none = sim.send(
+        "<BudgetSummaryReportQueryRq><BudgetSummaryReportType>ProfitAndLossBudgetOverview</BudgetSummaryReportType>\
+         <FiscalYear>2019</FiscalYear></BudgetSummaryReportQueryRq>",
+    );
+    let rows = report_rows(&none);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    for ty in ["BalanceSheetBudgetOverview", "BalanceSheetBudgetVsActual"] {
+        assert_eq!(report(ty, "").responses().next().unwrap().status_code(), 0);
+    }
+    sim.check_schema();
+}

@@ -14,8 +14,11 @@
 //! QuickBooks' summary reports do; the trial balance lists accounts flat by
 //! FullName, as QuickBooks' does. The basis is always accrual.
 
+mod budget;
 mod detail;
 
+pub(crate) use budget::set as budget_set;
+pub use budget::{budget_summary, BudgetLine, BudgetPlan};
 pub use detail::{custom as custom_detail, general as general_detail};
 
 use crate::clock::{civil_from_days, date_text, days_from_civil, macro_range, parse_date};
@@ -157,20 +160,17 @@ fn is_pl(ty: &str) -> bool {
 struct Report {
     title: String,
     subtitle: String,
-    cols: Vec<(&'static str, &'static str, &'static str)>,
+    /// (title, data type, ColType) of each column.
+    cols: Vec<(String, &'static str, &'static str)>,
     rows: Vec<Elem>,
 }
 
 impl Report {
-    fn new(
-        title: &str,
-        subtitle: String,
-        cols: &[(&'static str, &'static str, &'static str)],
-    ) -> Report {
+    fn new(title: &str, subtitle: String, cols: &[(&str, &'static str, &'static str)]) -> Report {
         Report {
             title: title.into(),
             subtitle,
-            cols: cols.to_vec(),
+            cols: cols.iter().map(|c| (c.0.to_string(), c.1, c.2)).collect(),
             rows: Vec::new(),
         }
     }
@@ -235,7 +235,7 @@ impl Report {
         for (i, (title, data_type, col_type)) in self.cols.iter().enumerate() {
             let mut t = Elem::new("ColTitle").attr("titleRow", "1");
             if !title.is_empty() {
-                t = t.attr("value", *title);
+                t = t.attr("value", title.clone());
             }
             r.push(
                 Elem::new("ColDesc")
