@@ -997,7 +997,7 @@ fn sample_budget(today: i64) -> crate::BudgetPlan {
             line("Construction Income", 2_500_000),
             line("Job Expenses", 900_000),
             line("Automobile", 30_000),
-            line("Fuel", 25_000),
+            line("Automobile:Fuel", 25_000),
             line("Insurance", 60_000),
             line("Rent", 250_000),
             line("Utilities", 40_000),
