@@ -56,6 +56,11 @@ pub(crate) enum Op {
     GeneralDetailReportQuery,
     CustomDetailReportQuery,
     BudgetSummaryReportQuery,
+    CustomSummaryReportQuery,
+    JobReportQuery,
+    TimeReportQuery,
+    /// PayrollSummaryReportQuery and PayrollDetailReportQuery.
+    PayrollReportQuery,
     AgingReportQuery,
 }
 
@@ -119,6 +124,12 @@ fn resolve(name: &str) -> Option<Op> {
         "GeneralDetailReportQueryRq" => Some(Op::GeneralDetailReportQuery),
         "CustomDetailReportQueryRq" => Some(Op::CustomDetailReportQuery),
         "BudgetSummaryReportQueryRq" => Some(Op::BudgetSummaryReportQuery),
+        "CustomSummaryReportQueryRq" => Some(Op::CustomSummaryReportQuery),
+        "JobReportQueryRq" => Some(Op::JobReportQuery),
+        "TimeReportQueryRq" => Some(Op::TimeReportQuery),
+        "PayrollSummaryReportQueryRq" | "PayrollDetailReportQueryRq" => {
+            Some(Op::PayrollReportQuery)
+        }
         "AgingReportQueryRq" => Some(Op::AgingReportQuery),
         _ => None,
     };
@@ -204,6 +215,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::GeneralDetailReportQuery => reports::general_detail(ctx, rq),
         Op::CustomDetailReportQuery => reports::custom_detail(ctx, rq),
         Op::BudgetSummaryReportQuery => reports::budget_summary(ctx, rq),
+        Op::CustomSummaryReportQuery => reports::custom_summary(ctx, rq),
+        Op::JobReportQuery => reports::job_report(ctx, rq),
+        Op::TimeReportQuery => reports::time_report(ctx, rq),
+        Op::PayrollReportQuery => reports::payroll_report(ctx, rq),
         Op::AgingReportQuery => reports::aging(ctx, rq),
     }
 }

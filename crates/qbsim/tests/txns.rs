@@ -1783,3 +1783,113 @@ fn budget_reports_compare_the_budget_with_the_books() {
     }
     sim.check_schema();
 }
+
+/// Custom summaries total the ledger by the rows and columns asked for;
+/// job reports set revenue against cost per job and item; time reports
+/// add up hours; payroll reports of a company without payroll are empty.
+#[test]
+fn summaries_jobs_time_and_payroll() {
+    let sim = setup();
+    // Acme: 136 of revenue (Labor 100, Widgets 36 costing 12) in November;
+    // Beta: 50 in December. A bill of 40 for materials on Acme's job.
+    invoice(&sim, "Acme", TWO_LINES).ok();
+    sim.one(
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Beta</FullName></CustomerRef><TxnDate>2023-12-05</TxnDate>\
+         <InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>",
+    )
+    .ok();
+    sim.one(
+        "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef><TxnDate>2023-11-03</TxnDate>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>40.00</Amount>\
+         <CustomerRef><FullName>Acme</FullName></CustomerRef></ExpenseLineAdd></BillAdd></BillAddRq>",
+    )
+    .ok();
+    sim.one(
+        "<EstimateAddRq><EstimateAdd><CustomerRef><FullName>Acme</FullName></CustomerRef><TxnDate>2023-10-01</TxnDate>\
+         <EstimateLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>5</Quantity><Rate>12</Rate></EstimateLineAdd>\
+         </EstimateAdd></EstimateAddRq>",
+    )
+    .ok();
+    let year = "<ReportPeriod><FromReportDate>2023-01-01</FromReportDate><ToReportDate>2023-12-31</ToReportDate></ReportPeriod>";
+    let summary = |rows: &str, cols: &str| {
+        sim.send(&format!(
+            "<CustomSummaryReportQueryRq><CustomSummaryReportType>CustomSummary</CustomSummaryReportType>{year}\
+             <SummarizeColumnsBy>{cols}</SummarizeColumnsBy><SummarizeRowsBy>{rows}</SummarizeRowsBy></CustomSummaryReportQueryRq>"
+        ))
+    };
+    // Income statement rows by month: November and December columns.
+    let s = summary("IncomeStatement", "Month");
+    let rows = report_rows(&s);
+    let titles: Vec<String> = all(s.document(), "ColTitle")
+        .iter()
+        .filter_map(|t| t.attr("value").map(str::to_string))
+        .collect();
+    assert_eq!(titles, ["Nov 2023", "Dec 2023", "TOTAL"]);
+    assert_eq!(value(&rows, "Sales", "2"), "136.00");
+    assert_eq!(value(&rows, "Sales", "3"), "50.00");
+    assert_eq!(value(&rows, "Sales", "4"), "186.00");
+    assert_eq!(value(&rows, "Materials", "4"), "40.00");
+    // Net income: 186 - 12 - 40.
+    assert_eq!(value(&rows, "TOTAL", "4"), "134.00");
+    // By customer: what each brought to net income.
+    let rows = report_rows(&summary("Customer", "TotalOnly"));
+    assert_eq!(value(&rows, "Acme", "2"), "84.00");
+    assert_eq!(value(&rows, "Beta", "2"), "50.00");
+
+    // Job profitability: Acme's revenue 136, cost 12 + 40.
+    let job = |ty: &str| {
+        report_rows(&sim.send(&format!(
+            "<JobReportQueryRq><JobReportType>{ty}</JobReportType>{year}</JobReportQueryRq>"
+        )))
+    };
+    let rows = job("JobProfitabilitySummary");
+    assert_eq!(value(&rows, "Acme", "2"), "52.00");
+    assert_eq!(value(&rows, "Acme", "3"), "136.00");
+    assert_eq!(value(&rows, "Acme", "4"), "84.00");
+    // Estimates against actuals: 5 widgets at 12 estimated (cost 4 each).
+    let rows = job("ItemEstimatesVsActuals");
+    assert_eq!(value(&rows, "Widget", "2"), "20.00");
+    assert_eq!(value(&rows, "Widget", "5"), "60.00");
+    assert_eq!(value(&rows, "Widget", "6"), "36.00");
+    for ty in [
+        "JobProfitabilityDetail",
+        "JobEstimatesVsActualsSummary",
+        "JobEstimatesVsActualsDetail",
+        "ItemProfitability",
+    ] {
+        assert!(!job(ty).is_empty(), "{ty}");
+    }
+
+    // Time: 2h30 and 1h15 for Acme, 45m for Beta.
+    for (customer, d) in [("Acme", "PT2H30M"), ("Acme", "PT1H15M"), ("Beta", "PT45M")] {
+        sim.one(&format!(
+            "<TimeTrackingAddRq><TimeTrackingAdd><TxnDate>2023-11-06</TxnDate><EntityRef><FullName>Lumber Co</FullName></EntityRef>\
+             <CustomerRef><FullName>{customer}</FullName></CustomerRef><ItemServiceRef><FullName>Labor</FullName></ItemServiceRef>\
+             <Duration>{d}</Duration></TimeTrackingAdd></TimeTrackingAddRq>"
+        ))
+        .ok();
+    }
+    let time = |ty: &str| {
+        sim.send(&format!(
+            "<TimeReportQueryRq><TimeReportType>{ty}</TimeReportType>{year}</TimeReportQueryRq>"
+        ))
+    };
+    let rows = report_rows(&time("TimeByJobSummary"));
+    assert_eq!(value(&rows, "Acme", "2"), "PT3H45M");
+    assert_eq!(value(&rows, "TOTAL", "2"), "PT4H30M");
+    let rows = report_rows(&time("TimeByName"));
+    assert_eq!(value(&rows, "Lumber Co", "2"), "PT4H30M");
+    let rows = report_rows(&time("TimeByJobDetail"));
+    assert_eq!(value(&rows, "Total Beta", "6"), "PT0H45M");
+    assert_eq!(report_rows(&time("TimeByItem")).len(), 2);
+
+    // Payroll: no paychecks, a zero total.
+    for q in [
+        "<PayrollSummaryReportQueryRq><PayrollSummaryReportType>PayrollSummary</PayrollSummaryReportType></PayrollSummaryReportQueryRq>",
+        "<PayrollDetailReportQueryRq><PayrollDetailReportType>PayrollItemDetail</PayrollDetailReportType></PayrollDetailReportQueryRq>",
+    ] {
+        let rows = report_rows(&sim.send(q));
+        assert_eq!(value(&rows, "TOTAL", "2"), "0.00");
+    }
+    sim.check_schema();
+}

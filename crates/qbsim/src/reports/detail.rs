@@ -28,7 +28,7 @@ use std::collections::HashMap;
 
 /// Where a report's rows come from.
 #[derive(Clone, Copy, PartialEq)]
-enum Source {
+pub(super) enum Source {
     /// One row per posting in the period.
     Postings,
     /// One row per transaction in the period.
@@ -41,7 +41,7 @@ enum Source {
 
 /// How rows are grouped: a heading and a "Total …" row per group.
 #[derive(Clone, Copy, PartialEq)]
-enum Group {
+pub(super) enum Group {
     None,
     /// Per transaction, totalled (the journal).
     Txn,
@@ -55,7 +55,7 @@ enum Group {
 
 /// Which accounts a postings report keeps.
 #[derive(Clone, Copy, PartialEq)]
-enum Accounts {
+pub(super) enum Accounts {
     All,
     ProfitAndLoss,
     BalanceSheet,
@@ -69,7 +69,7 @@ enum Accounts {
 
 /// The sign amounts are shown with.
 #[derive(Clone, Copy, PartialEq)]
-enum Sign {
+pub(super) enum Sign {
     /// The account's own: debit-normal accounts debit-positive, the
     /// others credit-positive (what the account's balance shows).
     Natural,
@@ -79,7 +79,7 @@ enum Sign {
 
 /// Extra conditions a few reports put on their rows.
 #[derive(Clone, Copy, PartialEq)]
-enum Only {
+pub(super) enum Only {
     Any,
     /// Names that are vendors eligible for a 1099.
     Vendor1099,
@@ -89,20 +89,20 @@ enum Only {
     Unbilled,
 }
 
-struct Spec {
-    ty: &'static str,
-    title: &'static str,
-    source: Source,
-    group: Group,
-    accounts: Accounts,
+pub(super) struct Spec {
+    pub(super) ty: &'static str,
+    pub(super) title: &'static str,
+    pub(super) source: Source,
+    pub(super) group: Group,
+    pub(super) accounts: Accounts,
     /// Transaction types kept (empty: all).
-    types: &'static [&'static str],
-    cols: &'static [&'static str],
-    sign: Sign,
-    only: Only,
+    pub(super) types: &'static [&'static str],
+    pub(super) cols: &'static [&'static str],
+    pub(super) sign: Sign,
+    pub(super) only: Only,
 }
 
-const fn spec(
+pub(super) const fn spec(
     ty: &'static str,
     title: &'static str,
     source: Source,
@@ -122,8 +122,8 @@ const fn spec(
     }
 }
 
-const SALES: &[&str] = &["Invoice", "SalesReceipt", "CreditMemo"];
-const PURCHASES: &[&str] = &[
+pub(super) const SALES: &[&str] = &["Invoice", "SalesReceipt", "CreditMemo"];
+pub(super) const PURCHASES: &[&str] = &[
     "Bill",
     "Check",
     "CreditCardCharge",
@@ -591,7 +591,7 @@ fn summed(col: &str) -> bool {
 }
 
 /// How QuickBooks' reports name a transaction type (its forms' names).
-fn type_label(kind: &str) -> &str {
+pub(super) fn type_label(kind: &str) -> &str {
     match kind {
         "ReceivePayment" => "Payment",
         "JournalEntry" | "open" => "General Journal",
@@ -617,40 +617,40 @@ fn type_label(kind: &str) -> &str {
 
 /// One row before grouping.
 #[derive(Default, Clone)]
-struct Entry {
-    txn: String,
-    kind: String,
-    number: Option<i64>,
-    date: String,
-    ref_number: Option<String>,
-    name: Option<String>,
-    rep: Option<String>,
-    account: Option<String>,
-    split: Option<String>,
-    item: Option<String>,
-    qty: Option<i64>,
-    price: Option<String>,
+pub(super) struct Entry {
+    pub(super) txn: String,
+    pub(super) kind: String,
+    pub(super) number: Option<i64>,
+    pub(super) date: String,
+    pub(super) ref_number: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) rep: Option<String>,
+    pub(super) account: Option<String>,
+    pub(super) split: Option<String>,
+    pub(super) item: Option<String>,
+    pub(super) qty: Option<i64>,
+    pub(super) price: Option<String>,
     /// Cents, signed for the report.
-    amount: i64,
+    pub(super) amount: i64,
     /// Cents, debit-positive (what the grand total adds up).
-    raw: i64,
-    open: i64,
-    due: Option<String>,
-    memo: Option<String>,
-    created: i64,
-    modified: i64,
+    pub(super) raw: i64,
+    pub(super) open: i64,
+    pub(super) due: Option<String>,
+    pub(super) memo: Option<String>,
+    pub(super) created: i64,
+    pub(super) modified: i64,
     /// The transaction is marked pending.
-    pending: bool,
+    pub(super) pending: bool,
 }
 
 /// The request's own filters.
 #[derive(Default)]
-struct Filters {
-    accounts: Option<Vec<String>>,
-    account_types: Option<Vec<String>>,
-    names: Option<Vec<String>>,
-    items: Option<Vec<String>>,
-    types: Option<Vec<String>>,
+pub(super) struct Filters {
+    pub(super) accounts: Option<Vec<String>>,
+    pub(super) account_types: Option<Vec<String>>,
+    pub(super) names: Option<Vec<String>>,
+    pub(super) items: Option<Vec<String>>,
+    pub(super) types: Option<Vec<String>>,
 }
 
 /// Resolve a filter's ListIDs and FullNames to ListIDs (unknown names
@@ -671,7 +671,7 @@ fn ids_of(ctx: &Ctx<'_>, f: Element<'_>, ns: &str) -> Res<Vec<String>> {
     Ok(out)
 }
 
-fn filters(ctx: &Ctx<'_>, e: Element<'_>) -> Res<Filters> {
+pub(super) fn filters(ctx: &Ctx<'_>, e: Element<'_>) -> Res<Filters> {
     let mut f = Filters::default();
     if let Some(a) = e.child("ReportAccountFilter") {
         if let Some(t) = a.child_text("AccountTypeFilter") {
@@ -746,14 +746,14 @@ fn account_types(t: &str) -> Vec<String> {
 }
 
 /// What a report needs to know of each account.
-struct Chart {
+pub(super) struct Chart {
     /// ListID → (FullName, type, position in the chart).
-    by_id: HashMap<String, (String, String, usize)>,
+    pub(super) by_id: HashMap<String, (String, String, usize)>,
     /// Accounts with a tax line.
-    tax_line: Vec<String>,
+    pub(super) tax_line: Vec<String>,
 }
 
-fn load_chart(ctx: &Ctx<'_>) -> Res<Chart> {
+pub(super) fn load_chart(ctx: &Ctx<'_>) -> Res<Chart> {
     let mut by_id = HashMap::new();
     let mut tax_line = Vec::new();
     for (i, a) in chart(ctx)?.into_iter().enumerate() {
@@ -768,13 +768,13 @@ fn load_chart(ctx: &Ctx<'_>) -> Res<Chart> {
 }
 
 impl Chart {
-    fn ty(&self, id: &str) -> &str {
+    pub(super) fn ty(&self, id: &str) -> &str {
         self.by_id.get(id).map(|a| a.1.as_str()).unwrap_or("")
     }
-    fn name(&self, id: &str) -> String {
+    pub(super) fn name(&self, id: &str) -> String {
         self.by_id.get(id).map(|a| a.0.clone()).unwrap_or_default()
     }
-    fn keeps(&self, which: Accounts, id: &str) -> bool {
+    pub(super) fn keeps(&self, which: Accounts, id: &str) -> bool {
         let ty = self.ty(id);
         match which {
             Accounts::All => true,
@@ -790,10 +790,10 @@ impl Chart {
 
 /// Names looked up once per report.
 #[derive(Default)]
-struct Names(HashMap<(&'static str, String), Option<String>>);
+pub(super) struct Names(HashMap<(&'static str, String), Option<String>>);
 
 impl Names {
-    fn get(&mut self, ctx: &Ctx<'_>, ns: &'static str, id: &str) -> Res<Option<String>> {
+    pub(super) fn get(&mut self, ctx: &Ctx<'_>, ns: &'static str, id: &str) -> Res<Option<String>> {
         if let Some(v) = self.0.get(&(ns, id.to_string())) {
             return Ok(v.clone());
         }
@@ -844,7 +844,7 @@ fn open_sign(kind: &str) -> i64 {
 }
 
 /// Read the rows of `spec` for the period.
-fn entries(
+pub(super) fn entries(
     ctx: &Ctx<'_>,
     spec: &Spec,
     from: Option<i64>,

@@ -16,10 +16,14 @@
 
 mod budget;
 mod detail;
+mod pivot;
+mod projects;
 
 pub(crate) use budget::set as budget_set;
 pub use budget::{budget_summary, BudgetLine, BudgetPlan};
 pub use detail::{custom as custom_detail, general as general_detail};
+pub use pivot::custom_summary;
+pub use projects::{job as job_report, payroll as payroll_report, time as time_report};
 
 use crate::clock::{civil_from_days, date_text, days_from_civil, macro_range, parse_date};
 use crate::ledger::{account_type, debit_normal};
