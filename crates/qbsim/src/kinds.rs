@@ -30,6 +30,8 @@ pub struct Kind {
     pub name_field: &'static str,
     /// Balance kept in columns (`Balance`/`TotalBalance` in the Ret).
     pub balance: bool,
+    /// Names are unique (3100); a to-do's notes need not be.
+    pub unique: bool,
 }
 
 const fn k(
@@ -48,6 +50,7 @@ const fn k(
         rank,
         name_field: "Name",
         balance: false,
+        unique: true,
     }
 }
 
@@ -58,6 +61,11 @@ const fn with_balance(mut kind: Kind) -> Kind {
 
 const fn named_by(mut kind: Kind, field: &'static str) -> Kind {
     kind.name_field = field;
+    kind
+}
+
+const fn not_unique(mut kind: Kind) -> Kind {
+    kind.unique = false;
     kind
 }
 
@@ -105,6 +113,10 @@ pub static KINDS: &[Kind] = &[
     k("InventorySite", "InventorySite", false, true, 0),
     k("UnitOfMeasureSet", "UnitOfMeasureSet", false, true, 0),
     k("Template", "Template", false, false, 0),
+    // Leads are named by their full name; to-dos by their notes, which
+    // need not be unique.
+    named_by(k("Lead", "Lead", false, true, 0), "FullName"),
+    not_unique(named_by(k("ToDo", "ToDo", false, true, 0), "Notes")),
 ];
 
 /// Items QuickBooks keeps stock of: quantity on hand and value at
@@ -179,7 +191,8 @@ pub fn ref_targets(ref_name: &str) -> Option<Vec<&'static Kind>> {
         | "BillingRate"
         | "WorkersCompCode"
         | "UnitOfMeasureSet"
-        | "ItemInventoryAssembly" => {
+        | "ItemInventoryAssembly"
+        | "Lead" => {
             return kind(base).map(|k| vec![k]);
         }
         "CustomerSalesTaxCode" | "SalesTaxCodeForSale" | "SalesTaxCodeForPurchase" => {

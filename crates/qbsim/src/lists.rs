@@ -43,7 +43,10 @@ fn map_body(
         refs.push(store::key(&row.ns, &row.id));
         Ok(row.id)
     };
-    let mut items = body::map_children(agg, ret, COLUMN_FIELDS, &mut resolver)?;
+    // The name lives in a column, whatever element holds it.
+    let mut skip = COLUMN_FIELDS.to_vec();
+    skip.push(kind.name_field);
+    let mut items = body::map_children(agg, ret, &skip, &mut resolver)?;
     add_blocks(&mut items, ret);
     Ok(items)
 }
@@ -77,6 +80,16 @@ fn derive(ctx: &Ctx<'_>, kind: &Kind, agg: Element<'_>, items: &mut Vec<Elem>) -
         items.push(Elem::leaf("IsDefaultSite", "false"));
     }
     let today = ctx.tz.date(ctx.now);
+    // A to-do is not done until it says so, and is due today unless
+    // given a date [I].
+    if kind.name == "ToDo" {
+        if !items.iter().any(|e| e.name == "IsDone") {
+            items.push(Elem::leaf("IsDone", "false"));
+        }
+        if !items.iter().any(|e| e.name == "ReminderDate") {
+            items.push(Elem::leaf("ReminderDate", today.clone()));
+        }
+    }
     let mut next_note = 0;
     for e in items.iter_mut().filter(|e| e.name == "AdditionalNotesRet") {
         match e.get("NoteID").and_then(|n| n.text.parse::<u32>().ok()) {
@@ -220,7 +233,7 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
         Some(p) => format!("{}:{name}", p.full_name),
         None => name.clone(),
     };
-    if store::by_name(ctx.db, kind.namespace, &full_name)?.is_some() {
+    if kind.unique && store::by_name(ctx.db, kind.namespace, &full_name)?.is_some() {
         return Err(status(3100, &[("value", &name)]));
     }
     let mut refs = Vec::new();
@@ -427,7 +440,9 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     let Some(ret) = ctx.store_ret(kind.name) else {
         return Err(status(1000, &[]));
     };
-    let cleared = body::cleared(agg, ret, COLUMN_FIELDS);
+    let mut skip = COLUMN_FIELDS.to_vec();
+    skip.push(kind.name_field);
+    let cleared = body::cleared(agg, ret, &skip);
     let mut items = body::decode(&row.body);
     // An account's balance is kept with its type's sign: the type of an
     // account with postings stays (QuickBooks restricts it too) [I].
@@ -473,7 +488,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
         None => new_name.clone(),
     };
     if let Some(other) = store::by_name(ctx.db, kind.namespace, &new_full)? {
-        if other.id != row.id {
+        if other.id != row.id && kind.unique {
             return Err(status(3100, &[("value", &new_name)]));
         }
     }

@@ -317,7 +317,12 @@ fn select(
     fetched: &mut Vec<Row>,
 ) -> Res<Selection> {
     let by_id: Vec<&str> = e.children_named("ListID").map(|c| c.text()).collect();
-    let by_name: Vec<&str> = e.children_named("FullName").map(|c| c.text()).collect();
+    // Leads are named by `Name` in their query.
+    let by_name: Vec<&str> = e
+        .children_named("FullName")
+        .chain(e.children_named("Name"))
+        .map(|c| c.text())
+        .collect();
     if !by_id.is_empty() || !by_name.is_empty() {
         let mut ids = Vec::new();
         let mut missing = None;
@@ -417,6 +422,8 @@ struct RowFilter {
     currencies: Option<(HashSet<String>, bool)>,
     account_types: Vec<String>,
     payment_method_type: Option<String>,
+    /// To-dos: done (`Some(true)`), not done, or either.
+    done: Option<bool>,
 }
 
 impl RowFilter {
@@ -448,6 +455,14 @@ impl RowFilter {
             .map(|a| a.text().to_string())
             .collect();
         f.payment_method_type = e.child_text("PaymentMethodType").map(str::to_string);
+        // A to-do query lists what is not done unless asked otherwise.
+        if e.name() == "ToDoQueryRq" {
+            f.done = match e.child_text("DoneStatus").unwrap_or("NotDoneOnly") {
+                "All" => None,
+                "DoneOnly" => Some(true),
+                _ => Some(false),
+            };
+        }
         Ok(f)
     }
 
@@ -459,6 +474,7 @@ impl RowFilter {
             && self.currencies.is_none()
             && self.account_types.is_empty()
             && self.payment_method_type.is_none()
+            && self.done.is_none()
     }
 
     fn keeps(&self, r: &Row) -> bool {
@@ -494,7 +510,8 @@ impl RowFilter {
         let needs_body = self.classes.is_some()
             || self.currencies.is_some()
             || !self.account_types.is_empty()
-            || self.payment_method_type.is_some();
+            || self.payment_method_type.is_some()
+            || self.done.is_some();
         if !needs_body {
             return true;
         }
@@ -527,6 +544,11 @@ impl RowFilter {
         }
         if let Some(t) = &self.payment_method_type {
             if leaf("PaymentMethodType").as_ref() != Some(t) {
+                return false;
+            }
+        }
+        if let Some(done) = self.done {
+            if (leaf("IsDone").as_deref() == Some("true")) != done {
                 return false;
             }
         }

@@ -100,7 +100,7 @@ pub fn ret(ctx: &Ctx<'_>, row: &Row, kind: &Kind, opts: &RetOpts) -> Option<Elem
     e.push(Elem::leaf("TimeModified", ctx.tz.format(row.modified)));
     e.push(Elem::leaf("EditSequence", row.edit_seq.to_string()));
     e.push(Elem::leaf(kind.name_field, row.name.clone()));
-    if has("FullName") {
+    if has("FullName") && kind.name_field != "FullName" {
         e.push(Elem::leaf("FullName", row.full_name.clone()));
     }
     if has("IsActive") {

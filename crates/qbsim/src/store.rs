@@ -530,6 +530,16 @@ pub fn name_key(full_name: &str) -> String {
     full_name.to_lowercase()
 }
 
+/// A record's key in the unique name index: its name, or for lists whose
+/// names need not be unique (to-dos) its name and ListID.
+fn row_name_key(r: &Row) -> String {
+    if crate::kinds::kind(&r.kind).is_some_and(|k| !k.unique) {
+        format!("{}\u{0}{}", name_key(&r.full_name), r.id)
+    } else {
+        name_key(&r.full_name)
+    }
+}
+
 pub fn insert(db: &Db, r: &Row) -> Result<()> {
     let mut st = db.prepare_cached(concat!(
         "INSERT INTO list(",
@@ -553,7 +563,7 @@ pub fn insert(db: &Db, r: &Row) -> Result<()> {
         r.body,
         r.qty,
         r.value,
-        name_key(&r.full_name)
+        row_name_key(r)
     ])?;
     Ok(())
 }
@@ -575,7 +585,7 @@ pub fn update(db: &Db, r: &Row) -> Result<()> {
         r.balance,
         r.total,
         r.body,
-        name_key(&r.full_name),
+        row_name_key(r),
         r.ns
     ])?;
     Ok(())

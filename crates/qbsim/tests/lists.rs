@@ -860,3 +860,76 @@ fn rates_groups_and_assemblies() {
     assert_eq!(asm.item().must("AverageCost"), "9.00");
     sim.check_schema();
 }
+
+/// Leads are named by their full name (unique); to-dos by their notes
+/// (not unique), and a to-do query lists what is not done unless asked.
+#[test]
+fn leads_and_to_dos() {
+    let sim = Sim::new();
+    let lead = sim.one(
+        "<LeadAddRq><LeadAdd><FullName>Casey Rivers</FullName><Status>Warm</Status>\
+         <CompanyName>Rivers Bakery</CompanyName></LeadAdd></LeadAddRq>",
+    );
+    lead.ok();
+    assert_eq!(lead.item().must("FullName"), "Casey Rivers");
+    assert_eq!(
+        lead.item()
+            .children
+            .iter()
+            .filter(|c| *c == "FullName")
+            .count(),
+        1
+    );
+    let again =
+        sim.one("<LeadAddRq><LeadAdd><FullName>casey rivers</FullName></LeadAdd></LeadAddRq>");
+    assert_eq!(again.code, 3100);
+    let q = sim.one("<LeadQueryRq><Name>Casey Rivers</Name></LeadQueryRq>");
+    assert_eq!(q.ok().item().must("CompanyName"), "Rivers Bakery");
+    let id = lead.item().must("ListID").to_string();
+    let m = sim.one(&format!(
+        "<LeadModRq><LeadMod><ListID>{id}</ListID><EditSequence>{}</EditSequence><FullName>Casey Rivers</FullName><Status>Hot</Status></LeadMod></LeadModRq>",
+        lead.item().must("EditSequence")
+    ));
+    assert_eq!(m.ok().item().must("Status"), "Hot");
+    // To-dos: two with the same notes, one about the lead.
+    let todo = |extra: &str| {
+        sim.one(&format!(
+            "<ToDoAddRq><ToDoAdd><Notes>Call back</Notes>{extra}</ToDoAdd></ToDoAddRq>"
+        ))
+    };
+    let t1 = todo("<LeadRef><FullName>Casey Rivers</FullName></LeadRef>");
+    t1.ok();
+    assert_eq!(t1.item().must("IsDone"), "false");
+    assert_eq!(t1.item().get("LeadRef.FullName"), Some("Casey Rivers"));
+    assert!(t1.item().get("ReminderDate").is_some());
+    let t2 = todo("<IsDone>true</IsDone><ReminderDate>2023-12-01</ReminderDate>");
+    t2.ok();
+    assert_eq!(
+        sim.send("<ToDoQueryRq/>")
+            .responses()
+            .next()
+            .unwrap()
+            .items()
+            .count(),
+        1
+    );
+    let done = sim.send("<ToDoQueryRq><DoneStatus>DoneOnly</DoneStatus></ToDoQueryRq>");
+    assert_eq!(done.responses().next().unwrap().items().count(), 1);
+    let all = sim.send("<ToDoQueryRq><DoneStatus>All</DoneStatus></ToDoQueryRq>");
+    assert_eq!(all.responses().next().unwrap().items().count(), 2);
+    // Marking it done.
+    let m = sim.one(&format!(
+        "<ToDoModRq><ToDoMod><ListID>{}</ListID><EditSequence>{}</EditSequence><IsDone>true</IsDone></ToDoMod></ToDoModRq>",
+        t1.item().must("ListID"),
+        t1.item().must("EditSequence")
+    ));
+    m.ok();
+    assert_eq!(sim.one("<ToDoQueryRq/>").code, 1);
+    // A to-do can be deleted; the lead it named is then free to go too.
+    sim.one(&format!(
+        "<ListDelRq><ListDelType>ToDo</ListDelType><ListID>{}</ListID></ListDelRq>",
+        t1.item().must("ListID")
+    ))
+    .ok();
+    sim.check_schema();
+}
