@@ -79,6 +79,37 @@ fn derive(ctx: &Ctx<'_>, kind: &Kind, agg: Element<'_>, items: &mut Vec<Elem>) -
     if kind.name == "InventorySite" && !items.iter().any(|e| e.name == "IsDefaultSite") {
         items.push(Elem::leaf("IsDefaultSite", "false"));
     }
+    // A lead's locations and contacts are numbered within the lead; its
+    // first location is its main address [I].
+    if kind.name == "Lead" {
+        for (agg_name, id_name) in [
+            ("LocationsRet", "LocationID"),
+            ("LeadContactsRet", "LeadContactID"),
+        ] {
+            let mut next = items
+                .iter()
+                .filter(|e| e.name == agg_name)
+                .filter_map(|e| e.get(id_name).and_then(|n| n.text.parse::<u32>().ok()))
+                .max()
+                .unwrap_or(0)
+                + 1;
+            for e in items.iter_mut().filter(|e| e.name == agg_name) {
+                if e.get(id_name).is_none() {
+                    e.children.insert(0, Elem::leaf(id_name, next.to_string()));
+                    next += 1;
+                }
+            }
+        }
+        let mut first = true;
+        for e in items.iter_mut().filter(|e| e.name == "LocationsRet") {
+            e.children.retain(|c| c.name != "MainAddress");
+            e.children.insert(
+                1,
+                Elem::leaf("MainAddress", if first { "true" } else { "false" }),
+            );
+            first = false;
+        }
+    }
     let today = ctx.tz.date(ctx.now);
     // A to-do is not done until it says so, and is due today unless
     // given a date [I].
