@@ -323,3 +323,141 @@ pub fn del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         ..Answer::default()
     })
 }
+
+/// `DataExtDefMod`: rename a definition (its values follow: they are kept
+/// by name), assign it to more objects or remove it from some (values on
+/// the objects it leaves go with it [I]), and change what it requires.
+pub fn def_mod(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let Some(m) = rq.element().child("DataExtDefMod") else {
+        return Err(status(1000, &[]));
+    };
+    let owner = m.child_text("OwnerID").unwrap_or("0");
+    let name = m.child_text("DataExtName").unwrap_or("");
+    let Some(mut def) = def_of(ctx.db, owner, name)? else {
+        return Err(status(3120, &[("value", name)]));
+    };
+    let mut key = name.to_lowercase();
+    if let Some(new) = m.child_text("DataExtNewName").filter(|n| !n.is_empty()) {
+        if !new.eq_ignore_ascii_case(name) && def_of(ctx.db, owner, new)?.is_some() {
+            return Err(status(3100, &[("value", new)]));
+        }
+        for d in def.iter_mut().filter(|d| d.name == "DataExtName") {
+            d.text = new.to_string();
+        }
+        ctx.db
+            .execute(
+                "UPDATE data_ext SET name_key=?3, name=?4 WHERE owner=?1 AND name_key=?2",
+                params![owner, key, new.to_lowercase(), new],
+            )
+            .map_err(store::StoreError::from)?;
+        ctx.db
+            .execute(
+                "UPDATE data_ext_def SET name_key=?3 WHERE owner=?1 AND name_key=?2",
+                params![owner, key, new.to_lowercase()],
+            )
+            .map_err(store::StoreError::from)?;
+        key = new.to_lowercase();
+    }
+    for a in m.children_named("AssignToObject") {
+        let already = def
+            .iter()
+            .any(|d| d.name == "AssignToObject" && d.text == a.text());
+        if !already {
+            def.push(Elem::leaf("AssignToObject", a.text()));
+        }
+    }
+    let removed: Vec<&str> = m
+        .children_named("RemoveFromObject")
+        .map(|r| r.text())
+        .collect();
+    def.retain(|d| !(d.name == "AssignToObject" && removed.contains(&d.text.as_str())));
+    for n in [
+        "DataExtListRequire",
+        "DataExtTxnRequire",
+        "DataExtFormatString",
+    ] {
+        if let Some(v) = m.child(n) {
+            let text = match v.schema_position().and_then(|p| p.decl().simple_type()) {
+                Some(t) => crate::body::normalise(t.kind(), v.text()),
+                None => v.text().to_string(),
+            };
+            match def.iter_mut().find(|d| d.name == n) {
+                Some(d) => d.text = text,
+                None => def.push(Elem::leaf(n, text)),
+            }
+        }
+    }
+    if !removed.is_empty() {
+        remove_values(ctx, owner, &key, &removed)?;
+    }
+    ctx.db
+        .execute(
+            "UPDATE data_ext_def SET body=?3 WHERE owner=?1 AND name_key=?2",
+            params![owner, key, crate::body::encode(&def)],
+        )
+        .map_err(store::StoreError::from)?;
+    let ret = def_ret(ctx, def, &include_of(rq.element()));
+    Ok(Answer {
+        status: Status::ok(),
+        items: vec![ret],
+        ..Answer::default()
+    })
+}
+
+/// Drop a field's values on the kinds of object it no longer applies to.
+fn remove_values(ctx: &Ctx<'_>, owner: &str, key: &str, objects: &[&str]) -> Res<()> {
+    let mut st = ctx
+        .db
+        .prepare_cached("SELECT obj FROM data_ext WHERE owner=?1 AND name_key=?2")
+        .map_err(store::StoreError::from)?;
+    let objs: Vec<String> = st
+        .query_map(params![owner, key], |r| r.get(0))
+        .map_err(store::StoreError::from)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(store::StoreError::from)?;
+    for obj in objs {
+        let (ns, id) = obj.split_once('/').unwrap_or(("", &obj));
+        let kind = if ns == "Txn" {
+            store::get_txn(ctx.db, id)?.map(|t| t.kind)
+        } else {
+            store::get(ctx.db, ns, id)?.map(|r| r.kind)
+        };
+        if kind.is_some_and(|k| objects.contains(&k.as_str())) {
+            ctx.db
+                .execute(
+                    "DELETE FROM data_ext WHERE obj=?1 AND owner=?2 AND name_key=?3",
+                    params![obj, owner, key],
+                )
+                .map_err(store::StoreError::from)?;
+        }
+    }
+    Ok(())
+}
+
+/// `DataExtDefDel`: the definition and every value of it.
+pub fn def_del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let e = rq.element();
+    let owner = e.child_text("OwnerID").unwrap_or("0");
+    let name = e.child_text("DataExtName").unwrap_or("");
+    let Some(def) = def_of(ctx.db, owner, name)? else {
+        return Err(status(3120, &[("value", name)]));
+    };
+    let key = name.to_lowercase();
+    for sql in [
+        "DELETE FROM data_ext WHERE owner=?1 AND name_key=?2",
+        "DELETE FROM data_ext_def WHERE owner=?1 AND name_key=?2",
+    ] {
+        ctx.db
+            .execute(sql, params![owner, key])
+            .map_err(store::StoreError::from)?;
+    }
+    let ret = Elem::new("DataExtDefDelRet")
+        .with("OwnerID", owner)
+        .with("DataExtName", leaf(&def, "DataExtName").unwrap_or(name))
+        .with("TimeDeleted", ctx.tz.format(ctx.now));
+    Ok(Answer {
+        status: Status::ok(),
+        items: vec![ret],
+        ..Answer::default()
+    })
+}

@@ -15,7 +15,8 @@
 use crate::kinds::{self, Kind};
 use crate::query::Iterators;
 use crate::txnkinds::{self, TxnKind};
-use crate::{dataext, host, inquiries, lists, query, reports, status, txnquery, txns};
+use crate::{cleared, dataext, display, events, host, inquiries, lists, query, reports, special};
+use crate::{status, txnquery, txns};
 use crate::{Answer, Ctx, SimError};
 use qbxml::{Request, Version};
 use std::collections::HashMap;
@@ -37,6 +38,17 @@ pub(crate) enum Op {
     ListDeletedQuery,
     DataExtDefAdd,
     DataExtDefQuery,
+    DataExtDefMod,
+    DataExtDefDel,
+    SpecialAccountAdd,
+    SpecialItemAdd,
+    /// ListDisplayAdd and ListDisplayMod.
+    ListDisplay,
+    /// TxnDisplayAdd and TxnDisplayMod.
+    TxnDisplay,
+    ClearedStatusMod,
+    DataEventRecoveryInfoQuery,
+    DataEventRecoveryInfoDel,
     DataExtAdd,
     DataExtMod,
     DataExtDel,
@@ -109,6 +121,15 @@ fn resolve(name: &str) -> Option<Op> {
         "ListDeletedQueryRq" => Some(Op::ListDeletedQuery),
         "DataExtDefAddRq" => Some(Op::DataExtDefAdd),
         "DataExtDefQueryRq" => Some(Op::DataExtDefQuery),
+        "DataExtDefModRq" => Some(Op::DataExtDefMod),
+        "DataExtDefDelRq" => Some(Op::DataExtDefDel),
+        "SpecialAccountAddRq" => Some(Op::SpecialAccountAdd),
+        "SpecialItemAddRq" => Some(Op::SpecialItemAdd),
+        "ListDisplayAddRq" | "ListDisplayModRq" => Some(Op::ListDisplay),
+        "TxnDisplayAddRq" | "TxnDisplayModRq" => Some(Op::TxnDisplay),
+        "ClearedStatusModRq" => Some(Op::ClearedStatusMod),
+        "DataEventRecoveryInfoQueryRq" => Some(Op::DataEventRecoveryInfoQuery),
+        "DataEventRecoveryInfoDelRq" => Some(Op::DataEventRecoveryInfoDel),
         "DataExtAddRq" => Some(Op::DataExtAdd),
         "DataExtModRq" => Some(Op::DataExtMod),
         "DataExtDelRq" => Some(Op::DataExtDel),
@@ -197,6 +218,15 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::ListDeletedQuery => query::list_deleted(ctx, rq),
         Op::DataExtDefAdd => dataext::def_add(ctx, rq),
         Op::DataExtDefQuery => dataext::def_query(ctx, rq),
+        Op::DataExtDefMod => dataext::def_mod(ctx, rq),
+        Op::DataExtDefDel => dataext::def_del(ctx, rq),
+        Op::SpecialAccountAdd => special::account_add(ctx, rq),
+        Op::SpecialItemAdd => special::item_add(ctx, rq),
+        Op::ListDisplay => display::list(ctx, rq),
+        Op::TxnDisplay => display::txn(ctx, rq),
+        Op::ClearedStatusMod => cleared::modify(ctx, rq),
+        Op::DataEventRecoveryInfoQuery => events::recovery_query(ctx, rq),
+        Op::DataEventRecoveryInfoDel => events::recovery_del(ctx, rq),
         Op::DataExtAdd => dataext::set(ctx, rq, true),
         Op::DataExtMod => dataext::set(ctx, rq, false),
         Op::DataExtDel => dataext::del(ctx, rq),

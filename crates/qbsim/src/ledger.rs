@@ -151,13 +151,16 @@ pub fn special(ctx: &Ctx<'_>, which: Special) -> Res<String> {
         n += 1;
     }
     let id = format!("{:X}-{}", store::next_counter(ctx.db, "Account")?, ctx.now);
-    let items = vec![
+    let mut items = vec![
         Elem::leaf("AccountType", ty),
         Elem::leaf(
             "CashFlowClassification",
             crate::kinds::cash_flow_classification(ty),
         ),
     ];
+    if let Some(t) = which.special_type() {
+        items.push(Elem::leaf("SpecialAccountType", t));
+    }
     store::insert(
         ctx.db,
         &store::Row {

@@ -33,10 +33,13 @@
 
 mod body;
 mod builtins;
+mod cleared;
 mod clock;
 mod custom;
 mod dataext;
 mod dispatch;
+mod display;
+mod events;
 mod filter;
 mod host;
 mod inquiries;
@@ -50,6 +53,7 @@ mod refs;
 mod render;
 mod reports;
 pub mod sample;
+mod special;
 mod store;
 mod txnkinds;
 mod txnquery;

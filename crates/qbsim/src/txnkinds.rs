@@ -62,6 +62,21 @@ pub enum Special {
     SalesTaxPayable,
     InventoryAsset,
     CostOfGoodsSold,
+    // The rest of `SpecialAccountType`, made by SpecialAccountAdd.
+    CondenseItemAdjustmentExpenses,
+    DirectDepositLiabilities,
+    Estimates,
+    ExchangeGainLoss,
+    ItemReceiptAccount,
+    PayrollExpenses,
+    PayrollLiabilities,
+    PettyCash,
+    PurchaseOrders,
+    ReconciliationDifferences,
+    RetainedEarnings,
+    SalesOrders,
+    /// Where the finance charge item (SpecialItemAdd) posts.
+    FinanceChargeIncome,
 }
 
 impl Special {
@@ -77,7 +92,82 @@ impl Special {
             Special::SalesTaxPayable => ("Sales Tax Payable", "OtherCurrentLiability"),
             Special::InventoryAsset => ("Inventory Asset", "OtherCurrentAsset"),
             Special::CostOfGoodsSold => ("Cost of Goods Sold", "CostOfGoodsSold"),
+            // Names QuickBooks gives these where known; the others [I].
+            Special::CondenseItemAdjustmentExpenses => {
+                ("Condense Item Adjustment Expenses", "Expense")
+            }
+            Special::DirectDepositLiabilities => {
+                ("Direct Deposit Liabilities", "OtherCurrentLiability")
+            }
+            Special::Estimates => ("Estimates", "NonPosting"),
+            Special::ExchangeGainLoss => ("Exchange Gain or Loss", "OtherExpense"),
+            Special::ItemReceiptAccount => ("Item Receipts", "NonPosting"),
+            Special::PayrollExpenses => ("Payroll Expenses", "Expense"),
+            Special::PayrollLiabilities => ("Payroll Liabilities", "OtherCurrentLiability"),
+            Special::PettyCash => ("Petty Cash", "Bank"),
+            Special::PurchaseOrders => ("Purchase Orders", "NonPosting"),
+            Special::ReconciliationDifferences => ("Reconciliation Discrepancies", "Expense"),
+            Special::RetainedEarnings => ("Retained Earnings", "Equity"),
+            Special::SalesOrders => ("Sales Orders", "NonPosting"),
+            Special::FinanceChargeIncome => ("Finance Charge Income", "Income"),
         }
+    }
+
+    /// The `SpecialAccountType` value QuickBooks shows on the account
+    /// (None: an account of no special type).
+    pub fn special_type(self) -> Option<&'static str> {
+        Some(match self {
+            Special::AccountsReceivable => "AccountsReceivable",
+            Special::AccountsPayable => "AccountsPayable",
+            Special::UndepositedFunds => "UndepositedFunds",
+            Special::OpeningBalanceEquity => "OpeningBalanceEquity",
+            Special::UncategorizedIncome => "UncategorizedIncome",
+            Special::UncategorizedExpenses => "UncategorizedExpenses",
+            Special::SalesTaxPayable => "SalesTaxPayable",
+            Special::InventoryAsset => "InventoryAssets",
+            Special::CostOfGoodsSold => "CostOfGoodsSold",
+            Special::CondenseItemAdjustmentExpenses => "CondenseItemAdjustmentExpenses",
+            Special::DirectDepositLiabilities => "DirectDepositLiabilities",
+            Special::Estimates => "Estimates",
+            Special::ExchangeGainLoss => "ExchangeGainLoss",
+            Special::ItemReceiptAccount => "ItemReceiptAccount",
+            Special::PayrollExpenses => "PayrollExpenses",
+            Special::PayrollLiabilities => "PayrollLiabilities",
+            Special::PettyCash => "PettyCash",
+            Special::PurchaseOrders => "PurchaseOrders",
+            Special::ReconciliationDifferences => "ReconciliationDifferences",
+            Special::RetainedEarnings => "RetainedEarnings",
+            Special::SalesOrders => "SalesOrders",
+            Special::FinanceChargeIncome => return None,
+        })
+    }
+
+    /// The special account a `SpecialAccountType` value names.
+    pub fn of_type(t: &str) -> Option<Special> {
+        const ALL: &[Special] = &[
+            Special::AccountsReceivable,
+            Special::AccountsPayable,
+            Special::UndepositedFunds,
+            Special::OpeningBalanceEquity,
+            Special::UncategorizedIncome,
+            Special::UncategorizedExpenses,
+            Special::SalesTaxPayable,
+            Special::InventoryAsset,
+            Special::CostOfGoodsSold,
+            Special::CondenseItemAdjustmentExpenses,
+            Special::DirectDepositLiabilities,
+            Special::Estimates,
+            Special::ExchangeGainLoss,
+            Special::ItemReceiptAccount,
+            Special::PayrollExpenses,
+            Special::PayrollLiabilities,
+            Special::PettyCash,
+            Special::PurchaseOrders,
+            Special::ReconciliationDifferences,
+            Special::RetainedEarnings,
+            Special::SalesOrders,
+        ];
+        ALL.iter().copied().find(|s| s.special_type() == Some(t))
     }
 }
 

@@ -1076,6 +1076,7 @@ fn cell(
             .map(|d| d.to_string()),
         "OpenBalance" => Some(store::money(r.open)),
         "TxnID" => Some(r.txn.clone()).filter(|t| !t.starts_with("open:")),
+        "ClearedStatus" => Some(crate::cleared::of(ctx, &r.txn)?),
         "SalesRep" => match &r.rep {
             Some(n) => names.get(ctx, "SalesRep", n)?,
             None => None,
