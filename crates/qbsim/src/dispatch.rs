@@ -15,8 +15,10 @@
 use crate::kinds::{self, Kind};
 use crate::query::Iterators;
 use crate::txnkinds::{self, TxnKind};
-use crate::{cleared, dataext, display, events, host, inquiries, lists, query, reports, special};
-use crate::{status, txnquery, txns};
+use crate::{
+    barcode, cleared, dataext, display, events, host, inquiries, lists, query, reports, special,
+};
+use crate::{merge, sites, status, taxsetup, txnquery, txns};
 use crate::{Answer, Ctx, SimError};
 use qbxml::{Request, Version};
 use std::collections::HashMap;
@@ -35,6 +37,7 @@ pub(crate) enum Op {
     /// A list query; EntityQuery, ItemQuery and TermsQuery span several.
     ListQuery(Vec<&'static Kind>),
     ListDel,
+    ListMerge,
     ListDeletedQuery,
     DataExtDefAdd,
     DataExtDefQuery,
@@ -47,6 +50,11 @@ pub(crate) enum Op {
     /// TxnDisplayAdd and TxnDisplayMod.
     TxnDisplay,
     ClearedStatusMod,
+    BarCodeQuery,
+    ItemSitesQuery,
+    Form1099MappingQuery,
+    Form1099MappingMod,
+    AccountTaxLineInfoQuery,
     DataEventRecoveryInfoQuery,
     DataEventRecoveryInfoDel,
     DataExtAdd,
@@ -118,6 +126,7 @@ fn resolve(name: &str) -> Option<Op> {
         "PreferencesQueryRq" => Some(Op::PreferencesQuery),
         "CompanyActivityQueryRq" => Some(Op::CompanyActivityQuery),
         "ListDelRq" => Some(Op::ListDel),
+        "ListMergeRq" => Some(Op::ListMerge),
         "ListDeletedQueryRq" => Some(Op::ListDeletedQuery),
         "DataExtDefAddRq" => Some(Op::DataExtDefAdd),
         "DataExtDefQueryRq" => Some(Op::DataExtDefQuery),
@@ -128,6 +137,11 @@ fn resolve(name: &str) -> Option<Op> {
         "ListDisplayAddRq" | "ListDisplayModRq" => Some(Op::ListDisplay),
         "TxnDisplayAddRq" | "TxnDisplayModRq" => Some(Op::TxnDisplay),
         "ClearedStatusModRq" => Some(Op::ClearedStatusMod),
+        "BarCodeQueryRq" => Some(Op::BarCodeQuery),
+        "ItemSitesQueryRq" => Some(Op::ItemSitesQuery),
+        "Form1099CategoryAccountMappingQueryRq" => Some(Op::Form1099MappingQuery),
+        "Form1099CategoryAccountMappingModRq" => Some(Op::Form1099MappingMod),
+        "AccountTaxLineInfoQueryRq" => Some(Op::AccountTaxLineInfoQuery),
         "DataEventRecoveryInfoQueryRq" => Some(Op::DataEventRecoveryInfoQuery),
         "DataEventRecoveryInfoDelRq" => Some(Op::DataEventRecoveryInfoDel),
         "DataExtAddRq" => Some(Op::DataExtAdd),
@@ -215,6 +229,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::ListAdd(_) | Op::ListMod(_) => Err(status(1030, &[])),
         Op::ListQuery(ks) => query::query(ctx, ks, rq, iterators, session),
         Op::ListDel => lists::list_del(ctx, rq),
+        Op::ListMerge => merge::merge(ctx, rq),
         Op::ListDeletedQuery => query::list_deleted(ctx, rq),
         Op::DataExtDefAdd => dataext::def_add(ctx, rq),
         Op::DataExtDefQuery => dataext::def_query(ctx, rq),
@@ -225,6 +240,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::ListDisplay => display::list(ctx, rq),
         Op::TxnDisplay => display::txn(ctx, rq),
         Op::ClearedStatusMod => cleared::modify(ctx, rq),
+        Op::BarCodeQuery => barcode::query(ctx, rq),
+        Op::ItemSitesQuery => sites::query(ctx, rq),
+        Op::Form1099MappingQuery => taxsetup::query(ctx, rq),
+        Op::Form1099MappingMod => taxsetup::modify(ctx, rq),
+        Op::AccountTaxLineInfoQuery => taxsetup::tax_lines(ctx, rq),
         Op::DataEventRecoveryInfoQuery => events::recovery_query(ctx, rq),
         Op::DataEventRecoveryInfoDel => events::recovery_del(ctx, rq),
         Op::DataExtAdd => dataext::set(ctx, rq, true),

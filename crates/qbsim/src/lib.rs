@@ -31,6 +31,7 @@
 //! `txnkinds` are the tables of lists and transaction types.
 //! docs/ARCHITECTURE.md has the map.
 
+mod barcode;
 mod body;
 mod builtins;
 mod cleared;
@@ -46,6 +47,7 @@ mod inquiries;
 mod kinds;
 mod ledger;
 mod lists;
+mod merge;
 mod msgset;
 mod query;
 mod rates;
@@ -53,8 +55,10 @@ mod refs;
 mod render;
 mod reports;
 pub mod sample;
+mod sites;
 mod special;
 mod store;
+mod taxsetup;
 mod txnkinds;
 mod txnquery;
 mod txnret;

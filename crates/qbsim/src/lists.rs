@@ -271,6 +271,7 @@ pub fn add(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answer> 
     let mut items = map_body(ctx, kind, agg, &mut refs)?;
     add_defaults(ctx, kind, agg, &mut items);
     derive(ctx, kind, agg, &mut items)?;
+    crate::barcode::keep(ctx, kind, agg, None, &mut items)?;
     let balance = agg.child_text("OpenBalance").map(store::cents).unwrap_or(0);
     let now = ctx.now;
     let id = format!("{:X}-{now}", store::next_counter(ctx.db, kind.counter)?);
@@ -384,7 +385,7 @@ fn answer_with_ret(
 }
 
 /// Add `delta` cents to the TotalBalance of `id` and its ancestors.
-fn add_to_totals(ctx: &Ctx<'_>, ns: &str, id: &str, delta: i64) -> Res<()> {
+pub(crate) fn add_to_totals(ctx: &Ctx<'_>, ns: &str, id: &str, delta: i64) -> Res<()> {
     if delta == 0 {
         return Ok(());
     }
@@ -509,6 +510,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     body::merge(&mut items, changes, &cleared);
     add_blocks(&mut items, ret);
     derive(ctx, kind, agg, &mut items)?;
+    crate::barcode::keep(ctx, kind, agg, Some(&row.id), &mut items)?;
     if kind.name == "Employee" {
         if let Some(n) = person_name_of(&items) {
             new_name = n;

@@ -166,3 +166,182 @@ fn windows_cleared_status_and_event_recovery() {
     assert_eq!(q.code, 1);
     sim.check_schema();
 }
+
+#[test]
+fn bar_codes_item_sites_and_tax_setup() {
+    let sim = Sim::new();
+    sim.one("<AccountAddRq><AccountAdd><Name>Sales</Name><AccountType>Income</AccountType></AccountAdd></AccountAddRq>").ok();
+    sim.one("<AccountAddRq><AccountAdd><Name>Stock</Name><AccountType>OtherCurrentAsset</AccountType><TaxLineID>1234</TaxLineID></AccountAdd></AccountAddRq>").ok();
+    sim.one("<AccountAddRq><AccountAdd><Name>COGS</Name><AccountType>CostOfGoodsSold</AccountType></AccountAdd></AccountAddRq>").ok();
+    let part = |name: &str, code: &str, extra: &str| {
+        sim.one(&format!(
+            "<ItemInventoryAddRq><ItemInventoryAdd><Name>{name}</Name><BarCode><BarCodeValue>{code}</BarCodeValue>{extra}</BarCode>\
+             <IncomeAccountRef><FullName>Sales</FullName></IncomeAccountRef><PurchaseCost>2.00</PurchaseCost>\
+             <COGSAccountRef><FullName>COGS</FullName></COGSAccountRef><AssetAccountRef><FullName>Stock</FullName></AssetAccountRef>\
+             <ReorderPoint>5</ReorderPoint><QuantityOnHand>12</QuantityOnHand></ItemInventoryAdd></ItemInventoryAddRq>"
+        ))
+    };
+    let w = part("Widget", "0012345", "");
+    assert_eq!(w.ok().item().must("BarCodeValue"), "0012345");
+    // A bar code in use: refused unless assigned anyway.
+    assert_eq!(part("Gadget", "0012345", "").code, 3210);
+    part(
+        "Gadget",
+        "0012345",
+        "<AssignEvenIfUsed>true</AssignEvenIfUsed>",
+    )
+    .ok();
+    let b = sim.send("<BarCodeQueryRq><BarCodeValue>0012345</BarCodeValue></BarCodeQueryRq>");
+    assert_eq!(b.responses().next().unwrap().items().count(), 2);
+    assert_eq!(
+        sim.one("<BarCodeQueryRq><BarCodeValue>999</BarCodeValue></BarCodeQueryRq>")
+            .code,
+        1
+    );
+    // Item sites: the whole quantity, what is on order.
+    sim.one("<VendorAddRq><VendorAdd><Name>Mill</Name></VendorAdd></VendorAddRq>")
+        .ok();
+    sim.one(
+        "<PurchaseOrderAddRq><PurchaseOrderAdd><VendorRef><FullName>Mill</FullName></VendorRef>\
+         <PurchaseOrderLineAdd><ItemRef><FullName>Widget</FullName></ItemRef><Quantity>30</Quantity></PurchaseOrderLineAdd>\
+         </PurchaseOrderAdd></PurchaseOrderAddRq>",
+    )
+    .ok();
+    let s = sim.one(&format!(
+        "<ItemSitesQueryRq><ListID>{}</ListID></ItemSitesQueryRq>",
+        w.item().must("ListID")
+    ));
+    let s = s.ok().item();
+    assert_eq!(s.must("QuantityOnHand"), "12");
+    assert_eq!(s.must("QuantityOnPurchaseOrders"), "30");
+    assert_eq!(s.must("ReorderLevel"), "5");
+    let all = sim.send("<ItemSitesQueryRq/>");
+    assert_eq!(all.responses().next().unwrap().items().count(), 2);
+    let at_site = sim.one(
+        "<ItemSitesQueryRq><ItemSiteFilter><SiteFilter><FullName>Back room</FullName></SiteFilter></ItemSiteFilter></ItemSitesQueryRq>",
+    );
+    assert_eq!(at_site.code, 1);
+    // 1099 boxes: not filing, thresholds; map an account to box 7.
+    let q = sim.send_text("<Form1099CategoryAccountMappingQueryRq/>");
+    assert!(
+        q.contains("<IsFiling1099Misc>false</IsFiling1099Misc>"),
+        "{q}"
+    );
+    assert!(q.contains("<MappingCategory>BOX7</MappingCategory>"), "{q}");
+    sim.one("<AccountAddRq><AccountAdd><Name>Contract Labor</Name><AccountType>Expense</AccountType></AccountAdd></AccountAddRq>").ok();
+    let m = |cat: &str, force: bool| {
+        sim.send_text(&format!(
+            "<Form1099CategoryAccountMappingModRq><Form1099CategoryAccountMappingMod><IsFiling1099Misc>true</IsFiling1099Misc>\
+             <CategoryAccountMappingMod><MappingCategory>{cat}</MappingCategory><MappingAccount>\
+             <AccountRef><FullName>Contract Labor</FullName></AccountRef>{}</MappingAccount></CategoryAccountMappingMod>\
+             </Form1099CategoryAccountMappingMod></Form1099CategoryAccountMappingModRq>",
+            if force { "<ForceMapping>true</ForceMapping>" } else { "" }
+        ))
+    };
+    let t = m("BOX7", false);
+    assert!(t.contains("statusCode=\"0\""), "{t}");
+    assert!(t.contains("<FullName>Contract Labor</FullName>"), "{t}");
+    assert!(m("BOX1", false).contains("statusCode=\"3210\""));
+    assert!(m("BOX1", true).contains("statusCode=\"0\""));
+    let q = sim.send_text(
+        "<Form1099CategoryAccountMappingQueryRq><MappingCategory>BOX7</MappingCategory></Form1099CategoryAccountMappingQueryRq>",
+    );
+    assert!(!q.contains("Contract Labor"), "{q}");
+    // Tax lines in use.
+    let tl = sim.send_text("<AccountTaxLineInfoQueryRq/>");
+    assert!(tl.contains("<TaxLineID>1234</TaxLineID>"), "{tl}");
+    sim.check_schema();
+}
+
+#[test]
+fn merging_records_moves_everything_to_one() {
+    let sim = Sim::new();
+    for (n, t) in [
+        ("Sales", "Income"),
+        ("Old Expenses", "Expense"),
+        ("Expenses", "Expense"),
+        ("Bank", "Bank"),
+    ] {
+        sim.one(&format!(
+            "<AccountAddRq><AccountAdd><Name>{n}</Name><AccountType>{t}</AccountType></AccountAdd></AccountAddRq>"
+        ))
+        .ok();
+    }
+    sim.one("<ItemServiceAddRq><ItemServiceAdd><Name>Labor</Name><SalesOrPurchase><Price>10.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemServiceAdd></ItemServiceAddRq>").ok();
+    let a = sim.one("<CustomerAddRq><CustomerAdd><Name>Dana</Name></CustomerAdd></CustomerAddRq>");
+    let b = sim
+        .one("<CustomerAddRq><CustomerAdd><Name>Dana Smith</Name></CustomerAdd></CustomerAddRq>");
+    let inv = |c: &str, q: u32| {
+        sim.one(&format!(
+            "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{c}</FullName></CustomerRef>\
+             <InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>{q}</Quantity></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>"
+        ))
+    };
+    let i1 = inv("Dana", 2);
+    inv("Dana Smith", 3).ok();
+    let merge = |ty: &str, from: &common::Rs, to: &common::Rs| {
+        sim.one(&format!(
+            "<ListMergeRq><ListMergeType>{ty}</ListMergeType>\
+             <MergeFrom><ListID>{}</ListID><EditSequence>{}</EditSequence></MergeFrom>\
+             <MergeTo><ListID>{}</ListID><EditSequence>{}</EditSequence></MergeTo></ListMergeRq>",
+            from.item().must("ListID"),
+            from.item().must("EditSequence"),
+            to.item().must("ListID"),
+            to.item().must("EditSequence")
+        ))
+    };
+    let m = merge("Customer", &a, &b);
+    m.ok();
+    let to = sim.one("<CustomerQueryRq><FullName>Dana Smith</FullName></CustomerQueryRq>");
+    assert_eq!(to.ok().item().must("Balance"), "50.00");
+    assert_eq!(
+        sim.one("<CustomerQueryRq><FullName>Dana</FullName></CustomerQueryRq>")
+            .code,
+        500
+    );
+    let moved = sim.one(&format!(
+        "<InvoiceQueryRq><TxnID>{}</TxnID></InvoiceQueryRq>",
+        i1.item().must("TxnID")
+    ));
+    assert_eq!(
+        moved.ok().item().get("CustomerRef.FullName"),
+        Some("Dana Smith")
+    );
+    let deleted = sim
+        .send_text("<ListDeletedQueryRq><ListDelType>Customer</ListDelType></ListDeletedQueryRq>");
+    assert!(deleted.contains("<FullName>Dana</FullName>"), "{deleted}");
+    // Stale edit sequence: 3200.
+    let again = merge("Customer", &b, &b);
+    assert_eq!(again.code, 3200, "{}", again.message);
+    // The merged customer is in use by both invoices: it cannot be
+    // deleted; deleting the invoices frees it.
+    let id = to.item().must("ListID").to_string();
+    let del = sim.one(&format!(
+        "<ListDelRq><ListDelType>Customer</ListDelType><ListID>{id}</ListID></ListDelRq>"
+    ));
+    assert_eq!(del.code, 3176);
+    let txns = sim.send("<InvoiceQueryRq/>");
+    for r in txns.responses() {
+        for i in r.items() {
+            sim.one(&format!(
+                "<TxnDelRq><TxnDelType>Invoice</TxnDelType><TxnID>{}</TxnID></TxnDelRq>",
+                i.child_text("TxnID").unwrap()
+            ))
+            .ok();
+        }
+    }
+    sim.one(&format!(
+        "<ListDelRq><ListDelType>Customer</ListDelType><ListID>{id}</ListID></ListDelRq>"
+    ))
+    .ok();
+    // Accounts of one type merge; of different types they do not.
+    let q = |n: &str| {
+        sim.one(&format!(
+            "<AccountQueryRq><FullName>{n}</FullName></AccountQueryRq>"
+        ))
+    };
+    assert_eq!(merge("Account", &q("Old Expenses"), &q("Bank")).code, 3210);
+    merge("Account", &q("Old Expenses"), &q("Expenses")).ok();
+    assert_eq!(q("Old Expenses").code, 500);
+    sim.check_schema();
+}
