@@ -16,46 +16,69 @@ use crate::store;
 use crate::{invalid, status, Answer, Ctx, Res};
 use qbxml::{Elem, Request, Status};
 
-/// The boxes and their starting thresholds.
-const BOXES: &[(&str, &str)] = &[
+/// Starting thresholds of the boxes (the IRS reporting thresholds of the
+/// 13.0 form [I]); other boxes start at 0.00.
+const THRESHOLDS: &[(&str, &str)] = &[
     ("BOX1", "600.00"),
     ("BOX2", "10.00"),
     ("BOX3", "600.00"),
-    ("BOX4", "0.00"),
-    ("BOX5", "0.00"),
     ("BOX6", "600.00"),
     ("BOX7", "600.00"),
     ("BOX8", "10.00"),
     ("BOX9", "5000.00"),
     ("BOX10", "600.00"),
-    ("BOX13", "0.00"),
     ("BOX14", "600.00"),
 ];
 
-/// The stored setup, or a new company's.
+/// The boxes of the form in the request's version (13.0 and 16.0 differ:
+/// the form was redesigned in between).
+fn boxes(ctx: &Ctx<'_>) -> Vec<&'static str> {
+    ctx.schema
+        .response("Form1099CategoryAccountMappingQueryRs")
+        .and_then(|p| p.decl().child("Form1099CategoryAccountMappingRet"))
+        .and_then(|p| p.decl().child("CategoryAccountMapping"))
+        .and_then(|p| p.decl().child("MappingCategory"))
+        .and_then(|p| p.decl().simple_type())
+        .map(|t| t.values().collect())
+        .unwrap_or_default()
+}
+
+/// The stored setup (a new company's: not filing, nothing mapped), with an
+/// entry for every box of the request's version.
 fn load(ctx: &Ctx<'_>) -> Res<Vec<Elem>> {
-    if let Some(text) = store::meta(ctx.db, "form1099")? {
-        return Ok(body::decode(&text));
-    }
-    let mut items = vec![Elem::leaf("IsFiling1099Misc", "false")];
-    for (b, t) in BOXES {
-        items.push(
-            Elem::new("CategoryAccountMapping")
-                .with("MappingCategory", *b)
-                .with("Threshold", *t),
-        );
+    let mut items = match store::meta(ctx.db, "form1099")? {
+        Some(text) => body::decode(&text),
+        None => vec![Elem::leaf("IsFiling1099Misc", "false")],
+    };
+    for b in boxes(ctx) {
+        let known = items.iter().any(|i| {
+            i.name == "CategoryAccountMapping" && leaf(&i.children, "MappingCategory") == Some(b)
+        });
+        if !known {
+            let t = THRESHOLDS
+                .iter()
+                .find(|(x, _)| *x == b)
+                .map(|(_, t)| *t)
+                .unwrap_or("0.00");
+            items.push(
+                Elem::new("CategoryAccountMapping")
+                    .with("MappingCategory", b)
+                    .with("Threshold", t),
+            );
+        }
     }
     Ok(items)
 }
 
 fn answer(ctx: &Ctx<'_>, items: Vec<Elem>, only: &[&str]) -> Res<Answer> {
+    let shown = boxes(ctx);
     let mut ret = Elem::new("Form1099CategoryAccountMappingRet");
     for mut i in items {
-        if i.name == "CategoryAccountMapping"
-            && !only.is_empty()
-            && !only.contains(&leaf(&i.children, "MappingCategory").unwrap_or(""))
-        {
-            continue;
+        if i.name == "CategoryAccountMapping" {
+            let cat = leaf(&i.children, "MappingCategory").unwrap_or("");
+            if !shown.contains(&cat) || (!only.is_empty() && !only.contains(&cat)) {
+                continue;
+            }
         }
         complete_refs(ctx, &mut i);
         ret.push(i);
