@@ -15,10 +15,10 @@
 use crate::kinds::{self, Kind};
 use crate::query::Iterators;
 use crate::txnkinds::{self, TxnKind};
+use crate::{alerts, merge, payroll, sites, status, taxsetup, txnquery, txns};
 use crate::{
     barcode, cleared, dataext, display, events, host, inquiries, lists, query, reports, special,
 };
-use crate::{merge, sites, status, taxsetup, txnquery, txns};
 use crate::{Answer, Ctx, SimError};
 use qbxml::{Request, Version};
 use std::collections::HashMap;
@@ -51,6 +51,18 @@ pub(crate) enum Op {
     TxnDisplay,
     ClearedStatusMod,
     BarCodeQuery,
+    /// Paycheck, PayrollLiabilityCheck and payroll adjustment queries.
+    PayrollTxnQuery,
+    /// PayrollLiabilityAdjustmentAdd, PayrollPriorPaymentAdd,
+    /// PayrollYearToDateAdjustmentAdd.
+    PayrollTxnAdd,
+    EmployeeDefaultQuery,
+    EmployeeDefaultMod,
+    PreferencesMod,
+    QBCommandExec,
+    AlertAdd,
+    AlertQuery,
+    AlertDel,
     ItemSitesQuery,
     Form1099MappingQuery,
     Form1099MappingMod,
@@ -138,6 +150,21 @@ fn resolve(name: &str) -> Option<Op> {
         "TxnDisplayAddRq" | "TxnDisplayModRq" => Some(Op::TxnDisplay),
         "ClearedStatusModRq" => Some(Op::ClearedStatusMod),
         "BarCodeQueryRq" => Some(Op::BarCodeQuery),
+        "PaycheckQueryRq"
+        | "PayrollLiabilityCheckQueryRq"
+        | "PayrollLiabilityAdjustmentQueryRq"
+        | "PayrollPriorPaymentQueryRq"
+        | "PayrollYearToDateAdjustmentQueryRq" => Some(Op::PayrollTxnQuery),
+        "PayrollLiabilityAdjustmentAddRq"
+        | "PayrollPriorPaymentAddRq"
+        | "PayrollYearToDateAdjustmentAddRq" => Some(Op::PayrollTxnAdd),
+        "EmployeeDefaultQueryRq" => Some(Op::EmployeeDefaultQuery),
+        "EmployeeDefaultModRq" => Some(Op::EmployeeDefaultMod),
+        "PreferencesModRq" => Some(Op::PreferencesMod),
+        "QBCommandExecRq" => Some(Op::QBCommandExec),
+        "AlertAddRq" => Some(Op::AlertAdd),
+        "AlertQueryRq" => Some(Op::AlertQuery),
+        "AlertDelRq" => Some(Op::AlertDel),
         "ItemSitesQueryRq" => Some(Op::ItemSitesQuery),
         "Form1099CategoryAccountMappingQueryRq" => Some(Op::Form1099MappingQuery),
         "Form1099CategoryAccountMappingModRq" => Some(Op::Form1099MappingMod),
@@ -241,6 +268,15 @@ pub(crate) fn run(ctx: &Ctx<'_>, rq: &Request<'_>, env: Env<'_>) -> Result<Answe
         Op::TxnDisplay => display::txn(ctx, rq),
         Op::ClearedStatusMod => cleared::modify(ctx, rq),
         Op::BarCodeQuery => barcode::query(ctx, rq),
+        Op::PayrollTxnQuery => payroll::txn_query(ctx, rq),
+        Op::PayrollTxnAdd => payroll::refused(ctx, rq),
+        Op::EmployeeDefaultQuery => payroll::employee_default_query(ctx, rq),
+        Op::EmployeeDefaultMod => payroll::employee_default_mod(ctx, rq),
+        Op::PreferencesMod => host::preferences_mod(ctx, rq),
+        Op::QBCommandExec => display::command(ctx, rq),
+        Op::AlertAdd => alerts::add(ctx, rq),
+        Op::AlertQuery => alerts::query(ctx, rq),
+        Op::AlertDel => alerts::del(ctx, rq),
         Op::ItemSitesQuery => sites::query(ctx, rq),
         Op::Form1099MappingQuery => taxsetup::query(ctx, rq),
         Op::Form1099MappingMod => taxsetup::modify(ctx, rq),
@@ -294,7 +330,8 @@ mod tests {
         for k in kinds::KINDS.iter() {
             assert!(
                 Op::of(&format!("{}QueryRq", k.name)).is_some()
-                    || matches!(k.name, "StandardTerms" | "DateDrivenTerms"),
+                    || matches!(k.name, "StandardTerms" | "DateDrivenTerms")
+                    || k.namespace == "PayrollItem",
                 "{} has no query",
                 k.name
             );

@@ -44,3 +44,13 @@ pub fn txn(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     }
     Ok(Answer::status(Status::ok()))
 }
+
+/// `QBCommandExec` (16.0): run one of QuickBooks' file commands (Backup,
+/// Restore, IIFImport, ExportReport, …) with a path on the QuickBooks
+/// machine. A connector's clients do not get to write or replace files on
+/// its host: every command answers 3260 ("Insufficient permission level to
+/// perform this action.") [I]; backups are the operator's (`qbconnector
+/// backup`).
+pub fn command(_ctx: &Ctx<'_>, _rq: &Request<'_>) -> Res<Answer> {
+    Err(status(3260, &[]))
+}

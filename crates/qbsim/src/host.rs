@@ -157,3 +157,33 @@ pub fn default_preferences() -> Vec<Elem> {
 pub fn home_currency_id(db: &Db) -> Res<Option<String>> {
     Ok(store::meta(db, "home_currency")?)
 }
+
+/// `PreferencesMod` (16.0): the closing date is the one preference the SDK
+/// may set. It is kept and shown in AccountingPreferences; writes dated
+/// on or before it are not refused here [I: QuickBooks asks for the
+/// closing date password in its window].
+pub fn preferences_mod(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let mut prefs = stored(ctx.db, "preferences")?;
+    if let Some(a) = rq
+        .element()
+        .child("PreferencesMod")
+        .and_then(|m| m.child("AccountingPreferencesMod"))
+    {
+        if let Some(date) = a.child_text("ClosingDate") {
+            let acc = match prefs.iter().position(|e| e.name == "AccountingPreferences") {
+                Some(i) => &mut prefs[i],
+                None => {
+                    prefs.push(Elem::new("AccountingPreferences"));
+                    let last = prefs.len() - 1;
+                    &mut prefs[last]
+                }
+            };
+            acc.children.retain(|c| c.name != "ClosingDate");
+            acc.push(Elem::leaf("ClosingDate", date));
+            store::set_meta(ctx.db, "preferences", &crate::body::encode(&prefs))?;
+        }
+    }
+    let mut p = Elem::new("PreferencesRet");
+    p.children = prefs;
+    single(ctx, rq, "PreferencesModRs", p)
+}

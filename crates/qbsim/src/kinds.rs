@@ -107,6 +107,26 @@ pub static KINDS: &[Kind] = &[
     // simulated). Wage items may be added; the others are QuickBooks'.
     k("PayrollItemWage", "PayrollItem", false, true, 0),
     k("PayrollItemNonWage", "PayrollItem", false, false, 1),
+    // qbXML 16.0's payroll items, queried together with wage items by
+    // PayrollItemQuery (in its order).
+    k("PayrollItemAddition", "PayrollItem", false, true, 2),
+    k("PayrollItemDeduction", "PayrollItem", false, true, 3),
+    k(
+        "PayrollItemCompanyContribution",
+        "PayrollItem",
+        false,
+        true,
+        4,
+    ),
+    k(
+        "PayrollItemWorkersCompensation",
+        "PayrollItem",
+        false,
+        true,
+        5,
+    ),
+    k("PayrollItemDirectDeposit", "PayrollItem", false, true, 6),
+    k("PayrollItemTax", "PayrollItem", false, true, 7),
     k("Currency", "Currency", false, true, 0),
     k("BillingRate", "BillingRate", false, true, 0),
     k("WorkersCompCode", "WorkersCompCode", false, true, 0),
@@ -136,6 +156,15 @@ pub fn query_kinds(query: &str) -> Option<Vec<&'static Kind>> {
     Some(match base {
         "Terms" => list(&["StandardTerms", "DateDrivenTerms"]),
         "Entity" => list(&["Customer", "Vendor", "Employee", "OtherName"]),
+        "PayrollItem" => list(&[
+            "PayrollItemWage",
+            "PayrollItemAddition",
+            "PayrollItemDeduction",
+            "PayrollItemCompanyContribution",
+            "PayrollItemWorkersCompensation",
+            "PayrollItemDirectDeposit",
+            "PayrollItemTax",
+        ]),
         "Item" => {
             let mut v: Vec<_> = KINDS.iter().filter(|k| k.namespace == "Item").collect();
             v.sort_by_key(|k| k.rank);
@@ -274,15 +303,37 @@ mod tests {
     use qbxml::schema::Schema;
     use qbxml::Version;
 
-    /// Every row names messages the 13.0 schema has.
+    /// Every row names messages the 13.0 schema has (16.0's payroll
+    /// items: 16.0's, queried by PayrollItemQuery).
     #[test]
     fn rows_match_the_schema() {
-        let s = Schema::for_version(Version::V13_0);
         for k in KINDS {
             let ret = format!("{}Ret", k.name);
             let query = format!("{}QueryRq", k.name);
+            let s = if Schema::for_version(Version::V13_0)
+                .request(&format!("{}AddRq", k.name))
+                .is_some()
+                || Schema::for_version(Version::V13_0)
+                    .request(&query)
+                    .is_some()
+            {
+                Schema::for_version(Version::V13_0)
+            } else {
+                Schema::for_version(Version::V16_0)
+            };
+            let (query, rs) = match s.request(&query) {
+                Some(_) => (query, format!("{}QueryRs", k.name)),
+                None => (
+                    "PayrollItemQueryRq".to_string(),
+                    "PayrollItemQueryRs".to_string(),
+                ),
+            };
             assert!(s.request(&query).is_some(), "{query}");
-            let rs = s.response(&format!("{}QueryRs", k.name));
+            assert!(
+                query_kinds(&query).is_some_and(|ks| ks.iter().any(|x| x.name == k.name)),
+                "{query}"
+            );
+            let rs = s.response(&rs);
             assert!(rs.is_some_and(|p| p.decl().child(&ret).is_some()), "{ret}");
             if k.writable {
                 assert!(

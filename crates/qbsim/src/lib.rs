@@ -31,6 +31,7 @@
 //! `txnkinds` are the tables of lists and transaction types.
 //! docs/ARCHITECTURE.md has the map.
 
+mod alerts;
 mod barcode;
 mod body;
 mod builtins;
@@ -49,6 +50,7 @@ mod ledger;
 mod lists;
 mod merge;
 mod msgset;
+mod payroll;
 mod query;
 mod rates;
 mod refs;

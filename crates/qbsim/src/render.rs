@@ -38,8 +38,13 @@ pub fn ret_decl_in(schema: Schema, kind: &'static str) -> Option<Decl> {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     *map.entry((schema.version(), kind)).or_insert_with(|| {
-        let rs = schema.response(&format!("{kind}QueryRs"))?;
-        Some(rs.decl().child(&format!("{kind}Ret"))?.decl())
+        let ret = format!("{kind}Ret");
+        // A list queried only with others (16.0's payroll items, under
+        // PayrollItemQuery) has its Ret under its Add.
+        let rs = schema
+            .response(&format!("{kind}QueryRs"))
+            .or_else(|| schema.response(&format!("{kind}AddRs")))?;
+        Some(rs.decl().child(&ret)?.decl())
     })
 }
 

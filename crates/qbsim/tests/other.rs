@@ -345,3 +345,108 @@ fn merging_records_moves_everything_to_one() {
     assert_eq!(q("Old Expenses").code, 500);
     sim.check_schema();
 }
+
+/// One request in qbXML 16.0, its single response.
+fn one16(sim: &Sim, rq: &str) -> common::Rs {
+    let set = sim.send_v("16.0", "continueOnError", rq);
+    let r = set.responses().next().unwrap();
+    common::Rs::of(&r)
+}
+
+/// qbXML 16.0's payroll items, alerts, employee defaults, the closing
+/// date; payroll transactions in a company without payroll.
+#[test]
+fn qbxml_16_payroll_alerts_and_preferences() {
+    let sim = Sim::new();
+    sim.one("<AccountAddRq><AccountAdd><Name>Payroll Expenses</Name><AccountType>Expense</AccountType></AccountAdd></AccountAddRq>").ok();
+    sim.one("<AccountAddRq><AccountAdd><Name>Payroll Liabilities</Name><AccountType>OtherCurrentLiability</AccountType></AccountAdd></AccountAddRq>").ok();
+    sim.one(
+        "<PayrollItemWageAddRq><PayrollItemWageAdd><Name>Hourly</Name><WageType>HourlyRegular</WageType>\
+         <ExpenseAccountRef><FullName>Payroll Expenses</FullName></ExpenseAccountRef></PayrollItemWageAdd></PayrollItemWageAddRq>",
+    )
+    .ok();
+    let add = one16(
+        &sim,
+        "<PayrollItemAdditionAddRq><PayrollItemAdditionAdd><Name>Bonus</Name>\
+         <ExpenseAccountRef><FullName>Payroll Expenses</FullName></ExpenseAccountRef></PayrollItemAdditionAdd></PayrollItemAdditionAddRq>",
+    );
+    add.ok();
+    assert_eq!(add.item().name, "PayrollItemAdditionRet");
+    let dup = one16(
+        &sim,
+        "<PayrollItemAdditionAddRq><PayrollItemAdditionAdd><Name>hourly</Name>\
+         <ExpenseAccountRef><FullName>Payroll Expenses</FullName></ExpenseAccountRef></PayrollItemAdditionAdd></PayrollItemAdditionAddRq>",
+    );
+    assert_eq!(dup.code, 3100, "payroll items share one namespace");
+    let all = sim.send_v("16.0", "continueOnError", "<PayrollItemQueryRq/>");
+    let names: Vec<String> = all
+        .responses()
+        .next()
+        .unwrap()
+        .items()
+        .map(|i| i.name().to_string())
+        .collect();
+    assert_eq!(names, ["PayrollItemWageRet", "PayrollItemAdditionRet"]);
+    // No payroll: nothing to find, adjustments refused.
+    assert_eq!(one16(&sim, "<PaycheckQueryRq/>").code, 1);
+    assert_eq!(one16(&sim, "<PayrollLiabilityCheckQueryRq/>").code, 1);
+    let adj = one16(
+        &sim,
+        "<PayrollLiabilityAdjustmentAddRq><PayrollLiabilityAdjustmentAdd>\
+         <AccountRef><FullName>Payroll Liabilities</FullName></AccountRef><TxnDate>2023-11-01</TxnDate>\
+         <IsAffectingAccounts>true</IsAffectingAccounts>\
+         <PayrollLiabilityAdjustmentLineAdd><PayrollItemRef><FullName>Hourly</FullName></PayrollItemRef><Amount>1.00</Amount></PayrollLiabilityAdjustmentLineAdd>\
+         </PayrollLiabilityAdjustmentAdd></PayrollLiabilityAdjustmentAddRq>",
+    );
+    assert_eq!(adj.code, 3250, "{}", adj.message);
+    // Alerts: added, listed by owner, deleted once.
+    let owner = "{6f226670-09b9-5233-ee8a-8e2f63a81227}";
+    let a = one16(
+        &sim,
+        &format!(
+            "<AlertAddRq><AlertAdd><OwnerID>{owner}</OwnerID><AlertTag>sync</AlertTag><MessageText>Sync failed</MessageText>\
+             <Desc>Last sync</Desc><HelpText>Run it again</HelpText>\
+             <HTTPCallbackInfo><URL>https://example.com</URL></HTTPCallbackInfo></AlertAdd></AlertAddRq>"
+        ),
+    );
+    a.ok();
+    assert_eq!(a.item().must("IsMarkedDone"), "false");
+    let q = sim.send_v(
+        "16.0",
+        "continueOnError",
+        &format!("<AlertQueryRq><OwnerID>{owner}</OwnerID></AlertQueryRq>"),
+    );
+    assert_eq!(q.responses().next().unwrap().items().count(), 1);
+    let del = format!(
+        "<AlertDelRq><OwnerID>{owner}</OwnerID><AlertTag>sync</AlertTag></AlertDelRq>"
+    );
+    one16(&sim, &del).ok();
+    assert_eq!(one16(&sim, &del).code, 3120);
+    // Employee defaults and the closing date are kept.
+    let d = one16(
+        &sim,
+        "<EmployeeDefaultModRq><EmployeeDefaultMod><EmployeeDefaultPayrollInfoMod><PayPeriod>Weekly</PayPeriod>\
+         </EmployeeDefaultPayrollInfoMod></EmployeeDefaultMod></EmployeeDefaultModRq>",
+    );
+    d.ok();
+    let set = sim.send_v("16.0", "continueOnError", "<EmployeeDefaultQueryRq/>");
+    let text = set.document().source().to_string();
+    assert!(text.contains("<PayPeriod>Weekly</PayPeriod>"), "{text}");
+    let p = one16(
+        &sim,
+        "<PreferencesModRq><PreferencesMod><AccountingPreferencesMod><ClosingDate>2022-12-31</ClosingDate>\
+         </AccountingPreferencesMod></PreferencesMod></PreferencesModRq>",
+    );
+    p.ok();
+    let prefs = sim.send_text("<PreferencesQueryRq/>");
+    assert!(
+        prefs.contains("<ClosingDate>2022-12-31</ClosingDate>"),
+        "{prefs}"
+    );
+    let c = one16(
+        &sim,
+        "<QBCommandExecRq><QBCommand>Backup</QBCommand></QBCommandExecRq>",
+    );
+    assert_eq!(c.code, 3260, "{}", c.message);
+    sim.check_schema();
+}
