@@ -417,9 +417,8 @@ fn qbxml_16_payroll_alerts_and_preferences() {
         &format!("<AlertQueryRq><OwnerID>{owner}</OwnerID></AlertQueryRq>"),
     );
     assert_eq!(q.responses().next().unwrap().items().count(), 1);
-    let del = format!(
-        "<AlertDelRq><OwnerID>{owner}</OwnerID><AlertTag>sync</AlertTag></AlertDelRq>"
-    );
+    let del =
+        format!("<AlertDelRq><OwnerID>{owner}</OwnerID><AlertTag>sync</AlertTag></AlertDelRq>");
     one16(&sim, &del).ok();
     assert_eq!(one16(&sim, &del).code, 3120);
     // Employee defaults and the closing date are kept.
