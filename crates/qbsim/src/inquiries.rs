@@ -168,36 +168,7 @@ pub fn sales_tax_payable(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .child_text("AsOfDate")
         .map(str::to_string)
         .unwrap_or_else(|| ctx.tz.date(ctx.now));
-    let mut owed: HashMap<String, i64> = HashMap::new();
-    let mut st = ctx.db.prepare_cached(
-        "SELECT id, type FROM txn WHERE voided=0 AND date<=?1 AND type IN \
-         ('Invoice','SalesReceipt','CreditMemo','SalesTaxPaymentCheck') ORDER BY date, created",
-    )?;
-    let rows = st.query_map([&as_of], |r| r.get::<_, String>(0))?;
-    let ids: Vec<String> = rows
-        .collect::<rusqlite::Result<_>>()
-        .map_err(store::StoreError::from)?;
-    for t in store::get_txns(ctx.db, &ids)? {
-        let b = body::decode(&t.body);
-        if t.kind == "SalesTaxPaymentCheck" {
-            for l in b.iter().filter(|x| x.name == "SalesTaxPaymentCheckLineRet") {
-                if let Some(item) = ledger::ref_id(&l.children, "ItemSalesTaxRef") {
-                    let a = leaf(&l.children, "Amount").map(store::cents).unwrap_or(0);
-                    *owed.entry(item).or_default() -= a;
-                }
-            }
-            continue;
-        }
-        let sign = if t.kind == "CreditMemo" { -1 } else { 1 };
-        let tax = leaf(&b, "SalesTaxTotal").map(store::cents).unwrap_or(0);
-        if tax != 0 {
-            if let Some(item) = ledger::ref_id(&b, "ItemSalesTaxRef") {
-                for (member, share) in shares(ctx, &item, tax)? {
-                    *owed.entry(member).or_default() += sign * share;
-                }
-            }
-        }
-    }
+    let owed = payable_by_item(ctx, &as_of)?;
     // Per agency, in name order; items without an agency under none.
     let mut agencies: Vec<(Option<String>, Lines)> = Vec::new();
     let mut items: Vec<(String, String, i64)> = Vec::new();
@@ -236,6 +207,42 @@ pub fn sales_tax_payable(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         out.push(ret);
     }
     answer(ctx, out)
+}
+
+/// What each sales tax item has collected less what sales tax payments
+/// paid for it, through `as_of` (cents by item ListID).
+pub(crate) fn payable_by_item(ctx: &Ctx<'_>, as_of: &str) -> Res<HashMap<String, i64>> {
+    let mut owed: HashMap<String, i64> = HashMap::new();
+    let mut st = ctx.db.prepare_cached(
+        "SELECT id, type FROM txn WHERE voided=0 AND date<=?1 AND type IN \
+         ('Invoice','SalesReceipt','CreditMemo','SalesTaxPaymentCheck') ORDER BY date, created",
+    )?;
+    let rows = st.query_map([as_of], |r| r.get::<_, String>(0))?;
+    let ids: Vec<String> = rows
+        .collect::<rusqlite::Result<_>>()
+        .map_err(store::StoreError::from)?;
+    for t in store::get_txns(ctx.db, &ids)? {
+        let b = body::decode(&t.body);
+        if t.kind == "SalesTaxPaymentCheck" {
+            for l in b.iter().filter(|x| x.name == "SalesTaxPaymentCheckLineRet") {
+                if let Some(item) = ledger::ref_id(&l.children, "ItemSalesTaxRef") {
+                    let a = leaf(&l.children, "Amount").map(store::cents).unwrap_or(0);
+                    *owed.entry(item).or_default() -= a;
+                }
+            }
+            continue;
+        }
+        let sign = if t.kind == "CreditMemo" { -1 } else { 1 };
+        let tax = leaf(&b, "SalesTaxTotal").map(store::cents).unwrap_or(0);
+        if tax != 0 {
+            if let Some(item) = ledger::ref_id(&b, "ItemSalesTaxRef") {
+                for (member, share) in shares(ctx, &item, tax)? {
+                    *owed.entry(member).or_default() += sign * share;
+                }
+            }
+        }
+    }
+    Ok(owed)
 }
 
 /// A tax agency's lines: (sales tax item, amount owed).

@@ -18,6 +18,7 @@ mod budget;
 mod detail;
 mod pivot;
 mod projects;
+mod summaries;
 
 pub(crate) use budget::set as budget_set;
 pub use budget::{budget_summary, BudgetLine, BudgetPlan};
@@ -364,7 +365,7 @@ pub fn general_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         "TrialBalance" => trial_balance(ctx, rq),
         "ProfitAndLossStandard" => profit_and_loss(ctx, rq),
         "BalanceSheetStandard" => balance_sheet(ctx, rq),
-        _ => Err(status(3250, &[])),
+        other => summaries::general(ctx, rq, other).unwrap_or_else(|| Err(status(3250, &[]))),
     }
 }
 
@@ -594,21 +595,67 @@ fn balance_sheet(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     answer(ctx, r.finish())
 }
 
-/// `AgingReportQuery` ARAgingSummary: each customer's open documents as
-/// of the report date, by days past due (invoices age from their due
-/// date, credits and unused payments from their date). Open amounts are
-/// today's: payments dated after the report date still count [I].
-pub fn aging(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
-    let ty = rq.element().child_text("AgingReportType").unwrap_or("");
-    if ty != "ARAgingSummary" {
-        return Err(status(3250, &[]));
+/// One side of the books an aging report reads: the documents that are
+/// open on it (with the sign their open amount counts with), what else
+/// moves it through those documents (payments, refunds: already in the
+/// open amounts), and its account type.
+struct Side {
+    docs: &'static [(&'static str, i64)],
+    through_docs: &'static [&'static str],
+    control: &'static str,
+}
+
+const RECEIVABLE: Side = Side {
+    docs: &[
+        ("Invoice", 1),
+        ("Charge", 1),
+        ("CreditMemo", -1),
+        ("ReceivePayment", -1),
+    ],
+    through_docs: &["ARRefundCreditCard"],
+    control: "AccountsReceivable",
+};
+
+const PAYABLE: Side = Side {
+    docs: &[("Bill", 1), ("VendorCredit", -1)],
+    through_docs: &["BillPaymentCheck", "BillPaymentCreditCard"],
+    control: "AccountsPayable",
+};
+
+/// One open document of an aging report.
+struct Aged {
+    entity: String,
+    kind: String,
+    date: String,
+    number: Option<String>,
+    due: String,
+    /// Days past due at the report date.
+    days: i64,
+    amount: i64,
+}
+
+/// Days past due to bucket: current, 1-30, 31-60, 61-90, over 90.
+fn bucket(days: i64) -> usize {
+    match days {
+        i64::MIN..=0 => 0,
+        1..=30 => 1,
+        31..=60 => 2,
+        61..=90 => 3,
+        _ => 4,
     }
-    let (_, to) = period(ctx, rq, "Today")?;
+}
+
+const BUCKETS: [&str; 5] = ["Current", "1 - 30", "31 - 60", "61 - 90", "> 90"];
+
+/// The open documents of one side as of `to`, and the balances that move
+/// its control accounts outside documents (opening balances, journal
+/// lines: current). Open amounts are today's: payments dated after the
+/// report date still count [I].
+fn aged(ctx: &Ctx<'_>, side: &Side, to: i64) -> Res<(Vec<Aged>, HashMap<String, i64>)> {
     let to_s = date_text(to);
     let mut st = ctx.db.prepare_cached(
-        "SELECT entity, type, date, open, body FROM txn \
-         WHERE type IN ('Invoice','CreditMemo','ReceivePayment') AND open<>0 AND voided=0 \
-         AND date<=?1 AND entity IS NOT NULL",
+        "SELECT entity, type, date, open, body, ref FROM txn \
+         WHERE open<>0 AND voided=0 AND date<=?1 AND entity IS NOT NULL",
     )?;
     let rows = st.query_map([&to_s], |r| {
         Ok((
@@ -617,86 +664,210 @@ pub fn aging(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             r.get::<_, String>(2)?,
             r.get::<_, i64>(3)?,
             r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
-    let mut per: HashMap<String, [i64; 5]> = HashMap::new();
+    let mut docs = Vec::new();
     for r in rows {
-        let (entity, kind, date, open, body) = r?;
-        let (amount, basis) = if kind == "Invoice" {
-            let due = crate::body::decode(&body)
+        let (entity, kind, date, open, body, number) = r?;
+        let Some(sign) = side.docs.iter().find(|d| d.0 == kind).map(|d| d.1) else {
+            continue;
+        };
+        // Documents with terms age from their due date; credits and
+        // payments from their date.
+        let due = if sign > 0 {
+            crate::body::decode(&body)
                 .into_iter()
                 .find(|e| e.name == "DueDate")
                 .map(|e| e.text)
-                .unwrap_or(date);
-            (open, due)
+                .unwrap_or_else(|| date.clone())
         } else {
-            (-open, date)
+            date.clone()
         };
-        let days = to - parse_date(&basis).unwrap_or(to);
-        let bucket = match days {
-            i64::MIN..=0 => 0,
-            1..=30 => 1,
-            31..=60 => 2,
-            61..=90 => 3,
-            _ => 4,
-        };
-        per.entry(entity).or_insert([0; 5])[bucket] += amount;
+        let days = to - parse_date(&due).unwrap_or(to);
+        docs.push(Aged {
+            entity,
+            kind,
+            date,
+            number,
+            due,
+            days,
+            amount: sign * open,
+        });
     }
-    // Opening balances and A/R journal lines: current, from the ledger.
-    let ar_ids: Vec<String> = chart(ctx)?
+    let ids: Vec<String> = chart(ctx)?
         .into_iter()
-        .filter(|a| a.ty == "AccountsReceivable")
+        .filter(|a| a.ty == side.control)
         .map(|a| a.id)
         .collect();
-    let mut other = ctx.db.prepare_cached(
+    let mut skip: Vec<&str> = side.docs.iter().map(|d| d.0).collect();
+    skip.extend(side.through_docs);
+    let list = skip
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut other = ctx.db.prepare_cached(&format!(
         "SELECT p.entity, SUM(p.amount) FROM posting p LEFT JOIN txn t ON t.id = p.txn \
          WHERE p.account=?1 AND p.date<=?2 AND p.entity IS NOT NULL \
-         AND (t.type IS NULL OR t.type NOT IN ('Invoice','CreditMemo','ReceivePayment')) \
-         GROUP BY p.entity",
-    )?;
-    for ar in &ar_ids {
-        let rows = other.query_map([ar, &to_s], |r| {
+         AND (t.type IS NULL OR t.type NOT IN ({list})) GROUP BY p.entity"
+    ))?;
+    let mut loose: HashMap<String, i64> = HashMap::new();
+    let sign = if side.control == "AccountsPayable" {
+        -1
+    } else {
+        1
+    };
+    for a in &ids {
+        let rows = other.query_map([a, &to_s], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })?;
         for r in rows {
             let (e, v) = r?;
-            per.entry(e).or_insert([0; 5])[0] += v;
+            *loose.entry(e).or_default() += sign * v;
         }
     }
-    let mut names: Vec<(String, [i64; 5])> = Vec::new();
-    for (id, b) in per {
-        if b.iter().all(|v| *v == 0) {
-            continue;
+    Ok((docs, loose))
+}
+
+/// `AgingReportQuery`: open receivables (AR) or payables (AP) by days
+/// past due at the report date — by customer or vendor (summaries), by
+/// document under each age (details), or overdue invoices by customer
+/// (CollectionsReport).
+pub fn aging(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let ty = rq.element().child_text("AgingReportType").unwrap_or("");
+    let (side, title, detail) = match ty {
+        "ARAgingSummary" => (&RECEIVABLE, "A/R Aging Summary", false),
+        "APAgingSummary" => (&PAYABLE, "A/P Aging Summary", false),
+        "ARAgingDetail" => (&RECEIVABLE, "A/R Aging Detail", true),
+        "APAgingDetail" => (&PAYABLE, "A/P Aging Detail", true),
+        "CollectionsReport" => (&RECEIVABLE, "Collections Report", true),
+        _ => return Err(status(3250, &[])),
+    };
+    let (_, to) = period(ctx, rq, "Today")?;
+    let (docs, loose) = aged(ctx, side, to)?;
+    let row_type = if side.control == "AccountsPayable" {
+        "vendor"
+    } else {
+        "customer"
+    };
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut name = |id: &str| -> Res<String> {
+        if let Some(n) = names.get(id) {
+            return Ok(n.clone());
         }
-        let name = store::full_name(ctx.db, "Name", &id)?.unwrap_or(id);
-        names.push((name, b));
+        let n = store::full_name(ctx.db, "Name", id)?.unwrap_or_else(|| id.to_string());
+        names.insert(id.to_string(), n.clone());
+        Ok(n)
+    };
+    if !detail {
+        let mut per: HashMap<String, [i64; 5]> = HashMap::new();
+        for d in &docs {
+            per.entry(d.entity.clone()).or_insert([0; 5])[bucket(d.days)] += d.amount;
+        }
+        for (e, v) in &loose {
+            per.entry(e.clone()).or_insert([0; 5])[0] += v;
+        }
+        let mut rows: Vec<(String, [i64; 5])> = Vec::new();
+        for (id, b) in per {
+            if b.iter().all(|v| *v == 0) {
+                continue;
+            }
+            rows.push((name(&id)?, b));
+        }
+        rows.sort_by_key(|a| a.0.to_lowercase());
+        let mut cols = vec![("", "STRTYPE", "Label")];
+        for b in BUCKETS {
+            cols.push((b, "AMTTYPE", "Amount"));
+        }
+        cols.push(("TOTAL", "AMTTYPE", "Total"));
+        let mut r = Report::new(title, format!("As of {}", long_date(to)), &cols);
+        let mut totals = [0i64; 6];
+        for (n, b) in &rows {
+            let sum: i64 = b.iter().sum();
+            let mut vals: Vec<Option<String>> = b.iter().map(|v| money(*v)).collect();
+            vals.push(money(sum));
+            for (i, v) in b.iter().enumerate() {
+                totals[i] += v;
+            }
+            totals[5] += sum;
+            r.row("DataRow", Some(row_type), n, &vals);
+        }
+        let vals: Vec<Option<String>> = totals.iter().map(|v| money(*v)).collect();
+        r.row("TotalRow", None, "TOTAL", &vals);
+        return answer(ctx, r.finish());
     }
-    names.sort_by_key(|a| a.0.to_lowercase());
+    // Details: each open document under its age (or, for collections,
+    // each overdue invoice under its customer).
+    let collections = ty == "CollectionsReport";
     let mut r = Report::new(
-        "A/R Aging Summary",
+        title,
         format!("As of {}", long_date(to)),
         &[
             ("", "STRTYPE", "Label"),
-            ("Current", "AMTTYPE", "Amount"),
-            ("1 - 30", "AMTTYPE", "Amount"),
-            ("31 - 60", "AMTTYPE", "Amount"),
-            ("61 - 90", "AMTTYPE", "Amount"),
-            ("> 90", "AMTTYPE", "Amount"),
-            ("TOTAL", "AMTTYPE", "Total"),
+            ("Type", "STRTYPE", "TxnType"),
+            ("Date", "DATETYPE", "Date"),
+            ("Num", "STRTYPE", "RefNumber"),
+            ("Name", "STRTYPE", "Name"),
+            ("Due Date", "DATETYPE", "DueDate"),
+            ("Aging", "INTTYPE", "Aging"),
+            ("Open Balance", "AMTTYPE", "OpenBalance"),
         ],
     );
-    let mut totals = [0i64; 6];
-    for (name, b) in &names {
-        let sum: i64 = b.iter().sum();
-        let mut vals: Vec<Option<String>> = b.iter().map(|v| money(*v)).collect();
-        vals.push(money(sum));
-        for (i, v) in b.iter().enumerate() {
-            totals[i] += v;
+    let mut groups: Vec<(String, String, Vec<&Aged>)> = Vec::new();
+    let mut sorted: Vec<&Aged> = docs
+        .iter()
+        .filter(|d| !collections || (d.days > 0 && d.amount > 0))
+        .collect();
+    sorted.sort_by(|a, b| (&a.due, &a.date).cmp(&(&b.due, &b.date)));
+    for d in sorted {
+        let (key, label) = if collections {
+            let n = name(&d.entity)?;
+            (n.to_lowercase(), n)
+        } else {
+            let b = bucket(d.days);
+            (b.to_string(), BUCKETS[b].to_string())
+        };
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.2.push(d),
+            None => groups.push((key, label, vec![d])),
         }
-        totals[5] += sum;
-        r.row("DataRow", Some("customer"), name, &vals);
     }
-    let vals: Vec<Option<String>> = totals.iter().map(|v| money(*v)).collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut total = 0;
+    for (_, label, list) in &groups {
+        r.text(label);
+        let mut sub = 0;
+        for d in list {
+            sub += d.amount;
+            let label = crate::reports::detail::type_label(&d.kind).to_string();
+            r.row(
+                "DataRow",
+                None,
+                "",
+                &[
+                    Some(label),
+                    Some(d.date.clone()),
+                    d.number.clone(),
+                    Some(name(&d.entity)?),
+                    Some(d.due.clone()),
+                    (d.days > 0).then(|| d.days.to_string()),
+                    money(d.amount),
+                ],
+            );
+            if let Some(last) = r.rows.last_mut() {
+                last.children.retain(|c| {
+                    !(c.name == "ColData" && c.attrs.iter().any(|(k, v)| k == "colID" && v == "1"))
+                });
+            }
+        }
+        total += sub;
+        let mut vals = vec![None; 6];
+        vals.push(money(sub));
+        r.row("SubtotalRow", None, &format!("Total {label}"), &vals);
+    }
+    let mut vals = vec![None; 6];
+    vals.push(money(total));
     r.row("TotalRow", None, "TOTAL", &vals);
     answer(ctx, r.finish())
 }
