@@ -122,13 +122,24 @@ pub fn is_ref(name: &str, decl: Decl) -> bool {
     name.ends_with("Ref") && decl.child("ListID").is_some() && decl.child("FullName").is_some()
 }
 
-/// Where a request child lands in the Ret aggregate `ret`.
+/// Where a request child lands in the Ret aggregate `ret`: the same name,
+/// or `X` → `XRet`; a Mod's `XMod` (`SalesOrPurchaseMod`, `LocationsMod`)
+/// lands where `X` does.
 pub fn ret_name(name: &str, ret: Decl) -> Option<Cow<'static, str>> {
     if let Some(p) = ret.child(name) {
         return Some(Cow::Borrowed(p.name()));
     }
     let with_ret = format!("{name}Ret");
-    ret.child(&with_ret).map(|p| Cow::Borrowed(p.name()))
+    if let Some(p) = ret.child(&with_ret) {
+        return Some(Cow::Borrowed(p.name()));
+    }
+    let base = name.strip_suffix("Mod")?;
+    if base.is_empty() {
+        return None;
+    }
+    ret.child(base)
+        .or_else(|| ret.child(&format!("{base}Ret")))
+        .map(|p| Cow::Borrowed(p.name()))
 }
 
 /// QuickBooks' printed form of a value of `kind`.

@@ -1,13 +1,15 @@
 //! `ListMerge`: two records of one list become one. Everything that named
-//! the record merged from (postings, transactions, other records, custom
-//! field values are the exception: they go with it [I]) names the record
-//! merged into, which takes on its balances; the record merged from is
-//! deleted, as ListDelete would.
+//! the record merged from (postings, transactions, other records, budgets,
+//! the 1099 boxes; its own custom field values are the exception: they go
+//! with it [I]) names the record merged into, which takes on its balances;
+//! the record merged from is deleted, as ListDelete would.
 //!
 //! QuickBooks' own conditions [I where not documented]: both records of
 //! the type named, with current edit sequences (3200); accounts of one
-//! type; the record merged from has no subrecords (merge those first).
+//! type; the record merged from has no subrecords (merge those first);
+//! the record merged into does not refer to the one merged from.
 
+use crate::body;
 use crate::kinds::{self, Kind};
 use crate::lists::add_to_totals;
 use crate::store::{self, Row};
@@ -33,10 +35,66 @@ fn side(ctx: &Ctx<'_>, kind: &'static Kind, e: Option<Element<'_>>) -> Res<Row> 
     Ok(row)
 }
 
-/// Replace one ListID by another in a stored body (length-prefixed, so
-/// only a whole ListID matches).
-fn id_pattern(id: &str) -> String {
-    format!("lListID:{}:{id}", id.len())
+/// Point the references into `ns` that name `from` at `to`; whether any
+/// did.
+fn repoint(items: &mut [Elem], ns: &str, from: &str, to: &str) -> bool {
+    let mut changed = false;
+    for e in items.iter_mut() {
+        if e.name.ends_with("Ref") && kinds::ref_namespace(&e.name) == Some(ns) {
+            for c in e.children.iter_mut() {
+                if c.name == "ListID" && c.text == from {
+                    c.text = to.to_string();
+                    changed = true;
+                }
+            }
+        } else if !e.children.is_empty() {
+            changed |= repoint(&mut e.children, ns, from, to);
+        }
+    }
+    changed
+}
+
+/// The references `meta` keeps: budget lines (account, customer), the
+/// 1099 boxes' accounts, employee defaults.
+fn repoint_meta(ctx: &Ctx<'_>, ns: &str, from: &str, to: &str) -> Res<()> {
+    for key in ["form1099", "employee_default"] {
+        if let Some(text) = store::meta(ctx.db, key)? {
+            let mut items = body::decode(&text);
+            if repoint(&mut items, ns, from, to) {
+                store::set_meta(ctx.db, key, &body::encode(&items))?;
+            }
+        }
+    }
+    let field = match ns {
+        "Account" => 0,
+        "Name" => 1,
+        _ => return Ok(()),
+    };
+    let mut st = ctx
+        .db
+        .prepare_cached("SELECT key, value FROM meta WHERE key LIKE 'budget:%'")?;
+    let budgets: Vec<(String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(store::StoreError::from)?;
+    for (key, text) in budgets {
+        let mut changed = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut parts: Vec<&str> = l.split('\t').collect();
+                if parts.get(field) == Some(&from) {
+                    parts[field] = to;
+                    changed = true;
+                }
+                parts.join("\t")
+            })
+            .collect();
+        if changed {
+            store::set_meta(ctx.db, &key, &(lines.join("\n") + "\n"))?;
+        }
+    }
+    Ok(())
 }
 
 pub fn merge(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
@@ -46,7 +104,7 @@ pub fn merge(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         return Err(status(3250, &[]));
     };
     let from = side(ctx, kind, e.child("MergeFrom"))?;
-    let mut to = side(ctx, kind, e.child("MergeTo"))?;
+    let to = side(ctx, kind, e.child("MergeTo"))?;
     if from.id == to.id {
         return Err(invalid(
             "MergeTo",
@@ -73,6 +131,25 @@ pub fn merge(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     }
     let db = ctx.db;
     let map_err = store::StoreError::from;
+    let (from_key, to_key) = (
+        store::key(kind.namespace, &from.id),
+        store::key(kind.namespace, &to.id),
+    );
+    // A record that names the one merged into it would name itself.
+    let names_from: bool = db
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM ref WHERE src=?1 AND dst=?2)",
+            [&to_key, &from_key],
+            |r| r.get(0),
+        )
+        .map_err(map_err)?;
+    if names_from {
+        return Err(invalid(
+            "MergeTo",
+            &to.full_name,
+            "The record merged into refers to the record merged from.",
+        ));
+    }
     // Postings and transaction columns.
     let posting_col = match kind.namespace {
         "Account" => Some("account"),
@@ -100,20 +177,30 @@ pub fn merge(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         )
         .map_err(map_err)?;
     }
-    // Every stored body that names it.
-    let (old, new) = (id_pattern(&from.id), id_pattern(&to.id));
-    for table in ["txn", "list"] {
-        db.execute(
-            &format!("UPDATE {table} SET body=replace(body, ?1, ?2) WHERE instr(body, ?1) > 0"),
-            [&old, &new],
-        )
+    // Every record body that names it (ListIDs are unique only within a
+    // list family: only references into this one change); transactions'
+    // bodies below, with their uses.
+    let mut st = db
+        .prepare_cached("SELECT src FROM ref WHERE dst=?1")
         .map_err(map_err)?;
+    let sources: Vec<String> = st
+        .query_map([&from_key], |r| r.get(0))
+        .map_err(map_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(map_err)?;
+    for src in sources {
+        let Some((ns, id)) = src.split_once('/') else {
+            continue;
+        };
+        if let Some(mut row) = store::get(db, ns, id)? {
+            let mut items = body::decode(&row.body);
+            if repoint(&mut items, kind.namespace, &from.id, &to.id) {
+                row.body = body::encode(&items);
+                store::update(db, &row)?;
+            }
+        }
     }
     // What counts uses of it.
-    let (from_key, to_key) = (
-        store::key(kind.namespace, &from.id),
-        store::key(kind.namespace, &to.id),
-    );
     db.execute(
         "UPDATE OR IGNORE ref SET dst=?2 WHERE dst=?1",
         [&from_key, &to_key],
@@ -134,6 +221,16 @@ pub fn merge(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         let mut lines: Vec<&str> = refs.lines().collect();
         if !lines.contains(&from_key.as_str()) {
             continue;
+        }
+        if let Some(t) = store::get_txn(db, &id)? {
+            let mut items = body::decode(&t.body);
+            if repoint(&mut items, kind.namespace, &from.id, &to.id) {
+                db.execute(
+                    "UPDATE txn SET body=?2 WHERE id=?1",
+                    [&id, &body::encode(&items)],
+                )
+                .map_err(map_err)?;
+            }
         }
         lines.retain(|l| *l != from_key);
         // A transaction that used both counts as one use of the merged
@@ -158,13 +255,20 @@ pub fn merge(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         .map_err(map_err)?;
     store::count_refs(db, std::iter::once(from_key.as_str()), -from_count)?;
     store::count_refs(db, std::iter::once(to_key.as_str()), moved)?;
-    // Balances move with the postings.
+    // References kept outside records: budgets, the 1099 boxes, employee
+    // defaults.
+    repoint_meta(ctx, kind.namespace, &from.id, &to.id)?;
+    // Balances move with the postings: up the tree first (the record
+    // merged into may be the other's parent), then onto it.
     if let Some(p) = &from.parent {
         add_to_totals(ctx, kind.namespace, p, -from.total)?;
     }
     if let Some(p) = &to.parent {
         add_to_totals(ctx, kind.namespace, p, from.total)?;
     }
+    let Some(mut to) = store::get(db, kind.namespace, &to.id)? else {
+        return Err(status(1000, &[]));
+    };
     let modified = ctx.now.max(to.edit_seq + 1);
     to.balance += from.balance;
     to.total += from.total;
@@ -172,10 +276,6 @@ pub fn merge(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     to.value += from.value;
     to.modified = modified;
     to.edit_seq = modified;
-    // The body may have named the record merged from.
-    if let Some(fresh) = store::get(db, kind.namespace, &to.id)? {
-        to.body = fresh.body;
-    }
     store::update(db, &to)?;
     db.execute(
         "UPDATE list SET qty=?3, value=?4 WHERE ns=?1 AND id=?2",

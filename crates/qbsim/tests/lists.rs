@@ -181,6 +181,12 @@ fn every_list_add_query_mod_del() {
                 renamed.clone()
             };
             assert_eq!(ret.must(name_field), current_name, "{kind}");
+            // A Mod's sub-aggregate (`SalesOrPurchaseMod`) changes what the
+            // Add's (`SalesOrPurchase`) gave.
+            if kind == "ItemService" {
+                let text = sim.send_text(&query(kind, "ListID", &id));
+                assert!(text.contains("<Price>60.00</Price>"), "{text}");
+            }
             // The old name is gone: a query by it is a 500 warning.
             let q = sim.one(&query(kind, "FullName", &name));
             assert_eq!(q.code, 500, "{kind}");

@@ -292,8 +292,8 @@ fn merging_records_moves_everything_to_one() {
     };
     let m = merge("Customer", &a, &b);
     m.ok();
-    let to = sim.one("<CustomerQueryRq><FullName>Dana Smith</FullName></CustomerQueryRq>");
-    assert_eq!(to.ok().item().must("Balance"), "50.00");
+    let first = sim.one("<CustomerQueryRq><FullName>Dana Smith</FullName></CustomerQueryRq>");
+    assert_eq!(first.ok().item().must("Balance"), "50.00");
     assert_eq!(
         sim.one("<CustomerQueryRq><FullName>Dana</FullName></CustomerQueryRq>")
             .code,
@@ -307,6 +307,31 @@ fn merging_records_moves_everything_to_one() {
         moved.ok().item().get("CustomerRef.FullName"),
         Some("Dana Smith")
     );
+    // Records of other lists with the same ListID are not touched (ListIDs
+    // are unique per list family only).
+    let text = sim.send_text(&format!(
+        "<InvoiceQueryRq><TxnID>{}</TxnID><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>",
+        i1.item().must("TxnID")
+    ));
+    assert!(text.contains("<FullName>Labor</FullName>"), "{text}");
+    let labor =
+        sim.send_text("<ItemServiceQueryRq><FullName>Labor</FullName></ItemServiceQueryRq>");
+    assert!(labor.contains("<FullName>Sales</FullName>"), "{labor}");
+    // A job merged into its parent: the parent keeps the total of both.
+    let job = sim.one(
+        "<CustomerAddRq><CustomerAdd><Name>Kitchen</Name><ParentRef><FullName>Dana Smith</FullName></ParentRef></CustomerAdd></CustomerAddRq>",
+    );
+    inv("Dana Smith:Kitchen", 1).ok();
+    let parent = sim.one("<CustomerQueryRq><FullName>Dana Smith</FullName></CustomerQueryRq>");
+    assert_eq!(parent.item().must("TotalBalance"), "60.00");
+    let job = sim.one(&format!(
+        "<CustomerQueryRq><ListID>{}</ListID></CustomerQueryRq>",
+        job.item().must("ListID")
+    ));
+    merge("Customer", &job, &parent).ok();
+    let to = sim.one("<CustomerQueryRq><FullName>Dana Smith</FullName></CustomerQueryRq>");
+    assert_eq!(to.item().must("Balance"), "60.00");
+    assert_eq!(to.item().must("TotalBalance"), "60.00");
     let deleted = sim
         .send_text("<ListDeletedQueryRq><ListDelType>Customer</ListDelType></ListDeletedQueryRq>");
     assert!(deleted.contains("<FullName>Dana</FullName>"), "{deleted}");
