@@ -55,9 +55,17 @@ pub(crate) fn keep(
         .child_text("AssignEvenIfUsed")
         .is_some_and(|v| v == "true" || v == "1");
     if !anyway {
-        let taken = coded(ctx)?
-            .into_iter()
-            .any(|(r, v)| v == value && Some(r.id.as_str()) != own_id);
+        // Bodies hold the value length-prefixed, so SQLite finds it in one
+        // pass without decoding every item's body.
+        let pattern = format!("lBarCodeValue:{}:{value}", value.len());
+        let mut st = ctx
+            .db
+            .prepare_cached("SELECT id FROM list WHERE ns='Item' AND instr(body, ?1) > 0")?;
+        let ids: Vec<String> = st
+            .query_map([&pattern], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(store::StoreError::from)?;
+        let taken = ids.iter().any(|id| Some(id.as_str()) != own_id);
         if taken {
             return Err(invalid(
                 "BarCodeValue",

@@ -416,13 +416,21 @@ fn remove_values(ctx: &Ctx<'_>, owner: &str, key: &str, objects: &[&str]) -> Res
         .collect::<rusqlite::Result<_>>()
         .map_err(store::StoreError::from)?;
     for obj in objs {
-        let (ns, id) = obj.split_once('/').unwrap_or(("", &obj));
-        let kind = if ns == "Txn" {
-            store::get_txn(ctx.db, id)?.map(|t| t.kind)
+        // The object types AssignToObject names: a list or transaction
+        // type, `Item` for every item, `Company`.
+        let leaves = if obj == COMPANY {
+            objects.contains(&"Company")
         } else {
-            store::get(ctx.db, ns, id)?.map(|r| r.kind)
+            let (ns, id) = obj.split_once('/').unwrap_or(("", &obj));
+            let kind = if ns == "Txn" {
+                store::get_txn(ctx.db, id)?.map(|t| t.kind)
+            } else {
+                store::get(ctx.db, ns, id)?.map(|r| r.kind)
+            };
+            kind.is_some_and(|k| objects.contains(&k.as_str()))
+                || (ns == "Item" && objects.contains(&"Item"))
         };
-        if kind.is_some_and(|k| objects.contains(&k.as_str())) {
+        if leaves {
             ctx.db
                 .execute(
                     "DELETE FROM data_ext WHERE obj=?1 AND owner=?2 AND name_key=?3",

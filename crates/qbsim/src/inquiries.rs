@@ -233,6 +233,23 @@ pub(crate) fn payable_by_item(ctx: &Ctx<'_>, as_of: &str) -> Res<HashMap<String,
             continue;
         }
         let sign = if t.kind == "CreditMemo" { -1 } else { 1 };
+        // Sales tax charged as a line of the form.
+        for l in b.iter().filter(|x| x.name.ends_with("LineRet")) {
+            let Some(item) = ledger::ref_id(&l.children, "ItemRef") else {
+                continue;
+            };
+            let amount = leaf(&l.children, "Amount").map(store::cents).unwrap_or(0);
+            if amount == 0 {
+                continue;
+            }
+            let is_tax = store::get(ctx.db, "Item", &item)?
+                .is_some_and(|r| matches!(r.kind.as_str(), "ItemSalesTax" | "ItemSalesTaxGroup"));
+            if is_tax {
+                for (member, share) in shares(ctx, &item, amount)? {
+                    *owed.entry(member).or_default() += sign * share;
+                }
+            }
+        }
         let tax = leaf(&b, "SalesTaxTotal").map(store::cents).unwrap_or(0);
         if tax != 0 {
             if let Some(item) = ledger::ref_id(&b, "ItemSalesTaxRef") {

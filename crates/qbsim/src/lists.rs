@@ -74,6 +74,25 @@ fn derive(ctx: &Ctx<'_>, kind: &Kind, agg: Element<'_>, items: &mut Vec<Elem>) -
         }
     }
     crate::rates::derive(ctx, kind.name, agg, items)?;
+    // A sales tax group is made of sales tax items, not of other groups.
+    if kind.name == "ItemSalesTaxGroup" {
+        for r in items.iter().filter(|e| e.name == "ItemSalesTaxRef") {
+            let Some(id) = r.get("ListID").map(|l| l.text.to_string()) else {
+                continue;
+            };
+            if let Some(row) = store::get(ctx.db, "Item", &id)?.filter(|x| x.kind != "ItemSalesTax")
+            {
+                return Err(status(
+                    3140,
+                    &[
+                        ("type", "ItemSalesTax"),
+                        ("value", &row.full_name),
+                        ("object", kind.name),
+                    ],
+                ));
+            }
+        }
+    }
     // One site is the default where QuickBooks keeps stock not given a
     // site; the simulated company's is none of the sites clients add [I].
     if kind.name == "InventorySite" && !items.iter().any(|e| e.name == "IsDefaultSite") {

@@ -92,7 +92,10 @@ pub fn query(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             return Ok(Answer::status(Status::from_code(1, &[])));
         }
         if let Some(i) = f.child("ItemFilter") {
-            items_wanted = Some(ref_set(ctx, i, "ItemInventory")?);
+            // Parts and assemblies alike.
+            let mut set = ref_set(ctx, i, "ItemInventory")?;
+            set.extend(ref_set(ctx, i, "ItemInventoryAssembly")?);
+            items_wanted = Some(set);
         }
     }
     let active = match e.child_text("ActiveStatus").unwrap_or("ActiveOnly") {

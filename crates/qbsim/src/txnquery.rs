@@ -406,9 +406,9 @@ pub fn transactions(
     if types.iter().any(|t| t == "All") {
         types.clear();
     }
-    // "All" is every type a TransactionRet may name: time, mileage, builds
-    // and transfers between sites are not among them (the schema's
-    // TxnType enumeration).
+    // "All" is every type a TransactionRet may name (the schema's TxnType
+    // enumeration): time, mileage and transfers between sites are not
+    // among them.
     if types.is_empty() {
         types = ctx
             .schema

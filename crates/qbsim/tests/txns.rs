@@ -1280,8 +1280,20 @@ fn statement_charges_are_open_until_paid() {
          <ItemRef><FullName>Widget</FullName></ItemRef></ChargeAdd></ChargeAddRq>",
     );
     assert_eq!(bad.code, 3210, "{}", bad.message);
-    // A payment applied to it pays it.
+    // A Mod of its quantity recomputes it.
     let id = c.must("TxnID").to_string();
+    let m = sim.one(&format!(
+        "<ChargeModRq><ChargeMod><TxnID>{id}</TxnID><EditSequence>{}</EditSequence><Quantity>2</Quantity></ChargeMod></ChargeModRq>",
+        c.must("EditSequence")
+    ));
+    assert_eq!(m.ok().item().must("Amount"), "100.00");
+    assert_eq!(customer_balance(&sim, "Beta").0, "100.00");
+    let m = sim.one(&format!(
+        "<ChargeModRq><ChargeMod><TxnID>{id}</TxnID><EditSequence>{}</EditSequence><Quantity>3</Quantity></ChargeMod></ChargeModRq>",
+        m.item().must("EditSequence")
+    ));
+    m.ok();
+    // A payment applied to it pays it.
     pay(&sim, "Beta", "150.00", &applied_to(&id, "150.00")).ok();
     let c = sim.one(&format!(
         "<ChargeQueryRq><TxnID>{id}</TxnID></ChargeQueryRq>"
@@ -1988,5 +2000,64 @@ fn summary_reports_agree_with_the_books() {
         let code = report(ty).responses().next().unwrap().status_code();
         assert_eq!(code, 0, "{ty}");
     }
+    sim.check_schema();
+}
+
+/// From a review of the reports and forms: subtotals are not counted
+/// twice, a purchase line's customer is who a by-customer report files it
+/// under (and its vendor a by-vendor one), durations are bounded, a sales
+/// tax group holds no groups, and sales tax charged as a line is payable.
+#[test]
+fn reports_and_forms_from_a_review() {
+    let sim = setup();
+    invoice(
+        &sim,
+        "Beta",
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity></InvoiceLineAdd>\
+         <InvoiceLineAdd><ItemRef><FullName>Subtotal</FullName></ItemRef></InvoiceLineAdd>\
+         <InvoiceLineAdd><ItemRef><FullName>CA Tax</FullName></ItemRef><Amount>5.00</Amount></InvoiceLineAdd>",
+    )
+    .ok();
+    let year = "<ReportPeriod><FromReportDate>2023-01-01</FromReportDate><ToReportDate>2023-12-31</ToReportDate></ReportPeriod>";
+    let rows = report_rows(&sim.send(&format!(
+        "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>SalesByCustomerSummary</GeneralSummaryReportType>{year}</GeneralSummaryReportQueryRq>"
+    )));
+    assert_eq!(value(&rows, "Beta", "2"), "100.00");
+    // The tax line is payable.
+    let text = sim.send_text("<SalesTaxPayableQueryRq/>");
+    assert!(text.contains("<Amount>5.00</Amount>"), "{text}");
+    assert_eq!(account_balance(&sim, "Sales Tax Payable"), "5.00");
+    // A billable expense: Acme's by customer, Lumber Co's by vendor.
+    sim.one(
+        "<BillAddRq><BillAdd><VendorRef><FullName>Lumber Co</FullName></VendorRef><TxnDate>2023-11-03</TxnDate>\
+         <ExpenseLineAdd><AccountRef><FullName>Materials</FullName></AccountRef><Amount>40.00</Amount>\
+         <CustomerRef><FullName>Acme</FullName></CustomerRef></ExpenseLineAdd></BillAdd></BillAddRq>",
+    )
+    .ok();
+    let rows = report_rows(&sim.send(&format!(
+        "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>ExpenseByVendorSummary</GeneralSummaryReportType>{year}</GeneralSummaryReportQueryRq>"
+    )));
+    assert_eq!(value(&rows, "Lumber Co", "2"), "40.00");
+    let rows = report_rows(&sim.send(&format!(
+        "<GeneralSummaryReportQueryRq><GeneralSummaryReportType>IncomeByCustomerSummary</GeneralSummaryReportType>{year}</GeneralSummaryReportQueryRq>"
+    )));
+    assert_eq!(value(&rows, "Acme", "2"), "-40.00");
+    // A time entry of ten thousand hours is refused.
+    let t = sim.one(
+        "<TimeTrackingAddRq><TimeTrackingAdd><EntityRef><FullName>Lumber Co</FullName></EntityRef>\
+         <Duration>PT10000H</Duration></TimeTrackingAdd></TimeTrackingAddRq>",
+    );
+    assert_eq!(t.code, 3210, "{}", t.message);
+    // A sales tax group of a group: 3140.
+    sim.one(
+        "<ItemSalesTaxGroupAddRq><ItemSalesTaxGroupAdd><Name>G1</Name>\
+         <ItemSalesTaxRef><FullName>CA Tax</FullName></ItemSalesTaxRef></ItemSalesTaxGroupAdd></ItemSalesTaxGroupAddRq>",
+    )
+    .ok();
+    let g = sim.one(
+        "<ItemSalesTaxGroupAddRq><ItemSalesTaxGroupAdd><Name>G2</Name>\
+         <ItemSalesTaxRef><FullName>G1</FullName></ItemSalesTaxRef></ItemSalesTaxGroupAdd></ItemSalesTaxGroupAddRq>",
+    );
+    assert_eq!(g.code, 3140, "{}", g.message);
     sim.check_schema();
 }

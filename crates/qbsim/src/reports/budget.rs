@@ -182,7 +182,9 @@ pub fn budget_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let (year_from, year_to) = (days_from_civil(year, 1, 1), days_from_civil(year, 12, 31));
     let (from, to) = if e.child("ReportPeriod").is_some() || e.child("ReportDateMacro").is_some() {
         let (f, t) = super::period(ctx, rq, "ThisYear")?;
-        (f.unwrap_or(year_from).max(year_from), t.min(year_to))
+        // A period outside the fiscal year shrinks to a day of it.
+        let to = t.min(year_to).max(year_from);
+        (f.unwrap_or(year_from).max(year_from).min(to), to)
     } else {
         (year_from, year_to)
     };

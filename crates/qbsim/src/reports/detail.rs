@@ -87,6 +87,8 @@ pub(super) enum Only {
     Pending,
     /// Lines billable to a customer and not billed yet.
     Unbilled,
+    /// Postings that move an item's stock.
+    Stock,
 }
 
 pub(super) struct Spec {
@@ -300,6 +302,7 @@ static SPECS: &[Spec] = &[
     },
     Spec {
         sign: Sign::Debit,
+        only: Only::Stock,
         ..spec(
             "InventoryValuationDetail",
             "Inventory Valuation Detail",
@@ -641,6 +644,9 @@ pub(super) struct Entry {
     pub(super) modified: i64,
     /// The transaction is marked pending.
     pub(super) pending: bool,
+    /// The posting's own name where it differs from the row's (a purchase
+    /// line's customer): what a by-customer summary files it under.
+    pub(super) own: Option<String>,
 }
 
 /// The request's own filters.
@@ -788,6 +794,35 @@ impl Chart {
     }
 }
 
+/// Item kinds looked up once per report.
+#[derive(Default)]
+pub(super) struct ItemKinds(HashMap<String, String>);
+
+impl ItemKinds {
+    /// Whether a form's line is part of what was sold or bought: not a
+    /// subtotal (its amount repeats the lines above), not sales tax, not a
+    /// payment item. Lines without an item (expenses) are.
+    pub(super) fn counts(&mut self, ctx: &Ctx<'_>, line: &[qbxml::Elem]) -> Res<bool> {
+        let Some(id) = crate::ledger::ref_id(line, "ItemRef") else {
+            return Ok(true);
+        };
+        let kind = match self.0.get(&id) {
+            Some(k) => k.clone(),
+            None => {
+                let k = store::get(ctx.db, "Item", &id)?
+                    .map(|r| r.kind)
+                    .unwrap_or_default();
+                self.0.insert(id, k.clone());
+                k
+            }
+        };
+        Ok(!matches!(
+            kind.as_str(),
+            "ItemSubtotal" | "ItemSalesTax" | "ItemSalesTaxGroup" | "ItemPayment"
+        ))
+    }
+}
+
 /// Names looked up once per report.
 #[derive(Default)]
 pub(super) struct Names(HashMap<(&'static str, String), Option<String>>);
@@ -865,13 +900,23 @@ pub(super) fn entries(
             let rows = st.query_map([&from_s, &to_s], |r| {
                 let item: Option<String> = r.get(4)?;
                 let qty: i64 = r.get(5)?;
-                // The posting's own name (A/R, A/P), else the transaction's.
-                let name = r
-                    .get::<_, Option<String>>(3)?
-                    .or(r.get::<_, Option<String>>(10)?);
+                // On A/R and A/P a posting names its customer or vendor;
+                // elsewhere the row is the transaction's customer or vendor
+                // (a purchase line's customer is who it is billable to),
+                // else the posting's own name (a journal line's).
+                let account: String = r.get(1)?;
+                let own: Option<String> = r.get(3)?;
+                let txn_entity: Option<String> = r.get(10)?;
+                let (name, own) =
+                    if matches!(chart.ty(&account), "AccountsReceivable" | "AccountsPayable") {
+                        (own.or(txn_entity), None)
+                    } else {
+                        (txn_entity.or(own.clone()), own)
+                    };
                 Ok(Entry {
                     txn: r.get(0)?,
-                    account: Some(r.get(1)?),
+                    own,
+                    account: Some(account),
                     amount: r.get(2)?,
                     name,
                     qty: item.as_ref().map(|_| qty),
@@ -923,6 +968,7 @@ pub(super) fn entries(
             }
         }
         Source::Lines => {
+            let mut item_kinds = ItemKinds::default();
             for t in txns_in(ctx, from, to, spec.types, false)? {
                 let b = body::decode(&t.body);
                 let sign = if matches!(
@@ -939,6 +985,9 @@ pub(super) fn entries(
                     let Some(item) = crate::ledger::ref_id(c, "ItemRef") else {
                         continue;
                     };
+                    if !item_kinds.counts(ctx, c)? {
+                        continue;
+                    }
                     if spec.only == Only::Unbilled && leaf(c, "BillableStatus") != Some("Billable")
                     {
                         continue;
@@ -1161,6 +1210,11 @@ fn run(ctx: &Ctx<'_>, rq: &Request<'_>, spec: &Spec, cols: &[&str], title: &str)
         }
         match spec.only {
             Only::Any | Only::Unbilled => {}
+            Only::Stock => {
+                if r.item.is_none() {
+                    continue;
+                }
+            }
             Only::Pending => {
                 if !r.pending {
                     continue;

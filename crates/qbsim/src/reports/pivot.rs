@@ -11,7 +11,7 @@
 use super::detail::{
     entries, filters, load_chart, spec, Accounts, Chart, Entry, Group, Names, Source,
 };
-use super::{answer, is_pl, period, period_text, Report};
+use super::{answer, period, period_text, Report};
 use crate::clock::{civil_from_days, date_text, days_from_civil, parse_date};
 use crate::ledger::debit_normal;
 use crate::store;
@@ -222,7 +222,13 @@ impl<'c> Keys<'c> {
                 let pos = self.chart.by_id.get(a).map(|x| x.2).unwrap_or(usize::MAX);
                 Key::new(format!("{pos:08}"), self.chart.name(a))
             }),
-            Axis::Name(kind) => self.name(ctx, e.name.as_deref(), kind)?,
+            // A by-customer row takes a purchase line's customer; other
+            // names, the transaction's.
+            Axis::Name(Some(kind)) => match self.name(ctx, e.own.as_deref(), Some(kind))? {
+                Some(k) if e.own.is_some() => Some(k),
+                _ => self.name(ctx, e.name.as_deref(), Some(kind))?,
+            },
+            Axis::Name(None) => self.name(ctx, e.name.as_deref(), None)?,
             Axis::Item => Some(self.item(ctx, e.item.as_deref())?),
             Axis::Rep => Some(match &e.rep {
                 Some(r) => {
@@ -311,9 +317,10 @@ impl Pivot {
 /// columns asked for. Rows of accounts show each account in its own sign
 /// (BalanceSheet: the balance-sheet accounts' balances at the end of the
 /// period; IncomeStatement: the profit-and-loss accounts' activity;
-/// Account: both); rows of anything else show what it brought to net
-/// income (income less expense) [I]. The TOTAL row nets debits and
-/// credits: net income over profit-and-loss accounts.
+/// Account: every account's activity in the period); rows of anything
+/// else show what it brought to net income (income less expense) [I]. The
+/// TOTAL row nets debits and credits: net income (credit-positive) for the
+/// income statement, debits less credits otherwise.
 pub fn custom_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let e = rq.element();
     let rows_by = e.child_text("SummarizeRowsBy").unwrap_or("Account");
@@ -362,8 +369,12 @@ pub fn custom_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         let natural = if debit_normal(chart.ty(a)) { 1 } else { -1 };
         let (v, back) = if row_axis == Axis::Account {
             // Shown in the account's sign; the total nets debits and
-            // credits (credit-positive over profit-and-loss accounts).
-            let total_sign = if is_pl(chart.ty(a)) { -1 } else { 1 };
+            // credits (credit-positive for the income statement).
+            let total_sign = if accounts == Accounts::ProfitAndLoss {
+                -1
+            } else {
+                1
+            };
             (natural * r.amount, natural * total_sign)
         } else {
             (-r.amount, 1)

@@ -90,6 +90,7 @@ fn job_figures(
         "ItemReceipt",
         "VendorCredit",
     ];
+    let mut item_kinds = super::detail::ItemKinds::default();
     for t in txns(ctx, from, to, &types)? {
         let b = body::decode(&t.body);
         let sale = matches!(
@@ -111,6 +112,9 @@ fn job_figures(
         }
         for l in b.iter().filter(|e| e.name.ends_with("LineRet")) {
             let c = &l.children;
+            if !item_kinds.counts(ctx, c)? {
+                continue;
+            }
             let amount = sign * leaf(c, "Amount").map(store::cents).unwrap_or(0);
             let item = ledger::ref_id(c, "ItemRef");
             if t.kind == "Estimate" {
@@ -271,35 +275,6 @@ pub fn job(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     answer(ctx, r.finish())
 }
 
-/// A qbXML duration (`PT2H30M`, `PT1H`, `PT45M10S`) in minutes, rounded.
-fn minutes(d: &str) -> i64 {
-    let Some(rest) = d
-        .trim()
-        .strip_prefix("PT")
-        .or_else(|| d.trim().strip_prefix("-PT"))
-    else {
-        return 0;
-    };
-    let mut total = 0.0;
-    let mut num = String::new();
-    for ch in rest.chars() {
-        match ch {
-            '0'..='9' | '.' => num.push(ch),
-            'H' | 'M' | 'S' => {
-                let v: f64 = num.parse().unwrap_or(0.0);
-                total += match ch {
-                    'H' => v * 60.0,
-                    'M' => v,
-                    _ => v / 60.0,
-                };
-                num.clear();
-            }
-            _ => return 0,
-        }
-    }
-    total.round() as i64
-}
-
 /// Minutes as a qbXML duration.
 fn duration(minutes: i64) -> String {
     format!("PT{}H{}M", minutes / 60, minutes % 60)
@@ -340,7 +315,9 @@ pub fn time(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             customer: ledger::ref_id(&b, "CustomerRef"),
             item: ledger::ref_id(&b, "ItemServiceRef"),
             date: t.date.clone(),
-            minutes: leaf(&b, "Duration").map(minutes).unwrap_or(0),
+            minutes: leaf(&b, "Duration")
+                .and_then(crate::txns::duration_minutes)
+                .unwrap_or(0),
             billable: leaf(&b, "BillableStatus").map(str::to_string),
         };
         if !passes(&f.items, rec.item.as_deref()) {

@@ -272,7 +272,11 @@ fn run(ctx: &Ctx<'_>, rq: &Request<'_>, s: &Spec) -> Res<Answer> {
             // (net income, credit-positive, over P&L accounts).
             Sign::Natural => {
                 let natural = if debit_normal(ty) { 1 } else { -1 };
-                let total = if is_pl(ty) { -1 } else { 1 };
+                let total = if s.accounts == Accounts::ProfitAndLoss {
+                    -1
+                } else {
+                    1
+                };
                 (natural * r.amount, natural * total)
             }
         };
@@ -611,6 +615,7 @@ fn sales_tax(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
     // Per tax item: (total sales, taxable sales, tax).
     let mut per: HashMap<String, [i64; 3]> = HashMap::new();
     let mut taxable_codes: HashMap<String, bool> = HashMap::new();
+    let mut item_kinds = super::detail::ItemKinds::default();
     for t in store::get_txns(ctx.db, &ids)? {
         let b = body::decode(&t.body);
         let Some(item) = crate::ledger::ref_id(&b, "ItemSalesTaxRef") else {
@@ -620,6 +625,9 @@ fn sales_tax(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
         let e = per.entry(item).or_default();
         e[2] += sign * leaf(&b, "SalesTaxTotal").map(store::cents).unwrap_or(0);
         for l in b.iter().filter(|x| x.name.ends_with("LineRet")) {
+            if !item_kinds.counts(ctx, &l.children)? {
+                continue;
+            }
             let amount = sign * leaf(&l.children, "Amount").map(store::cents).unwrap_or(0);
             e[0] += amount;
             if let Some(code) = crate::ledger::ref_id(&l.children, "SalesTaxCodeRef") {

@@ -223,7 +223,13 @@ pub(super) fn applications(
     let mut links = Vec::new();
     let entity = d.entity();
     let customer = kind.role == Role::CustomerPayment;
-    let target_kind = if customer { "Invoice" } else { "Bill" };
+    // What a payment pays: a customer's invoices and statement charges, a
+    // vendor's bills.
+    let target_kinds: &[&'static str] = if customer {
+        &["Invoice", "Charge"]
+    } else {
+        &["Bill"]
+    };
     let credit_kind = if customer {
         "CreditMemo"
     } else {
@@ -237,11 +243,7 @@ pub(super) fn applications(
             let my_account = d.account();
             for spec in specs {
                 // A customer's payment pays invoices and statement charges.
-                let kinds: &[&str] = if customer {
-                    &["Invoice", "Charge"]
-                } else {
-                    &["Bill"]
-                };
+                let kinds = target_kinds;
                 let target = target(ctx, &spec.txn, kinds, entity.as_deref())?;
                 if my_account.is_some() && target.account != my_account {
                     return Err(invalid(
@@ -281,7 +283,7 @@ pub(super) fn applications(
             }
             if auto && !explicit {
                 let mut budget = given_total.unwrap_or(0);
-                let open = open_docs(ctx, target_kind, entity.as_deref(), id)?;
+                let open = open_docs(ctx, target_kinds, entity.as_deref(), id)?;
                 let exact = open.iter().position(|r| r.open == budget);
                 let order: Vec<&TxnRow> = match exact {
                     Some(i) => vec![&open[i]],
@@ -353,6 +355,13 @@ pub(super) fn applications(
                     &["CreditMemo", "ReceivePayment"],
                     entity.as_deref(),
                 )?;
+                if d.account().is_some() && credit.account != d.account() {
+                    return Err(invalid(
+                        "TxnID",
+                        &spec.txn,
+                        "The credit is in another A/R account.",
+                    ));
+                }
                 if spec.amount > credit.open {
                     return Err(invalid(
                         "RefundAppliedToTxnAdd RefundAmount",
@@ -490,22 +499,28 @@ pub(super) fn target(ctx: &Ctx<'_>, id: &str, kinds: &[&str], entity: Option<&st
     }
 }
 
-/// Open documents of one customer or vendor, oldest first.
+/// Open documents of one customer or vendor, of the kinds a payment
+/// applies to, oldest first.
 pub(super) fn open_docs(
     ctx: &Ctx<'_>,
-    kind: &str,
+    kinds: &[&'static str],
     entity: Option<&str>,
     except: &str,
 ) -> Res<Vec<TxnRow>> {
     let Some(entity) = entity else {
         return Ok(Vec::new());
     };
-    let mut st = ctx.db.prepare_cached(
-        "SELECT id FROM txn WHERE entity=?1 AND type=?2 AND open>0 AND voided=0 AND id<>?3 \
-         ORDER BY date, created, id",
-    )?;
+    let list = kinds
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut st = ctx.db.prepare_cached(&format!(
+        "SELECT id FROM txn WHERE entity=?1 AND type IN ({list}) AND open>0 AND voided=0 \
+         AND id<>?2 ORDER BY date, created, id"
+    ))?;
     let ids: Vec<String> = st
-        .query_map([entity, kind, except], |r| r.get(0))?
+        .query_map([entity, except], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()
         .map_err(store::StoreError::from)?;
     Ok(store::get_txns(ctx.db, &ids)?)

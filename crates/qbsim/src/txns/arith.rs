@@ -129,6 +129,7 @@ impl Item {
             &["AccountRef"],
             &["DepositToAccountRef"],
         ])
+        .or_else(|| self.fixed_asset_account())
     }
 
     pub(super) fn expense_account(&self) -> Option<String> {
@@ -137,6 +138,14 @@ impl Item {
             &["SalesAndPurchase", "ExpenseAccountRef"],
             &["AccountRef"],
         ])
+        .or_else(|| self.fixed_asset_account())
+    }
+
+    /// A fixed asset is bought into, and sold out of, its asset account.
+    fn fixed_asset_account(&self) -> Option<String> {
+        (self.kind() == "ItemFixedAsset")
+            .then(|| self.ref_id(&[&["AssetAccountRef"]]))
+            .flatten()
     }
 
     pub(super) fn is_inventory(&self) -> bool {

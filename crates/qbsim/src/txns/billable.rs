@@ -79,6 +79,19 @@ pub(super) fn time_and_mileage(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
         };
         set_leaf(&mut d.items, "BillableStatus", status.into());
     }
+    // A time entry is at most a day and a half of hours [I] (reports add
+    // durations up; an unbounded one would not fit).
+    if d.kind.name == "TimeTracking" {
+        let given = leaf(&d.items, "Duration").unwrap_or("");
+        let minutes = duration_minutes(given);
+        if !minutes.is_some_and(|m| (0..=24 * 60 * 366).contains(&m)) {
+            return Err(invalid(
+                "Duration",
+                given,
+                "The duration is not a number of hours and minutes QuickBooks can record.",
+            ));
+        }
+    }
     if d.kind.name != "VehicleMileage" {
         return Ok(());
     }
@@ -115,4 +128,28 @@ pub(super) fn time_and_mileage(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
             .push(Elem::leaf("BillableAmount", store::money(amount)));
     }
     Ok(())
+}
+
+/// A qbXML duration (`PT2H30M`, `PT1H`, `PT45M10S`) in whole minutes;
+/// `None` for anything else (a sign, days, too many digits).
+pub(crate) fn duration_minutes(d: &str) -> Option<i64> {
+    let rest = d.trim().strip_prefix("PT")?;
+    let mut total = 0.0f64;
+    let mut num = String::new();
+    for ch in rest.chars() {
+        match ch {
+            '0'..='9' | '.' if num.len() < 12 => num.push(ch),
+            'H' | 'M' | 'S' if !num.is_empty() => {
+                let v: f64 = num.parse().ok()?;
+                total += match ch {
+                    'H' => v * 60.0,
+                    'M' => v,
+                    _ => v / 60.0,
+                };
+                num.clear();
+            }
+            _ => return None,
+        }
+    }
+    num.is_empty().then(|| total.round() as i64)
 }

@@ -42,6 +42,7 @@ use crate::{invalid, status, Res};
 use crate::{Answer, Ctx, SimError};
 use apply::*;
 use arith::*;
+pub(crate) use billable::duration_minutes;
 use map::*;
 use post::*;
 use qbxml::schema::Decl;
@@ -337,6 +338,18 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
         .drain(..)
         .partition(|e| line_family(&e.name, ret).is_some());
     body::merge(&mut header, changes, &cleared);
+    // A statement charge is one line on its header: a changed quantity,
+    // rate or item recomputes its amount (and a new item its rate) unless
+    // the Mod gives them.
+    if kind.role == Role::Charge && agg.child("Amount").is_none() {
+        let given = |n: &str| agg.child(n).is_some();
+        if given("Quantity") || given("Rate") || given("ItemRef") {
+            header.retain(|e| e.name != "Amount");
+        }
+        if given("ItemRef") && !given("Rate") {
+            header.retain(|e| e.name != "Rate");
+        }
+    }
     // Lines: a family named in the Mod is replaced by the lines given
     // (TxnLineID -1 adds one, a known TxnLineID keeps and changes that
     // line); families not named stay as they are.

@@ -53,6 +53,16 @@ pub(super) fn build(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
     let can_build = quantity_can_build(ctx, &asm_id)?;
     let mut short = false;
     let mut lines = Vec::new();
+    // What the build takes of each component so far (a component may be
+    // on two lines).
+    let mut taken: std::collections::HashMap<String, i64> = Default::default();
+    if !asm.1.iter().any(|e| e.name == "ItemInventoryAssemblyLine") {
+        return Err(invalid(
+            "ItemInventoryAssemblyRef",
+            &asm.0.full_name,
+            "The assembly has no components to build it from.",
+        ));
+    }
     for c in asm
         .1
         .iter()
@@ -67,7 +77,9 @@ pub(super) fn build(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
         let per = qty_units(num(leaf(&c.children, "Quantity")).unwrap_or(1.0));
         let needed = qty_units(n * per as f64 / ledger::QTY_SCALE);
         let on_hand = comp.row().qty;
-        short |= on_hand < needed;
+        let before = taken.entry(cid.clone()).or_default();
+        *before += needed;
+        short |= on_hand < *before;
         let mut line =
             Elem::new("ComponentItemLineRet").child(Elem::new("ItemRef").with("ListID", cid));
         if let Some(desc) = comp.sales_desc().or_else(|| comp.purchase_desc()) {
