@@ -1611,9 +1611,35 @@ fn detail_reports_agree_with_the_ledger() {
         rows.iter().filter(|r| r.0 == "TextRow").count() == 1,
         "{rows:?}"
     );
-    // The transaction list by date has one row per transaction.
+    // The transaction list by date has one row per transaction; of
+    // vendors only, the bill.
     let tl = report_rows(&detail("TxnListByDate", ""));
     assert_eq!(tl.iter().filter(|r| r.0 == "DataRow").count(), 3);
+    let tl = report_rows(&detail(
+        "TxnListByDate",
+        "<ReportEntityFilter><EntityTypeFilter>Vendor</EntityTypeFilter></ReportEntityFilter>",
+    ));
+    assert_eq!(tl.iter().filter(|r| r.0 == "DataRow").count(), 1);
+    // A customer with its jobs.
+    sim.one(
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Acme:Job 1</FullName></CustomerRef><TxnDate>2023-11-01</TxnDate>\
+         <InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>",
+    )
+    .ok();
+    let count = |filter: &str| {
+        report_rows(&detail("TxnListByDate", filter))
+            .iter()
+            .filter(|r| r.0 == "DataRow")
+            .count()
+    };
+    assert_eq!(
+        count("<ReportEntityFilter><FullName>Acme</FullName></ReportEntityFilter>"),
+        2
+    );
+    assert_eq!(
+        count("<ReportEntityFilter><FullNameWithChildren>Acme</FullNameWithChildren></ReportEntityFilter>"),
+        3
+    );
     // IncludeColumn chooses the columns.
     let c = detail(
         "TxnListByDate",
@@ -1633,7 +1659,7 @@ fn detail_reports_agree_with_the_ledger() {
     let gl_rows = report_rows(&gl);
     assert_eq!(value(&gl_rows, "TOTAL", "8"), "0.00");
     let pl = report_rows(&detail("ProfitAndLossDetail", ""));
-    assert_eq!(value(&pl, "Net Income", "8"), "-176.00");
+    assert_eq!(value(&pl, "Net Income", "8"), "-126.00");
     // Every type answers.
     let s = qbxml::schema::Schema::for_version(qbxml::Version::V13_0);
     let types: Vec<&str> = s

@@ -24,7 +24,7 @@ use crate::store::{self, TxnRow};
 use crate::{status, Res};
 use crate::{Answer, Ctx};
 use qbxml::{Element, Request};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Where a report's rows come from.
 #[derive(Clone, Copy, PartialEq)]
@@ -649,32 +649,76 @@ pub(super) struct Entry {
     pub(super) own: Option<String>,
 }
 
-/// The request's own filters.
+/// The request's own filters (ReportAccountFilter, ReportEntityFilter,
+/// ReportItemFilter, ReportTxnTypeFilter): records named (with their
+/// subrecords when asked `…WithChildren`), or kinds of them.
 #[derive(Default)]
 pub(super) struct Filters {
-    pub(super) accounts: Option<Vec<String>>,
+    pub(super) accounts: Option<HashSet<String>>,
     pub(super) account_types: Option<Vec<String>>,
-    pub(super) names: Option<Vec<String>>,
-    pub(super) items: Option<Vec<String>>,
+    pub(super) names: Option<HashSet<String>>,
+    /// EntityTypeFilter: Customer, Vendor, Employee or OtherName.
+    pub(super) name_kind: Option<String>,
+    pub(super) items: Option<HashSet<String>>,
+    /// ItemTypeFilter: the item kinds it stands for.
+    pub(super) item_kinds: Option<Vec<&'static str>>,
     pub(super) types: Option<Vec<String>>,
+    /// Kinds of the names and items rows name, read once.
+    kinds: HashMap<(&'static str, String), String>,
 }
 
-/// Resolve a filter's ListIDs and FullNames to ListIDs (unknown names
-/// match nothing).
-fn ids_of(ctx: &Ctx<'_>, f: Element<'_>, ns: &str) -> Res<Vec<String>> {
-    let mut out = Vec::new();
-    for c in f.children() {
-        match c.name() {
-            "ListID" | "ListIDWithChildren" => out.push(c.text().to_string()),
-            "FullName" | "FullNameWithChildren" => {
-                if let Some(r) = store::by_name(ctx.db, ns, c.text())? {
-                    out.push(r.id);
-                }
-            }
-            _ => {}
-        }
+/// The records a filter names, in the lists `kinds` (every kind of the
+/// namespace).
+fn named(ctx: &Ctx<'_>, f: Element<'_>, kinds: &[&str]) -> Res<HashSet<String>> {
+    let mut set = HashSet::new();
+    for k in kinds {
+        set.extend(crate::query::ref_set(ctx, f, k)?);
     }
-    Ok(out)
+    Ok(set)
+}
+
+/// The item kinds an `ItemTypeFilter` value stands for.
+fn item_kinds(t: &str) -> Vec<&'static str> {
+    let v: &[&'static str] = match t {
+        "Assembly" => &["ItemInventoryAssembly"],
+        "Discount" => &["ItemDiscount"],
+        "FixedAsset" => &["ItemFixedAsset"],
+        "Inventory" => &["ItemInventory"],
+        "InventoryAndAssembly" => &["ItemInventory", "ItemInventoryAssembly"],
+        "NonInventory" => &["ItemNonInventory"],
+        "OtherCharge" => &["ItemOtherCharge"],
+        "Payment" => &["ItemPayment"],
+        "SalesTax" => &["ItemSalesTax", "ItemSalesTaxGroup"],
+        "Service" => &["ItemService"],
+        // Sales: what can be sold; AllExceptFixedAsset: all but assets.
+        "Sales" => &[
+            "ItemService",
+            "ItemInventory",
+            "ItemInventoryAssembly",
+            "ItemNonInventory",
+            "ItemOtherCharge",
+            "ItemDiscount",
+            "ItemGroup",
+            "ItemSubtotal",
+            "ItemPayment",
+            "ItemSalesTax",
+            "ItemSalesTaxGroup",
+        ],
+        _ => &[
+            "ItemService",
+            "ItemInventory",
+            "ItemInventoryAssembly",
+            "ItemNonInventory",
+            "ItemOtherCharge",
+            "ItemDiscount",
+            "ItemGroup",
+            "ItemSubtotal",
+            "ItemPayment",
+            "ItemSalesTax",
+            "ItemSalesTaxGroup",
+        ],
+    };
+    v.to_vec()
 }
 
 pub(super) fn filters(ctx: &Ctx<'_>, e: Element<'_>) -> Res<Filters> {
@@ -683,17 +727,32 @@ pub(super) fn filters(ctx: &Ctx<'_>, e: Element<'_>) -> Res<Filters> {
         if let Some(t) = a.child_text("AccountTypeFilter") {
             f.account_types = Some(account_types(t));
         } else {
-            f.accounts = Some(ids_of(ctx, a, "Account")?);
+            f.accounts = Some(named(ctx, a, &["Account"])?);
         }
     }
     if let Some(n) = e.child("ReportEntityFilter") {
-        if n.child("EntityTypeFilter").is_none() {
-            f.names = Some(ids_of(ctx, n, "Name")?);
+        match n.child_text("EntityTypeFilter") {
+            Some(t) => f.name_kind = Some(t.to_string()),
+            None => {
+                f.names = Some(named(
+                    ctx,
+                    n,
+                    &["Customer", "Vendor", "Employee", "OtherName"],
+                )?)
+            }
         }
     }
     if let Some(i) = e.child("ReportItemFilter") {
-        if i.child("ItemTypeFilter").is_none() {
-            f.items = Some(ids_of(ctx, i, "Item")?);
+        match i.child_text("ItemTypeFilter") {
+            Some(t) => f.item_kinds = Some(item_kinds(t)),
+            None => {
+                let all: Vec<&str> = crate::kinds::KINDS
+                    .iter()
+                    .filter(|k| k.namespace == "Item")
+                    .map(|k| k.name)
+                    .collect();
+                f.items = Some(named(ctx, i, &all)?);
+            }
         }
     }
     if let Some(t) = e.child("ReportTxnTypeFilter") {
@@ -706,6 +765,62 @@ pub(super) fn filters(ctx: &Ctx<'_>, e: Element<'_>) -> Res<Filters> {
         }
     }
     Ok(f)
+}
+
+impl Filters {
+    fn kind_of(&mut self, ctx: &Ctx<'_>, ns: &'static str, id: &str) -> Res<String> {
+        if let Some(k) = self.kinds.get(&(ns, id.to_string())) {
+            return Ok(k.clone());
+        }
+        let k = store::get(ctx.db, ns, id)?
+            .map(|r| r.kind)
+            .unwrap_or_default();
+        self.kinds.insert((ns, id.to_string()), k.clone());
+        Ok(k)
+    }
+
+    /// Whether a row passes every filter the request gave.
+    pub(super) fn keeps(&mut self, ctx: &Ctx<'_>, chart: &Chart, r: &Entry) -> Res<bool> {
+        let has = |set: &Option<HashSet<String>>, id: &Option<String>| match set {
+            Some(s) => id.as_ref().is_some_and(|x| s.contains(x)),
+            None => true,
+        };
+        if !has(&self.accounts, &r.account)
+            || !has(&self.names, &r.name)
+            || !has(&self.items, &r.item)
+        {
+            return Ok(false);
+        }
+        if let Some(tys) = &self.account_types {
+            let t = r.account.as_deref().map(|a| chart.ty(a)).unwrap_or("");
+            if !tys.iter().any(|x| x == t) {
+                return Ok(false);
+            }
+        }
+        if let Some(tys) = &self.types {
+            if !tys.contains(&r.kind) {
+                return Ok(false);
+            }
+        }
+        if let Some(want) = self.name_kind.clone() {
+            let Some(n) = r.name.clone() else {
+                return Ok(false);
+            };
+            if self.kind_of(ctx, "Name", &n)? != want {
+                return Ok(false);
+            }
+        }
+        if let Some(kinds) = self.item_kinds.clone() {
+            let Some(i) = r.item.clone() else {
+                return Ok(false);
+            };
+            let k = self.kind_of(ctx, "Item", &i)?;
+            if !kinds.contains(&k.as_str()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// The account types an `AccountTypeFilter` value stands for.
@@ -1184,7 +1299,7 @@ fn run(ctx: &Ctx<'_>, rq: &Request<'_>, spec: &Spec, cols: &[&str], title: &str)
     let e = rq.element();
     let (from, to) = period(ctx, rq, "ThisMonthToDate")?;
     let today = crate::clock::parse_date(&ctx.tz.date(ctx.now)).unwrap_or(to);
-    let f = filters(ctx, e)?;
+    let mut f = filters(ctx, e)?;
     let chart = load_chart(ctx)?;
     let mut rows = entries(ctx, spec, from, to, &chart)?;
     let mut names = Names::default();
@@ -1238,31 +1353,8 @@ fn run(ctx: &Ctx<'_>, rq: &Request<'_>, spec: &Spec, cols: &[&str], title: &str)
                 }
             }
         }
-        if let Some(ids) = &f.accounts {
-            if !r.account.as_ref().is_some_and(|a| ids.contains(a)) {
-                continue;
-            }
-        }
-        if let Some(tys) = &f.account_types {
-            let t = r.account.as_deref().map(|a| chart.ty(a)).unwrap_or("");
-            if !tys.iter().any(|x| x == t) {
-                continue;
-            }
-        }
-        if let Some(ids) = &f.names {
-            if !r.name.as_ref().is_some_and(|n| ids.contains(n)) {
-                continue;
-            }
-        }
-        if let Some(ids) = &f.items {
-            if !r.item.as_ref().is_some_and(|n| ids.contains(n)) {
-                continue;
-            }
-        }
-        if let Some(tys) = &f.types {
-            if !tys.contains(&r.kind) {
-                continue;
-            }
+        if !f.keeps(ctx, &chart, &r)? {
+            continue;
         }
         kept.push(r);
     }

@@ -338,7 +338,7 @@ pub fn custom_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     // Balances need everything before the period too.
     let balances = accounts == Accounts::BalanceSheet;
     let rows = entries(ctx, &source, if balances { None } else { from }, to, &chart)?;
-    let f = filters(ctx, e)?;
+    let mut f = filters(ctx, e)?;
     let mut keys = Keys::new(&chart, from.unwrap_or(to));
     let mut p = Pivot::default();
     let mut raw_sign: HashMap<Key, i64> = HashMap::new();
@@ -347,20 +347,8 @@ pub fn custom_summary(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         if !chart.keeps(accounts, a) {
             continue;
         }
-        if let Some(ids) = &f.accounts {
-            if !ids.iter().any(|i| i == a) {
-                continue;
-            }
-        }
-        if let Some(ids) = &f.names {
-            if !r.name.as_ref().is_some_and(|n| ids.contains(n)) {
-                continue;
-            }
-        }
-        if let Some(tys) = &f.types {
-            if !tys.contains(&r.kind) {
-                continue;
-            }
+        if !f.keeps(ctx, &chart, r)? {
+            continue;
         }
         let (Some(row), Some(col)) = (keys.of(ctx, row_axis, r)?, keys.of(ctx, col_axis, r)?)
         else {

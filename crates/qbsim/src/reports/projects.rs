@@ -55,9 +55,9 @@ struct Figures {
 }
 
 /// Does a filter let this name (or item) through?
-fn passes(ids: &Option<Vec<String>>, id: Option<&str>) -> bool {
+fn passes(ids: &Option<std::collections::HashSet<String>>, id: Option<&str>) -> bool {
     match ids {
-        Some(ids) => id.is_some_and(|i| ids.iter().any(|x| x == i)),
+        Some(ids) => id.is_some_and(|i| ids.contains(i)),
         None => true,
     }
 }

@@ -225,7 +225,7 @@ fn run(ctx: &Ctx<'_>, rq: &Request<'_>, s: &Spec) -> Res<Answer> {
         to,
         &chart,
     )?;
-    let f = filters(ctx, e)?;
+    let mut f = filters(ctx, e)?;
     let cols = if s.ty == "ProfitAndLossByJob" {
         Axis::Name(Some("Customer"))
     } else if s.ty.ends_with("ByClass") {
@@ -246,20 +246,8 @@ fn run(ctx: &Ctx<'_>, rq: &Request<'_>, s: &Spec) -> Res<Answer> {
         if !s.types.is_empty() && !s.types.contains(&r.kind.as_str()) {
             continue;
         }
-        if let Some(ids) = &f.names {
-            if !r.name.as_ref().is_some_and(|n| ids.contains(n)) {
-                continue;
-            }
-        }
-        if let Some(ids) = &f.accounts {
-            if !r.account.as_ref().is_some_and(|n| ids.contains(n)) {
-                continue;
-            }
-        }
-        if let Some(ids) = &f.items {
-            if !r.item.as_ref().is_some_and(|n| ids.contains(n)) {
-                continue;
-            }
+        if !f.keeps(ctx, &chart, r)? {
+            continue;
         }
         let (Some(row), Some(col)) = (keys.of(ctx, s.rows, r)?, keys.of(ctx, cols, r)?) else {
             continue;
