@@ -72,16 +72,7 @@ pub fn query(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
                 })
         })
         .collect();
-    let status = if items.is_empty() {
-        Status::from_code(1, &[])
-    } else {
-        Status::ok()
-    };
-    Ok(Answer {
-        status,
-        items,
-        ..Answer::default()
-    })
+    Ok(Answer::found(items))
 }
 
 pub fn del(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {

@@ -7,7 +7,7 @@ use crate::body::leaf;
 use crate::kinds::{self, Kind};
 use crate::store;
 use crate::{invalid, Answer, Ctx, Res};
-use qbxml::{Elem, Element, Request, Status};
+use qbxml::{Elem, Element, Request};
 
 /// Every item with a bar code: (its row, the value).
 fn coded(ctx: &Ctx<'_>) -> Res<Vec<(store::Row, String)>> {
@@ -101,14 +101,5 @@ pub fn query(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         ctx.spend(&ret)?;
         items.push(ret);
     }
-    let status = if items.is_empty() {
-        Status::from_code(1, &[])
-    } else {
-        Status::ok()
-    };
-    Ok(Answer {
-        status,
-        items,
-        ..Answer::default()
-    })
+    Ok(Answer::found(items))
 }

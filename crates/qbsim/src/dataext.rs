@@ -131,16 +131,7 @@ pub fn def_query(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         ctx.spend(&ret)?;
         items.push(ret);
     }
-    let status = if items.is_empty() {
-        Status::from_code(1, &[])
-    } else {
-        Status::ok()
-    };
-    Ok(Answer {
-        status,
-        items,
-        ..Answer::default()
-    })
+    Ok(Answer::found(items))
 }
 
 /// The record a DataExt request is about, checked against the definition.

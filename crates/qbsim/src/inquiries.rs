@@ -11,7 +11,7 @@ use crate::refs::resolve;
 use crate::render::complete_refs;
 use crate::store::{self, TxnRow};
 use crate::{status, Answer, Ctx, Res};
-use qbxml::{Elem, Element, Request, Status};
+use qbxml::{Elem, Element, Request};
 use std::collections::HashMap;
 
 /// A reference the request gives, resolved against `kinds`.
@@ -38,16 +38,7 @@ fn answer(ctx: &Ctx<'_>, mut items: Vec<Elem>) -> Res<Answer> {
         complete_refs(ctx, i);
         ctx.spend(i)?;
     }
-    let status = if items.is_empty() {
-        Status::from_code(1, &[])
-    } else {
-        Status::ok()
-    };
-    Ok(Answer {
-        status,
-        items,
-        ..Answer::default()
-    })
+    Ok(Answer::found(items))
 }
 
 /// Every open transaction of these types, of one name, oldest first.

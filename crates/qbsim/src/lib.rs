@@ -590,6 +590,21 @@ impl Answer {
             ..Answer::default()
         }
     }
+
+    /// A query's records: status 0, or 1 ("A query request did not find a
+    /// matching object") when there are none.
+    pub fn found(items: Vec<Elem>) -> Answer {
+        let status = if items.is_empty() {
+            Status::from_code(1, &[])
+        } else {
+            Status::ok()
+        };
+        Answer {
+            status,
+            items,
+            ..Answer::default()
+        }
+    }
 }
 
 /// What a handler returns: its answer, or why the request failed.

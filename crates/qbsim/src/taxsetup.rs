@@ -206,14 +206,5 @@ pub fn tax_lines(ctx: &Ctx<'_>, _rq: &Request<'_>) -> Res<Answer> {
         .into_iter()
         .map(|l| Elem::new("AccountTaxLineInfoRet").with("TaxLineID", l))
         .collect();
-    let status = if items.is_empty() {
-        Status::from_code(1, &[])
-    } else {
-        Status::ok()
-    };
-    Ok(Answer {
-        status,
-        items,
-        ..Answer::default()
-    })
+    Ok(Answer::found(items))
 }

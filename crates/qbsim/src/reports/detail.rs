@@ -954,7 +954,7 @@ impl Names {
 }
 
 /// The transactions of the period (all of them for `Open`), by date.
-fn txns_in(
+pub(super) fn txns_in(
     ctx: &Ctx<'_>,
     from: Option<i64>,
     to: i64,

@@ -25,26 +25,6 @@ use crate::{status, Answer, Ctx, Res};
 use qbxml::Request;
 use std::collections::BTreeMap;
 
-/// The transactions of some types dated within the period.
-fn txns(ctx: &Ctx<'_>, from: Option<i64>, to: i64, types: &[&str]) -> Res<Vec<TxnRow>> {
-    let from_s = from.map(crate::clock::date_text).unwrap_or_default();
-    let to_s = crate::clock::date_text(to);
-    let mut st = ctx.db.prepare_cached(
-        "SELECT id, type FROM txn WHERE voided=0 AND date>=?1 AND date<=?2 ORDER BY date, number",
-    )?;
-    let rows = st.query_map([&from_s, &to_s], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut ids = Vec::new();
-    for r in rows {
-        let (id, ty) = r?;
-        if types.contains(&ty.as_str()) {
-            ids.push(id);
-        }
-    }
-    Ok(store::get_txns(ctx.db, &ids)?)
-}
-
 /// One job's figures for one item (cents).
 #[derive(Default, Clone, Copy)]
 struct Figures {
@@ -91,7 +71,7 @@ fn job_figures(
         "VendorCredit",
     ];
     let mut item_kinds = super::detail::ItemKinds::default();
-    for t in txns(ctx, from, to, &types)? {
+    for t in super::detail::txns_in(ctx, from, to, &types, false)? {
         let b = body::decode(&t.body);
         let sale = matches!(
             t.kind.as_str(),
@@ -289,7 +269,7 @@ pub fn time(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
     let f = filters(ctx, e)?;
     let chart = load_chart(ctx)?;
     let mut keys = Keys::new(&chart, from.unwrap_or(to));
-    let records: Vec<TxnRow> = txns(ctx, from, to, &["TimeTracking"])?;
+    let records: Vec<TxnRow> = super::detail::txns_in(ctx, from, to, &["TimeTracking"], false)?;
     let (title, row_axis) = match ty {
         "TimeByName" => ("Time by Name", Axis::Name(None)),
         "TimeByItem" => ("Time by Item", Axis::Item),
