@@ -60,12 +60,17 @@ pub(crate) fn keep(
         let pattern = format!("lBarCodeValue:{}:{value}", value.len());
         let mut st = ctx
             .db
-            .prepare_cached("SELECT id FROM list WHERE ns='Item' AND instr(body, ?1) > 0")?;
-        let ids: Vec<String> = st
-            .query_map([&pattern], |r| r.get(0))?
+            .prepare_cached("SELECT id, body FROM list WHERE ns='Item' AND instr(body, ?1) > 0")?;
+        let hits: Vec<(String, String)> = st
+            .query_map([&pattern], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()
             .map_err(store::StoreError::from)?;
-        let taken = ids.iter().any(|id| Some(id.as_str()) != own_id);
+        // The pattern could stand in another field's text: the value must
+        // be the item's bar code.
+        let taken = hits.iter().any(|(id, b)| {
+            Some(id.as_str()) != own_id
+                && leaf(&crate::body::decode(b), "BarCodeValue") == Some(value.as_str())
+        });
         if taken {
             return Err(invalid(
                 "BarCodeValue",

@@ -122,9 +122,19 @@ pub fn is_ref(name: &str, decl: Decl) -> bool {
     name.ends_with("Ref") && decl.child("ListID").is_some() && decl.child("FullName").is_some()
 }
 
+/// The Mod sub-aggregates merged field by field into what their Add
+/// stored: an item's sales and purchase prices. Others (a customer's
+/// `ContactsMod`, `AdditionalNotesMod`; a lead's `LocationsMod`) name
+/// sub-records by ID and are not simulated yet [I]: they are ignored, as
+/// fields QuickBooks Desktop does not take.
+const MERGED_MODS: &[(&str, &str)] = &[
+    ("SalesOrPurchaseMod", "SalesOrPurchase"),
+    ("SalesAndPurchaseMod", "SalesAndPurchase"),
+];
+
 /// Where a request child lands in the Ret aggregate `ret`: the same name,
-/// or `X` → `XRet`; a Mod's `XMod` (`SalesOrPurchaseMod`, `LocationsMod`)
-/// lands where `X` does.
+/// or `X` → `XRet`; the Mod aggregates of [`MERGED_MODS`] land where their
+/// Add's do.
 pub fn ret_name(name: &str, ret: Decl) -> Option<Cow<'static, str>> {
     if let Some(p) = ret.child(name) {
         return Some(Cow::Borrowed(p.name()));
@@ -133,13 +143,31 @@ pub fn ret_name(name: &str, ret: Decl) -> Option<Cow<'static, str>> {
     if let Some(p) = ret.child(&with_ret) {
         return Some(Cow::Borrowed(p.name()));
     }
-    let base = name.strip_suffix("Mod")?;
-    if base.is_empty() {
-        return None;
+    let (_, base) = MERGED_MODS.iter().find(|(m, _)| *m == name)?;
+    ret.child(base).map(|p| Cow::Borrowed(p.name()))
+}
+
+/// After a Mod merged an item's prices: the sales/purchase aggregate and
+/// the price the Mod gave win over the stored alternative (one of
+/// `SalesOrPurchase` or `SalesAndPurchase`; one of `Price` or
+/// `PricePercent`), as the schema allows only one.
+pub fn settle_prices(items: &mut Vec<Elem>, src: Element<'_>) {
+    let given = |n: &str| src.child(n).is_some();
+    if given("SalesOrPurchaseMod") {
+        items.retain(|e| e.name != "SalesAndPurchase");
+    } else if given("SalesAndPurchaseMod") {
+        items.retain(|e| e.name != "SalesOrPurchase");
     }
-    ret.child(base)
-        .or_else(|| ret.child(&format!("{base}Ret")))
-        .map(|p| Cow::Borrowed(p.name()))
+    if let (Some(m), Some(sp)) = (
+        src.child("SalesOrPurchaseMod"),
+        items.iter_mut().find(|e| e.name == "SalesOrPurchase"),
+    ) {
+        if m.child("Price").is_some() {
+            sp.children.retain(|c| c.name != "PricePercent");
+        } else if m.child("PricePercent").is_some() {
+            sp.children.retain(|c| c.name != "Price");
+        }
+    }
 }
 
 /// QuickBooks' printed form of a value of `kind`.
@@ -328,8 +356,10 @@ pub fn cleared(src: Element<'_>, ret: Decl, skip: &[&str]) -> Vec<String> {
             && c.children()
                 .all(|g| !g.has_children() && g.text().is_empty())
     };
+    // An empty `…Mod` aggregate changes nothing (all its parts are
+    // optional); it does not clear what its Add stored.
     src.children()
-        .filter(|c| !skip.contains(&c.name()) && empty(c))
+        .filter(|c| !skip.contains(&c.name()) && !c.name().ends_with("Mod") && empty(c))
         .filter_map(|c| ret_name(c.name(), ret).map(|n| n.to_string()))
         .collect()
 }

@@ -527,6 +527,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     // Blocks are regenerated from the merged addresses below.
     changes.retain(|e| !e.name.ends_with("AddressBlock"));
     body::merge(&mut items, changes, &cleared);
+    body::settle_prices(&mut items, agg);
     add_blocks(&mut items, ret);
     derive(ctx, kind, agg, &mut items)?;
     crate::barcode::keep(ctx, kind, agg, Some(&row.id), &mut items)?;

@@ -36,8 +36,9 @@ fn side(ctx: &Ctx<'_>, kind: &'static Kind, e: Option<Element<'_>>) -> Res<Row> 
 }
 
 /// Point the references into `ns` that name `from` at `to`; whether any
-/// did.
-fn repoint(items: &mut [Elem], ns: &str, from: &str, to: &str) -> bool {
+/// did. References of one name side by side that named both keep one (a
+/// sales tax group of the two items).
+fn repoint(items: &mut Vec<Elem>, ns: &str, from: &str, to: &str) -> bool {
     let mut changed = false;
     for e in items.iter_mut() {
         if e.name.ends_with("Ref") && kinds::ref_namespace(&e.name) == Some(ns) {
@@ -50,6 +51,22 @@ fn repoint(items: &mut [Elem], ns: &str, from: &str, to: &str) -> bool {
         } else if !e.children.is_empty() {
             changed |= repoint(&mut e.children, ns, from, to);
         }
+    }
+    if changed {
+        let mut seen: Vec<String> = Vec::new();
+        items.retain(|e| {
+            let names_to = e.name.ends_with("Ref")
+                && e.children
+                    .iter()
+                    .any(|c| c.name == "ListID" && c.text == to);
+            if !names_to || !seen.contains(&e.name.to_string()) {
+                if names_to {
+                    seen.push(e.name.to_string());
+                }
+                return true;
+            }
+            false
+        });
     }
     changed
 }
@@ -64,6 +81,13 @@ fn repoint_meta(ctx: &Ctx<'_>, ns: &str, from: &str, to: &str) -> Res<()> {
                 store::set_meta(ctx.db, key, &body::encode(&items))?;
             }
         }
+    }
+    // QuickBooks' special accounts (A/R, Undeposited Funds, …) by ID.
+    if ns == "Account" {
+        ctx.db.execute(
+            "UPDATE meta SET value=?2 WHERE key LIKE 'special:%' AND value=?1",
+            [from, to],
+        )?;
     }
     let field = match ns {
         "Account" => 0,

@@ -159,6 +159,16 @@ fn windows_cleared_status_and_event_recovery() {
         "<ClearedStatusModRq><ClearedStatusMod><TxnID>1-1</TxnID><ClearedStatus>Cleared</ClearedStatus></ClearedStatusMod></ClearedStatusModRq>",
     );
     assert_eq!(bad.code, 3120);
+    // As a real response in the samples (selfjared remove_amounts_tests):
+    // time and mileage queries of a company without any answer 1.
+    for q in ["<TimeTrackingQueryRq/>", "<VehicleMileageQueryRq/>"] {
+        let r = sim.one(q);
+        assert_eq!(r.code, 1);
+        assert_eq!(
+            r.message,
+            "A query request did not find a matching object in QuickBooks"
+        );
+    }
     // No event subscriptions: nothing to recover.
     let q = sim.one(
         "<DataEventRecoveryInfoQueryRq><SubscriberID>{6f226670-09b9-5233-ee8a-8e2f63a81227}</SubscriberID></DataEventRecoveryInfoQueryRq>",

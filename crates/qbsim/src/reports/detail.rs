@@ -785,10 +785,10 @@ impl Filters {
             Some(s) => id.as_ref().is_some_and(|x| s.contains(x)),
             None => true,
         };
-        if !has(&self.accounts, &r.account)
-            || !has(&self.names, &r.name)
-            || !has(&self.items, &r.item)
-        {
+        // A row is a name's when it is the transaction's or the
+        // posting's own (a purchase line's customer).
+        let named = has(&self.names, &r.name) || (r.own.is_some() && has(&self.names, &r.own));
+        if !has(&self.accounts, &r.account) || !named || !has(&self.items, &r.item) {
             return Ok(false);
         }
         if let Some(tys) = &self.account_types {
@@ -803,10 +803,11 @@ impl Filters {
             }
         }
         if let Some(want) = self.name_kind.clone() {
-            let Some(n) = r.name.clone() else {
-                return Ok(false);
-            };
-            if self.kind_of(ctx, "Name", &n)? != want {
+            let mut any = false;
+            for n in [r.name.clone(), r.own.clone()].into_iter().flatten() {
+                any |= self.kind_of(ctx, "Name", &n)? == want;
+            }
+            if !any {
                 return Ok(false);
             }
         }

@@ -815,11 +815,29 @@ pub fn aging(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
         ],
     );
     let mut groups: Vec<(String, String, Vec<&Aged>)> = Vec::new();
+    // What moves the control account outside documents (opening balances,
+    // journal lines) is current, one row per name [I].
+    let loose_rows: Vec<Aged> = loose
+        .iter()
+        .filter(|(_, v)| **v != 0 && !collections)
+        .map(|(e, v)| Aged {
+            entity: e.clone(),
+            kind: "open".into(),
+            date: date_text(to),
+            number: None,
+            due: date_text(to),
+            days: 0,
+            amount: *v,
+        })
+        .collect();
     let mut sorted: Vec<&Aged> = docs
         .iter()
         .filter(|d| !collections || (d.days > 0 && d.amount > 0))
+        .chain(loose_rows.iter())
         .collect();
-    sorted.sort_by(|a, b| (&a.due, &a.date).cmp(&(&b.due, &b.date)));
+    sorted.sort_by(|a, b| {
+        (&a.due, &a.date, &a.entity, &a.number).cmp(&(&b.due, &b.date, &b.entity, &b.number))
+    });
     for d in sorted {
         let (key, label) = if collections {
             let n = name(&d.entity)?;

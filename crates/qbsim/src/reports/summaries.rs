@@ -11,7 +11,9 @@
 //! unclassified column), sites (valuation by site: the whole company),
 //! lots and serial numbers (no rows).
 
-use super::detail::{entries, filters, load_chart, spec, Accounts, Group, Sign, Source};
+use super::detail::{
+    entries, filters, load_chart, spec, Accounts, Group, Sign, Source, PURCHASES, SALES,
+};
 use super::pivot::{Axis, Key, Keys, Pivot};
 use super::{answer, is_pl, long_date, period, period_text, Report};
 use crate::body::{self, leaf};
@@ -46,8 +48,6 @@ const fn pivot(ty: &'static str, title: &'static str, source: Source, rows: Axis
         balances: false,
     }
 }
-
-use super::detail::{PURCHASES, SALES};
 
 static SPECS: &[Spec] = &[
     Spec {
@@ -156,28 +156,6 @@ static SPECS: &[Spec] = &[
         )
     },
     Spec {
-        accounts: Accounts::BalanceSheet,
-        sign: Sign::Natural,
-        balances: true,
-        ..pivot(
-            "BalanceSheetByClass",
-            "Balance Sheet by Class",
-            Source::Postings,
-            Axis::Account,
-        )
-    },
-    Spec {
-        accounts: Accounts::BalanceSheet,
-        sign: Sign::Natural,
-        balances: true,
-        ..pivot(
-            "BalanceSheetSummary",
-            "Summary Balance Sheet",
-            Source::Postings,
-            Axis::Account,
-        )
-    },
-    Spec {
         accounts: Accounts::TaxLine,
         sign: Sign::Natural,
         ..pivot(
@@ -196,9 +174,11 @@ pub fn general(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Option<Res<Answer>>
         return Some(run(ctx, rq, s));
     }
     Some(match ty {
-        "ProfitAndLossPrevYearComp" | "ProfitAndLossYTDComp" | "BalanceSheetPrevYearComp" => {
-            comparison(ctx, rq, ty)
-        }
+        "ProfitAndLossPrevYearComp" | "ProfitAndLossYTDComp" => comparison(ctx, rq, ty),
+        "BalanceSheetPrevYearComp" => balance_sheet_comparison(ctx, rq),
+        // Classes are not kept on postings, and the summary's groups are
+        // the standard report's: both are the balance sheet [I].
+        "BalanceSheetSummary" | "BalanceSheetByClass" => super::balance_sheet(ctx, rq),
         "InventoryValuationSummary" | "InventoryValuationSummaryBySite" => valuation(ctx, rq, ty),
         "InventoryStockStatusByItem"
         | "InventoryStockStatusByVendor"
@@ -317,11 +297,110 @@ fn figures(ctx: &Ctx<'_>, from: Option<i64>, to: i64) -> Res<HashMap<String, i64
     Ok(out)
 }
 
-/// The comparison reports: the period against the year before (or
-/// against the year to date), with the change in amount and percent.
+/// The balance sheet at the end of the period against a year before:
+/// every balance-sheet account, earlier years' and this year's net
+/// income, and the two totals that must agree.
+fn balance_sheet_comparison(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
+    let (_, to) = period(ctx, rq, "ThisMonthToDate")?;
+    let (y, m, d) = crate::clock::civil_from_days(to);
+    let then = crate::clock::days_from_civil(y - 1, m, if m == 2 && d == 29 { 28 } else { d });
+    let now = super::closing_balances(ctx, to)?;
+    let before = super::closing_balances(ctx, then)?;
+    let prior: HashMap<&str, i64> = before
+        .accounts
+        .iter()
+        .map(|(a, v)| (a.id.as_str(), *v))
+        .collect();
+    let mut r = Report::new(
+        "Balance Sheet Prev Year Comparison",
+        format!("As of {}", long_date(to)),
+        &[
+            ("", "STRTYPE", "Label"),
+            (&long_date(to), "AMTTYPE", "Amount"),
+            (&long_date(then), "AMTTYPE", "Amount"),
+            ("$ Change", "AMTTYPE", "AmountDifference"),
+            ("% Change", "PERCENTTYPE", "PercentChange"),
+        ],
+    );
+    let row = |r: &mut Report, kind: &'static str, label: &str, x: i64, y: i64| {
+        r.row(
+            kind,
+            None,
+            label,
+            &[
+                Some(store::money(x)),
+                Some(store::money(y)),
+                Some(store::money(x - y)),
+                percent_change(x, y),
+            ],
+        );
+    };
+    let assets = [
+        "Bank",
+        "AccountsReceivable",
+        "OtherCurrentAsset",
+        "FixedAsset",
+        "OtherAsset",
+    ];
+    let (mut a_now, mut a_then, mut l_now, mut l_then) = (0, 0, 0, 0);
+    for (a, x) in &now.accounts {
+        if is_pl(&a.ty) || a.ty == "NonPosting" {
+            continue;
+        }
+        let y = prior.get(a.id.as_str()).copied().unwrap_or(0);
+        if *x == 0 && y == 0 {
+            continue;
+        }
+        if assets.contains(&a.ty.as_str()) {
+            a_now += x;
+            a_then += y;
+        } else {
+            l_now += x;
+            l_then += y;
+        }
+        r.row_with(
+            "DataRow",
+            Some(("account", a.full_name.as_str())),
+            &a.full_name,
+            &[
+                Some(store::money(*x)),
+                Some(store::money(y)),
+                Some(store::money(x - y)),
+                percent_change(*x, y),
+            ],
+        );
+    }
+    row(
+        &mut r,
+        "DataRow",
+        "Retained Earnings",
+        now.retained,
+        before.retained,
+    );
+    row(
+        &mut r,
+        "DataRow",
+        "Net Income",
+        now.net_income,
+        before.net_income,
+    );
+    l_now += now.retained + now.net_income;
+    l_then += before.retained + before.net_income;
+    row(&mut r, "TotalRow", "TOTAL ASSETS", a_now, a_then);
+    row(
+        &mut r,
+        "TotalRow",
+        "TOTAL LIABILITIES & EQUITY",
+        l_now,
+        l_then,
+    );
+    answer(ctx, r.finish())
+}
+
+/// The P&L comparisons: the period against the year before (or against
+/// the year to date), with the change in amount and percent.
 fn comparison(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
     let (from, to) = period(ctx, rq, "ThisMonthToDate")?;
-    let balance_sheet = ty.starts_with("BalanceSheet");
     // The same day a year earlier (February 29: the 28th).
     let year = |d: i64| {
         let (y, m, day) = crate::clock::civil_from_days(d);
@@ -339,12 +418,11 @@ fn comparison(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
         }
         _ => (from.map(year), year(to), ["This Period", "Prev Year"]),
     };
-    let now = figures(ctx, if balance_sheet { None } else { from }, to)?;
-    let then = figures(ctx, if balance_sheet { None } else { other_from }, other_to)?;
+    let now = figures(ctx, from, to)?;
+    let then = figures(ctx, other_from, other_to)?;
     let title = match ty {
         "ProfitAndLossPrevYearComp" => "Profit & Loss Prev Year Comparison",
-        "ProfitAndLossYTDComp" => "Profit & Loss YTD Comparison",
-        _ => "Balance Sheet Prev Year Comparison",
+        _ => "Profit & Loss YTD Comparison",
     };
     let mut r = Report::new(
         title,
@@ -359,7 +437,7 @@ fn comparison(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
     );
     let mut totals = [0i64; 3];
     for a in super::chart(ctx)? {
-        if is_pl(&a.ty) == balance_sheet || a.ty == "NonPosting" {
+        if !is_pl(&a.ty) {
             continue;
         }
         let (x, y) = (
@@ -370,7 +448,7 @@ fn comparison(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
             continue;
         }
         // What the account adds to the total: net income for the P&L.
-        let sign = if balance_sheet || matches!(a.ty.as_str(), "Income" | "OtherIncome") {
+        let sign = if matches!(a.ty.as_str(), "Income" | "OtherIncome") {
             1
         } else {
             -1
@@ -393,7 +471,7 @@ fn comparison(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
     r.row(
         "TotalRow",
         None,
-        if balance_sheet { "TOTAL" } else { "Net Income" },
+        "Net Income",
         &[
             Some(store::money(totals[0])),
             Some(store::money(totals[1])),

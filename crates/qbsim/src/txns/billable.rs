@@ -42,14 +42,17 @@ pub(super) fn charge(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<i64> {
             "The quantity is too large.",
         ));
     }
-    let rate = num(leaf(&d.items, "Rate")).or_else(|| it.as_ref().and_then(|i| i.sales_price()));
-    let amount = match (leaf(&d.items, "Amount").map(store::cents), rate) {
+    let given_rate = num(leaf(&d.items, "Rate"));
+    let rate = given_rate.or_else(|| it.as_ref().and_then(|i| i.sales_price()));
+    let given_amount = leaf(&d.items, "Amount").map(store::cents);
+    let amount = match (given_amount, rate) {
         (Some(a), _) => a,
         (None, Some(r)) => round_cents(qty.unwrap_or(1.0) * r),
         (None, None) => 0,
     };
     let amount = in_range("Amount", amount)?;
-    if let Some(r) = rate {
+    // The rate shown is one the amount came from, or the one given.
+    if let Some(r) = given_rate.or(rate.filter(|_| given_amount.is_none())) {
         set_leaf(&mut d.items, "Rate", price_text(r));
     }
     set_leaf(&mut d.items, "Amount", store::money(amount));

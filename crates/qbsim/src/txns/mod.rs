@@ -342,12 +342,14 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static TxnKind, rq: &Request<'_>) -> Res<An
     // rate or item recomputes its amount (and a new item its rate) unless
     // the Mod gives them.
     if kind.role == Role::Charge && agg.child("Amount").is_none() {
-        let given = |n: &str| agg.child(n).is_some();
-        if given("Quantity") || given("Rate") || given("ItemRef") {
-            header.retain(|e| e.name != "Amount");
-        }
+        let given = |n: &str| agg.child_text(n).is_some_and(|v| !v.is_empty());
         if given("ItemRef") && !given("Rate") {
             header.retain(|e| e.name != "Rate");
+        }
+        // Recomputed only from a rate: given, kept, or the new item's.
+        let rate_known = given("Rate") || leaf(&header, "Rate").is_some() || given("ItemRef");
+        if rate_known && (given("Quantity") || given("Rate") || given("ItemRef")) {
+            header.retain(|e| e.name != "Amount");
         }
     }
     // Lines: a family named in the Mod is replaced by the lines given
