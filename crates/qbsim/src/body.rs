@@ -204,6 +204,18 @@ pub struct RefRequest<'a> {
     pub full_name: Option<&'a str>,
 }
 
+impl<'a> RefRequest<'a> {
+    /// The reference element `e` (named `name`) gives; an empty ListID or
+    /// FullName is none.
+    pub fn of(name: &'a str, e: Element<'a>) -> RefRequest<'a> {
+        RefRequest {
+            name,
+            list_id: e.child_text("ListID").filter(|s| !s.is_empty()),
+            full_name: e.child_text("FullName").filter(|s| !s.is_empty()),
+        }
+    }
+}
+
 /// Map the children of a request aggregate onto `ret`.
 /// `skip` names top-level children the caller handles itself;
 /// `resolve` turns a reference into a ListID or an error status.
@@ -231,11 +243,7 @@ pub fn map_children<E>(
         };
         let decl = pos.decl();
         if is_ref(&target, decl) {
-            let rq = RefRequest {
-                name,
-                list_id: c.child_text("ListID").filter(|s| !s.is_empty()),
-                full_name: c.child_text("FullName").filter(|s| !s.is_empty()),
-            };
+            let rq = RefRequest::of(name, c);
             if rq.list_id.is_none() && rq.full_name.is_none() {
                 continue;
             }

@@ -25,12 +25,12 @@ fn given_ref(
     let Some(r) = e.child(field) else {
         return Ok(None);
     };
-    let rq = RefRequest {
-        name: field,
-        list_id: r.child_text("ListID").filter(|s| !s.is_empty()),
-        full_name: r.child_text("FullName").filter(|s| !s.is_empty()),
-    };
-    Ok(Some(resolve(ctx, kinds, &rq, object)?))
+    Ok(Some(resolve(
+        ctx,
+        kinds,
+        &RefRequest::of(field, r),
+        object,
+    )?))
 }
 
 fn answer(ctx: &Ctx<'_>, mut items: Vec<Elem>) -> Res<Answer> {

@@ -145,8 +145,16 @@ pub fn is_stocked(kind: &str) -> bool {
     matches!(kind, "ItemInventory" | "ItemInventoryAssembly")
 }
 
+/// The list named `name` (a hash lookup: every list record written asks,
+/// `store` among others).
 pub fn kind(name: &str) -> Option<&'static Kind> {
-    KINDS.iter().find(|k| k.name == name)
+    use std::sync::OnceLock;
+    static BY_NAME: OnceLock<std::collections::HashMap<&'static str, &'static Kind>> =
+        OnceLock::new();
+    BY_NAME
+        .get_or_init(|| KINDS.iter().map(|k| (k.name, k)).collect())
+        .get(name)
+        .copied()
 }
 
 /// The kinds a `…QueryRq` returns, in response order.

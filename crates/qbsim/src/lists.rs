@@ -27,6 +27,14 @@ const COLUMN_FIELDS: &[&str] = &[
     "OpenBalanceDate",
 ];
 
+/// The elements of `kind`'s Add/Mod that live in columns: the common ones
+/// and whatever element names its records.
+fn column_fields(kind: &Kind) -> Vec<&'static str> {
+    let mut v = COLUMN_FIELDS.to_vec();
+    v.push(kind.name_field);
+    v
+}
+
 /// Map a request aggregate's children to a body, resolving references.
 fn map_body(
     ctx: &Ctx<'_>,
@@ -43,10 +51,7 @@ fn map_body(
         refs.push(store::key(&row.ns, &row.id));
         Ok(row.id)
     };
-    // The name lives in a column, whatever element holds it.
-    let mut skip = COLUMN_FIELDS.to_vec();
-    skip.push(kind.name_field);
-    let mut items = body::map_children(agg, ret, &skip, &mut resolver)?;
+    let mut items = body::map_children(agg, ret, &column_fields(kind), &mut resolver)?;
     add_blocks(&mut items, ret);
     Ok(items)
 }
@@ -454,11 +459,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
         .unwrap_or_else(|| row.name.clone());
     let mut parent_id = row.parent.clone();
     if let Some(p) = agg.child("ParentRef") {
-        let given = RefRequest {
-            name: "ParentRef",
-            list_id: p.child_text("ListID").filter(|s| !s.is_empty()),
-            full_name: p.child_text("FullName").filter(|s| !s.is_empty()),
-        };
+        let given = RefRequest::of("ParentRef", p);
         parent_id = if given.list_id.is_none() && given.full_name.is_none() {
             None
         } else {
@@ -491,9 +492,7 @@ pub fn modify(ctx: &Ctx<'_>, kind: &'static Kind, rq: &Request<'_>) -> Res<Answe
     let Some(ret) = ctx.store_ret(kind.name) else {
         return Err(status(1000, &[]));
     };
-    let mut skip = COLUMN_FIELDS.to_vec();
-    skip.push(kind.name_field);
-    let cleared = body::cleared(agg, ret, &skip);
+    let cleared = body::cleared(agg, ret, &column_fields(kind));
     let mut items = body::decode(&row.body);
     // An account's balance is kept with its type's sign: the type of an
     // account with postings stays (QuickBooks restricts it too) [I].

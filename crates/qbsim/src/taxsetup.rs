@@ -128,11 +128,7 @@ pub fn modify(ctx: &Ctx<'_>, rq: &Request<'_>) -> Res<Answer> {
             let row = resolve(
                 ctx,
                 &accounts,
-                &RefRequest {
-                    name: "AccountRef",
-                    list_id: r.child_text("ListID").filter(|s| !s.is_empty()),
-                    full_name: r.child_text("FullName").filter(|s| !s.is_empty()),
-                },
+                &RefRequest::of("AccountRef", r),
                 "Form1099CategoryAccountMapping",
             )?;
             let force = ma

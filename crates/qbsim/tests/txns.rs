@@ -1911,14 +1911,17 @@ fn summaries_jobs_time_and_payroll() {
     assert_eq!(value(&rows, "Widget", "2"), "20.00");
     assert_eq!(value(&rows, "Widget", "5"), "60.00");
     assert_eq!(value(&rows, "Widget", "6"), "36.00");
-    for ty in [
-        "JobProfitabilityDetail",
-        "JobEstimatesVsActualsSummary",
-        "JobEstimatesVsActualsDetail",
-        "ItemProfitability",
-    ] {
-        assert!(!job(ty).is_empty(), "{ty}");
-    }
+    // The same figures by job and item, and by job against estimates.
+    let rows = job("JobProfitabilityDetail");
+    assert_eq!(value(&rows, "Total Acme", "3"), "136.00");
+    assert_eq!(value(&rows, "Total Acme", "2"), "52.00");
+    let rows = job("JobEstimatesVsActualsSummary");
+    assert_eq!(value(&rows, "Acme", "5"), "60.00");
+    assert_eq!(value(&rows, "Acme", "6"), "136.00");
+    let rows = job("JobEstimatesVsActualsDetail");
+    assert_eq!(value(&rows, "Total Acme", "5"), "60.00");
+    let rows = job("ItemProfitability");
+    assert_eq!(value(&rows, "Widget", "3"), "36.00");
 
     // Time: 2h30 and 1h15 for Acme, 45m for Beta.
     for (customer, d) in [("Acme", "PT2H30M"), ("Acme", "PT1H15M"), ("Beta", "PT45M")] {

@@ -664,7 +664,7 @@ pub(super) struct Filters {
     pub(super) item_kinds: Option<Vec<&'static str>>,
     pub(super) types: Option<Vec<String>>,
     /// Kinds of the names and items rows name, read once.
-    kinds: HashMap<(&'static str, String), String>,
+    kinds: Kinds,
 }
 
 /// The records a filter names, in the lists `kinds` (every kind of the
@@ -690,33 +690,14 @@ fn item_kinds(t: &str) -> Vec<&'static str> {
         "Payment" => &["ItemPayment"],
         "SalesTax" => &["ItemSalesTax", "ItemSalesTaxGroup"],
         "Service" => &["ItemService"],
-        // Sales: what can be sold; AllExceptFixedAsset: all but assets.
-        "Sales" => &[
-            "ItemService",
-            "ItemInventory",
-            "ItemInventoryAssembly",
-            "ItemNonInventory",
-            "ItemOtherCharge",
-            "ItemDiscount",
-            "ItemGroup",
-            "ItemSubtotal",
-            "ItemPayment",
-            "ItemSalesTax",
-            "ItemSalesTaxGroup",
-        ],
-        _ => &[
-            "ItemService",
-            "ItemInventory",
-            "ItemInventoryAssembly",
-            "ItemNonInventory",
-            "ItemOtherCharge",
-            "ItemDiscount",
-            "ItemGroup",
-            "ItemSubtotal",
-            "ItemPayment",
-            "ItemSalesTax",
-            "ItemSalesTaxGroup",
-        ],
+        // Sales, AllExceptFixedAsset: every item but fixed assets.
+        _ => {
+            return crate::kinds::KINDS
+                .iter()
+                .filter(|k| k.namespace == "Item" && k.name != "ItemFixedAsset")
+                .map(|k| k.name)
+                .collect()
+        }
     };
     v.to_vec()
 }
@@ -768,17 +749,6 @@ pub(super) fn filters(ctx: &Ctx<'_>, e: Element<'_>) -> Res<Filters> {
 }
 
 impl Filters {
-    fn kind_of(&mut self, ctx: &Ctx<'_>, ns: &'static str, id: &str) -> Res<String> {
-        if let Some(k) = self.kinds.get(&(ns, id.to_string())) {
-            return Ok(k.clone());
-        }
-        let k = store::get(ctx.db, ns, id)?
-            .map(|r| r.kind)
-            .unwrap_or_default();
-        self.kinds.insert((ns, id.to_string()), k.clone());
-        Ok(k)
-    }
-
     /// Whether a row passes every filter the request gave.
     pub(super) fn keeps(&mut self, ctx: &Ctx<'_>, chart: &Chart, r: &Entry) -> Res<bool> {
         let has = |set: &Option<HashSet<String>>, id: &Option<String>| match set {
@@ -805,7 +775,7 @@ impl Filters {
         if let Some(want) = self.name_kind.clone() {
             let mut any = false;
             for n in [r.name.clone(), r.own.clone()].into_iter().flatten() {
-                any |= self.kind_of(ctx, "Name", &n)? == want;
+                any |= self.kinds.of(ctx, "Name", &n)? == want;
             }
             if !any {
                 return Ok(false);
@@ -815,7 +785,7 @@ impl Filters {
             let Some(i) = r.item.clone() else {
                 return Ok(false);
             };
-            let k = self.kind_of(ctx, "Item", &i)?;
+            let k = self.kinds.of(ctx, "Item", &i)?;
             if !kinds.contains(&k.as_str()) {
                 return Ok(false);
             }
@@ -824,47 +794,33 @@ impl Filters {
     }
 }
 
-/// The account types an `AccountTypeFilter` value stands for.
+/// The account types an `AccountTypeFilter` value stands for (the
+/// groups are cut from the chart's order of types).
 fn account_types(t: &str) -> Vec<String> {
-    let v: &[&str] = match t {
-        "BalanceSheet" => &[
-            "Bank",
-            "AccountsReceivable",
-            "OtherCurrentAsset",
-            "FixedAsset",
-            "OtherAsset",
-            "AccountsPayable",
-            "CreditCard",
-            "OtherCurrentLiability",
-            "LongTermLiability",
-            "Equity",
-        ],
-        "IncomeAndExpense" => &[
-            "Income",
-            "CostOfGoodsSold",
-            "Expense",
-            "OtherIncome",
-            "OtherExpense",
-        ],
-        "AssetAndLiability" | "AssetsAndLiabilities" => &[
-            "Bank",
-            "AccountsReceivable",
-            "OtherCurrentAsset",
-            "FixedAsset",
-            "OtherAsset",
-            "AccountsPayable",
-            "CreditCard",
-            "OtherCurrentLiability",
-            "LongTermLiability",
-        ],
-        "OrdinaryIncomeAndExpense" => &["Income", "CostOfGoodsSold", "Expense"],
-        "OrdinaryIncomeAndCOGS" => &["Income", "CostOfGoodsSold"],
-        "OrdinaryExpense" => &["Expense"],
-        "OtherIncomeAndExpense" => &["OtherIncome", "OtherExpense"],
-        "AllowedFor1099" => &["Expense", "OtherExpense", "CostOfGoodsSold"],
-        other => return vec![other.to_string()],
+    use crate::kinds::ACCOUNT_TYPES;
+    let keep = |f: &dyn Fn(&str) -> bool| -> Vec<String> {
+        ACCOUNT_TYPES
+            .iter()
+            .filter(|t| f(t))
+            .map(|t| t.to_string())
+            .collect()
     };
-    v.iter().map(|s| s.to_string()).collect()
+    let balance_sheet = |t: &str| !is_pl(t) && t != "NonPosting";
+    match t {
+        "BalanceSheet" => keep(&balance_sheet),
+        "IncomeAndExpense" => keep(&|t| is_pl(t)),
+        "AssetAndLiability" | "AssetsAndLiabilities" => {
+            keep(&|t| balance_sheet(t) && t != "Equity")
+        }
+        "OrdinaryIncomeAndExpense" => {
+            keep(&|t| matches!(t, "Income" | "CostOfGoodsSold" | "Expense"))
+        }
+        "OrdinaryIncomeAndCOGS" => keep(&|t| matches!(t, "Income" | "CostOfGoodsSold")),
+        "OrdinaryExpense" => keep(&|t| t == "Expense"),
+        "OtherIncomeAndExpense" => keep(&|t| matches!(t, "OtherIncome" | "OtherExpense")),
+        "AllowedFor1099" => keep(&|t| matches!(t, "Expense" | "OtherExpense" | "CostOfGoodsSold")),
+        other => vec![other.to_string()],
+    }
 }
 
 /// What a report needs to know of each account.
@@ -910,11 +866,24 @@ impl Chart {
     }
 }
 
-/// Item kinds looked up once per report.
+/// The kinds of the records a report's rows name (a name is a customer
+/// or a vendor, an item a subtotal or a part), each read once per report.
 #[derive(Default)]
-pub(super) struct ItemKinds(HashMap<String, String>);
+pub(super) struct Kinds(HashMap<(&'static str, String), String>);
 
-impl ItemKinds {
+impl Kinds {
+    /// The kind of record `id` of namespace `ns` ("" when there is none).
+    pub(super) fn of(&mut self, ctx: &Ctx<'_>, ns: &'static str, id: &str) -> Res<String> {
+        if let Some(k) = self.0.get(&(ns, id.to_string())) {
+            return Ok(k.clone());
+        }
+        let k = store::get(ctx.db, ns, id)?
+            .map(|r| r.kind)
+            .unwrap_or_default();
+        self.0.insert((ns, id.to_string()), k.clone());
+        Ok(k)
+    }
+
     /// Whether a form's line is part of what was sold or bought: not a
     /// subtotal (its amount repeats the lines above), not sales tax, not a
     /// payment item. Lines without an item (expenses) are.
@@ -922,16 +891,7 @@ impl ItemKinds {
         let Some(id) = crate::ledger::ref_id(line, "ItemRef") else {
             return Ok(true);
         };
-        let kind = match self.0.get(&id) {
-            Some(k) => k.clone(),
-            None => {
-                let k = store::get(ctx.db, "Item", &id)?
-                    .map(|r| r.kind)
-                    .unwrap_or_default();
-                self.0.insert(id, k.clone());
-                k
-            }
-        };
+        let kind = self.of(ctx, "Item", &id)?;
         Ok(!matches!(
             kind.as_str(),
             "ItemSubtotal" | "ItemSalesTax" | "ItemSalesTaxGroup" | "ItemPayment"
@@ -1084,7 +1044,7 @@ pub(super) fn entries(
             }
         }
         Source::Lines => {
-            let mut item_kinds = ItemKinds::default();
+            let mut item_kinds = Kinds::default();
             for t in txns_in(ctx, from, to, spec.types, false)? {
                 let b = body::decode(&t.body);
                 let sign = if matches!(

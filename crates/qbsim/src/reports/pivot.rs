@@ -9,7 +9,7 @@
 //! row key and a TOTAL row.
 
 use super::detail::{
-    entries, filters, load_chart, spec, Accounts, Chart, Entry, Group, Names, Source,
+    entries, filters, load_chart, spec, Accounts, Chart, Entry, Group, Kinds, Names, Source,
 };
 use super::{answer, period, period_text, Report};
 use crate::clock::{civil_from_days, date_text, days_from_civil, parse_date};
@@ -157,7 +157,7 @@ impl Key {
 /// Looks keys up for entries: names and their kinds, read once.
 pub(super) struct Keys<'c> {
     pub(super) names: Names,
-    kinds: HashMap<String, String>,
+    kinds: Kinds,
     chart: &'c Chart,
     start: i64,
 }
@@ -166,21 +166,10 @@ impl<'c> Keys<'c> {
     pub(super) fn new(chart: &'c Chart, start: i64) -> Keys<'c> {
         Keys {
             names: Names::default(),
-            kinds: HashMap::new(),
+            kinds: Kinds::default(),
             chart,
             start,
         }
-    }
-
-    fn kind_of(&mut self, ctx: &Ctx<'_>, id: &str) -> Res<String> {
-        if let Some(k) = self.kinds.get(id) {
-            return Ok(k.clone());
-        }
-        let k = store::get(ctx.db, "Name", id)?
-            .map(|r| r.kind)
-            .unwrap_or_default();
-        self.kinds.insert(id.to_string(), k.clone());
-        Ok(k)
     }
 
     /// The key of a name (`None`: the entry is not of that kind).
@@ -194,7 +183,7 @@ impl<'c> Keys<'c> {
             return Ok(kind.is_none().then(|| Key::new("~", "No name")));
         };
         if let Some(want) = kind {
-            if self.kind_of(ctx, id)? != want {
+            if self.kinds.of(ctx, "Name", id)? != want {
                 return Ok(None);
             }
         }

@@ -15,7 +15,7 @@
 //! Time is TimeTracking's durations, summed in minutes and written as
 //! qbXML durations (`PT2H30M`).
 
-use super::detail::{filters, load_chart, Filters};
+use super::detail::{filters, load_chart, Filters, PURCHASES, SALES};
 use super::pivot::{Axis, Key, Keys, Pivot};
 use super::{answer, period, period_text, Report};
 use crate::body::{self, leaf};
@@ -57,20 +57,8 @@ fn job_figures(
         }
         apply(out.entry((c, item)).or_default());
     };
-    let types = [
-        "Invoice",
-        "SalesReceipt",
-        "CreditMemo",
-        "Charge",
-        "Estimate",
-        "Bill",
-        "Check",
-        "CreditCardCharge",
-        "CreditCardCredit",
-        "ItemReceipt",
-        "VendorCredit",
-    ];
-    let mut item_kinds = super::detail::ItemKinds::default();
+    let types = [SALES, &["Charge", "Estimate"], PURCHASES].concat();
+    let mut item_kinds = super::detail::Kinds::default();
     for t in super::detail::txns_in(ctx, from, to, &types, false)? {
         let b = body::decode(&t.body);
         let sale = matches!(

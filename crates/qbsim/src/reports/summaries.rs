@@ -681,7 +681,7 @@ fn sales_tax(ctx: &Ctx<'_>, rq: &Request<'_>, ty: &str) -> Res<Answer> {
     // Per tax item: (total sales, taxable sales, tax).
     let mut per: HashMap<String, [i64; 3]> = HashMap::new();
     let mut taxable_codes: HashMap<String, bool> = HashMap::new();
-    let mut item_kinds = super::detail::ItemKinds::default();
+    let mut item_kinds = super::detail::Kinds::default();
     for t in store::get_txns(ctx.db, &ids)? {
         let b = body::decode(&t.body);
         let Some(item) = crate::ledger::ref_id(&b, "ItemSalesTaxRef") else {

@@ -117,11 +117,7 @@ pub(super) fn specs_from_request(
         }
         for f in ["DiscountAccountRef", "DiscountClassRef"] {
             if let Some(e) = a.child(f) {
-                let rq = RefRequest {
-                    name: f,
-                    list_id: e.child_text("ListID").filter(|s| !s.is_empty()),
-                    full_name: e.child_text("FullName").filter(|s| !s.is_empty()),
-                };
+                let rq = RefRequest::of(f, e);
                 let lid = resolve_ref(ctx, &rq, d.kind.name, &mut d.refs)?;
                 spec.refs.push(Elem::new(f).with("ListID", lid));
             }

@@ -91,7 +91,7 @@ pub(super) fn time_and_mileage(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
             return Err(invalid(
                 "Duration",
                 given,
-                "The duration is not a number of hours and minutes QuickBooks can record.",
+                "The duration must be given as PT<hours>H<minutes>M, at most 8,784 hours.",
             ));
         }
     }

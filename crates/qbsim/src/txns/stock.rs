@@ -60,7 +60,7 @@ pub(super) fn build(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
         return Err(invalid(
             "ItemInventoryAssemblyRef",
             &asm.0.full_name,
-            "The assembly has no components to build it from.",
+            "The assembly has no components to build it from: add its ItemInventoryAssemblyLine first.",
         ));
     }
     for c in asm
@@ -93,7 +93,7 @@ pub(super) fn build(ctx: &Ctx<'_>, d: &mut Draft<'_>) -> Res<()> {
         return Err(invalid(
             "QuantityToBuild",
             &given,
-            "There are not enough components on hand to build this quantity.",
+            "There are not enough components on hand to build this quantity: build fewer, or set MarkPendingIfRequired to keep the build pending.",
         ));
     }
     let built = if short { 0 } else { qty_units(n) };
